@@ -1,0 +1,178 @@
+"""The `Archive`: open or create one, its settings and tracked URLs, and the runs made on it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import atomic
+from . import config as configmod
+from .crawl import PageResult, Run, RunSummary
+from .errors import ArchiveMissing, InvalidURL, UsageError
+from .lock import ArchiveLock
+from .state import State
+from .store import Store
+from .urls import normalize_url, page_dir
+
+log = logging.getLogger(__name__)
+
+URLS_NAME = "urls.txt"
+URLS_HEADER = "# Tracked articles, one URL a line. Lines starting with # are ignored.\n"
+GITIGNORE = "# Operational state (checks, lock, spool): not evidence, never committed.\n/.archiver/\n*.open\n"
+WORK_DIR = ".archiver"
+
+
+@dataclass
+class PageInfo:
+    """One line of `archiver list`."""
+
+    url: str
+    role: str
+    status: str  # the latest HTTP status or outcome, e.g. "200", "404", "failed"
+    title: str
+    versions: int
+    last_change: str | None
+    last_checked: str | None
+    error: str | None
+    folder: str
+
+
+class Archive:
+    def __init__(self, root: Path, config: configmod.Config) -> None:
+        self.root = root
+        self.config = config
+        self.store = Store(root)
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, root: Path) -> Archive:
+        root = Path(root)
+        if (root / configmod.CONFIG_NAME).exists() or (root / ".git").exists():
+            raise UsageError(f"{root} is already an archive (or a git repository); not overwriting it")
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"{root} exists and is not a folder")
+        config = configmod.from_dict({})
+        files = {
+            configmod.CONFIG_NAME: configmod.DEFAULT_TOML,
+            URLS_NAME: URLS_HEADER,
+            ".gitignore": GITIGNORE,
+        }
+        Store.create(root, files, datetime.now(UTC), (config.git_author_name, config.git_author_email))
+        log.info("created archive at %s", root)
+        return cls(root, config)
+
+    @classmethod
+    def open(cls, root: Path, create: bool = False) -> Archive:
+        root = Path(root)
+        if not (root / configmod.CONFIG_NAME).is_file() or not (root / ".git").exists():
+            if create and (not root.exists() or not any(root.iterdir())):
+                return cls.init(root)
+            raise ArchiveMissing(f"no archive at {root} (create one with `archiver init {root}`)")
+        return cls(root, configmod.load(root / configmod.CONFIG_NAME))
+
+    def lock(self) -> ArchiveLock:
+        return ArchiveLock(self.root / WORK_DIR / "lock")
+
+    def _state(self) -> State:
+        return State(self.root / WORK_DIR / "state.sqlite")
+
+    # -- tracked URLs -------------------------------------------------------------------------
+
+    def tracked(self) -> list[str]:
+        """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with a warning."""
+        urls: list[str] = []
+        path = self.root / URLS_NAME
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        for number, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            try:
+                url = normalize_url(line)
+            except InvalidURL as exc:
+                log.warning("%s line %d skipped: %s", URLS_NAME, number, exc)
+                continue
+            if url not in urls:
+                urls.append(url)
+        return urls
+
+    def _track(self, urls: list[str]) -> list[str]:
+        current = set(self.tracked())
+        added = [u for u in dict.fromkeys(urls) if u not in current]
+        if added:
+            path = self.root / URLS_NAME
+            text = path.read_text(encoding="utf-8") if path.exists() else URLS_HEADER
+            if text and not text.endswith("\n"):
+                text += "\n"
+            atomic.write_text(path, text + "".join(f"{u}\n" for u in added))
+        return added
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def add(self, urls: Iterable[str], on_result: Callable[[PageResult], None] | None = None
+            ) -> tuple[list[str], RunSummary]:
+        """Track `urls` (validated first: nothing is written if one is bad) and snapshot them now."""
+        normalized = list(dict.fromkeys(normalize_url(u) for u in urls))
+        if not normalized:
+            raise UsageError("no URL given")
+        with self.lock():
+            added = self._track(normalized)
+            summary = self._run(normalized, on_result, extra_paths=(URLS_NAME,))
+        return added, summary
+
+    def snapshot(self, urls: Iterable[str] | None = None,
+                 on_result: Callable[[PageResult], None] | None = None) -> RunSummary:
+        """Capture the given tracked URLs (default: all tracked) and commit what changed."""
+        with self.lock():
+            tracked = self.tracked()
+            if urls is None:
+                chosen = tracked
+            else:
+                chosen = list(dict.fromkeys(normalize_url(u) for u in urls))
+                untracked = [u for u in chosen if u not in tracked]
+                if untracked:
+                    raise UsageError(f"not tracked: {untracked[0]} (start tracking it with `archiver add`)")
+            return self._run(chosen, on_result, extra_paths=(URLS_NAME,))
+
+    def _run(self, urls: list[str], on_result, extra_paths: tuple[str, ...]) -> RunSummary:
+        self.store.clear_stale_index_lock()
+        state = self._state()
+        try:
+            return Run(self.root, self.config, self.store, state).execute(urls, on_result, extra_paths)
+        finally:
+            state.close()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def pages(self, tracked_only: bool = True) -> list[PageInfo]:
+        metas = {m["url"]: m for m in self.store.metas() if "url" in m}
+        state = self._state()
+        try:
+            states = state.pages()
+        finally:
+            state.close()
+        urls = self.tracked() if tracked_only else list(dict.fromkeys([*self.tracked(), *metas]))
+        return [_page_info(url, metas.get(url), states.get(url)) for url in urls]
+
+
+def _page_info(url: str, meta: dict | None, state) -> PageInfo:
+    meta = meta or {}
+    if state is not None:
+        status = "failed" if state.last_outcome == "failed" else str(state.last_status)
+    else:
+        status = str(meta["status"]) if "status" in meta else "never captured"
+    return PageInfo(
+        url=url,
+        role=meta.get("role", "article"),
+        status=status,
+        title=meta.get("title") or "",
+        versions=meta.get("version", 0),
+        last_change=meta.get("captured_at"),
+        last_checked=state.last_checked if state else None,
+        error=state.last_error if state else None,
+        folder=str(page_dir(url)),
+    )

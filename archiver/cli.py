@@ -1,0 +1,220 @@
+"""The `archiver` command: a thin typer layer over `Archive` — parsing, rendering, exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .archive import Archive
+from .crawl import PageResult, RunSummary
+from .errors import ArchiverError, ExitCode, UsageError
+
+log = logging.getLogger("archiver")
+
+app = typer.Typer(
+    name="archiver",
+    help="Archive news articles and the sources they cite: WARC evidence, normalized text, git history.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ArchiveOpt = Annotated[
+    Path,
+    typer.Option("--archive", "-a", envvar="ARCHIVER_DIR", help="Archive folder.", show_default=True),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+DEFAULT_ARCHIVE = Path("archive")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("archiver: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # The extractor logs every page it finds thin as a warning; that is our business, not the user's.
+    for noisy in ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"archiver {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something changed.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    _setup_logging(verbose, quiet)
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
+
+
+def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one line on stderr and their documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ArchiverError as exc:
+            typer.echo(f"archiver: error: {exc}", err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            log.exception("internal error")
+            typer.echo(f"archiver: internal error: {exc}", err=True)
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper
+
+
+def _archive_path(archive: Path | None) -> Path:
+    return archive if archive is not None else DEFAULT_ARCHIVE
+
+
+@app.command()
+@handles_errors
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Where to create it (default: --archive).")] = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+) -> None:
+    """Create an archive: a git repository with archiver.toml, urls.txt and .gitignore."""
+    root = directory or archive
+    Archive.init(root)
+    typer.echo(f"created archive at {root}")
+
+
+@app.command()
+@handles_errors
+def add(
+    ctx: typer.Context,
+    urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to track.", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read URLs from FILE (one a line, - for "
+                                              "stdin).")] = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Track URLs (added to urls.txt) and snapshot them now. Creates the archive if absent."""
+    wanted = list(urls or []) + _read_url_file(file)
+    if not wanted:
+        raise UsageError("give at least one URL, or --file")
+    arc = Archive.open(archive, create=True)
+    with _progress(len(wanted), ctx, as_json) as on_result:
+        added, summary = arc.add(wanted, on_result)
+    _finish(ctx, summary, as_json, extra={"added": added})
+
+
+@app.command()
+@handles_errors
+def snapshot(
+    ctx: typer.Context,
+    urls: Annotated[list[str] | None, typer.Argument(help="Tracked URLs to capture (default: all).",
+                                                     show_default=False)] = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Capture tracked URLs and commit what changed (one commit per run, none if nothing did)."""
+    arc = Archive.open(archive)
+    count = len(urls) if urls else len(arc.tracked())
+    with _progress(count, ctx, as_json) as on_result:
+        summary = arc.snapshot(urls or None, on_result)
+    _finish(ctx, summary, as_json)
+
+
+@app.command("list")
+@handles_errors
+def list_(archive: ArchiveOpt = DEFAULT_ARCHIVE, as_json: JsonOpt = False) -> None:
+    """Tracked URLs with their current status, title, number of versions and last change."""
+    pages = Archive.open(archive).pages()
+    if as_json:
+        typer.echo(json.dumps([asdict(p) for p in pages], indent=2, ensure_ascii=False))
+        return
+    if not pages:
+        typer.echo("no tracked URLs (add one with `archiver add URL`)")
+        return
+    rows = [(p.status, str(p.versions), (p.last_change or "-")[:16].replace("T", " "), p.title, p.url)
+            for p in pages]
+    if not sys.stdout.isatty():  # a pipe gets tab-separated lines, ready for cut/grep/awk
+        typer.echo("".join("\t".join(row) + "\n" for row in rows), nl=False)
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("status", "versions", "last change", "title", "url"):
+        table.add_column(column, overflow="fold", justify="right" if column == "versions" else "left")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _read_url_file(file: Path | None) -> list[str]:
+    if file is None:
+        return []
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {file}: {exc}") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing at all otherwise (cron mails what we print)."""
+
+    def __init__(self, total: int, ctx: typer.Context, as_json: bool) -> None:
+        self.enabled = sys.stderr.isatty() and not as_json and not ctx.obj["quiet"] and total > 1
+        self.bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+                            transient=True) if self.enabled else None
+        self.total = total
+
+    def __enter__(self) -> Callable[[PageResult], None] | None:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        task = self.bar.add_task("snapshot", total=self.total)
+        return lambda result: self.bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps({**summary.as_dict(), **(extra or {})}, indent=2, ensure_ascii=False))
+    else:
+        changed = summary.commit is not None
+        if ctx.obj["verbose"] or sys.stdout.isatty():
+            for result in summary.results:
+                if result.outcome == "failed":
+                    typer.echo(f"failed: {result.url}: {result.error}", err=True)
+        if changed or summary.any_failed or not ctx.obj["quiet"]:
+            typer.echo(summary.line())
+    if summary.any_failed:
+        raise typer.Exit(int(ExitCode.SOME_FAILED))
+
+
+def main() -> None:
+    os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")  # never hang on a credentials prompt from cron
+    app()

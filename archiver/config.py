@@ -1,0 +1,181 @@
+"""`archiver.toml`: defaults, loading and validation with one-line messages."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ConfigError
+
+CONFIG_NAME = "archiver.toml"
+DEFAULT_USER_AGENT = f"archiver/{__version__} (news and citation archiver)"
+
+# The single source of the defaults: `archiver init` writes this text, and loading parses it first.
+DEFAULT_TOML = f"""\
+# archiver settings. Every default is written out; edit and commit as you like.
+
+[fetch]
+# Parallel fetches in one run.
+workers = 8
+# Seconds to wait for a connection, and for each read from it.
+connect_timeout = 10.0
+read_timeout = 30.0
+# Seconds one URL may take in all (redirects and body included) before it is cut.
+deadline = 120.0
+# Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length).
+max_body_bytes = 52428800
+# Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs).
+max_decoded_bytes = 104857600
+# Redirect hops followed before the fetch fails.
+max_redirects = 10
+# User-Agent sent with every request.
+user_agent = "{DEFAULT_USER_AGENT}"
+# Check TLS certificates (set false only for a server you trust).
+verify_tls = true
+
+[warc]
+# WARC file names: warcs/YYYY/MM/<prefix>-<timestamp>-<serial>.warc.gz
+prefix = "archiver"
+
+[git]
+# Author of the snapshot commits.
+author_name = "archiver"
+author_email = "archiver@localhost"
+
+# Per-site rules that drop volatile fragments from the text before it is compared.
+# [[ignore]]
+# hosts = ["example.com", "www.example.com"]   # omit to apply everywhere
+# selectors = [".live-ticker", "#most-read"]     # CSS selectors removed from the HTML
+# patterns = ["^Last updated .*$"]               # regular expressions; matching sentences are dropped
+"""
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    hosts: tuple[str, ...] = ()
+    selectors: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def applies_to(self, host: str) -> bool:
+        return not self.hosts or host in self.hosts
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    workers: int
+    connect_timeout: float
+    read_timeout: float
+    deadline: float
+    max_body_bytes: int
+    max_decoded_bytes: int
+    max_redirects: int
+    user_agent: str
+    verify_tls: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    fetch: FetchConfig
+    warc_prefix: str
+    git_author_name: str
+    git_author_email: str
+    ignore: tuple[IgnoreRule, ...] = field(default=())
+
+
+def defaults() -> dict[str, Any]:
+    return tomllib.loads(DEFAULT_TOML)
+
+
+def load(path: Path) -> Config:
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        user = {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_dict(user, source=str(path))
+
+
+def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
+    merged = _merge(defaults(), user, source, prefix="")
+    fetch = merged["fetch"]
+    _check_positive(fetch, source)
+    return Config(
+        fetch=FetchConfig(**fetch),
+        warc_prefix=_check_prefix(merged["warc"]["prefix"], source),
+        git_author_name=merged["git"]["author_name"],
+        git_author_email=merged["git"]["author_email"],
+        ignore=tuple(_ignore_rule(r, source) for r in user.get("ignore", [])),
+    )
+
+
+def _merge(base: dict[str, Any], user: dict[str, Any], source: str, prefix: str) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in user.items():
+        name = f"{prefix}{key}"
+        if not prefix and key == "ignore":
+            continue
+        if key not in base:
+            raise ConfigError(f"{source}: unknown setting '{name}'")
+        default = base[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{name}' must be a table")
+            merged[key] = _merge(default, value, source, prefix=f"{name}.")
+        else:
+            merged[key] = _coerce(name, default, value, source)
+    return merged
+
+
+def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
+    if isinstance(default, bool) or isinstance(value, bool):
+        if isinstance(default, bool) and isinstance(value, bool):
+            return value
+    elif isinstance(default, float) and isinstance(value, int | float):
+        return float(value)
+    elif isinstance(value, type(default)):
+        return value
+    raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
+
+
+def _check_positive(fetch: dict[str, Any], source: str) -> None:
+    for key, value in fetch.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            raise ConfigError(f"{source}: 'fetch.{key}' must be greater than 0")
+
+
+def _check_prefix(prefix: str, source: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", prefix):
+        raise ConfigError(f"{source}: 'warc.prefix' may hold only letters, digits, '.', '_' and '-'")
+    return prefix
+
+
+def _ignore_rule(raw: Any, source: str) -> IgnoreRule:
+    if not isinstance(raw, dict) or set(raw) - {"hosts", "selectors", "patterns"}:
+        raise ConfigError(f"{source}: each [[ignore]] takes only hosts, selectors and patterns")
+    lists = {}
+    for key in ("hosts", "selectors", "patterns"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: 'ignore.{key}' must be a list of strings")
+        lists[key] = value
+    try:
+        patterns = tuple(re.compile(p) for p in lists["patterns"])
+    except re.error as exc:
+        raise ConfigError(f"{source}: bad pattern in [[ignore]]: {exc}") from None
+    _check_selectors(lists["selectors"], source)
+    return IgnoreRule(tuple(h.lower() for h in lists["hosts"]), tuple(lists["selectors"]), patterns)
+
+
+def _check_selectors(selectors: list[str], source: str) -> None:
+    from cssselect import GenericTranslator, SelectorError
+
+    for selector in selectors:
+        try:
+            GenericTranslator().css_to_xpath(selector)
+        except SelectorError as exc:
+            raise ConfigError(f"{source}: bad CSS selector {selector!r} in [[ignore]]: {exc}") from None

@@ -1,0 +1,199 @@
+"""HTTP fetching with requests: one session per worker thread, redirects hop by hop, caps and deadlines.
+
+Bodies are streamed to spool files exactly as the server sent them (content-coded, de-chunked),
+so the WARC holds the evidence byte for byte and memory stays flat whatever the body size.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .capture import Capture, Exchange
+from .config import FetchConfig
+from .errors import InvalidURL
+from .urls import normalize_url
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
+
+
+class FetchError(Exception):
+    """A fetch that produced no usable answer (network error, deadline, redirect loop)."""
+
+
+class Fetcher:
+    """Fetches URLs into `Capture`s; safe to call from many threads at once."""
+
+    def __init__(self, config: FetchConfig, spool_dir: Path) -> None:
+        self.config = config
+        self.spool_dir = spool_dir
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            # Pinned: requests adds "br" when a brotli module happens to be importable.
+            session.headers.update(
+                {
+                    "User-Agent": self.config.user_agent,
+                    "Accept-Encoding": "gzip, deflate",
+                    "Accept": ACCEPT,
+                }
+            )
+            session.verify = self.config.verify_tls
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> Capture:
+        """Fetch `url`, following redirects by hand; never raises for network trouble."""
+        started = datetime.now(UTC)
+        capture = Capture(url=url, started=started)
+        deadline = time.monotonic() + self.config.deadline
+        try:
+            self._follow(capture, url, headers or {}, deadline)
+        except FetchError as exc:
+            capture.error = str(exc)
+        except requests.exceptions.SSLError as exc:
+            capture.error = f"TLS error: {_reason(exc)}"
+        except requests.exceptions.ConnectTimeout:
+            capture.error = "connection timed out"
+        except requests.exceptions.ReadTimeout:
+            capture.error = "read timed out"
+        except requests.exceptions.ConnectionError as exc:
+            capture.error = f"connection failed: {_reason(exc)}"
+        except requests.exceptions.RequestException as exc:
+            capture.error = f"request failed: {_reason(exc)}"
+        if capture.error:
+            log.info("fetch failed: %s: %s", url, capture.error)
+        capture.duration = time.monotonic() - (deadline - self.config.deadline)
+        return capture
+
+    def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: float) -> None:
+        seen: set[str] = set()
+        while True:
+            exchange = self._exchange(url, headers, deadline)
+            capture.exchanges.append(exchange)
+            if not exchange.is_redirect:
+                return
+            seen.add(url)
+            url = _redirect_target(url, exchange.header("Location") or "")
+            if url in seen:
+                raise FetchError(f"redirect loop at {url}")
+            if len(capture.exchanges) > self.config.max_redirects:
+                raise FetchError(f"more than {self.config.max_redirects} redirects")
+
+    def _exchange(self, url: str, headers: dict[str, str], deadline: float) -> Exchange:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"deadline of {self.config.deadline:g}s exceeded")
+        started = datetime.now(UTC)
+        timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
+        response = self._session().get(url, headers=headers, stream=True, allow_redirects=False,
+                                       timeout=timeout)
+        try:
+            exchange = _exchange_from(response, url, started)
+            self._spool_body(response, exchange, deadline)
+        finally:
+            response.close()
+        return exchange
+
+    def _spool_body(self, response: requests.Response, exchange: Exchange, deadline: float) -> None:
+        raw = response.raw
+        digest = hashlib.sha1()
+        cap = self.config.max_body_bytes
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="body-", delete=False) as spool:
+            exchange.body = Path(spool.name)
+            while True:
+                if time.monotonic() > deadline:
+                    raise FetchError(f"deadline of {self.config.deadline:g}s exceeded while reading the body")
+                # read1 returns what has arrived, so a trickling server cannot hold us past the deadline.
+                chunk = raw.read1(CHUNK, decode_content=False)
+                if not chunk:
+                    break
+                if exchange.body_length + len(chunk) > cap:
+                    chunk = chunk[: cap - exchange.body_length]
+                    exchange.truncated = "length"
+                spool.write(chunk)
+                digest.update(chunk)
+                exchange.body_length += len(chunk)
+                if exchange.truncated:
+                    break
+        exchange.payload_digest = "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+def _exchange_from(response: requests.Response, url: str, started: datetime) -> Exchange:
+    original = response.raw._original_response  # http.client.HTTPResponse: the headers as received
+    headers = [(k, v) for k, v in original.msg.raw_items() if k.lower() != "transfer-encoding"]
+    request = response.request
+    request_headers = [("Host", _host_header(url)), *request.headers.items()]
+    return Exchange(
+        url=url,
+        started=started,
+        method=request.method or "GET",
+        request_target=request.path_url,
+        request_headers=request_headers,
+        http_version="HTTP/1.0" if original.version == 10 else "HTTP/1.1",
+        status=response.status_code,
+        reason=original.reason or "",
+        headers=headers,
+        peer_ip=_peer_ip(response),
+    )
+
+
+def _host_header(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+def _peer_ip(response: requests.Response) -> str | None:
+    try:
+        return response.raw._connection.sock.getpeername()[0]
+    except (AttributeError, OSError, IndexError, TypeError):
+        return None
+
+
+def _redirect_target(base: str, location: str) -> str:
+    # Follow the Location exactly as given (evidence), only checking it is a URL we may fetch.
+    target = urldefrag(urljoin(base, location.strip())).url
+    try:
+        normalize_url(target)
+    except InvalidURL as exc:
+        raise FetchError(f"redirect to an invalid URL: {exc}") from None
+    return target
+
+
+def _reason(exc: Exception) -> str:
+    # requests nests the useful part several levels down; the innermost message names the cause.
+    inner: BaseException = exc
+    while inner.args and isinstance(inner.args[0], BaseException):
+        inner = inner.args[0]
+    reason = getattr(inner, "reason", None)
+    text = str(reason or inner)
+    return text.split(": ", 1)[-1] if "object at 0x" in text else text

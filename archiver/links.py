@@ -1,0 +1,64 @@
+"""Cited links: which hrefs of an article body count as sources, in their identity form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from .errors import InvalidURL
+from .urls import normalize_url
+
+# Links that share or comment on the article rather than cite anything.
+_SHARE = re.compile(
+    r"^https?://(?:www\.)?(?:facebook\.com/(?:sharer|share\.php|dialog/share)|(?:twitter|x)\.com/(?:intent|share)"
+    r"|linkedin\.com/(?:shareArticle|sharing)|reddit\.com/submit|pinterest\.[a-z.]+/pin/create"
+    r"|(?:api\.)?whatsapp\.com/send|wa\.me/|t\.me/share|telegram\.me/share|news\.ycombinator\.com/submitlink"
+    r"|tumblr\.com/(?:share|widgets/share)|mastodon\.social/share|bsky\.app/intent|threads\.net/intent"
+    r"|getpocket\.com/(?:save|edit)|flipboard\.com/bookmarklet)",
+    re.IGNORECASE,
+)
+_COMMENTS = re.compile(r"#(?:comments?|respond|disqus_thread)$|/comments?/?$|[?&]replytocom=", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str  # normalized identity
+    text: str  # anchor text, cleaned
+    href: str  # as written in the page
+
+    def line(self) -> str:
+        return f"{self.url}\t{self.text}"
+
+
+def cited(hrefs: list[tuple[str, str]], base: str) -> list[Link]:
+    """From (href, anchor text) pairs in body order, the cited links: resolved, filtered, first seen kept."""
+    page = _identity(base)
+    seen: set[str] = set()
+    links: list[Link] = []
+    for href, text in hrefs:
+        url = _resolve(href, base)
+        if url is None or url == page or url in seen:
+            continue
+        seen.add(url)
+        links.append(Link(url=url, text=text, href=href))
+    return links
+
+
+def _resolve(href: str, base: str) -> str | None:
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    absolute = urljoin(base, href)
+    if urlsplit(absolute).scheme.lower() not in ("http", "https"):
+        return None  # mailto:, tel:, javascript:, data: and friends
+    if _SHARE.match(absolute) or _COMMENTS.search(absolute):
+        return None
+    return _identity(absolute)
+
+
+def _identity(url: str) -> str | None:
+    try:
+        return normalize_url(url)
+    except InvalidURL:
+        return None

@@ -1,0 +1,131 @@
+"""The archive's layout on disk and its git history: the only module that touches git."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import git
+
+from . import atomic
+
+log = logging.getLogger(__name__)
+
+ARTICLE = "article.md"
+LINKS = "links.txt"
+META = "meta.json"
+PAGES = "pages"
+WARCS = "warcs"
+
+
+@dataclass
+class PageVersion:
+    """The files of one version of a page; `article`/`links` None means the file is absent."""
+
+    dir: PurePosixPath
+    meta: dict[str, Any]
+    article: str | None
+    links: str | None
+
+
+def dump_meta(meta: dict[str, Any]) -> str:
+    return json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @contextmanager
+    def _repo(self) -> Iterator[git.Repo]:
+        # Short-lived Repo objects: GitPython leaks cat-file processes in long-lived ones.
+        repo = git.Repo(self.root)
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+    @classmethod
+    def create(cls, root: Path, files: dict[str, str], when: datetime, author: tuple[str, str]) -> Store:
+        root.mkdir(parents=True, exist_ok=True)
+        repo = git.Repo.init(root, initial_branch="main")
+        try:
+            with repo.config_writer() as cfg:
+                cfg.set_value("commit", "gpgsign", "false")  # cron cannot answer a signing prompt
+                cfg.set_value("core", "quotepath", "false")
+        finally:
+            repo.close()
+        for name, content in files.items():
+            atomic.write_text(root / name, content)
+        store = cls(root)
+        store.commit("archiver: new archive", when, author, list(files))
+        return store
+
+    def read(self, folder: PurePosixPath) -> PageVersion | None:
+        meta_path = self.root / folder / META
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return PageVersion(folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS))
+
+    def _read_opt(self, rel: PurePosixPath) -> str | None:
+        try:
+            return (self.root / rel).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write(self, version: PageVersion) -> None:
+        folder = self.root / version.dir
+        for name, content in ((ARTICLE, version.article), (LINKS, version.links)):
+            if content is None:
+                atomic.remove(folder / name)
+            else:
+                atomic.write_text(folder / name, content)
+        atomic.write_text(folder / META, dump_meta(version.meta))
+
+    def metas(self) -> Iterator[dict[str, Any]]:
+        for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):
+            try:
+                yield json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                log.warning("unreadable %s: %s", path, exc)
+
+    def commit(self, message: str, when: datetime, author: tuple[str, str], paths: Iterable[str]) -> str | None:
+        """Stage `paths` (deletions included) and commit them dated `when`; None if nothing changed."""
+        stamp = when.isoformat()
+        name, email = author
+        env = {
+            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp,
+        }
+        existing = [p for p in paths if (self.root / p).exists() or self._tracked(p)]
+        if not existing:
+            return None
+        with self._repo() as repo:
+            repo.git.add("-A", "--", *existing)
+            try:
+                repo.git.diff("--cached", "--quiet")
+                return None
+            except git.GitCommandError as exc:
+                if exc.status != 1:
+                    raise
+            repo.git.commit("-q", "--no-verify", "-m", message, env=env)
+            return repo.git.rev_parse("HEAD")
+
+    def _tracked(self, path: str) -> bool:
+        with self._repo() as repo:
+            return bool(repo.git.ls_files("--", path))
+
+    def clear_stale_index_lock(self) -> None:
+        """Remove `.git/index.lock` left by a killed git; call only while holding the archive lock."""
+        lock = self.root / ".git" / "index.lock"
+        if lock.exists():
+            log.warning("removing stale %s left by an interrupted run", lock)
+            lock.unlink(missing_ok=True)

@@ -1,0 +1,95 @@
+"""Plain-text rules: cleaning, sentence splitting, and the volatile fragments news pages rotate.
+
+The goal is that the same article always yields the same bytes, whatever changes around it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# Zero-width and invisible formatting characters that never change what a reader sees.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_SPACE = re.compile(r"\s+")
+
+ABBREVIATIONS = frozenset(
+    "mr mrs ms mx dr prof sr jr st mt ft gen gov sen rep col lt sgt capt cmdr adm rev hon pres vs etc "
+    "e.g i.e inc ltd co corp no nos vol fig jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k "
+    "u.n e.u a.m p.m approx dept est ave blvd rd ca cf al op ed".split()
+)
+# Candidate sentence ends: terminal punctuation, closing quotes/brackets, then space.
+_LATIN_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
+# CJK full stops end a sentence with no space after them.
+_CJK_END = re.compile(r"[。！？]+[」』”’）]*")
+
+_UNITS = r"(?:sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?|months?|years?)"
+# Whole sentences that are only volatile page furniture.
+VOLATILE_SENTENCES = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        rf"^(?:(?:last\s+)?updated|posted|published|modified|edited)?\s*:?\s*(?:\d+|an?|one)\s+{_UNITS}\s+ago\.?$",
+        r"^(?:(?:last\s+)?updated|just\s+now)\b.{0,60}$",
+        r"^[\d.,]+\s*[km]?\s+(?:views?|shares?|comments?|likes?|reads?|reactions?|readers?)\.?$",
+        r"^(?:views?|shares?|comments?|likes?)\s*[:(]?\s*[\d.,]+\s*[km]?\)?$",
+        r"^(?:advertisement|skip advertisement|sponsored(?: content)?|share(?: this(?: article| story)?)?"
+        r"|read more|continue reading|show more|load more)\.?$",
+        r"^(?:read more|related|recommended|also read|read also|see also|more from [^:|]{1,40}|most read"
+        r"|trending|watch|listen)\s*[:|–—-]\s*.+$",
+    )
+)
+# Volatile fragments inside a sentence, removed in place: "(updated 5 minutes ago)".
+VOLATILE_FRAGMENTS = re.compile(
+    rf"\s*[(\[]\s*(?:(?:last\s+)?updated\s*:?\s*)?(?:\d+|an?)\s+{_UNITS}\s+ago\s*[)\]]", re.IGNORECASE
+)
+
+
+def clean(text: str) -> str:
+    """NFC, invisible characters removed, every run of whitespace one space, trimmed."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """One sentence per item; conservative (abbreviations and initials do not end a sentence)."""
+    sentences: list[str] = []
+    for part in _split_cjk(text):
+        sentences.extend(_split_latin(part))
+    return [s for s in sentences if s]
+
+
+def _split_cjk(text: str) -> Iterable[str]:
+    start = 0
+    for match in _CJK_END.finditer(text):
+        yield text[start : match.end()].strip()
+        start = match.end()
+    yield text[start:].strip()
+
+
+def _split_latin(text: str) -> Iterable[str]:
+    start = 0
+    for match in _LATIN_END.finditer(text):
+        rest = text[match.end() :].lstrip("\"'“‘«([")
+        if not rest or not (rest[0].isupper() or rest[0].isdigit()):
+            continue
+        if _ends_with_abbreviation(text[start : match.start() + 1]):
+            continue
+        yield text[start : match.end()].strip()
+        start = match.end()
+    yield text[start:].strip()
+
+
+def _ends_with_abbreviation(chunk: str) -> bool:
+    if not chunk.endswith("."):
+        return False
+    word = chunk.rsplit(None, 1)[-1].lstrip("\"'“‘«([").rstrip(".").lower()
+    return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def is_volatile(sentence: str, extra: Iterable[re.Pattern[str]] = ()) -> bool:
+    return any(p.search(sentence) for p in VOLATILE_SENTENCES) or any(p.search(sentence) for p in extra)
+
+
+def strip_volatile(sentence: str) -> str:
+    return VOLATILE_FRAGMENTS.sub("", sentence).strip()

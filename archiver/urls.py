@@ -1,0 +1,105 @@
+"""URL identity: validation, normalization, and the page folder a URL maps to."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from pathlib import PurePosixPath
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import idna
+from requests.utils import requote_uri
+
+from .errors import InvalidURL
+
+MAX_URL_LENGTH = 4096
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Query parameters that only track the reader; they never select content.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_[a-z]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi"
+    r"|mkt_tok|oly_anon_id|oly_enc_id|vero_id|at_medium|at_campaign|ns_mchannel|ns_source|cmpid|ito)$",
+    re.IGNORECASE,
+)
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+SLUG_MAX = 60
+
+
+def normalize_url(url: str) -> str:
+    """Return the canonical form used as a page's identity, or raise InvalidURL."""
+    url = url.strip()
+    if not url:
+        raise InvalidURL("empty URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters: {url[:80]}…")
+    if any(ord(c) < 32 or c == "\x7f" for c in url):
+        raise InvalidURL(f"URL contains control characters: {url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"malformed URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise InvalidURL(f"not an http(s) URL: {url!r}")
+    host = _normalize_host(parts.hostname or "", url)
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = _remove_dot_segments(parts.path or "/")
+    query = _strip_tracking(parts.query)
+    return requote_uri(urlunsplit((scheme, netloc, path, query, "")))
+
+
+def _normalize_host(host: str, url: str) -> str:
+    if not host:
+        raise InvalidURL(f"URL has no host: {url!r}")
+    if ":" in host:  # IPv6 literal; urlsplit already removed the brackets
+        return f"[{host.lower()}]"
+    host = host.rstrip(".").lower()
+    try:
+        host = idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise InvalidURL(f"invalid host name {host!r}: {exc}") from None
+    return host
+
+
+def _remove_dot_segments(path: str) -> str:
+    # RFC 3986 §5.2.4: "/a/b/../c" → "/a/c"; keeps a trailing slash, never climbs above the root.
+    trailing = path.endswith("/") or path.endswith("/.") or path.endswith("/..")
+    cleaned = posixpath.normpath("/" + path.lstrip("/"))
+    cleaned = "/" + cleaned.lstrip("/")
+    if trailing and cleaned != "/":
+        cleaned += "/"
+    return cleaned
+
+
+def _strip_tracking(query: str) -> str:
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not TRACKING_PARAMS.match(k)]
+    if len(kept) == len(pairs):
+        return query  # untouched: re-encoding could change how the server reads it
+    return urlencode(kept)
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def page_dir(url: str) -> PurePosixPath:
+    """The folder, relative to the archive, that holds the page at (normalized) `url`.
+
+    Derived from the URL alone; safe on every OS (no `..`, no reserved names, bounded
+    length) and collision-free thanks to the hash suffix.
+    """
+    parts = urlsplit(url)
+    host = _safe_component(parts.netloc.replace(":", "_").strip("[]")) or "_"
+    rest = unquote(parts.path + ("?" + parts.query if parts.query else ""))
+    slug = _SLUG_UNSAFE.sub("-", rest.lower()).strip("-.")[:SLUG_MAX].strip("-.") or "index"
+    return PurePosixPath("pages", host, f"{slug}-{url_hash(url)[:8]}")
+
+
+def _safe_component(name: str) -> str:
+    name = _SLUG_UNSAFE.sub("-", name.lower()).strip("-.")[:100]
+    return f"_{name}" if _WINDOWS_RESERVED.match(name) else name

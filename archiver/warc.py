@@ -1,0 +1,183 @@
+"""WARC files and records: the only writer of WARC bytes.
+
+Records are built by hand with warcio's WARCWriter (see DESIGN.md for why not `capture_http`).
+A run writes one gzipped WARC/1.1 file, named `.open` until it is closed and renamed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from .atomic import fsync_dir
+from .capture import Capture, Exchange
+
+log = logging.getLogger(__name__)
+
+OPEN_SUFFIX = ".open"
+
+
+class RawHeaders(StatusAndHeaders):
+    """Status line and headers serialized as the bytes received.
+
+    http.client decodes header bytes as ISO-8859-1, so encoding back with it restores them exactly;
+    warcio's default would %-encode any non-ASCII value, which is not what the server sent.
+    """
+
+    def compute_headers_buffer(self, header_filter=None) -> None:
+        self.headers_buff = self.to_str(header_filter).encode("latin-1", "replace") + b"\r\n"
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """Where a version's evidence lives: a record in a WARC file of the archive."""
+
+    file: str  # path relative to the archive root
+    offset: int  # of the record's gzip member
+    record_id: str
+    payload_digest: str
+    target_uri: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class WarcFile:
+    """One run's WARC file; created on the first record, finalized by `close()`."""
+
+    def __init__(self, root: Path, prefix: str, started: datetime, info: dict[str, str]) -> None:
+        self.root = root
+        self.prefix = prefix
+        self.started = started
+        self.info = info
+        self.relpath: Path | None = None
+        self._file: io.BufferedWriter | None = None
+        self._writer: WARCWriter | None = None
+
+    @property
+    def open_path(self) -> Path:
+        assert self.relpath is not None
+        return self.root / (str(self.relpath) + OPEN_SUFFIX)
+
+    def _open(self) -> WARCWriter:
+        if self._writer is not None:
+            return self._writer
+        folder = Path("warcs", f"{self.started:%Y}", f"{self.started:%m}")
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
+        stamp = f"{self.started:%Y%m%d%H%M%S}"
+        for serial in range(100000):
+            name = f"{self.prefix}-{stamp}-{serial:05d}.warc.gz"
+            self.relpath = folder / name
+            try:
+                # "x" mode: two runs (or a leftover file) never share a file.
+                self._file = self.open_path.open("xb")
+            except FileExistsError:
+                continue
+            if (self.root / self.relpath).exists():
+                self._file.close()
+                self.open_path.unlink()
+                continue
+            break
+        self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
+        record = self._writer.create_warcinfo_record(name, self.info)
+        self._writer.write_record(record)
+        return self._writer
+
+    def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None) -> RecordRef:
+        """Write every exchange of `capture` (redirect hops first); return the final response's ref."""
+        ref = None
+        for exchange in capture.exchanges:
+            ref = self._write_exchange(exchange)
+        assert ref is not None, "a capture with no exchange has nothing to write"
+        if metadata:
+            self._write_metadata(ref, metadata)
+        return ref
+
+    def _write_exchange(self, exchange: Exchange) -> RecordRef:
+        writer = self._open()
+        date = _warc_date(exchange.started)
+        warc_headers = {"WARC-Date": date}
+        if exchange.peer_ip:
+            warc_headers["WARC-IP-Address"] = exchange.peer_ip
+        if exchange.truncated:
+            warc_headers["WARC-Truncated"] = exchange.truncated
+        if exchange.payload_digest:
+            warc_headers["WARC-Payload-Digest"] = exchange.payload_digest  # computed while spooling
+        http_headers = RawHeaders(f"{exchange.status} {exchange.reason}".rstrip(), exchange.headers,
+                                  protocol=exchange.http_version)
+        body = exchange.body.open("rb") if exchange.body else io.BytesIO()
+        with body:
+            response = writer.create_warc_record(
+                exchange.url, "response", payload=body, length=exchange.body_length,
+                warc_headers_dict=warc_headers, http_headers=http_headers,
+            )
+            offset = self._file.tell()
+            writer.write_record(response)
+        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        request = writer.create_warc_record(
+            exchange.url, "request",
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
+            http_headers=RawHeaders(f"{exchange.method} {exchange.request_target} {exchange.http_version}",
+                                    exchange.request_headers, is_http_request=True),
+        )
+        writer.write_record(request)
+        return RecordRef(
+            file=self.relpath.as_posix(),
+            offset=offset,
+            record_id=response_id,
+            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            target_uri=exchange.url,
+        )
+
+    def _write_metadata(self, ref: RecordRef, fields: dict[str, list[str]]) -> None:
+        # Its own URI: replay tools would otherwise index the metadata as the page itself.
+        body = "".join(f"{key}: {value}\r\n" for key, values in fields.items() for value in values)
+        data = body.encode("utf-8")
+        record = self._writer.create_warc_record(
+            f"metadata:{ref.target_uri}", "metadata", payload=io.BytesIO(data), length=len(data),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={"WARC-Refers-To": ref.record_id, "WARC-Concurrent-To": ref.record_id},
+        )
+        self._writer.write_record(record)
+
+    def close(self) -> Path | None:
+        """Flush, fsync and rename to the final name; return the relative path, or None if unused."""
+        if self._file is None:
+            return None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self.open_path.replace(self.root / self.relpath)
+        fsync_dir(self.open_path.parent)
+        self._file = self._writer = None
+        log.debug("closed %s", self.relpath)
+        return self.relpath
+
+    def abort(self) -> None:
+        """Remove an unfinished file (the run failed before anything referenced it)."""
+        if self._file is not None:
+            self._file.close()
+            self.open_path.unlink(missing_ok=True)
+            self._file = self._writer = None
+
+
+def _warc_date(when: datetime) -> str:
+    return datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
+
+
+def warcinfo(software: str, extractor: dict[str, str]) -> dict[str, str]:
+    return {
+        "software": software,
+        "format": "WARC File Format 1.1",
+        "conformsTo": "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "extractor": ", ".join(f"{k} {v}" for k, v in sorted(extractor.items())),
+    }
+

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from newssite import Site
+
+from archiver import Archive
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    return Archive.init(tmp_path / "archive")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real `archiver` command in a subprocess, as a user or cron would."""
+    exe = Path(sys.executable).with_name("archiver")
+    full_env = {k: v for k, v in os.environ.items() if k != "ARCHIVER_DIR"} | (env or {})
+    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)

@@ -1,0 +1,178 @@
+"""The `archiver` command as users and cron run it: output, files written, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import git, run_cli
+from newssite import Response, article
+
+from archiver.errors import ExitCode
+from archiver.lock import ArchiveLock
+
+STORY = ["The council approved the new budget on Monday after a debate that lasted eleven hours.",
+         "Critics said the plan cuts library funding by a third. Supporters called it responsible.",
+         "The mayor is expected to sign the budget into law before the end of the month."]
+
+
+@pytest.fixture
+def story(site):
+    site.page("/local/budget", lambda: article("Council approves budget", STORY))
+    return site.url("/local/budget")
+
+
+def test_every_command_has_help():
+    for command in ("init", "add", "snapshot", "list"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout and "--archive" in result.stdout
+
+
+def test_init_creates_the_archive_and_refuses_to_overwrite(tmp_path):
+    root = tmp_path / "arc"
+    result = run_cli("init", str(root))
+    assert result.returncode == 0, result.stderr
+    assert sorted(git(root, "ls-files").split()) == [".gitignore", "archiver.toml", "urls.txt"]
+    toml = (root / "archiver.toml").read_text()
+    assert "workers = 8" in toml and "user_agent" in toml and "# " in toml
+    assert "/.archiver/" in (root / ".gitignore").read_text()
+
+    again = run_cli("init", str(root))
+    assert again.returncode == ExitCode.USAGE
+    assert again.stderr.count("\n") == 1 and "already an archive" in again.stderr
+    assert len(git(root, "rev-list", "HEAD").split()) == 1
+
+
+def test_add_creates_archive_snapshots_and_prints_one_line(tmp_path, story):
+    result = run_cli("add", story, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; "
+                                          f"commit {git(tmp_path / 'archive', 'rev-parse', 'HEAD')[:10]}"]
+    assert story in (tmp_path / "archive" / "urls.txt").read_text()
+
+    again = run_cli("add", story, "--archive", str(tmp_path / "archive"), "--json")
+    data = json.loads(again.stdout)
+    assert data["added"] == [] and data["counts"]["unchanged"] == 1 and data["commit"] is None
+    assert (tmp_path / "archive" / "urls.txt").read_text().count(story) == 1
+
+
+def test_archiver_dir_environment_variable_and_quiet(tmp_path, story):
+    env = {"ARCHIVER_DIR": str(tmp_path / "elsewhere")}
+    assert run_cli("add", story, env=env, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "elsewhere" / "urls.txt").is_file()
+    quiet = run_cli("-q", "snapshot", env=env, cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_snapshot_json_and_list_json(tmp_path, story, site):
+    root = tmp_path / "arc"
+    run_cli("add", story, "-a", str(root))
+    site.page("/local/budget", lambda: article("Council approves budget", [*STORY, "A late amendment passed."]))
+    result = run_cli("snapshot", "-a", str(root), "--json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert data["counts"] == {"new": 0, "changed": 1, "unchanged": 0, "gone": 0, "failed": 0}
+    assert data["commit"] == git(root, "rev-parse", "HEAD").strip()
+    assert data["results"][0]["url"] == story and data["warc"].startswith("warcs/")
+
+    listing = json.loads(run_cli("list", "-a", str(root), "--json").stdout)
+    assert [(p["url"], p["status"], p["title"], p["versions"]) for p in listing] == [
+        (story, "200", "Council approves budget", 2)]
+    text = run_cli("list", "-a", str(root))
+    assert story in text.stdout and "Council approves budget" in text.stdout
+
+
+def test_bad_url_is_rejected_and_nothing_is_written(tmp_path, story):
+    root = tmp_path / "arc"
+    run_cli("init", str(root))
+    for bad in ("ftp://example.com/file", "not a url", "http://", "javascript:alert(1)"):
+        result = run_cli("add", story, bad, "-a", str(root))
+        assert result.returncode == ExitCode.USAGE, bad
+        assert result.stderr.startswith("archiver: error: ") and result.stderr.count("\n") == 1
+    assert story not in (root / "urls.txt").read_text()
+    assert len(git(root, "rev-list", "HEAD").split()) == 1
+    assert not (root / "pages").exists()
+
+
+def test_missing_archive_and_broken_config(tmp_path, story):
+    missing = run_cli("snapshot", "-a", str(tmp_path / "nope"))
+    assert missing.returncode == ExitCode.NO_ARCHIVE and "no archive at" in missing.stderr
+    assert not (tmp_path / "nope").exists()
+    assert run_cli("list", "-a", str(tmp_path / "nope")).returncode == ExitCode.NO_ARCHIVE
+
+    root = tmp_path / "arc"
+    run_cli("init", str(root))
+    (root / "archiver.toml").write_text("[fetch\nworkers = 8\n")
+    broken = run_cli("add", story, "-a", str(root))
+    assert broken.returncode == ExitCode.USAGE and "not valid TOML" in broken.stderr
+    (root / "archiver.toml").write_text("[fetch]\nworkers = 'many'\n")
+    wrong = run_cli("snapshot", "-a", str(root))
+    assert wrong.returncode == ExitCode.USAGE and "'fetch.workers' must be int" in wrong.stderr
+    assert story not in (root / "urls.txt").read_text()
+
+
+def test_snapshot_of_an_untracked_url_is_a_usage_error(tmp_path, story):
+    root = tmp_path / "arc"
+    run_cli("init", str(root))
+    result = run_cli("snapshot", story, "-a", str(root))
+    assert result.returncode == ExitCode.USAGE and "not tracked" in result.stderr
+
+
+def test_failed_url_exits_1_and_is_reported(tmp_path, story, site):
+    root = tmp_path / "arc"
+    run_cli("add", story, "-a", str(root))
+    head = git(root, "rev-parse", "HEAD")
+    site.routes["/local/budget"] = Response(status=500, body=b"oops")
+    result = run_cli("-v", "snapshot", "-a", str(root))
+    assert result.returncode == ExitCode.SOME_FAILED
+    assert "0 unchanged, 1 failed; no commit" in result.stdout
+    assert f"failed: {story}: HTTP 500" in result.stderr
+    assert git(root, "rev-parse", "HEAD") == head
+
+
+def test_a_run_while_the_lock_is_held_exits_75(tmp_path, story):
+    root = tmp_path / "arc"
+    run_cli("add", story, "-a", str(root))
+    with ArchiveLock(root / ".archiver" / "lock"):
+        result = run_cli("snapshot", "-a", str(root))
+    assert result.returncode == ExitCode.LOCKED
+    assert result.stdout == "" and result.stderr.count("\n") == 1 and "holds the lock" in result.stderr
+    assert run_cli("snapshot", "-a", str(root)).returncode == 0
+
+
+def test_two_concurrent_runs_one_proceeds_one_is_refused(tmp_path, site):
+    def slow(handler):
+        time.sleep(1.5)
+        return Response(body=article("Slow story", STORY).encode())
+
+    site.routes["/slow"] = slow
+    root = tmp_path / "arc"
+    run_cli("init", str(root))
+    (root / "urls.txt").write_text(site.url("/slow") + "\n")
+    exe = Path(sys.executable).with_name("archiver")
+    first = subprocess.Popen([str(exe), "snapshot", "-a", str(root)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while site.hits["/slow"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = run_cli("snapshot", "-a", str(root))
+    out, err = first.communicate(timeout=60)
+    assert second.returncode == ExitCode.LOCKED, second.stderr
+    assert first.returncode == 0, err
+    assert "1 new" in out
+    assert git(root, "fsck", "--strict") == ""
+    assert site.hits["/slow"] == 1
+
+
+def test_add_reads_urls_from_a_file(tmp_path, site):
+    for i in range(3):
+        site.page(f"/s/{i}", lambda i=i: article(f"Story {i} on the harbour plan", STORY))
+    listing = tmp_path / "urls.list"
+    listing.write_text("# my list\n" + "".join(site.url(f"/s/{i}") + "\n" for i in range(3)) + "\n")
+    result = run_cli("add", "--file", str(listing), "-a", str(tmp_path / "arc"))
+    assert result.returncode == 0, result.stderr
+    assert "3 new" in result.stdout
