@@ -94,14 +94,15 @@ class Run:
         self.store = store
         self.state = state
         self.started = datetime.now(UTC)
-        self.fetcher = Fetcher(config.fetch, root / ".archiver" / "spool")
+        self.spool = root / ".archiver" / "spool"  # bodies in flight; nothing in it outlives a run
+        self.fetcher = Fetcher(config.fetch, self.spool)
         software = f"archiver/{__version__}"
         self.warc = WarcFile(root, config.warc_prefix, self.started, warcinfo(software, extractor_versions()))
 
     def execute(self, urls: list[str], on_result: Callable[[PageResult], None] | None = None,
                 extra_paths: tuple[str, ...] = ()) -> RunSummary:
         summary = RunSummary(started=self.started)
-        shutil.rmtree(self.root / ".archiver" / "spool", ignore_errors=True)
+        shutil.rmtree(self.spool, ignore_errors=True)
         checks: list[Check] = []
         try:
             with ThreadPoolExecutor(max_workers=self.config.fetch.workers, thread_name_prefix="fetch") as pool:
@@ -122,6 +123,7 @@ class Run:
         finally:
             self.fetcher.close()
             self.state.record(checks)
+            shutil.rmtree(self.spool, ignore_errors=True)
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: order.get(r.url, len(order)))
         summary.commit = self._commit(summary, extra_paths)
