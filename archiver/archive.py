@@ -113,20 +113,23 @@ class Archive:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def add(self, urls: Iterable[str], on_result: Callable[[PageResult], None] | None = None
-            ) -> tuple[list[str], RunSummary]:
-        """Track `urls` (validated first: nothing is written if one is bad) and snapshot them now."""
+    def add(self, urls: Iterable[str], on_result: Callable[[PageResult], None] | None = None,
+            depth: int | None = None) -> tuple[list[str], RunSummary]:
+        """Track `urls` (validated first: nothing is written if one is bad) and snapshot them now.
+
+        `depth` overrides `sources.depth` for this run (0: no sources).
+        """
         normalized = list(dict.fromkeys(normalize_url(u) for u in urls))
         if not normalized:
             raise UsageError("no URL given")
         with self.lock():
             added = self._track(normalized)
-            summary = self._run(normalized, on_result, extra_paths=(URLS_NAME,))
+            summary = self._run(normalized, on_result, depth)
         return added, summary
 
     def snapshot(self, urls: Iterable[str] | None = None,
-                 on_result: Callable[[PageResult], None] | None = None) -> RunSummary:
-        """Capture the given tracked URLs (default: all tracked) and commit what changed."""
+                 on_result: Callable[[PageResult], None] | None = None, depth: int | None = None) -> RunSummary:
+        """Capture the given tracked URLs (default: all tracked) and their sources; commit what changed."""
         with self.lock():
             tracked = self.tracked()
             if urls is None:
@@ -136,38 +139,57 @@ class Archive:
                 untracked = [u for u in chosen if u not in tracked]
                 if untracked:
                     raise UsageError(f"not tracked: {untracked[0]} (start tracking it with `archiver add`)")
-            return self._run(chosen, on_result, extra_paths=(URLS_NAME,))
+            return self._run(chosen, on_result, depth)
 
-    def _run(self, urls: list[str], on_result, extra_paths: tuple[str, ...]) -> RunSummary:
+    def _run(self, urls: list[str], on_result, depth: int | None) -> RunSummary:
+        if depth is not None and depth < 0:
+            raise UsageError("--depth must be 0 or more")
         self.store.clear_stale_index_lock()
         state = self._state()
         try:
-            return Run(self.root, self.config, self.store, state).execute(urls, on_result, extra_paths)
+            run = Run(self.root, self.config, self.store, state, set(self.tracked()))
+            # The settings in force and the tracked list are part of the record: committed with the run.
+            return run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth)
         finally:
             state.close()
 
     # -- reading ------------------------------------------------------------------------------
 
-    def pages(self, tracked_only: bool = True) -> list[PageInfo]:
+    def pages(self, sources: bool = False) -> list[PageInfo]:
+        """Tracked articles, then (with `sources`) every other archived page, sources included."""
         metas = {m["url"]: m for m in self.store.metas() if "url" in m}
+        urls = self.tracked()
+        if sources:
+            urls += sorted(u for u in metas if u not in set(urls))
+        return self._infos(urls, metas)
+
+    def cited_by(self, url: str) -> list[PageInfo]:
+        """The sources the article at `url` cites now (its links.txt), each with its current status."""
+        page = self.store.read(page_dir(normalize_url(url)))
+        if page is None:
+            raise UsageError(f"not in the archive: {url}")
+        cited = [line.split("\t", 1)[0] for line in (page.links or "").splitlines() if line]
+        metas = {m["url"]: m for m in self.store.metas() if m.get("url") in set(cited)}
+        return self._infos(cited, metas, role="source")
+
+    def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
         state = self._state()
         try:
             states = state.pages()
         finally:
             state.close()
-        urls = self.tracked() if tracked_only else list(dict.fromkeys([*self.tracked(), *metas]))
-        return [_page_info(url, metas.get(url), states.get(url)) for url in urls]
+        return [_page_info(url, metas.get(url), states.get(url), role) for url in urls]
 
 
-def _page_info(url: str, meta: dict | None, state) -> PageInfo:
+def _page_info(url: str, meta: dict | None, state, role: str) -> PageInfo:
     meta = meta or {}
     if state is not None:
-        status = "failed" if state.last_outcome == "failed" else str(state.last_status)
+        status = state.last_outcome if state.last_outcome in ("failed", "skipped") else str(state.last_status)
     else:
         status = str(meta["status"]) if "status" in meta else "never captured"
     return PageInfo(
         url=url,
-        role=meta.get("role", "article"),
+        role=meta.get("role", role),
         status=status,
         title=meta.get("title") or "",
         versions=meta.get("version", 0),

@@ -48,6 +48,7 @@ class Capture:
     started: datetime
     exchanges: list[Exchange] = field(default_factory=list)
     error: str | None = None
+    blocked: str | None = None  # not fetched by policy (a private address), with the reason
     duration: float = 0.0
 
     @property

@@ -38,6 +38,9 @@ ArchiveOpt = Annotated[
     typer.Option("--archive", "-a", envvar="ARCHIVER_DIR", help="Archive folder.", show_default=True),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+DepthOpt = Annotated[int | None, typer.Option("--depth", min=0, show_default=False,
+                                              help="Link hops of cited sources to follow (default: config).")]
+NoSourcesOpt = Annotated[bool, typer.Option("--no-sources", help="Do not archive cited sources this run.")]
 DEFAULT_ARCHIVE = Path("archive")
 
 
@@ -49,7 +52,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # The extractor logs every page it finds thin as a warning; that is our business, not the user's.
-    for noisy in ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer"):
+    for noisy in ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer", "pypdf"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
@@ -115,15 +118,20 @@ def add(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read URLs from FILE (one a line, - for "
                                               "stdin).")] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    depth: DepthOpt = None,
+    no_sources: NoSourcesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Track URLs (added to urls.txt) and snapshot them now. Creates the archive if absent."""
+    """Track URLs (added to urls.txt) and snapshot them and their cited sources now.
+
+    Creates the archive if absent.
+    """
     wanted = list(urls or []) + _read_url_file(file)
     if not wanted:
         raise UsageError("give at least one URL, or --file")
     arc = Archive.open(archive, create=True)
     with _progress(len(wanted), ctx, as_json) as on_result:
-        added, summary = arc.add(wanted, on_result)
+        added, summary = arc.add(wanted, on_result, depth=0 if no_sources else depth)
     _finish(ctx, summary, as_json, extra={"added": added})
 
 
@@ -134,34 +142,43 @@ def snapshot(
     urls: Annotated[list[str] | None, typer.Argument(help="Tracked URLs to capture (default: all).",
                                                      show_default=False)] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    depth: DepthOpt = None,
+    no_sources: NoSourcesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Capture tracked URLs and commit what changed (one commit per run, none if nothing did)."""
+    """Capture tracked URLs and the sources they cite; commit what changed (one commit, none if nothing did)."""
     arc = Archive.open(archive)
     count = len(urls) if urls else len(arc.tracked())
     with _progress(count, ctx, as_json) as on_result:
-        summary = arc.snapshot(urls or None, on_result)
+        summary = arc.snapshot(urls or None, on_result, depth=0 if no_sources else depth)
     _finish(ctx, summary, as_json)
 
 
 @app.command("list")
 @handles_errors
-def list_(archive: ArchiveOpt = DEFAULT_ARCHIVE, as_json: JsonOpt = False) -> None:
+def list_(
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    sources: Annotated[bool, typer.Option("--sources", help="Also list archived sources.")] = False,
+    cited_by: Annotated[str | None, typer.Option("--cited-by", metavar="URL", show_default=False,
+                                                 help="List the sources one article cites now.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Tracked URLs with their current status, title, number of versions and last change."""
-    pages = Archive.open(archive).pages()
+    arc = Archive.open(archive)
+    pages = arc.cited_by(cited_by) if cited_by else arc.pages(sources=sources)
     if as_json:
         typer.echo(json.dumps([asdict(p) for p in pages], indent=2, ensure_ascii=False))
         return
     if not pages:
         typer.echo("no tracked URLs (add one with `archiver add URL`)")
         return
-    rows = [(p.status, str(p.versions), (p.last_change or "-")[:16].replace("T", " "), p.title, p.url)
+    rows = [(p.status, str(p.versions), (p.last_change or "-")[:16].replace("T", " "), p.role, p.title, p.url)
             for p in pages]
     if not sys.stdout.isatty():  # a pipe gets tab-separated lines, ready for cut/grep/awk
         typer.echo("".join("\t".join(row) + "\n" for row in rows), nl=False)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("status", "versions", "last change", "title", "url"):
+    for column in ("status", "versions", "last change", "role", "title", "url"):
         table.add_column(column, overflow="fold", justify="right" if column == "versions" else "left")
     for row in rows:
         table.add_row(*row)

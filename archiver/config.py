@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -36,6 +37,22 @@ max_redirects = 10
 user_agent = "{DEFAULT_USER_AGENT}"
 # Check TLS certificates (set false only for a server you trust).
 verify_tls = true
+
+[sources]
+# Archive the links cited in article bodies as pages of their own ("sources").
+# Link hops followed from a tracked article: 0 = none, 1 = its sources, 2 = also their sources, ...
+depth = 1
+# At most this many sources per article, in order of first appearance.
+max_per_article = 100
+# Follow sources on hosts other than the citing page's.
+other_hosts = true
+# Regular expressions matched against a source's normalized URL: when include is not empty a source must
+# match one of its patterns; a source matching any exclude pattern is never fetched.
+include = []
+exclude = []
+# Fetch sources whose host is (or resolves to, or redirects to) a private, loopback or link-local address.
+# Off by default: a page must not be able to point archiver at services inside your network.
+allow_private = false
 
 [warc]
 # WARC file names: warcs/YYYY/MM/<prefix>-<timestamp>-<serial>.warc.gz
@@ -78,8 +95,28 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class SourcesConfig:
+    depth: int
+    max_per_article: int
+    other_hosts: bool
+    include: tuple[re.Pattern[str], ...]
+    exclude: tuple[re.Pattern[str], ...]
+    allow_private: bool
+
+    def in_scope(self, url: str, citing_host: str) -> bool:
+        from urllib.parse import urlsplit
+
+        if not self.other_hosts and urlsplit(url).hostname != citing_host:
+            return False
+        if self.include and not any(p.search(url) for p in self.include):
+            return False
+        return not any(p.search(url) for p in self.exclude)
+
+
+@dataclass(frozen=True)
 class Config:
     fetch: FetchConfig
+    sources: SourcesConfig
     warc_prefix: str
     git_author_name: str
     git_author_email: str
@@ -106,6 +143,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
     _check_positive(fetch, source)
     return Config(
         fetch=FetchConfig(**fetch),
+        sources=_sources(merged["sources"], source),
         warc_prefix=_check_prefix(merged["warc"]["prefix"], source),
         git_author_name=merged["git"]["author_name"],
         git_author_email=merged["git"]["author_email"],
@@ -144,8 +182,31 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
 
 def _check_positive(fetch: dict[str, Any], source: str) -> None:
     for key, value in fetch.items():
-        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-            raise ConfigError(f"{source}: 'fetch.{key}' must be greater than 0")
+        # Written so that NaN fails too (every comparison with NaN is false).
+        if isinstance(value, int | float) and not isinstance(value, bool) and not 0 < value < math.inf:
+            raise ConfigError(f"{source}: 'fetch.{key}' must be a finite number greater than 0")
+
+
+def _sources(raw: dict[str, Any], source: str) -> SourcesConfig:
+    if raw["depth"] < 0 or raw["max_per_article"] < 0:
+        raise ConfigError(f"{source}: 'sources.depth' and 'sources.max_per_article' must be 0 or more")
+    return SourcesConfig(
+        depth=raw["depth"],
+        max_per_article=raw["max_per_article"],
+        other_hosts=raw["other_hosts"],
+        include=_patterns(raw["include"], "sources.include", source),
+        exclude=_patterns(raw["exclude"], "sources.exclude", source),
+        allow_private=raw["allow_private"],
+    )
+
+
+def _patterns(values: list[Any], name: str, source: str) -> tuple[re.Pattern[str], ...]:
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{source}: '{name}' must be a list of strings")
+    try:
+        return tuple(re.compile(v) for v in values)
+    except re.error as exc:
+        raise ConfigError(f"{source}: bad pattern in '{name}': {exc}") from None
 
 
 def _check_prefix(prefix: str, source: str) -> str:
@@ -163,10 +224,7 @@ def _ignore_rule(raw: Any, source: str) -> IgnoreRule:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{source}: 'ignore.{key}' must be a list of strings")
         lists[key] = value
-    try:
-        patterns = tuple(re.compile(p) for p in lists["patterns"])
-    except re.error as exc:
-        raise ConfigError(f"{source}: bad pattern in [[ignore]]: {exc}") from None
+    patterns = _patterns(lists["patterns"], "ignore.patterns", source)
     _check_selectors(lists["selectors"], source)
     return IgnoreRule(tuple(h.lower() for h in lists["hosts"]), tuple(lists["selectors"]), patterns)
 

@@ -1,4 +1,4 @@
-"""One run: fetch the URLs in a worker pool, write versions to the WARC and the store, record checks.
+"""One run: fetch pages in a worker pool, follow cited sources, write versions, record checks, commit.
 
 Workers fetch and extract in parallel; the calling thread alone classifies, writes the WARC
 (one writer) and touches git, so no file is ever written from two threads.
@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__, payload
 from .capture import Capture
 from .config import Config
 from .fetch import Fetcher
+from .links import Link
 from .normalize import Document, extractor_versions, from_html
+from .pdf import from_pdf
 from .state import Check, State
 from .store import PageVersion, Store
 from .urls import page_dir
@@ -28,19 +33,23 @@ log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 GONE_STATUSES = (404, 410)
-# Facts that belong to one capture, not to what the page says: they never make a new version.
-CAPTURE_FIELDS = frozenset({"captured_at", "version", "kind", "extractor", "warc", "redirects"})
+OUTCOMES = ("new", "changed", "unchanged", "gone", "failed", "skipped")
+VERSION_OUTCOMES = ("new", "changed", "gone")
+# Facts about a capture or about who cites the page, not about what the page says: never a new version.
+NOT_CONTENT = frozenset({"captured_at", "version", "kind", "extractor", "warc", "redirects", "role", "cited_by"})
 
 
 @dataclass
 class PageResult:
     url: str
-    outcome: str  # new | changed | unchanged | gone | failed
+    outcome: str  # one of OUTCOMES
     status: int | None = None
     title: str = ""
     error: str | None = None
     folder: str = ""
     version: int | None = None
+    role: str = "article"  # or "source"
+    depth: int = 0  # link hops from a tracked article
 
 
 @dataclass
@@ -52,7 +61,7 @@ class RunSummary:
     warc: str | None = None
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("new", "changed", "unchanged", "gone", "failed"), 0)
+        counts = dict.fromkeys(OUTCOMES, 0)
         for result in self.results:
             counts[result.outcome] += 1
         return counts
@@ -62,9 +71,11 @@ class RunSummary:
         return any(r.outcome == "failed" for r in self.results)
 
     def line(self) -> str:
-        counts = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k != "gone")
+        shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in ("gone", "skipped"))
+        sources = sum(r.role == "source" for r in self.results)
+        scope = f" ({len(self.results) - sources} articles, {sources} sources)" if sources else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
-        return f"{len(self.results)} checked: {counts}{tail}"
+        return f"{len(self.results)} checked{scope}: {shown}{tail}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,43 +90,61 @@ class RunSummary:
 
 @dataclass
 class Fetched:
-    """What a worker hands back: the capture, and the extracted document if it is a page with text."""
+    """What a worker hands back: the capture, and the extracted document if the page has text."""
 
     capture: Capture
+    depth: int
     document: Document | None = None
-    outcome: str = ""  # "ok", "gone" or "failed"
+    outcome: str = ""  # "ok", "gone", "failed" or "skipped"
     error: str | None = None
 
 
 class Run:
-    def __init__(self, root, config: Config, store: Store, state: State) -> None:
+    def __init__(self, root: Path, config: Config, store: Store, state: State, tracked: set[str]) -> None:
         self.root = root
         self.config = config
         self.store = store
         self.state = state
+        self.tracked = tracked
         self.started = datetime.now(UTC)
         self.spool = root / ".archiver" / "spool"  # bodies in flight; nothing in it outlives a run
         self.fetcher = Fetcher(config.fetch, self.spool)
         software = f"archiver/{__version__}"
         self.warc = WarcFile(root, config.warc_prefix, self.started, warcinfo(software, extractor_versions()))
+        self.citations: dict[str, set[str]] = defaultdict(set)
 
     def execute(self, urls: list[str], on_result: Callable[[PageResult], None] | None = None,
-                extra_paths: tuple[str, ...] = ()) -> RunSummary:
+                extra_paths: tuple[str, ...] = (), depth: int | None = None) -> RunSummary:
+        """Capture `urls` (depth 0) and, up to `depth` link hops, the sources they cite."""
+        max_depth = self.config.sources.depth if depth is None else depth
         summary = RunSummary(started=self.started)
         shutil.rmtree(self.spool, ignore_errors=True)
         checks: list[Check] = []
         try:
             with ThreadPoolExecutor(max_workers=self.config.fetch.workers, thread_name_prefix="fetch") as pool:
-                pending: dict[Future[Fetched], str] = {pool.submit(self._work, u): u for u in urls}
+                pending: dict[Future[Fetched], str] = {}
+                scheduled: set[str] = set()
+
+                def schedule(url: str, hops: int) -> None:
+                    if url not in scheduled:  # a source cited by many pages is fetched once per run
+                        scheduled.add(url)
+                        pending[pool.submit(self._work, url, hops)] = url
+
+                for url in urls:
+                    schedule(url, 0)
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         url = pending.pop(future)
-                        result, check = self._settle(url, future)
+                        result, check, links = self._settle(url, future)
                         summary.results.append(result)
                         checks.append(check)
                         if on_result:
                             on_result(result)
+                        if result.depth < max_depth:
+                            for link in self._in_scope(result, links):
+                                self.citations[link.url].add(url)
+                                schedule(link.url, result.depth + 1)
             summary.warc = _posix(self.warc.close())
         except BaseException:
             self.warc.abort()
@@ -125,21 +154,28 @@ class Run:
             self.state.record(checks)
             shutil.rmtree(self.spool, ignore_errors=True)
         order = {u: i for i, u in enumerate(urls)}
-        summary.results.sort(key=lambda r: order.get(r.url, len(order)))
-        summary.commit = self._commit(summary, extra_paths)
+        summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
+        annotated = self._annotate(summary.results)
+        summary.commit = self._commit(summary, [*annotated, *extra_paths])
         summary.finished = datetime.now(UTC)
         return summary
 
-    def _work(self, url: str) -> Fetched:
-        capture = self.fetcher.fetch(url)
+    # -- in the workers ----------------------------------------------------------------------
+
+    def _work(self, url: str, depth: int) -> Fetched:
+        # Tracked articles are the user's own choice; only cited links are held to the address policy.
+        allow_private = depth == 0 or self.config.sources.allow_private
+        capture = self.fetcher.fetch(url, allow_private=allow_private)
         final = capture.final
+        if capture.blocked:
+            return Fetched(capture, depth, outcome="skipped", error=capture.blocked)
         if capture.error or final is None:
-            return Fetched(capture, outcome="failed", error=capture.error or "no response")
+            return Fetched(capture, depth, outcome="failed", error=capture.error or "no response")
         if final.status in GONE_STATUSES:
-            return Fetched(capture, outcome="gone")
+            return Fetched(capture, depth, outcome="gone")
         if not 200 <= final.status < 300:
-            return Fetched(capture, outcome="failed", error=f"HTTP {final.status} {final.reason}".rstrip())
-        return Fetched(capture, document=self._extract(capture), outcome="ok")
+            return Fetched(capture, depth, outcome="failed", error=f"HTTP {final.status} {final.reason}".rstrip())
+        return Fetched(capture, depth, document=self._extract(capture), outcome="ok")
 
     def _extract(self, capture: Capture) -> Document | None:
         final = capture.final
@@ -147,58 +183,69 @@ class Run:
             return None
         limit = self.config.fetch.max_decoded_bytes
         data, cut = payload.decode_content(final.body, final.header("Content-Encoding"), limit)
-        if not _is_html(final.content_type, data):
-            return None
+        kind = _text_kind(final.content_type, data)
+        if kind is None or (cut and kind == "pdf") or (final.truncated and kind == "pdf"):
+            return None  # a PDF cut short cannot be parsed; the WARC still holds what came
         if cut:
             log.warning("%s: decoded body larger than %d bytes; text taken from the first part", capture.url, limit)
+        if kind == "pdf":
+            return from_pdf(data)
         markup = payload.decode_text(data, final.header("Content-Type"))
         return from_html(markup, final.url, capture.started, self.config.ignore)
 
-    def _settle(self, url: str, future: Future[Fetched]) -> tuple[PageResult, Check]:
-        folder = page_dir(url)
+    # -- in the calling thread ---------------------------------------------------------------
+
+    def _settle(self, url: str, future: Future[Fetched]) -> tuple[PageResult, Check, list[Link]]:
         try:
             fetched = future.result()
         except Exception as exc:  # a bug in one page's handling must not lose the run
             log.exception("internal error while fetching %s", url)
-            fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), outcome="failed",
+            fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), depth=0, outcome="failed",
                               error=f"internal error: {exc}")
         capture = fetched.capture
         try:
-            result = self._classify(url, folder, fetched)
+            result = self._classify(url, page_dir(url), fetched)
         finally:
             capture.discard()
         final = capture.final
         check = Check(url=url, checked_at=capture.started.isoformat(), outcome=result.outcome,
                       status=final.status if final else None, duration_ms=int(capture.duration * 1000),
                       payload_digest=final.payload_digest if final else None, error=result.error)
-        return result, check
+        links = fetched.document.links if fetched.document and result.outcome != "failed" else []
+        return result, check, links
 
-    def _classify(self, url: str, folder, fetched: Fetched) -> PageResult:
+    def _classify(self, url: str, folder: PurePosixPath, fetched: Fetched) -> PageResult:
         capture, final = fetched.capture, fetched.capture.final
         status = final.status if final else None
-        if fetched.outcome == "failed":
-            return PageResult(url, "failed", status=status, error=fetched.error, folder=str(folder))
+        base = PageResult(url, fetched.outcome, status=status, folder=str(folder), role=self._role(url),
+                          depth=fetched.depth)
+        if fetched.outcome in ("failed", "skipped"):
+            base.error = fetched.error
+            return base
         previous = self.store.read(folder)
-        candidate = self._candidate(url, folder, fetched)
+        candidate = self._candidate(url, folder, fetched, previous)
+        base.title = candidate.meta.get("title", "")
         if previous is not None and _same(previous, candidate):
-            return PageResult(url, "unchanged", status, previous.meta.get("title", ""), folder=str(folder),
-                              version=previous.meta.get("version"))
-        gone = fetched.outcome == "gone"
-        kind = "gone" if gone else ("new" if previous is None else "changed")
+            base.outcome, base.version = "unchanged", previous.meta.get("version")
+            return base
+        kind = "gone" if fetched.outcome == "gone" else ("new" if previous is None else "changed")
         version = (previous.meta.get("version", 0) if previous else 0) + 1
-        metadata = {"outlink": [link.url for link in fetched.document.links]} if fetched.document else {}
+        links = fetched.document.links if fetched.document else []
+        metadata = {"outlink": [f"{link.url} {link.href}" for link in links]} if links else {}
         metadata["extractor"] = [f"{k} {v}" for k, v in sorted(extractor_versions().items())]
         ref = self.warc.write_capture(capture, metadata)
         candidate.meta.update(version=version, kind=kind, warc=ref.as_dict())
         self.store.write(candidate)
         log.info("%s: %s (version %d)", url, kind, version)
-        return PageResult(url, kind, status, candidate.meta.get("title", ""), folder=str(folder), version=version)
+        base.outcome, base.version = kind, version
+        return base
 
-    def _candidate(self, url: str, folder, fetched: Fetched) -> PageVersion:
+    def _candidate(self, url: str, folder: PurePosixPath, fetched: Fetched,
+                   previous: PageVersion | None) -> PageVersion:
         capture, final, doc = fetched.capture, fetched.capture.final, fetched.document
         meta: dict[str, Any] = {
             "url": url,
-            "role": "article",
+            "role": self._role(url),
             "final_url": capture.final_url,
             "status": final.status,
             "content_type": final.content_type or None,
@@ -206,10 +253,12 @@ class Run:
             "extractor": extractor_versions(),
             "redirects": [{"url": e.url, "status": e.status} for e in capture.exchanges[:-1]],
         }
+        if previous and previous.meta.get("cited_by"):
+            meta["cited_by"] = previous.meta["cited_by"]
         if final.truncated:
             meta["truncated"] = final.truncated
         if doc is not None:
-            meta.update(title=doc.title, byline=doc.byline, published=doc.published or None,
+            meta.update(title=doc.title, byline=doc.byline or None, published=doc.published or None,
                         canonical_url=doc.canonical_url)
             return PageVersion(folder, meta, doc.article_text(), doc.links_text())
         if fetched.outcome != "gone":
@@ -217,36 +266,65 @@ class Run:
             meta["content_length"] = final.body_length
         return PageVersion(folder, meta, None, None)
 
-    def _commit(self, summary: RunSummary, extra_paths: tuple[str, ...]) -> str | None:
-        versions = [r for r in summary.results if r.outcome in ("new", "changed", "gone")]
-        paths = [r.folder for r in versions]
+    def _role(self, url: str) -> str:
+        return "article" if url in self.tracked else "source"
+
+    def _in_scope(self, result: PageResult, links: list[Link]) -> list[Link]:
+        citing_host = urlsplit(result.url).hostname or ""
+        chosen = [link for link in links if self.config.sources.in_scope(link.url, citing_host)]
+        return chosen[: self.config.sources.max_per_article]
+
+    def _annotate(self, results: list[PageResult]) -> list[str]:
+        """Record who cites each page, and its role, in meta.json; these never make a version."""
+        touched = []
+        for result in results:
+            if result.outcome in ("failed", "skipped"):
+                continue
+            page = self.store.read(PurePosixPath(result.folder))
+            if page is None:
+                continue
+            cited_by = sorted(set(page.meta.get("cited_by", [])) | self.citations.get(result.url, set()))
+            wanted = {"role": result.role, **({"cited_by": cited_by} if cited_by else {})}
+            if any(page.meta.get(k) != v for k, v in wanted.items()):
+                page.meta.update(wanted)
+                self.store.write_meta(page)
+                touched.append(result.folder)
+        return touched
+
+    def _commit(self, summary: RunSummary, paths: list[str]) -> str | None:
+        versions = [r for r in summary.results if r.outcome in VERSION_OUTCOMES]
+        paths = [r.folder for r in versions] + paths
         if summary.warc:
             paths.append(summary.warc)
-        paths.extend(extra_paths)
-        if not paths:
-            return None
         counts = summary.counts()
-        head = ", ".join(f"{counts[k]} {k}" for k in ("new", "changed", "gone") if counts[k]) or "tracking update"
-        body = "\n".join(f"{r.outcome}: {r.url}" for r in versions)
+        head = ", ".join(f"{counts[k]} {k}" for k in VERSION_OUTCOMES if counts[k])
+        head = head or "settings or tracked URLs updated"
+        body = "\n".join(f"{r.outcome}{' source' if r.role == 'source' else ''}: {r.url}" for r in versions)
         message = f"archiver: {head}\n\n{body}\n" if body else f"archiver: {head}\n"
         author = (self.config.git_author_name, self.config.git_author_email)
         return self.store.commit(message, self.started, author, paths)
 
 
 def _same(previous: PageVersion, candidate: PageVersion) -> bool:
-    def stable(meta: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in meta.items() if k not in CAPTURE_FIELDS}
+    def content(meta: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in meta.items() if k not in NOT_CONTENT and v is not None}
 
     return (previous.article == candidate.article and previous.links == candidate.links
-            and stable(previous.meta) == stable(candidate.meta))
+            and content(previous.meta) == content(candidate.meta))
 
 
-def _is_html(content_type: str, head: bytes) -> bool:
-    if content_type:
-        return content_type in HTML_TYPES
+def _text_kind(content_type: str, head: bytes) -> str | None:
+    """"html", "pdf", or None for a body we keep without text."""
+    if content_type in HTML_TYPES:
+        return "html"
+    if content_type == "application/pdf" or head.startswith(b"%PDF-"):
+        return "pdf"
+    if content_type and content_type not in ("application/octet-stream", "text/plain"):
+        return None
     sniff = head[:512].lstrip().lower()
-    return sniff.startswith((b"<!doctype html", b"<html")) or b"<head" in sniff or b"<body" in sniff
+    html_like = sniff.startswith((b"<!doctype html", b"<html")) or b"<head" in sniff or b"<body" in sniff
+    return "html" if html_like else None
 
 
-def _posix(path) -> str | None:
+def _posix(path: Path | None) -> str | None:
     return path.as_posix() if path is not None else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import logging
 import tempfile
 import threading
@@ -17,10 +18,12 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
+from .addresses import PrivateAddress, check_public
 from .capture import Capture, Exchange
 from .config import FetchConfig
+from .deadline import Deadline, DeadlineAdapter
 from .errors import InvalidURL
 from .urls import normalize_url
 
@@ -48,7 +51,7 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+            adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             # Pinned: requests adds "br" when a brotli module happens to be importable.
@@ -71,33 +74,36 @@ class Fetcher:
                 session.close()
             self._sessions.clear()
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> Capture:
-        """Fetch `url`, following redirects by hand; never raises for network trouble."""
-        started = datetime.now(UTC)
-        capture = Capture(url=url, started=started)
-        deadline = time.monotonic() + self.config.deadline
-        try:
-            self._follow(capture, url, headers or {}, deadline)
-        except FetchError as exc:
-            capture.error = str(exc)
-        except requests.exceptions.SSLError as exc:
-            capture.error = f"TLS error: {_reason(exc)}"
-        except requests.exceptions.ConnectTimeout:
-            capture.error = "connection timed out"
-        except requests.exceptions.ReadTimeout:
-            capture.error = "read timed out"
-        except requests.exceptions.ConnectionError as exc:
-            capture.error = f"connection failed: {_reason(exc)}"
-        except requests.exceptions.RequestException as exc:
-            capture.error = f"request failed: {_reason(exc)}"
-        if capture.error:
-            log.info("fetch failed: %s: %s", url, capture.error)
-        capture.duration = time.monotonic() - (deadline - self.config.deadline)
+    def fetch(self, url: str, headers: dict[str, str] | None = None, allow_private: bool = True) -> Capture:
+        """Fetch `url`, following redirects by hand; never raises for network trouble.
+
+        With `allow_private` false, every hop's host is checked first and a non-public one is refused
+        (`capture.blocked`), redirects included.
+        """
+        capture = Capture(url=url, started=datetime.now(UTC))
+        begun = time.monotonic()
+        with Deadline(self.config.deadline) as deadline:
+            try:
+                self._follow(capture, url, headers or {}, deadline, allow_private)
+            except PrivateAddress as exc:
+                capture.blocked = str(exc)
+            except Exception as exc:
+                if not isinstance(exc, FETCH_ERRORS):
+                    raise
+                capture.error = _describe(exc)
+                if deadline.fired:
+                    capture.error = f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"
+        if capture.error or capture.blocked:
+            log.info("not fetched: %s: %s", url, capture.error or capture.blocked)
+        capture.duration = time.monotonic() - begun
         return capture
 
-    def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: float) -> None:
+    def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
+                allow_private: bool) -> None:
         seen: set[str] = set()
         while True:
+            if not allow_private:
+                check_public(url)
             exchange = self._exchange(url, headers, deadline)
             capture.exchanges.append(exchange)
             if not exchange.is_redirect:
@@ -109,8 +115,8 @@ class Fetcher:
             if len(capture.exchanges) > self.config.max_redirects:
                 raise FetchError(f"more than {self.config.max_redirects} redirects")
 
-    def _exchange(self, url: str, headers: dict[str, str], deadline: float) -> Exchange:
-        remaining = deadline - time.monotonic()
+    def _exchange(self, url: str, headers: dict[str, str], deadline: Deadline) -> Exchange:
+        remaining = deadline.remaining()
         if remaining <= 0:
             raise FetchError(f"deadline of {self.config.deadline:g}s exceeded")
         started = datetime.now(UTC)
@@ -119,12 +125,17 @@ class Fetcher:
                                        timeout=timeout)
         try:
             exchange = _exchange_from(response, url, started)
-            self._spool_body(response, exchange, deadline)
+            try:
+                self._spool_body(response, exchange, deadline)
+            except BaseException:
+                if exchange.body is not None:  # a half-read body is never kept
+                    exchange.body.unlink(missing_ok=True)
+                raise
         finally:
             response.close()
         return exchange
 
-    def _spool_body(self, response: requests.Response, exchange: Exchange, deadline: float) -> None:
+    def _spool_body(self, response: requests.Response, exchange: Exchange, deadline: Deadline) -> None:
         raw = response.raw
         digest = hashlib.sha1()
         cap = self.config.max_body_bytes
@@ -132,7 +143,7 @@ class Fetcher:
         with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="body-", delete=False) as spool:
             exchange.body = Path(spool.name)
             while True:
-                if time.monotonic() > deadline:
+                if deadline.remaining() <= 0:
                     raise FetchError(f"deadline of {self.config.deadline:g}s exceeded while reading the body")
                 # read1 returns what has arrived, so a trickling server cannot hold us past the deadline.
                 chunk = raw.read1(CHUNK, decode_content=False)
@@ -187,6 +198,27 @@ def _redirect_target(base: str, location: str) -> str:
     except InvalidURL as exc:
         raise FetchError(f"redirect to an invalid URL: {exc}") from None
     return target
+
+
+# Everything a broken or hostile server can make requests, urllib3 or http.client raise.
+FETCH_ERRORS = (FetchError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+                http.client.HTTPException, OSError)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, FetchError):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS error: {_reason(exc)}"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError):
+        return "read timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"connection failed: {_reason(exc)}"
+    if isinstance(exc, urllib3.exceptions.ProtocolError | http.client.HTTPException | OSError):
+        return f"connection broken: {_reason(exc)}"
+    return f"request failed: {_reason(exc)}"
 
 
 def _reason(exc: Exception) -> str:

@@ -31,9 +31,12 @@ class Link:
         return f"{self.url}\t{self.text}"
 
 
-def cited(hrefs: list[tuple[str, str]], base: str) -> list[Link]:
-    """From (href, anchor text) pairs in body order, the cited links: resolved, filtered, first seen kept."""
-    page = _identity(base)
+def cited(hrefs: list[tuple[str, str]], base: str, originals: dict[str, str] | None = None) -> list[Link]:
+    """From (href, anchor text) pairs in body order, the cited links: resolved, filtered, first seen kept.
+
+    `originals` maps a resolved link to the href as written in the page, when known.
+    """
+    page = identity(base)
     seen: set[str] = set()
     links: list[Link] = []
     for href, text in hrefs:
@@ -41,7 +44,7 @@ def cited(hrefs: list[tuple[str, str]], base: str) -> list[Link]:
         if url is None or url == page or url in seen:
             continue
         seen.add(url)
-        links.append(Link(url=url, text=text, href=href))
+        links.append(Link(url=url, text=text, href=(originals or {}).get(href, href)))
     return links
 
 
@@ -54,10 +57,11 @@ def _resolve(href: str, base: str) -> str | None:
         return None  # mailto:, tel:, javascript:, data: and friends
     if _SHARE.match(absolute) or _COMMENTS.search(absolute):
         return None
-    return _identity(absolute)
+    return identity(absolute)
 
 
-def _identity(url: str) -> str | None:
+def identity(url: str) -> str | None:
+    """The normalized URL, or None for one that cannot be a page's identity."""
     try:
         return normalize_url(url)
     except InvalidURL:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import version
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml import etree, html
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Bump when our own rules change the text, so a version records which rules made it.
 NORMALIZER_VERSION = "1"
-EXTRACTOR_PACKAGES = ("trafilatura", "lxml", "jusText", "htmldate", "courlan")
+EXTRACTOR_PACKAGES = ("trafilatura", "lxml", "jusText", "htmldate", "courlan", "pypdf")
 
 
 @cache
@@ -82,6 +82,7 @@ def from_html(markup: str, url: str, captured: datetime, rules: tuple[IgnoreRule
     tree = _parse(markup, applicable)
     if tree is None:
         return Document()
+    originals = _absolutize(tree, url)
     result = _extract(tree, url, captured)
     if result is None or result.body is None:
         return Document(title=textrules.clean(_html_title(tree)))
@@ -96,7 +97,7 @@ def from_html(markup: str, url: str, captured: datetime, rules: tuple[IgnoreRule
         published=result.date or "",
         canonical_url=_canonical(result.url, url),
         blocks=blocks,
-        links=cited(_hrefs(result.body), url),
+        links=cited(_hrefs(result.body), url, originals),
     )
 
 
@@ -171,6 +172,24 @@ def _text(element: etree._Element) -> str:
 
 def _hrefs(body: etree._Element) -> list[tuple[str, str]]:
     return [(ref.get("target", ""), textrules.clean(_text(ref))) for ref in body.iter("ref")]
+
+
+def _absolutize(tree: html.HtmlElement, url: str) -> dict[str, str]:
+    """Resolve every link against the page (and its <base href>), as browsers do; map back to the href.
+
+    The extractor resolves relative links against the site's root, not the page, so it gets them
+    already absolute.
+    """
+    bases = tree.xpath("//base[@href]/@href")
+    base = urljoin(url, bases[0].strip()) if bases else url
+    originals: dict[str, str] = {}
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href:
+            absolute = urljoin(base, href)
+            originals.setdefault(absolute, href)
+            anchor.set("href", absolute)
+    return originals
 
 
 def _html_title(tree: html.HtmlElement) -> str:

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 READ = 64 * 1024
+_MULTIBYTE = frozenset(codecs.lookup(e).name for e in (
+    "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "shift_jis", "cp932", "euc_jp", "iso2022_jp", "gb2312",
+    "gbk", "gb18030", "big5", "big5hkscs", "euc_kr", "cp949", "johab", "hz"))
 
 
 class BodyTooLarge(Exception):
@@ -57,7 +60,11 @@ def _inflate(f, coding: str, limit: int) -> tuple[bytes, bool]:
                 break
             out += inflater.decompress(chunk, limit + 1 - len(out))
             if inflater.eof:
-                break
+                rest = inflater.unused_data + f.read(READ)
+                if not rest.strip(b"\0"):
+                    break
+                inflater = zlib.decompressobj(wbits)  # a gzip stream may have several members
+                f.seek(-len(rest), 1)
     except zlib.error as exc:
         log.info("content-coding %s is corrupt after %d bytes: %s", coding, len(out), exc)
     return bytes(out[:limit]), len(out) > limit
@@ -78,16 +85,36 @@ def decode_text(data: bytes, content_type: str | None) -> str:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            best = from_bytes(data[:200_000]).best()
-            encoding = best.encoding if best else "windows-1252"
+            encoding = _detect(data)
     if encoding in ("iso8859-1", "ascii", "latin-1"):
-        encoding = "windows-1252"  # what browsers actually use for these labels
+        encoding = "cp1252"  # what browsers actually use for these labels
     return data.decode(encoding, errors="replace")
+
+
+def _detect(data: bytes) -> str:
+    """Undeclared, not UTF-8: a multi-byte encoding if the detector finds one, else windows-1252.
+
+    Between single-byte code pages, detectors guess poorly on short Western text ("naïve" as cp1250
+    "naďve"); windows-1252 is what browsers fall back to, so it wins unless it cannot decode the bytes.
+    """
+    best = from_bytes(data[:200_000]).best()
+    guess = codecs.lookup(best.encoding).name if best else "cp1252"
+    if guess in _MULTIBYTE:
+        return guess
+    try:
+        data.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return guess
 
 
 def _meta_charset(data: bytes) -> str | None:
     match = _META_CHARSET.search(data[:4096])
-    return _known(match.group(1).decode("ascii")) if match else None
+    if not match:
+        return None
+    encoding = _known(match.group(1).decode("ascii"))
+    # A <meta> readable as ASCII cannot be UTF-16: the HTML standard reads that declaration as UTF-8.
+    return "utf-8" if encoding and encoding.startswith("utf-16") else encoding
 
 
 def _known(label: str) -> str | None:

@@ -88,7 +88,10 @@ class Store:
                 atomic.remove(folder / name)
             else:
                 atomic.write_text(folder / name, content)
-        atomic.write_text(folder / META, dump_meta(version.meta))
+        self.write_meta(version)
+
+    def write_meta(self, version: PageVersion) -> None:
+        atomic.write_text(self.root / version.dir / META, dump_meta(version.meta))
 
     def metas(self) -> Iterator[dict[str, Any]]:
         for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):

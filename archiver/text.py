@@ -24,12 +24,16 @@ _LATIN_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
 _CJK_END = re.compile(r"[。！？]+[」』”’）]*")
 
 _UNITS = r"(?:sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?|months?|years?)"
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*"
 # Whole sentences that are only volatile page furniture.
 VOLATILE_SENTENCES = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
         rf"^(?:(?:last\s+)?updated|posted|published|modified|edited)?\s*:?\s*(?:\d+|an?|one)\s+{_UNITS}\s+ago\.?$",
-        r"^(?:(?:last\s+)?updated|just\s+now)\b.{0,60}$",
+        # "Updated 14:05", "Last updated: Nov. 24, 2026", "Updated on Monday" — but not "Updated figures show…".
+        rf"^(?:last\s+)?updated(?:\s+on)?\s*:?\s*(?:\d|{_MONTHS}|{_DAYS}|today|yesterday|just now)[^.!?]{{0,50}}\.?$",
+        r"^just\s+now\.?$",
         r"^[\d.,]+\s*[km]?\s+(?:views?|shares?|comments?|likes?|reads?|reactions?|readers?)\.?$",
         r"^(?:views?|shares?|comments?|likes?)\s*[:(]?\s*[\d.,]+\s*[km]?\)?$",
         r"^(?:advertisement|skip advertisement|sponsored(?: content)?|share(?: this(?: article| story)?)?"

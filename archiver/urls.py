@@ -6,7 +6,7 @@ import hashlib
 import posixpath
 import re
 from pathlib import PurePosixPath
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 import idna
 from requests.utils import requote_uri
@@ -21,6 +21,7 @@ TRACKING_PARAMS = re.compile(
     r"|mkt_tok|oly_anon_id|oly_enc_id|vero_id|at_medium|at_campaign|ns_mchannel|ns_source|cmpid|ito)$",
     re.IGNORECASE,
 )
+_ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
 SLUG_MAX = 60
@@ -45,9 +46,10 @@ def normalize_url(url: str) -> str:
         raise InvalidURL(f"not an http(s) URL: {url!r}")
     host = _normalize_host(parts.hostname or "", url)
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = _remove_dot_segments(parts.path or "/")
-    query = _strip_tracking(parts.query)
-    return requote_uri(urlunsplit((scheme, netloc, path, query, "")))
+    # %2E is "." (RFC 3986 §6.2.2.2): decode it before resolving dot segments, so "/a/%2e%2e/b" is "/b".
+    path = _remove_dot_segments(_ENCODED_DOT.sub(".", requote_uri(parts.path or "/")))
+    query = requote_uri(_strip_tracking(parts.query))
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def _normalize_host(host: str, url: str) -> str:
@@ -74,13 +76,9 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def _strip_tracking(query: str) -> str:
-    if not query:
-        return ""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not TRACKING_PARAMS.match(k)]
-    if len(kept) == len(pairs):
-        return query  # untouched: re-encoding could change how the server reads it
-    return urlencode(kept)
+    # Drop whole "key=value" pieces as written: re-encoding the rest could change how the server reads it.
+    kept = [piece for piece in query.split("&") if not TRACKING_PARAMS.match(unquote_plus(piece.split("=", 1)[0]))]
+    return "&".join(kept)
 
 
 def url_hash(url: str) -> str:
@@ -96,10 +94,12 @@ def page_dir(url: str) -> PurePosixPath:
     parts = urlsplit(url)
     host = _safe_component(parts.netloc.replace(":", "_").strip("[]")) or "_"
     rest = unquote(parts.path + ("?" + parts.query if parts.query else ""))
-    slug = _SLUG_UNSAFE.sub("-", rest.lower()).strip("-.")[:SLUG_MAX].strip("-.") or "index"
+    slug = _safe_component(rest, SLUG_MAX) or "index"
+    # The hash follows a dash, so "con.html" would still name the CON device on Windows: escape it.
+    slug = f"_{slug}" if _WINDOWS_RESERVED.match(f"{slug}-x") else slug
     return PurePosixPath("pages", host, f"{slug}-{url_hash(url)[:8]}")
 
 
-def _safe_component(name: str) -> str:
-    name = _SLUG_UNSAFE.sub("-", name.lower()).strip("-.")[:100]
+def _safe_component(name: str, limit: int = 100) -> str:
+    name = _SLUG_UNSAFE.sub("-", name.lower()).strip("-.")[:limit].strip("-.")
     return f"_{name}" if _WINDOWS_RESERVED.match(name) else name

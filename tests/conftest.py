@@ -19,9 +19,18 @@ def site() -> Iterator[Site]:
     server.stop()
 
 
+def allow_loopback_sources(root: Path) -> None:
+    """Tests serve sources on 127.0.0.x, which the default configuration refuses to fetch."""
+    toml = root / "archiver.toml"
+    toml.write_text(toml.read_text().replace("allow_private = false", "allow_private = true"))
+
+
 @pytest.fixture
 def archive(tmp_path: Path) -> Archive:
-    return Archive.init(tmp_path / "archive")
+    root = tmp_path / "archive"
+    Archive.init(root)
+    allow_loopback_sources(root)
+    return Archive.open(root)
 
 
 def git(root: Path, *args: str) -> str:

@@ -40,7 +40,8 @@ def test_first_capture_writes_text_links_meta_and_one_commit(site, archive):
     added, summary = archive.add([url])
 
     assert added == [url]
-    assert [r.outcome for r in summary.results] == ["new"]
+    assert [(r.url, r.role, r.outcome) for r in summary.results] == [
+        (url, "article", "new"), (site.url("/reports/audit.pdf"), "source", "gone")]
     folder = page_files(archive, url)
     text = (folder / "article.md").read_text()
     assert text.startswith("# Finance minister resigns\n\nBy Jane Doe · Published 2026-11-20\n\n")
@@ -60,7 +61,7 @@ def test_first_capture_writes_text_links_meta_and_one_commit(site, archive):
     assert list(meta) == sorted(meta), "meta.json keys are sorted"
 
     log = git(archive.root, "log", "-1", "--format=%s%n%b%n%cI").strip().splitlines()
-    assert log[0] == "archiver: 1 new"
+    assert log[0] == "archiver: 1 new, 1 gone"
     assert f"new: {url}" in log
     committed_at = datetime.fromisoformat(log[-1])
     assert abs((committed_at - summary.started).total_seconds()) < 1

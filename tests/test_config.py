@@ -1,0 +1,278 @@
+"""`archiver.toml`: defaults, validation messages, loading, and the documented default file."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archiver import config
+from archiver.errors import ConfigError, UsageError
+
+
+def test_defaults() -> None:
+    cfg = config.from_dict({})
+    fetch = cfg.fetch
+    assert fetch.workers == 8
+    assert fetch.connect_timeout == 10.0
+    assert fetch.read_timeout == 30.0
+    assert fetch.deadline == 120.0
+    assert fetch.max_body_bytes == 50 * 1024 * 1024
+    assert fetch.max_decoded_bytes == 100 * 1024 * 1024
+    assert fetch.max_redirects == 10
+    assert fetch.user_agent == config.DEFAULT_USER_AGENT
+    assert fetch.verify_tls is True
+    assert cfg.warc_prefix == "archiver"
+    assert cfg.git_author_name == "archiver"
+    assert cfg.git_author_email == "archiver@localhost"
+    assert cfg.ignore == ()
+
+
+def test_defaults_equal_default_toml() -> None:
+    assert config.from_dict({}) == config.from_dict(tomllib.loads(config.DEFAULT_TOML))
+
+
+def test_user_values_override() -> None:
+    cfg = config.from_dict({"fetch": {"workers": 2, "deadline": 30, "user_agent": "Bot/1"},
+                            "warc": {"prefix": "newsroom-1"}, "git": {"author_name": "Desk"}})
+    assert cfg.fetch.workers == 2
+    assert cfg.fetch.deadline == 30.0 and isinstance(cfg.fetch.deadline, float)  # an int is fine for a float
+    assert cfg.fetch.user_agent == "Bot/1"
+    assert cfg.fetch.read_timeout == 30.0  # untouched settings keep their defaults
+    assert cfg.warc_prefix == "newsroom-1"
+    assert cfg.git_author_name == "Desk"
+    assert cfg.git_author_email == "archiver@localhost"
+
+
+def test_ignore_rules_parsed() -> None:
+    cfg = config.from_dict({"ignore": [
+        {"hosts": ["Example.COM"], "selectors": [".live", "#most-read"], "patterns": ["^Live:", "(?i)ticker"]},
+        {"patterns": ["^Last updated"]},
+    ]})
+    first, second = cfg.ignore
+    assert first.hosts == ("example.com",)
+    assert first.selectors == (".live", "#most-read")
+    assert [p.pattern for p in first.patterns] == ["^Live:", "(?i)ticker"]
+    assert first.applies_to("example.com") and not first.applies_to("other.com")
+    assert second.hosts == () and second.applies_to("anything.example")
+
+
+def _error(user: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as info:
+        config.from_dict(user, source="site/archiver.toml")
+    message = str(info.value)
+    assert "site/archiver.toml" in message
+    assert "\n" not in message  # one line for the user
+    return message
+
+
+@pytest.mark.parametrize(
+    ("user", "names"),
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"fetch": {"wokers": 4}}, "fetch.wokers"),
+        ({"warc": {"prefx": "x"}}, "warc.prefx"),
+        ({"fetch": 3}, "fetch"),
+    ],
+)
+def test_unknown_or_misplaced_setting(user: dict[str, Any], names: str) -> None:
+    assert f"'{names}'" in _error(user)
+
+
+@pytest.mark.parametrize(
+    ("user", "names"),
+    [
+        ({"fetch": {"workers": "x"}}, "fetch.workers"),
+        ({"fetch": {"workers": 2.5}}, "fetch.workers"),
+        ({"fetch": {"workers": True}}, "fetch.workers"),
+        ({"fetch": {"deadline": "soon"}}, "fetch.deadline"),
+        ({"fetch": {"verify_tls": 1}}, "fetch.verify_tls"),
+        ({"fetch": {"verify_tls": "no"}}, "fetch.verify_tls"),
+        ({"fetch": {"user_agent": 5}}, "fetch.user_agent"),
+        ({"warc": {"prefix": 7}}, "warc.prefix"),
+        ({"git": {"author_email": ["a@b"]}}, "git.author_email"),
+    ],
+)
+def test_wrong_type(user: dict[str, Any], names: str) -> None:
+    assert names in _error(user)
+
+
+def test_wrong_type_message_from_toml() -> None:
+    message = _error(tomllib.loads("[fetch]\nworkers = 'x'\n"))
+    assert "fetch.workers" in message and "'x'" in message
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["workers", "connect_timeout", "read_timeout", "deadline", "max_body_bytes", "max_decoded_bytes",
+     "max_redirects"],
+)
+@pytest.mark.parametrize("value", [0, -1])
+def test_non_positive(setting: str, value: int) -> None:
+    assert f"fetch.{setting}" in _error({"fetch": {setting: value}})
+
+
+@pytest.mark.parametrize("setting", ["connect_timeout", "read_timeout", "deadline"])
+def test_nan_is_not_a_positive_number(setting: str) -> None:
+    assert f"fetch.{setting}" in _error(tomllib.loads(f"[fetch]\n{setting} = nan\n"))
+
+
+@pytest.mark.parametrize("prefix", ["", "bad/prefix", "../up", "-dash-first", "with space", "é", "a" * 65])
+def test_bad_warc_prefix(prefix: str) -> None:
+    assert "warc.prefix" in _error({"warc": {"prefix": prefix}})
+
+
+@pytest.mark.parametrize("prefix", ["a", "newsroom", "Desk_2026.v1-x", "a" * 64])
+def test_good_warc_prefix(prefix: str) -> None:
+    assert config.from_dict({"warc": {"prefix": prefix}}).warc_prefix == prefix
+
+
+@pytest.mark.parametrize(
+    ("user", "names"),
+    [
+        ({"sources": {"depth": -1}}, "sources.depth"),
+        ({"sources": {"include": ["(unclosed"]}}, "sources.include"),
+        ({"sources": {"exclude": [3]}}, "sources.exclude"),
+        ({"sources": {"other_hosts": "yes"}}, "sources.other_hosts"),
+    ],
+)
+def test_bad_sources_settings(user: dict[str, Any], names: str) -> None:
+    assert names in _error(user)
+
+
+def test_bad_regex_in_ignore() -> None:
+    message = _error({"ignore": [{"patterns": ["^ok$", "(unclosed"]}]})
+    assert "ignore" in message and "pattern" in message
+
+
+@pytest.mark.parametrize("selector", ["div[[[", "p:nth-child(x)", "..live", "#"])
+def test_bad_css_selector_in_ignore(selector: str) -> None:
+    message = _error({"ignore": [{"selectors": [".fine", selector]}]})
+    assert "ignore" in message and selector in message
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"hosts": "example.com"},
+        {"selectors": [".a", 3]},
+        {"patterns": "^x$"},
+        {"selector": [".typo"]},
+        "not a table",
+    ],
+)
+def test_malformed_ignore_rule(rule: Any) -> None:
+    assert "ignore" in _error({"ignore": [rule]})
+
+
+# --- load ----------------------------------------------------------------------------------------------
+
+
+def test_load_file(tmp_path: Path) -> None:
+    path = tmp_path / "archiver.toml"
+    path.write_text('[fetch]\nworkers = 3\n\n[[ignore]]\nhosts = ["example.com"]\npatterns = ["^Live:"]\n',
+                    encoding="utf-8")
+    cfg = config.load(path)
+    assert cfg.fetch.workers == 3
+    assert cfg.fetch.deadline == 120.0
+    assert cfg.ignore[0].hosts == ("example.com",)
+
+
+def test_load_missing_file_gives_defaults(tmp_path: Path) -> None:
+    assert config.load(tmp_path / "absent.toml") == config.from_dict({})
+
+
+def test_load_default_toml(tmp_path: Path) -> None:
+    path = tmp_path / "archiver.toml"
+    path.write_text(config.DEFAULT_TOML, encoding="utf-8")
+    assert config.load(path) == config.from_dict({})
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[fetch\nworkers = 8\n",
+        b"[fetch]\nworkers = = 8\n",
+        b"[fetch]\nworkers = 8\nworkers = 9\n",
+        b"[fetch]\nuser_agent = \"unterminated\n",
+        b"[fetch]\nuser_agent = \"\xff\xfe latin junk\"\n",
+    ],
+)
+def test_load_invalid_toml_names_the_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "conf dir" / "archiver.toml"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, UsageError)
+
+
+def test_load_invalid_value_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "archiver.toml"
+    path.write_text("[fetch]\nworkers = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(path) in str(info.value) and "fetch.workers" in str(info.value)
+
+
+# --- DEFAULT_TOML is documentation ---------------------------------------------------------------------------
+
+KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+
+def _leaf_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in table.items():
+        if isinstance(value, dict):
+            keys |= _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            keys.add(f"{prefix}{key}")
+    return keys
+
+
+def test_default_toml_parses() -> None:
+    parsed = tomllib.loads(config.DEFAULT_TOML)
+    assert parsed == config.defaults()
+    assert parsed["fetch"]["workers"] == 8
+
+
+def test_default_toml_covers_every_setting() -> None:
+    parsed = tomllib.loads(config.DEFAULT_TOML)
+    fetch_fields = {f.name for f in dataclasses.fields(config.FetchConfig)}
+    assert set(parsed["fetch"]) == fetch_fields
+    assert parsed["warc"].keys() == {"prefix"}
+    assert parsed["git"].keys() == {"author_name", "author_email"}
+
+
+def test_every_default_key_is_documented() -> None:
+    """Each key line sits under a comment: directly, or in a run of keys (no blank line) headed by one."""
+    lines = config.DEFAULT_TOML.splitlines()
+    seen = set()
+    section = ""
+    for number, line in enumerate(lines):
+        if line.startswith("["):
+            section = line.strip("[] ") + "."
+            continue
+        match = KEY_LINE.match(line)
+        if not match:
+            continue
+        seen.add(section + match.group(1))
+        above = number - 1
+        while above >= 0 and KEY_LINE.match(lines[above]):
+            above -= 1
+        assert above >= 0 and lines[above].startswith("# "), f"undocumented key: {line!r}"
+        assert len(lines[above]) > len("# ") + 10, f"comment too thin for {line!r}"
+    assert seen == _leaf_keys(tomllib.loads(config.DEFAULT_TOML))
+
+
+def test_ignore_example_is_documented_and_valid() -> None:
+    commented = [line[2:] for line in config.DEFAULT_TOML.splitlines() if line.startswith("# ")]
+    start = commented.index("[[ignore]]")
+    example = "\n".join(line.split("   #")[0].split("  #")[0] for line in commented[start:start + 4])
+    cfg = config.from_dict(tomllib.loads(example))
+    assert len(cfg.ignore) == 1 and cfg.ignore[0].selectors and cfg.ignore[0].patterns
