@@ -12,10 +12,12 @@ from . import atomic
 from . import config as configmod
 from .crawl import PageResult, Run, RunSummary
 from .errors import ArchiveMissing, InvalidURL, UsageError
+from .history import History, Version
 from .lock import ArchiveLock
-from .state import State
+from .state import PageState, State
 from .store import Store
 from .urls import normalize_url, page_dir
+from .warc import read_payload
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class PageInfo:
     last_checked: str | None
     error: str | None
     folder: str
+    kind: str | None = None  # kind of the latest version: new, edited, moved, restored, gone, soft-404
 
 
 class Archive:
@@ -172,29 +175,47 @@ class Archive:
         metas = {m["url"]: m for m in self.store.metas() if m.get("url") in set(cited)}
         return self._infos(cited, metas, role="source")
 
+    def history(self, url: str) -> History:
+        """The versions of the page at `url` (article or source) and the diffs between them."""
+        return History(self.store, url)
+
+    def raw(self, version: Version) -> bytes:
+        """The archived body of `version` from its WARC record, content-coding removed."""
+        return read_payload(self.root, version.meta["warc"])
+
     def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
         state = self._state()
         try:
             states = state.pages()
         finally:
             state.close()
-        return [_page_info(url, metas.get(url), states.get(url), role) for url in urls]
+        now, limit = datetime.now(UTC), self.config.unreachable_after_days
+        return [_page_info(url, metas.get(url), states.get(url), role, now, limit) for url in urls]
 
 
-def _page_info(url: str, meta: dict | None, state, role: str) -> PageInfo:
+def _page_info(url: str, meta: dict | None, state: PageState | None, role: str, now: datetime,
+               unreachable_after: float) -> PageInfo:
     meta = meta or {}
-    if state is not None:
-        status = state.last_outcome if state.last_outcome in ("failed", "skipped") else str(state.last_status)
-    else:
-        status = str(meta["status"]) if "status" in meta else "never captured"
     return PageInfo(
         url=url,
         role=meta.get("role", role),
-        status=status,
+        status=_status(meta, state, now, unreachable_after),
         title=meta.get("title") or "",
         versions=meta.get("version", 0),
         last_change=meta.get("captured_at"),
         last_checked=state.last_checked if state else None,
         error=state.last_error if state else None,
         folder=str(page_dir(url)),
+        kind=meta.get("kind"),
     )
+
+
+def _status(meta: dict, state: PageState | None, now: datetime, unreachable_after: float) -> str:
+    """The latest HTTP status, or what kept us from having one."""
+    if state is None:
+        return str(meta["status"]) if "status" in meta else "never captured"
+    if state.last_outcome == "failed":
+        return "unreachable" if state.failing_for_days(now) >= unreachable_after else "failed"
+    if state.last_outcome == "skipped":
+        return "skipped"
+    return "soft-404" if meta.get("kind") == "soft-404" else str(state.last_status)

@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, render
 from .archive import Archive
 from .crawl import PageResult, RunSummary
 from .errors import ArchiverError, ExitCode, UsageError
 
-log = logging.getLogger("archiver")
+logger = logging.getLogger("archiver")
 
 app = typer.Typer(
     name="archiver",
@@ -87,7 +87,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except typer.Exit:
             raise
         except Exception as exc:
-            log.exception("internal error")
+            logger.exception("internal error")
             typer.echo(f"archiver: internal error: {exc}", err=True)
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
@@ -183,6 +183,74 @@ def list_(
     for row in rows:
         table.add_row(*row)
     Console().print(table)
+
+
+@app.command("log")
+@handles_errors
+def log_(
+    url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The versions of a page, oldest first: time, kind, commit, and what changed."""
+    versions = Archive.open(archive).history(url).versions()
+    if reverse:
+        versions = versions[::-1]
+    if as_json:
+        typer.echo(json.dumps([v.as_dict() for v in versions], indent=2, ensure_ascii=False))
+        return
+    typer.echo("\n".join(render.log_lines(versions)))
+
+
+@app.command()
+@handles_errors
+def diff(
+    url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    old: Annotated[str | None, typer.Argument(metavar="[FROM]", show_default=False,
+                                              help="Version number (1 first, -1 latest), commit or date/time; "
+                                                   "default: the one before TO.")] = None,
+    new: Annotated[str | None, typer.Argument(metavar="[TO]", show_default=False,
+                                              help="Same forms; default: the latest.")] = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    words: Annotated[bool, typer.Option("--word", "-w", help="Mark changed words inside changed sentences.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed between two versions: headline, byline, body sentences, citations."""
+    history = Archive.open(archive).history(url)
+    after = history.resolve(new, default=-1)
+    before = history.resolve(old) if old is not None else history.resolve(str(max(after.number - 1, 1)))
+    comparison = history.compare(before, after)
+    if as_json:
+        data = {"url": history.url, "from": before.as_dict(), "to": after.as_dict(), **comparison.as_dict()}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    Console(highlight=False, soft_wrap=True).print(render.diff(history.url, before, after, comparison, words), end="")
+
+
+@app.command()
+@handles_errors
+def show(
+    url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    at: Annotated[str | None, typer.Option("--at", metavar="WHEN", show_default=False,
+                                           help="Version number, commit or date/time (default: latest).")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Write the archived body (HTML, PDF...) from the WARC.")] = False,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+) -> None:
+    """The normalized text of a page as of a version or a moment; --raw for the archived bytes."""
+    arc = Archive.open(archive)
+    history = arc.history(url)
+    version = history.resolve(at)
+    if raw:
+        sys.stdout.buffer.write(arc.raw(version))
+        sys.stdout.buffer.flush()
+        return
+    text = history.text(version)
+    if text is None:
+        why = f"{version.kind}: {version.summary}" if version.kind in ("gone", "soft-404") else "no text (not HTML/PDF)"
+        typer.echo(f"archiver: v{version.number} of {history.url} has no text ({why})", err=True)
+        return
+    typer.echo(text, nl=False)
 
 
 def _read_url_file(file: Path | None) -> list[str]:

@@ -54,6 +54,11 @@ exclude = []
 # Off by default: a page must not be able to point archiver at services inside your network.
 allow_private = false
 
+[status]
+# A page whose every check has failed (timeouts, DNS, refused, 5xx, 429) for this many days is listed as
+# "unreachable". Its archived versions are never touched by failures.
+unreachable_after_days = 7.0
+
 [warc]
 # WARC file names: warcs/YYYY/MM/<prefix>-<timestamp>-<serial>.warc.gz
 prefix = "archiver"
@@ -117,6 +122,7 @@ class SourcesConfig:
 class Config:
     fetch: FetchConfig
     sources: SourcesConfig
+    unreachable_after_days: float
     warc_prefix: str
     git_author_name: str
     git_author_email: str
@@ -144,6 +150,8 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
     return Config(
         fetch=FetchConfig(**fetch),
         sources=_sources(merged["sources"], source),
+        unreachable_after_days=_positive(merged["status"]["unreachable_after_days"], "status.unreachable_after_days",
+                                         source),
         warc_prefix=_check_prefix(merged["warc"]["prefix"], source),
         git_author_name=merged["git"]["author_name"],
         git_author_email=merged["git"]["author_email"],
@@ -182,9 +190,15 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
 
 def _check_positive(fetch: dict[str, Any], source: str) -> None:
     for key, value in fetch.items():
-        # Written so that NaN fails too (every comparison with NaN is false).
-        if isinstance(value, int | float) and not isinstance(value, bool) and not 0 < value < math.inf:
-            raise ConfigError(f"{source}: 'fetch.{key}' must be a finite number greater than 0")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            _positive(value, f"fetch.{key}", source)
+
+
+def _positive(value: float, name: str, source: str) -> float:
+    # Written so that NaN fails too (every comparison with NaN is false).
+    if not 0 < value < math.inf:
+        raise ConfigError(f"{source}: '{name}' must be a finite number greater than 0")
+    return value
 
 
 def _sources(raw: dict[str, Any], source: str) -> SourcesConfig:

@@ -19,13 +19,16 @@ from urllib.parse import urlsplit
 
 from . import __version__, payload
 from .capture import Capture
+from .compare import compare
 from .config import Config
 from .fetch import Fetcher
+from .kinds import moved as kinds_moved
+from .kinds import soft_404
 from .links import Link
 from .normalize import Document, extractor_versions, from_html
 from .pdf import from_pdf
 from .state import Check, State
-from .store import PageVersion, Store
+from .store import ARTICLE, PageVersion, Store
 from .urls import page_dir
 from .warc import WarcFile, warcinfo
 
@@ -35,8 +38,13 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 GONE_STATUSES = (404, 410)
 OUTCOMES = ("new", "changed", "unchanged", "gone", "failed", "skipped")
 VERSION_OUTCOMES = ("new", "changed", "gone")
-# Facts about a capture or about who cites the page, not about what the page says: never a new version.
-NOT_CONTENT = frozenset({"captured_at", "version", "kind", "extractor", "warc", "redirects", "role", "cited_by"})
+# Each kind of version, and the run outcome it counts as.
+KIND_OUTCOME = {"new": "new", "edited": "changed", "moved": "changed", "restored": "changed",
+                "gone": "gone", "soft-404": "gone"}
+GONE_KINDS = ("gone", "soft-404")
+# Facts about a capture, the change, or who cites the page, not about what it says: never a new version.
+NOT_CONTENT = frozenset({"captured_at", "version", "kind", "changes", "summary", "extractor", "warc", "redirects",
+                         "role", "cited_by"})
 
 
 @dataclass
@@ -50,6 +58,8 @@ class PageResult:
     version: int | None = None
     role: str = "article"  # or "source"
     depth: int = 0  # link hops from a tracked article
+    kind: str | None = None  # the version's kind, when the check made one
+    summary: str = ""  # what changed, in a few words
 
 
 @dataclass
@@ -228,16 +238,18 @@ class Run:
         if previous is not None and _same(previous, candidate):
             base.outcome, base.version = "unchanged", previous.meta.get("version")
             return base
-        kind = "gone" if fetched.outcome == "gone" else ("new" if previous is None else "changed")
+        kind, summary, changes = _kind(previous, candidate)
         version = (previous.meta.get("version", 0) if previous else 0) + 1
-        links = fetched.document.links if fetched.document else []
+        links = fetched.document.links if fetched.document and kind not in GONE_KINDS else []
         metadata = {"outlink": [f"{link.url} {link.href}" for link in links]} if links else {}
         metadata["extractor"] = [f"{k} {v}" for k, v in sorted(extractor_versions().items())]
         ref = self.warc.write_capture(capture, metadata)
-        candidate.meta.update(version=version, kind=kind, warc=ref.as_dict())
+        candidate.meta.update(version=version, kind=kind, summary=summary, warc=ref.as_dict())
+        if changes:
+            candidate.meta["changes"] = changes
         self.store.write(candidate)
-        log.info("%s: %s (version %d)", url, kind, version)
-        base.outcome, base.version = kind, version
+        log.info("%s: %s (version %d): %s", url, kind, version, summary)
+        base.outcome, base.version, base.kind, base.summary = KIND_OUTCOME[kind], version, kind, summary
         return base
 
     def _candidate(self, url: str, folder: PurePosixPath, fetched: Fetched,
@@ -258,13 +270,27 @@ class Run:
         if final.truncated:
             meta["truncated"] = final.truncated
         if doc is not None:
+            text = doc.article_text()
+            previous_text = self._last_text(previous)
+            reason = soft_404(url, capture.final_url, doc.title, text, previous_text)
+            if reason:
+                # Only the stable facts: the front page it now leads to changes every hour.
+                meta["soft_404"] = reason
+                return PageVersion(folder, meta, None, None)
             meta.update(title=doc.title, byline=doc.byline or None, published=doc.published or None,
                         canonical_url=doc.canonical_url)
-            return PageVersion(folder, meta, doc.article_text(), doc.links_text())
+            return PageVersion(folder, meta, text, doc.links_text())
         if fetched.outcome != "gone":
             meta["content_digest"] = final.payload_digest  # no text to compare: the bytes are the content
             meta["content_length"] = final.body_length
         return PageVersion(folder, meta, None, None)
+
+    def _last_text(self, previous: PageVersion | None) -> str | None:
+        """The page's latest text; for a page now gone, the text it had before it went."""
+        if previous is None or previous.article is not None or previous.meta.get("kind") not in GONE_KINDS:
+            return previous.article if previous is not None else None
+        texts = [text for _, _, text in self.store.history(f"{previous.dir}/{ARTICLE}") if text is not None]
+        return texts[-1] if texts else None
 
     def _role(self, url: str) -> str:
         return "article" if url in self.tracked else "source"
@@ -299,10 +325,42 @@ class Run:
         counts = summary.counts()
         head = ", ".join(f"{counts[k]} {k}" for k in VERSION_OUTCOMES if counts[k])
         head = head or "settings or tracked URLs updated"
-        body = "\n".join(f"{r.outcome}{' source' if r.role == 'source' else ''}: {r.url}" for r in versions)
+        body = "\n".join(_message_line(r) for r in versions)
         message = f"archiver: {head}\n\n{body}\n" if body else f"archiver: {head}\n"
         author = (self.config.git_author_name, self.config.git_author_email)
         return self.store.commit(message, self.started, author, paths)
+
+
+def _kind(previous: PageVersion | None, candidate: PageVersion) -> tuple[str, str, dict[str, int] | None]:
+    """The kind of the new version, a one-line summary, and the change counts of an edit."""
+    meta = candidate.meta
+    if "soft_404" in meta:
+        return "soft-404", meta["soft_404"], None
+    if candidate.article is None and meta["status"] in GONE_STATUSES:
+        return "gone", f"HTTP {meta['status']}", None
+    if previous is None:
+        return "new", meta.get("title") or meta.get("content_type") or "", None
+    if previous.meta.get("kind") in GONE_KINDS:
+        return "restored", "the page is back", None
+    comparison = compare(previous.article, candidate.article, previous.links, candidate.links)
+    summary = comparison.summary() if not comparison.empty else _fact_change(previous.meta, meta)
+    pm = previous.meta
+    if kinds_moved(pm.get("final_url"), pm.get("canonical_url"), meta["final_url"], meta.get("canonical_url"),
+                   previous.article, candidate.article):
+        where = meta.get("canonical_url") if meta["final_url"] == pm.get("final_url") else meta["final_url"]
+        return "moved", f"moved to {where}" + (f"; {summary}" if not comparison.empty else ""), comparison.counts()
+    return "edited", summary, comparison.counts()
+
+
+def _fact_change(old: dict[str, Any], new: dict[str, Any]) -> str:
+    changed = sorted(k for k in set(old) | set(new) if k not in NOT_CONTENT and old.get(k) != new.get(k))
+    return ", ".join(f"{k} changed" for k in changed) or "no change in the text"
+
+
+def _message_line(result: PageResult) -> str:
+    role = " source" if result.role == "source" else ""
+    detail = f" ({result.summary})" if result.kind != "new" and result.summary else ""
+    return f"{result.kind}{role}: {result.url}{detail}"
 
 
 def _same(previous: PageVersion, candidate: PageVersion) -> bool:

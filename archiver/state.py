@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 SCHEMA = """
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS pages (
     last_outcome TEXT NOT NULL,
     last_status INTEGER,
     last_error TEXT,
-    failures INTEGER NOT NULL DEFAULT 0
+    failures INTEGER NOT NULL DEFAULT 0,
+    failing_since TEXT
 );
 """
 
@@ -49,7 +51,13 @@ class PageState:
     last_outcome: str
     last_status: int | None
     last_error: str | None
-    failures: int
+    failures: int  # consecutive failed checks
+    failing_since: str | None  # first failure of the current streak
+
+    def failing_for_days(self, now: datetime) -> float:
+        if not self.failing_since:
+            return 0.0
+        return (now - datetime.fromisoformat(self.failing_since)).total_seconds() / 86400
 
 
 class State:
@@ -72,18 +80,22 @@ class State:
             for c in checks:
                 failed = c.outcome == "failed"
                 self.db.execute(
-                    """INSERT INTO pages (url, last_checked, last_outcome, last_status, last_error, failures)
-                       VALUES (?, ?, ?, ?, ?, ?)
+                    """INSERT INTO pages (url, last_checked, last_outcome, last_status, last_error, failures,
+                                          failing_since)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (url) DO UPDATE SET last_checked = excluded.last_checked,
                          last_outcome = excluded.last_outcome, last_status = excluded.last_status,
                          last_error = excluded.last_error,
-                         failures = CASE WHEN ? THEN pages.failures + 1 ELSE 0 END""",
-                    (c.url, c.checked_at, c.outcome, c.status, c.error, int(failed), failed),
+                         failures = CASE WHEN ? THEN pages.failures + 1 ELSE 0 END,
+                         failing_since = CASE WHEN ? THEN COALESCE(pages.failing_since, excluded.last_checked)
+                                         ELSE NULL END""",
+                    (c.url, c.checked_at, c.outcome, c.status, c.error, int(failed),
+                     c.checked_at if failed else None, failed, failed),
                 )
 
     def pages(self) -> dict[str, PageState]:
-        rows = self.db.execute("SELECT url, last_checked, last_outcome, last_status, last_error, failures "
-                               "FROM pages")
+        rows = self.db.execute("SELECT url, last_checked, last_outcome, last_status, last_error, failures, "
+                               "failing_since FROM pages")
         return {row[0]: PageState(*row) for row in rows}
 
     def checks(self, url: str) -> list[Check]:

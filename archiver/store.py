@@ -122,6 +122,30 @@ class Store:
             repo.git.commit("-q", "--no-verify", "-m", message, env=env)
             return repo.git.rev_parse("HEAD")
 
+    def history(self, path: str) -> list[tuple[str, str, str | None]]:
+        """(commit, commit date, file content) for every commit that touched `path`, oldest first."""
+        with self._repo() as repo:
+            try:
+                lines = repo.git.log("--format=%H %cI", "--reverse", "--", path).splitlines()
+            except git.GitCommandError:
+                return []  # no commit yet
+            out = []
+            for line in lines:
+                sha, date = line.split(" ", 1)
+                out.append((sha, date, self._blob(repo, sha, path)))
+            return out
+
+    def read_at(self, commit: str, path: str) -> str | None:
+        with self._repo() as repo:
+            return self._blob(repo, commit, path)
+
+    @staticmethod
+    def _blob(repo: git.Repo, commit: str, path: str) -> str | None:
+        try:
+            return (repo.commit(commit).tree / path).data_stream.read().decode("utf-8")
+        except KeyError:
+            return None  # the file is absent in that commit (a gone page has no article.md)
+
     def _tracked(self, path: str) -> bool:
         with self._repo() as repo:
             return bool(repo.git.ls_files("--", path))

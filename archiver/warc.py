@@ -12,7 +12,9 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -167,6 +169,16 @@ class WarcFile:
             self._file.close()
             self.open_path.unlink(missing_ok=True)
             self._file = self._writer = None
+
+
+def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
+    """The body of the response record `ref` (from meta.json), content-coding removed: the page itself."""
+    with (root / ref["file"]).open("rb") as f:
+        f.seek(ref["offset"])
+        record = next(iter(ArchiveIterator(f)))
+        if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
+            raise ValueError(f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}")
+        return record.content_stream().read()
 
 
 def _warc_date(when: datetime) -> str:

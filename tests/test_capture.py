@@ -107,7 +107,8 @@ def test_edited_sentence_commit_touches_only_that_line(site, archive):
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     assert changed == ["-The ministry disputed that.", "+The ministry strongly disputed that."]
     meta = json.loads((page_files(archive, url) / "meta.json").read_text())
-    assert meta["version"] == 2 and meta["kind"] == "changed"
+    assert meta["version"] == 2 and meta["kind"] == "edited"
+    assert meta["summary"] == "1 sentence changed" and meta["changes"]["sentences_changed"] == 1
     assert git(archive.root, "log", "-1", "--format=%s").strip() == "archiver: 1 changed"
 
 

@@ -1,0 +1,113 @@
+"""A page's versions as recorded in git, and what changed between two of them. Reads only."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+
+from .compare import Comparison, compare
+from .errors import UsageError
+from .store import ARTICLE, LINKS, META, Store
+from .urls import normalize_url, page_dir
+
+_NUMBER = re.compile(r"-?\d{1,6}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+
+
+@dataclass
+class Version:
+    number: int  # 1 = first
+    commit: str
+    captured_at: str
+    kind: str
+    status: int | None
+    final_url: str | None
+    summary: str
+    meta: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.number, "commit": self.commit, "captured_at": self.captured_at, "kind": self.kind,
+                "status": self.status, "final_url": self.final_url, "summary": self.summary}
+
+
+class History:
+    def __init__(self, store: Store, url: str) -> None:
+        self.store = store
+        self.url = normalize_url(url)
+        self.folder = page_dir(self.url).as_posix()
+        self._versions: list[Version] | None = None
+
+    def versions(self) -> list[Version]:
+        """Oldest first. Commits that only annotate meta.json (who cites the page) are not versions."""
+        if self._versions is None:
+            self._versions = []
+            last = None
+            for commit, _date, text in self.store.history(f"{self.folder}/{META}"):
+                meta = json.loads(text) if text else {}
+                number = meta.get("version")
+                if number is None or number == last:
+                    continue
+                last = number
+                self._versions.append(Version(
+                    number=len(self._versions) + 1, commit=commit, captured_at=meta.get("captured_at", ""),
+                    kind=meta.get("kind", ""), status=meta.get("status"), final_url=meta.get("final_url"),
+                    summary=meta.get("summary", ""), meta=meta))
+            if not self._versions:
+                raise UsageError(f"no versions of {self.url} in the archive")
+        return self._versions
+
+    def resolve(self, spec: str | None, default: int = -1) -> Version:
+        """A version from a number (1 first, -1 latest), a commit, or a date/time ("as of" that moment)."""
+        versions = self.versions()
+        if spec is None:
+            return _by_number(versions, default)
+        spec = spec.strip()
+        if _NUMBER.fullmatch(spec):
+            return _by_number(versions, int(spec))
+        if _DATE.fullmatch(spec):
+            return _by_time(versions, _parse_when(spec), spec)
+        if _COMMIT.fullmatch(spec.lower()):
+            for version in versions:
+                if version.commit.startswith(spec.lower()):
+                    return version
+            raise UsageError(f"no version of {self.url} was made by commit {spec}")
+        raise UsageError(f"not a version, commit or date: {spec!r} (try 1, -1, a commit, or 2026-11-20T14:00)")
+
+    def text(self, version: Version) -> str | None:
+        return self.store.read_at(version.commit, f"{self.folder}/{ARTICLE}")
+
+    def links(self, version: Version) -> str | None:
+        return self.store.read_at(version.commit, f"{self.folder}/{LINKS}")
+
+    def compare(self, old: Version, new: Version) -> Comparison:
+        return compare(self.text(old), self.text(new), self.links(old), self.links(new))
+
+
+def _by_number(versions: list[Version], number: int) -> Version:
+    if number == 0 or not -len(versions) <= number <= len(versions):
+        raise UsageError(f"no version {number}: there are {len(versions)} (1 is the first, -1 the latest)")
+    return versions[number - 1 if number > 0 else number]
+
+
+def _parse_when(spec: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(spec.replace(" ", "T"))
+    except ValueError:
+        raise UsageError(f"not a date/time: {spec!r}") from None
+    if len(spec) == 10:  # a day means the end of it: the version in force that day
+        when = datetime.combine(when.date(), time.max)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _by_time(versions: list[Version], when: datetime, spec: str) -> Version:
+    chosen = None
+    for version in versions:
+        if datetime.fromisoformat(version.captured_at) <= when:
+            chosen = version
+    if chosen is None:
+        raise UsageError(f"no version at or before {spec}: the first is from {versions[0].captured_at}")
+    return chosen

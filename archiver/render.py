@@ -1,0 +1,68 @@
+"""Text renderings of history for the terminal: rich `Text` (coloured on a terminal, plain in a pipe)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from .compare import Comparison, word_diff
+from .history import Version
+
+DELETE = "red"
+INSERT = "green"
+
+
+def when(version: Version) -> str:
+    return version.captured_at[:16].replace("T", " ")
+
+
+def log_lines(versions: list[Version]) -> list[str]:
+    return [f"v{v.number}\t{when(v)}\t{v.kind}\t{v.commit[:10]}\t{v.summary}" for v in versions]
+
+
+def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bool = False) -> Text:
+    out = Text()
+    out.append(f"diff {url}\n", style="bold")
+    for label, version in (("from", old), ("to  ", new)):
+        status = f" HTTP {version.status}" if version.status else ""
+        out.append(f"{label} v{version.number} {when(version)} UTC {version.kind}{status} ({version.commit[:10]})\n")
+    out.append(f"{comparison.summary()}\n", style="bold")
+    for name, pair in (("headline", comparison.headline), ("byline", comparison.byline)):
+        if pair:
+            _section(out, name)
+            _pair(out, [pair[0]] if pair[0] else [], [pair[1]] if pair[1] else [], words)
+    if comparison.body:
+        _section(out, "body")
+        for change in comparison.body:
+            _pair(out, change.old, change.new, words and change.op == "replace")
+    if comparison.citations_added or comparison.citations_removed:
+        _section(out, "citations")
+        for url_, anchor in comparison.citations_removed:
+            out.append(f"- {url_}  {anchor}\n", style=DELETE)
+        for url_, anchor in comparison.citations_added:
+            out.append(f"+ {url_}  {anchor}\n", style=INSERT)
+    return out
+
+
+def _section(out: Text, name: str) -> None:
+    out.append(f"\n{name}\n", style="bold underline")
+
+
+def _pair(out: Text, old: list[str], new: list[str], words: bool) -> None:
+    if words and old and new:
+        out.append("~ ")
+        for op, piece in word_diff(old, new):
+            if op == "=":
+                out.append(piece + " ")
+            elif op == "-":
+                out.append(f"[-{piece}-]", style=f"{DELETE} strike")
+                out.append(" ")
+            else:
+                out.append(f"{{+{piece}+}}", style=f"{INSERT} underline")
+                out.append(" ")
+        out.rstrip()
+        out.append("\n")
+        return
+    for line in old:
+        out.append(f"- {line}\n", style=DELETE)
+    for line in new:
+        out.append(f"+ {line}\n", style=INSERT)
