@@ -41,6 +41,7 @@ class PageInfo:
     error: str | None
     folder: str
     kind: str | None = None  # kind of the latest version: new, edited, moved, restored, gone, soft-404
+    next_due: str | None = None  # when a snapshot will check it again (None: at the next one)
 
 
 class Archive:
@@ -127,32 +128,43 @@ class Archive:
             raise UsageError("no URL given")
         with self.lock():
             added = self._track(normalized)
-            summary = self._run(normalized, on_result, depth)
+            summary = self._run(normalized, on_result, depth, force=True)
         return added, summary
 
-    def snapshot(self, urls: Iterable[str] | None = None,
-                 on_result: Callable[[PageResult], None] | None = None, depth: int | None = None) -> RunSummary:
-        """Capture the given tracked URLs (default: all tracked) and their sources; commit what changed."""
+    def snapshot(self, urls: Iterable[str] | None = None, on_result: Callable[[PageResult], None] | None = None,
+                 depth: int | None = None, all_pages: bool = False) -> RunSummary:
+        """Capture what is due (or with `all_pages`, every tracked URL and source); commit what changed.
+
+        Given `urls` (tracked articles) are captured now, due or not, with all their sources.
+        """
         with self.lock():
             tracked = self.tracked()
             if urls is None:
-                chosen = tracked
-            else:
-                chosen = list(dict.fromkeys(normalize_url(u) for u in urls))
-                untracked = [u for u in chosen if u not in tracked]
-                if untracked:
-                    raise UsageError(f"not tracked: {untracked[0]} (start tracking it with `archiver add`)")
-            return self._run(chosen, on_result, depth)
+                return self._run(tracked, on_result, depth, force=all_pages, due_only=not all_pages)
+            chosen = list(dict.fromkeys(normalize_url(u) for u in urls))
+            untracked = [u for u in chosen if u not in tracked]
+            if untracked:
+                raise UsageError(f"not tracked: {untracked[0]} (start tracking it with `archiver add`)")
+            return self._run(chosen, on_result, depth, force=True)
 
-    def _run(self, urls: list[str], on_result, depth: int | None) -> RunSummary:
+    def _run(self, urls: list[str], on_result: Callable[[PageResult], None] | None, depth: int | None,
+             force: bool, due_only: bool = False) -> RunSummary:
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
         self.store.clear_stale_index_lock()
         state = self._state()
         try:
-            run = Run(self.root, self.config, self.store, state, set(self.tracked()))
+            run = Run(self.root, self.config, self.store, state, set(self.tracked()), force=force)
+            sources: list[str] = []
+            if due_only:
+                urls = [u for u in urls if u not in run.states or run.states[u].due(run.started)]
+                if (self.config.sources.depth if depth is None else depth) > 0:
+                    chosen = set(urls)
+                    sources = sorted(u for u, known in run.states.items()
+                                     if known.role == "source" and u not in chosen and known.due(run.started))
             # The settings in force and the tracked list are part of the record: committed with the run.
-            return run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth)
+            return run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth,
+                               sources=sources)
         finally:
             state.close()
 
@@ -207,6 +219,7 @@ def _page_info(url: str, meta: dict | None, state: PageState | None, role: str, 
         error=state.last_error if state else None,
         folder=str(page_dir(url)),
         kind=meta.get("kind"),
+        next_due=state.next_due if state else None,
     )
 
 

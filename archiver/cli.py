@@ -142,15 +142,19 @@ def snapshot(
     urls: Annotated[list[str] | None, typer.Argument(help="Tracked URLs to capture (default: all).",
                                                      show_default=False)] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    all_pages: Annotated[bool, typer.Option("--all", help="Check every tracked URL and source, due or not.")] = False,
     depth: DepthOpt = None,
     no_sources: NoSourcesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Capture tracked URLs and the sources they cite; commit what changed (one commit, none if nothing did)."""
+    """Capture what is due (tracked URLs and their sources) and commit what changed.
+
+    One commit per run, none if nothing changed. Given URLs are captured now, due or not.
+    """
     arc = Archive.open(archive)
     count = len(urls) if urls else len(arc.tracked())
     with _progress(count, ctx, as_json) as on_result:
-        summary = arc.snapshot(urls or None, on_result, depth=0 if no_sources else depth)
+        summary = arc.snapshot(urls or None, on_result, depth=0 if no_sources else depth, all_pages=all_pages)
     _finish(ctx, summary, as_json)
 
 
@@ -172,13 +176,13 @@ def list_(
     if not pages:
         typer.echo("no tracked URLs (add one with `archiver add URL`)")
         return
-    rows = [(p.status, str(p.versions), (p.last_change or "-")[:16].replace("T", " "), p.role, p.title, p.url)
-            for p in pages]
+    rows = [(p.status, str(p.versions), _minute(p.last_change), _minute(p.next_due) if p.last_checked else "now",
+             p.role, p.title, p.url) for p in pages]
     if not sys.stdout.isatty():  # a pipe gets tab-separated lines, ready for cut/grep/awk
         typer.echo("".join("\t".join(row) + "\n" for row in rows), nl=False)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("status", "versions", "last change", "role", "title", "url"):
+    for column in ("status", "versions", "last change", "next due", "role", "title", "url"):
         table.add_column(column, overflow="fold", justify="right" if column == "versions" else "left")
     for row in rows:
         table.add_row(*row)
@@ -203,7 +207,11 @@ def log_(
     typer.echo("\n".join(render.log_lines(versions)))
 
 
-@app.command()
+# Negative version numbers ("-1") are arguments, not options.
+NUMBERS_AS_ARGS = {"ignore_unknown_options": True}
+
+
+@app.command(context_settings=NUMBERS_AS_ARGS)
 @handles_errors
 def diff(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
@@ -228,7 +236,7 @@ def diff(
     Console(highlight=False, soft_wrap=True).print(render.diff(history.url, before, after, comparison, words), end="")
 
 
-@app.command()
+@app.command(context_settings=NUMBERS_AS_ARGS)
 @handles_errors
 def show(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
@@ -251,6 +259,10 @@ def show(
         typer.echo(f"archiver: v{version.number} of {history.url} has no text ({why})", err=True)
         return
     typer.echo(text, nl=False)
+
+
+def _minute(stamp: str | None) -> str:
+    return stamp[:16].replace("T", " ") if stamp else "-"
 
 
 def _read_url_file(file: Path | None) -> list[str]:

@@ -37,6 +37,15 @@ max_redirects = 10
 user_agent = "{DEFAULT_USER_AGENT}"
 # Check TLS certificates (set false only for a server you trust).
 verify_tls = true
+# Fetches in flight to one host at a time, and the minimum seconds between the starts of two of them.
+per_host = 2
+per_host_delay = 0.0
+# Honour robots.txt (fetched once per host per run).
+robots = true
+# Answers 429 and 503 are retried this many times, waiting as Retry-After asks (at most max_retry_wait
+# seconds, and never past the deadline) or 2, 4, 8... seconds when it does not say.
+retries = 2
+max_retry_wait = 60.0
 
 [sources]
 # Archive the links cited in article bodies as pages of their own ("sources").
@@ -54,6 +63,21 @@ exclude = []
 # Off by default: a page must not be able to point archiver at services inside your network.
 allow_private = false
 
+[schedule]
+# When a page is due again, in minutes: min_interval after a change (or a first capture), then the
+# interval grows by `growth` at each check that finds nothing new, up to max_interval.
+min_interval = 15.0
+growth = 2.0
+max_interval = 10080.0
+# Pages first archived more than old_after_days ago are checked at most every old_interval minutes.
+old_after_days = 30.0
+old_interval = 10080.0
+# Per-URL overrides, first match wins (regular expressions on the normalized URL):
+# [[schedule.rules]]
+# pattern = "^https://www\\.example\\.com/live/"
+# min_interval = 5.0
+# max_interval = 60.0
+
 [status]
 # A page whose every check has failed (timeouts, DNS, refused, 5xx, 429) for this many days is listed as
 # "unreachable". Its archived versions are never touched by failures.
@@ -67,6 +91,8 @@ prefix = "archiver"
 # Author of the snapshot commits.
 author_name = "archiver"
 author_email = "archiver@localhost"
+# Push to this remote (e.g. "origin") after each commit; a failed push is reported, the commit is kept.
+push_remote = ""
 
 # Per-site rules that drop volatile fragments from the text before it is compared.
 # [[ignore]]
@@ -97,6 +123,11 @@ class FetchConfig:
     max_redirects: int
     user_agent: str
     verify_tls: bool
+    per_host: int
+    per_host_delay: float
+    robots: bool
+    retries: int
+    max_retry_wait: float
 
 
 @dataclass(frozen=True)
@@ -119,13 +150,40 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleRule:
+    pattern: re.Pattern[str]
+    min_interval: float | None = None
+    max_interval: float | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    min_interval: float  # minutes
+    growth: float
+    max_interval: float
+    old_after_days: float
+    old_interval: float
+    rules: tuple[ScheduleRule, ...] = ()
+
+    def bounds(self, url: str) -> tuple[float, float]:
+        """(min, max) interval in minutes for `url`, after per-URL rules."""
+        for rule in self.rules:
+            if rule.pattern.search(url):
+                low = rule.min_interval if rule.min_interval is not None else self.min_interval
+                return low, max(low, rule.max_interval if rule.max_interval is not None else self.max_interval)
+        return self.min_interval, self.max_interval
+
+
+@dataclass(frozen=True)
 class Config:
     fetch: FetchConfig
     sources: SourcesConfig
+    schedule: ScheduleConfig
     unreachable_after_days: float
     warc_prefix: str
     git_author_name: str
     git_author_email: str
+    git_push_remote: str
     ignore: tuple[IgnoreRule, ...] = field(default=())
 
 
@@ -155,6 +213,8 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         warc_prefix=_check_prefix(merged["warc"]["prefix"], source),
         git_author_name=merged["git"]["author_name"],
         git_author_email=merged["git"]["author_email"],
+        git_push_remote=merged["git"]["push_remote"],
+        schedule=_schedule(merged["schedule"], user.get("schedule", {}).get("rules", []), source),
         ignore=tuple(_ignore_rule(r, source) for r in user.get("ignore", [])),
     )
 
@@ -163,8 +223,8 @@ def _merge(base: dict[str, Any], user: dict[str, Any], source: str, prefix: str)
     merged = dict(base)
     for key, value in user.items():
         name = f"{prefix}{key}"
-        if not prefix and key == "ignore":
-            continue
+        if (not prefix and key == "ignore") or (prefix == "schedule." and key == "rules"):
+            continue  # lists of tables, validated on their own
         if key not in base:
             raise ConfigError(f"{source}: unknown setting '{name}'")
         default = base[key]
@@ -188,17 +248,46 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
     raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
 
 
+ZERO_ALLOWED = frozenset({"per_host_delay", "retries"})
+
+
 def _check_positive(fetch: dict[str, Any], source: str) -> None:
     for key, value in fetch.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
-            _positive(value, f"fetch.{key}", source)
+            _positive(value, f"fetch.{key}", source, zero=key in ZERO_ALLOWED)
 
 
-def _positive(value: float, name: str, source: str) -> float:
+def _positive(value: float, name: str, source: str, zero: bool = False) -> float:
     # Written so that NaN fails too (every comparison with NaN is false).
+    if zero and value == 0:
+        return value
     if not 0 < value < math.inf:
         raise ConfigError(f"{source}: '{name}' must be a finite number greater than 0")
     return value
+
+
+def _schedule(raw: dict[str, Any], rules: Any, source: str) -> ScheduleConfig:
+    for key, value in raw.items():
+        _positive(value, f"schedule.{key}", source)
+    if raw["growth"] < 1:
+        raise ConfigError(f"{source}: 'schedule.growth' must be 1 or more")
+    if not isinstance(rules, list):
+        raise ConfigError(f"{source}: 'schedule.rules' must be an array of tables ([[schedule.rules]])")
+    return ScheduleConfig(**raw, rules=tuple(_schedule_rule(r, source) for r in rules))
+
+
+def _schedule_rule(raw: Any, source: str) -> ScheduleRule:
+    if not isinstance(raw, dict) or "pattern" not in raw or set(raw) - {"pattern", "min_interval", "max_interval"}:
+        raise ConfigError(f"{source}: each [[schedule.rules]] takes pattern, min_interval and max_interval")
+    [pattern] = _patterns([raw["pattern"]], "schedule.rules.pattern", source)
+    bounds = {}
+    for key in ("min_interval", "max_interval"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{source}: 'schedule.rules.{key}' must be a number of minutes")
+            bounds[key] = _positive(float(value), f"schedule.rules.{key}", source)
+    return ScheduleRule(pattern, **bounds)
 
 
 def _sources(raw: dict[str, Any], source: str) -> SourcesConfig:

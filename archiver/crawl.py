@@ -8,27 +8,32 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__, payload
+from .addresses import PrivateAddress, check_public
 from .capture import Capture
 from .compare import compare
 from .config import Config
+from .due import due_at, next_interval
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
 from .links import Link
 from .normalize import Document, extractor_versions, from_html
 from .pdf import from_pdf
-from .state import Check, State
-from .store import ARTICLE, PageVersion, Store
+from .politeness import HostQueues, host_of
+from .robots import Robots, RobotsUnavailable
+from .state import Check, Record, State
+from .store import ARTICLE, META, PageVersion, Store
 from .urls import page_dir
 from .warc import WarcFile, warcinfo
 
@@ -69,6 +74,8 @@ class RunSummary:
     results: list[PageResult] = field(default_factory=list)
     commit: str | None = None
     warc: str | None = None
+    push_error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
@@ -94,6 +101,8 @@ class RunSummary:
             "counts": self.counts(),
             "commit": self.commit,
             "warc": self.warc,
+            "push_error": self.push_error,
+            "timings": self.timings,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -109,43 +118,75 @@ class Fetched:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Job:
+    url: str
+    depth: int  # link hops from a tracked article
+    headers: tuple[tuple[str, str], ...] = ()  # conditional request validators
+
+
 class Run:
-    def __init__(self, root: Path, config: Config, store: Store, state: State, tracked: set[str]) -> None:
+    def __init__(self, root: Path, config: Config, store: Store, state: State, tracked: set[str],
+                 force: bool = False) -> None:
         self.root = root
         self.config = config
         self.store = store
         self.state = state
+        self.states = state.pages()
         self.tracked = tracked
+        self.force = force  # check every cited source, due or not
         self.started = datetime.now(UTC)
         self.spool = root / ".archiver" / "spool"  # bodies in flight; nothing in it outlives a run
         self.fetcher = Fetcher(config.fetch, self.spool)
-        software = f"archiver/{__version__}"
-        self.warc = WarcFile(root, config.warc_prefix, self.started, warcinfo(software, extractor_versions()))
+        info = warcinfo(f"archiver/{__version__}", extractor_versions())
+        self.warc = WarcFile(root, config.warc_prefix, self.started, info)
+        # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
+        self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=".archiver/checks")
+        self.robots = Robots(config.fetch.user_agent, config.fetch.read_timeout, config.fetch.verify_tls) \
+            if config.fetch.robots else None
         self.citations: dict[str, set[str]] = defaultdict(set)
+        self.latest_capture = self.started  # the commit is dated at the last capture it holds
 
     def execute(self, urls: list[str], on_result: Callable[[PageResult], None] | None = None,
-                extra_paths: tuple[str, ...] = (), depth: int | None = None) -> RunSummary:
-        """Capture `urls` (depth 0) and, up to `depth` link hops, the sources they cite."""
+                extra_paths: tuple[str, ...] = (), depth: int | None = None,
+                sources: list[str] = ()) -> RunSummary:
+        """Capture `urls` (depth 0), `sources` (due sources, depth 1) and, up to `depth` link hops, what they cite."""
         max_depth = self.config.sources.depth if depth is None else depth
         summary = RunSummary(started=self.started)
         shutil.rmtree(self.spool, ignore_errors=True)
         checks: list[Check] = []
+        queues: HostQueues[Job] = HostQueues(self.config.fetch.per_host, self.config.fetch.per_host_delay)
+        scheduled: set[str] = set()
+
+        def schedule(url: str, hops: int, cited: bool = False) -> None:
+            if url in scheduled:  # a source cited by many pages is fetched once per run
+                return
+            known = self.states.get(url)
+            if cited and not self.force and known is not None and not known.due(self.started):
+                return  # a cited source is re-checked when it is due itself
+            scheduled.add(url)
+            queues.put(host_of(url), Job(url, hops, self._validators(url)))
+
         try:
             with ThreadPoolExecutor(max_workers=self.config.fetch.workers, thread_name_prefix="fetch") as pool:
-                pending: dict[Future[Fetched], str] = {}
-                scheduled: set[str] = set()
-
-                def schedule(url: str, hops: int) -> None:
-                    if url not in scheduled:  # a source cited by many pages is fetched once per run
-                        scheduled.add(url)
-                        pending[pool.submit(self._work, url, hops)] = url
-
+                pending: dict[Future[Fetched], tuple[str, str]] = {}
                 for url in urls:
                     schedule(url, 0)
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for url in sources:
+                    schedule(url, 1)
+                while True:
+                    while len(pending) < self.config.fetch.workers and (item := queues.take()) is not None:
+                        host, job = item
+                        pending[pool.submit(self._work, job)] = (job.url, host)
+                    if not pending:
+                        if not len(queues):
+                            break
+                        time.sleep(queues.wait_hint() or 0.01)  # every queued host is in its delay
+                        continue
+                    done, _ = wait(pending, timeout=queues.wait_hint(), return_when=FIRST_COMPLETED)
                     for future in done:
-                        url = pending.pop(future)
+                        url, host = pending.pop(future)
+                        queues.done(host)
                         result, check, links = self._settle(url, future)
                         summary.results.append(result)
                         checks.append(check)
@@ -154,10 +195,12 @@ class Run:
                         if result.depth < max_depth:
                             for link in self._in_scope(result, links):
                                 self.citations[link.url].add(url)
-                                schedule(link.url, result.depth + 1)
+                                schedule(link.url, result.depth + 1, cited=True)
             summary.warc = _posix(self.warc.close())
+            self.checks_warc.close()
         except BaseException:
             self.warc.abort()
+            self.checks_warc.abort()
             raise
         finally:
             self.fetcher.close()
@@ -166,19 +209,53 @@ class Run:
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
         annotated = self._annotate(summary.results)
+        began = time.monotonic()
         summary.commit = self._commit(summary, [*annotated, *extra_paths])
+        summary.timings["commit"] = round(time.monotonic() - began, 3)
+        if summary.commit and self.config.git_push_remote:
+            summary.push_error = self.store.push(self.config.git_push_remote)
         summary.finished = datetime.now(UTC)
+        summary.timings["total"] = round((summary.finished - self.started).total_seconds(), 3)
         return summary
+
+    def _validators(self, url: str) -> tuple[tuple[str, str], ...]:
+        """If-None-Match / If-Modified-Since from the last answer, when the archive holds the page's version."""
+        known = self.states.get(url)
+        if known is None or not (known.etag or known.last_modified):
+            return ()
+        if not (self.root / page_dir(url) / META).exists():
+            return ()
+        headers = []
+        if known.etag:
+            headers.append(("If-None-Match", known.etag))
+        if known.last_modified:
+            headers.append(("If-Modified-Since", known.last_modified))
+        return tuple(headers)
 
     # -- in the workers ----------------------------------------------------------------------
 
-    def _work(self, url: str, depth: int) -> Fetched:
+    def _work(self, job: Job) -> Fetched:
+        url, depth = job.url, job.depth
         # Tracked articles are the user's own choice; only cited links are held to the address policy.
         allow_private = depth == 0 or self.config.sources.allow_private
-        capture = self.fetcher.fetch(url, allow_private=allow_private)
+        started = datetime.now(UTC)
+        if not allow_private:
+            try:
+                check_public(url)
+            except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
+                return Fetched(Capture(url=url, started=started), depth, outcome="skipped", error=str(exc))
+        try:
+            if self.robots is not None and not self.robots.allowed(url):
+                return Fetched(Capture(url=url, started=started), depth, outcome="skipped",
+                               error="disallowed by robots.txt")
+        except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
+            return Fetched(Capture(url=url, started=started), depth, outcome="failed", error=str(exc))
+        capture = self.fetcher.fetch(url, dict(job.headers), allow_private=allow_private)
         final = capture.final
         if capture.blocked:
             return Fetched(capture, depth, outcome="skipped", error=capture.blocked)
+        if final is not None and final.status == 304 and job.headers and not capture.error:
+            return Fetched(capture, depth, outcome="not-modified")
         if capture.error or final is None:
             return Fetched(capture, depth, outcome="failed", error=capture.error or "no response")
         if final.status in GONE_STATUSES:
@@ -218,9 +295,19 @@ class Run:
         finally:
             capture.discard()
         final = capture.final
+        known = self.states.get(url)
+        interval = next_interval(self.config.schedule, url, result.outcome, known, capture.started)
+        etag = last_modified = None
+        if final is not None and (200 <= final.status < 300 or final.status == 304):
+            # A 304 may omit the validators; the ones we sent still describe the version we hold.
+            etag = final.header("ETag") or (known.etag if final.status == 304 and known else None)
+            last_modified = final.header("Last-Modified") or (
+                known.last_modified if final.status == 304 and known else None)
         check = Check(url=url, checked_at=capture.started.isoformat(), outcome=result.outcome,
                       status=final.status if final else None, duration_ms=int(capture.duration * 1000),
-                      payload_digest=final.payload_digest if final else None, error=result.error)
+                      payload_digest=final.payload_digest if final else None, error=result.error,
+                      role=result.role, interval_minutes=interval, next_due=due_at(capture.started, interval),
+                      etag=etag, last_modified=last_modified)
         links = fetched.document.links if fetched.document and result.outcome != "failed" else []
         return result, check, links
 
@@ -233,21 +320,30 @@ class Run:
             base.error = fetched.error
             return base
         previous = self.store.read(folder)
+        if fetched.outcome == "not-modified" and previous is not None:
+            self.checks_warc.write_not_modified(capture, _record_of(previous))
+            base.outcome, base.version, base.title = "unchanged", previous.meta.get("version"), previous.meta.get(
+                "title", "")
+            return base
         candidate = self._candidate(url, folder, fetched, previous)
         base.title = candidate.meta.get("title", "")
         if previous is not None and _same(previous, candidate):
             base.outcome, base.version = "unchanged", previous.meta.get("version")
             return base
-        kind, summary, changes = _kind(previous, candidate)
+        had_text = previous is not None and self._last_text(previous) is not None
+        kind, summary, changes = _kind(previous, candidate, had_text)
         version = (previous.meta.get("version", 0) if previous else 0) + 1
         links = fetched.document.links if fetched.document and kind not in GONE_KINDS else []
         metadata = {"outlink": [f"{link.url} {link.href}" for link in links]} if links else {}
         metadata["extractor"] = [f"{k} {v}" for k, v in sorted(extractor_versions().items())]
-        ref = self.warc.write_capture(capture, metadata)
+        ref = self.warc.write_capture(capture, metadata, duplicate_of=self.state.find_record)
+        if ref.refers_to is None and ref.payload_digest:
+            self.state.remember_record(ref.payload_digest, ref.as_record())
         candidate.meta.update(version=version, kind=kind, summary=summary, warc=ref.as_dict())
         if changes:
             candidate.meta["changes"] = changes
         self.store.write(candidate)
+        self.latest_capture = max(self.latest_capture, datetime.fromisoformat(candidate.meta["captured_at"]))
         log.info("%s: %s (version %d): %s", url, kind, version, summary)
         base.outcome, base.version, base.kind, base.summary = KIND_OUTCOME[kind], version, kind, summary
         return base
@@ -272,7 +368,7 @@ class Run:
         if doc is not None:
             text = doc.article_text()
             previous_text = self._last_text(previous)
-            reason = soft_404(url, capture.final_url, doc.title, text, previous_text)
+            reason = soft_404(url, capture.final_url, [doc.title, doc.page_title], text, previous_text)
             if reason:
                 # Only the stable facts: the front page it now leads to changes every hour.
                 meta["soft_404"] = reason
@@ -328,18 +424,31 @@ class Run:
         body = "\n".join(_message_line(r) for r in versions)
         message = f"archiver: {head}\n\n{body}\n" if body else f"archiver: {head}\n"
         author = (self.config.git_author_name, self.config.git_author_email)
-        return self.store.commit(message, self.started, author, paths)
+        # git dates have whole seconds: round up, so "as of the commit date" includes every capture in it.
+        when = self.latest_capture
+        if when.microsecond:
+            when = when.replace(microsecond=0) + timedelta(seconds=1)
+        return self.store.commit(message, when, author, paths)
 
 
-def _kind(previous: PageVersion | None, candidate: PageVersion) -> tuple[str, str, dict[str, int] | None]:
+def _record_of(previous: PageVersion) -> Record:
+    """The record that holds the payload of the page's archived version."""
+    ref = previous.meta["warc"]
+    target = ref.get("refers_to") or ref
+    return Record(uri=target["target_uri"], date=target.get("date") or previous.meta.get("captured_at", ""),
+                  file=target["file"], offset=target["offset"], record_id=target["record_id"])
+
+
+def _kind(previous: PageVersion | None, candidate: PageVersion,
+          had_text: bool) -> tuple[str, str, dict[str, int] | None]:
     """The kind of the new version, a one-line summary, and the change counts of an edit."""
     meta = candidate.meta
     if "soft_404" in meta:
         return "soft-404", meta["soft_404"], None
     if candidate.article is None and meta["status"] in GONE_STATUSES:
         return "gone", f"HTTP {meta['status']}", None
-    if previous is None:
-        return "new", meta.get("title") or meta.get("content_type") or "", None
+    if previous is None or (previous.meta.get("kind") in GONE_KINDS and not had_text):
+        return "new", meta.get("title") or meta.get("content_type") or "", None  # first seen with content
     if previous.meta.get("kind") in GONE_KINDS:
         return "restored", "the page is back", None
     comparison = compare(previous.article, candidate.article, previous.links, candidate.links)

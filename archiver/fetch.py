@@ -7,6 +7,7 @@ so the WARC holds the evidence byte for byte and memory stays flat whatever the 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import http.client
 import logging
@@ -84,7 +85,7 @@ class Fetcher:
         begun = time.monotonic()
         with Deadline(self.config.deadline) as deadline:
             try:
-                self._follow(capture, url, headers or {}, deadline, allow_private)
+                self._follow_retrying(capture, url, headers or {}, deadline, allow_private)
             except PrivateAddress as exc:
                 capture.blocked = str(exc)
             except Exception as exc:
@@ -97,6 +98,22 @@ class Fetcher:
             log.info("not fetched: %s: %s", url, capture.error or capture.blocked)
         capture.duration = time.monotonic() - begun
         return capture
+
+    def _follow_retrying(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
+                         allow_private: bool) -> None:
+        """Fetch, retrying a 429 or 503 answer as its Retry-After asks, within the retry budget and deadline."""
+        for attempt in range(self.config.retries + 1):
+            self._follow(capture, url, headers, deadline, allow_private)
+            final = capture.final
+            if final is None or final.status not in RETRY_STATUSES or attempt == self.config.retries:
+                return
+            wait = retry_after(final.header("Retry-After"), default=2.0 ** (attempt + 1))
+            if wait is None or wait > self.config.max_retry_wait or wait >= deadline.remaining():
+                return  # asked to come back later than we can wait: the check fails, the next run retries
+            log.info("%s answered %d; retrying in %.1fs", url, final.status, wait)
+            capture.discard()
+            capture.exchanges.clear()
+            time.sleep(wait)
 
     def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
                 allow_private: bool) -> None:
@@ -198,6 +215,25 @@ def _redirect_target(base: str, location: str) -> str:
     except InvalidURL as exc:
         raise FetchError(f"redirect to an invalid URL: {exc}") from None
     return target
+
+
+RETRY_STATUSES = (429, 503)
+
+
+def retry_after(value: str | None, default: float) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); `default` when absent."""
+    if value is None or not value.strip():
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 # Everything a broken or hostile server can make requests, urllib3 or http.client raise.

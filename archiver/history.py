@@ -94,12 +94,19 @@ def _by_number(versions: list[Version], number: int) -> Version:
 
 
 def _parse_when(spec: str) -> datetime:
+    """The end of the moment `spec` names, at its precision: a day, a minute, a second..."""
     try:
         when = datetime.fromisoformat(spec.replace(" ", "T"))
     except ValueError:
         raise UsageError(f"not a date/time: {spec!r}") from None
-    if len(spec) == 10:  # a day means the end of it: the version in force that day
-        when = datetime.combine(when.date(), time.max)
+    clock = re.split(r"[T ]", spec, maxsplit=1)[1] if re.search(r"[T ]", spec) else ""
+    clock = re.split(r"[Z+-]", clock, maxsplit=1)[0]
+    if not clock:  # a day: the version in force at the end of it
+        when = datetime.combine(when.date(), time.max, when.tzinfo)
+    elif clock.count(":") == 1:  # a minute, as `archiver log` prints times
+        when = when.replace(second=59, microsecond=999999)
+    elif "." not in clock:  # a second, as git prints commit dates
+        when = when.replace(microsecond=999999)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

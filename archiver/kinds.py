@@ -41,7 +41,7 @@ def is_front(url: str) -> bool:
     return len(segments) == 1 and len(segments[0]) <= 30 and not re.search(r"\d|\.", segments[0])
 
 
-def soft_404(url: str, final_url: str, title: str, text: str | None, previous_text: str | None) -> str | None:
+def soft_404(url: str, final_url: str, titles: list[str], text: str | None, previous_text: str | None) -> str | None:
     """Why this 200 answer is a deletion in disguise, or None when it is the article."""
     resemblance = similarity(previous_text, text) if previous_text else None
     if resemblance is not None and resemblance >= RESEMBLES:
@@ -50,7 +50,7 @@ def soft_404(url: str, final_url: str, title: str, text: str | None, previous_te
     if redirected and is_front(final_url) and not is_front(url):
         where = "the home page" if not urlsplit(final_url).path.strip("/") else "a section front"
         return f"redirected to {where} {final_url}"
-    if _looks_not_found(title, text):
+    if _looks_not_found(titles, text):
         return "answers 200 with a 'not found' page"
     if redirected and resemblance is not None and resemblance < UNRELATED:
         return f"redirected to an unrelated page {final_url}"
@@ -65,9 +65,10 @@ def moved(previous_final: str | None, previous_canonical: str | None, final_url:
     return bool(relocated) and similarity(previous_text, text) >= RESEMBLES
 
 
-def _looks_not_found(title: str, text: str | None) -> bool:
+def _looks_not_found(titles: list[str], text: str | None) -> bool:
     sections = parse_article(text)
-    candidates = [*_TITLE_SEPARATORS.split(title or ""), sections.headline, *sections.body[:1]]
+    segments = [segment for title in titles for segment in _TITLE_SEPARATORS.split(title or "")]
+    candidates = [*segments, sections.headline, *sections.body[:1]]
     if any(_NOT_FOUND_TITLE.match(c.strip()) for c in candidates if c):
         return True
     return any(_NOT_FOUND_BODY.search(line) for line in sections.body[:5])

@@ -55,6 +55,7 @@ class Document:
     title: str = ""
     byline: str = ""
     published: str = ""
+    page_title: str = ""  # the HTML <title>, which may differ from the article's headline
     canonical_url: str | None = None
     blocks: list[Block] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
@@ -93,9 +94,10 @@ def from_html(markup: str, url: str, captured: datetime, rules: tuple[IgnoreRule
         blocks = blocks[1:]  # the headline already leads the text
     return Document(
         title=title,
+        page_title=textrules.clean(_html_title(tree)),
         byline=textrules.clean(result.author or ""),
         published=result.date or "",
-        canonical_url=_canonical(result.url, url),
+        canonical_url=_canonical(_canonical_link(tree) or result.url, url),
         blocks=blocks,
         links=cited(_hrefs(result.body), url, originals),
     )
@@ -197,10 +199,17 @@ def _html_title(tree: html.HtmlElement) -> str:
     return titles[0].text_content() if titles else ""
 
 
+def _canonical_link(tree: html.HtmlElement) -> str | None:
+    # Read here, not from the extractor: it drops relative canonical URLs in favour of the page URL.
+    hrefs = tree.xpath("//link[contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '), "
+                       "' canonical ')]/@href")
+    return hrefs[0].strip() if hrefs and hrefs[0].strip() else None
+
+
 def _canonical(found: str | None, url: str) -> str | None:
     if not found:
         return None
     try:
-        return normalize_url(found)
+        return normalize_url(urljoin(url, found.strip()))
     except ValueError:
         return None

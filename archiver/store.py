@@ -146,6 +146,17 @@ class Store:
         except KeyError:
             return None  # the file is absent in that commit (a gone page has no article.md)
 
+    def push(self, remote: str) -> str | None:
+        """Push the current branch to `remote`; the error message if it failed (the commit stays)."""
+        with self._repo() as repo:
+            try:
+                repo.git.push("--quiet", remote, "HEAD", env={"GIT_TERMINAL_PROMPT": "0"})
+            except git.GitCommandError as exc:
+                message = (exc.stderr or str(exc)).strip().splitlines()
+                log.warning("git push to %s failed: %s", remote, message[-1] if message else exc)
+                return message[-1] if message else str(exc)
+        return None
+
     def _tracked(self, path: str) -> bool:
         with self._repo() as repo:
             return bool(repo.git.ls_files("--", path))

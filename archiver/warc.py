@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +22,13 @@ from warcio.warcwriter import WARCWriter
 
 from .atomic import fsync_dir
 from .capture import Capture, Exchange
+from .state import Record
 
 log = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
+NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
 
 class RawHeaders(StatusAndHeaders):
@@ -47,16 +51,24 @@ class RecordRef:
     record_id: str
     payload_digest: str
     target_uri: str
+    date: str = ""  # WARC-Date of the record
+    refers_to: dict[str, object] | None = None  # for a revisit: the record that holds the payload
+
+    def as_record(self) -> Record:
+        return Record(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
+                      record_id=self.record_id)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class WarcFile:
     """One run's WARC file; created on the first record, finalized by `close()`."""
 
-    def __init__(self, root: Path, prefix: str, started: datetime, info: dict[str, str]) -> None:
+    def __init__(self, root: Path, prefix: str, started: datetime, info: dict[str, str],
+                 base: str = "warcs") -> None:
         self.root = root
+        self.base = base
         self.prefix = prefix
         self.started = started
         self.info = info
@@ -72,7 +84,7 @@ class WarcFile:
     def _open(self) -> WARCWriter:
         if self._writer is not None:
             return self._writer
-        folder = Path("warcs", f"{self.started:%Y}", f"{self.started:%m}")
+        folder = Path(self.base, f"{self.started:%Y}", f"{self.started:%m}")
         (self.root / folder).mkdir(parents=True, exist_ok=True)
         stamp = f"{self.started:%Y%m%d%H%M%S}"
         for serial in range(100000):
@@ -93,17 +105,34 @@ class WarcFile:
         self._writer.write_record(record)
         return self._writer
 
-    def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None) -> RecordRef:
-        """Write every exchange of `capture` (redirect hops first); return the final response's ref."""
+    def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None,
+                      duplicate_of: Callable[[str], Record | None] | None = None) -> RecordRef:
+        """Write every exchange of `capture` (redirect hops first); return the final response's ref.
+
+        When `duplicate_of` finds the final payload already archived, the final exchange is written as an
+        identical-payload-digest revisit pointing at that record, not stored again.
+        """
         ref = None
-        for exchange in capture.exchanges:
-            ref = self._write_exchange(exchange)
+        for i, exchange in enumerate(capture.exchanges):
+            last = i == len(capture.exchanges) - 1
+            original = duplicate_of(exchange.payload_digest) if last and duplicate_of and exchange.body_length else None
+            ref = self._write_exchange(exchange, original, IDENTICAL_PAYLOAD if original else None)
         assert ref is not None, "a capture with no exchange has nothing to write"
         if metadata:
             self._write_metadata(ref, metadata)
         return ref
 
-    def _write_exchange(self, exchange: Exchange) -> RecordRef:
+    def write_not_modified(self, capture: Capture, original: Record) -> RecordRef:
+        """A 304 answer to a conditional request: a server-not-modified revisit of `original`."""
+        ref = None
+        for exchange in capture.exchanges:
+            final = exchange is capture.exchanges[-1]
+            ref = self._write_exchange(exchange, original if final else None, NOT_MODIFIED if final else None)
+        assert ref is not None
+        return ref
+
+    def _write_exchange(self, exchange: Exchange, original: Record | None = None,
+                        profile: str | None = None) -> RecordRef:
         writer = self._open()
         date = _warc_date(exchange.started)
         warc_headers = {"WARC-Date": date}
@@ -115,10 +144,16 @@ class WarcFile:
             warc_headers["WARC-Payload-Digest"] = exchange.payload_digest  # computed while spooling
         http_headers = RawHeaders(f"{exchange.status} {exchange.reason}".rstrip(), exchange.headers,
                                   protocol=exchange.http_version)
-        body = exchange.body.open("rb") if exchange.body else io.BytesIO()
+        if original is not None:
+            warc_headers.update({"WARC-Profile": profile, "WARC-Refers-To": original.record_id,
+                                 "WARC-Refers-To-Target-URI": original.uri, "WARC-Refers-To-Date": original.date})
+            if profile == NOT_MODIFIED:
+                warc_headers.pop("WARC-Payload-Digest", None)
+        body = exchange.body.open("rb") if exchange.body and original is None else io.BytesIO()
         with body:
             response = writer.create_warc_record(
-                exchange.url, "response", payload=body, length=exchange.body_length,
+                exchange.url, "revisit" if original else "response", payload=body,
+                length=0 if original else exchange.body_length,
                 warc_headers_dict=warc_headers, http_headers=http_headers,
             )
             offset = self._file.tell()
@@ -131,12 +166,18 @@ class WarcFile:
                                     exchange.request_headers, is_http_request=True),
         )
         writer.write_record(request)
+        refers_to = None
+        if original is not None:
+            refers_to = {"file": original.file, "offset": original.offset, "record_id": original.record_id,
+                         "target_uri": original.uri, "date": original.date}
         return RecordRef(
             file=self.relpath.as_posix(),
             offset=offset,
             record_id=response_id,
-            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            payload_digest=exchange.payload_digest or response.rec_headers.get_header("WARC-Payload-Digest") or "",
             target_uri=exchange.url,
+            date=date,
+            refers_to=refers_to,
         )
 
     def _write_metadata(self, ref: RecordRef, fields: dict[str, list[str]]) -> None:
@@ -172,7 +213,12 @@ class WarcFile:
 
 
 def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
-    """The body of the response record `ref` (from meta.json), content-coding removed: the page itself."""
+    """The body of the response record `ref` (from meta.json), content-coding removed: the page itself.
+
+    A revisit's payload is read from the record it refers to.
+    """
+    if ref.get("refers_to"):
+        return read_payload(root, ref["refers_to"])
     with (root / ref["file"]).open("rb") as f:
         f.seek(ref["offset"])
         record = next(iter(ArchiveIterator(f)))

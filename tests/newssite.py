@@ -47,6 +47,9 @@ class Site:
 
         self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._server.daemon_threads = True
+        # Non-blocking accept: a client that connects and resets before accept() would otherwise hang
+        # serve_forever inside accept(), and stop() with it.
+        self._server.socket.setblocking(False)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

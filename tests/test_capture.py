@@ -78,7 +78,7 @@ def test_recapture_with_rotating_boilerplate_makes_no_commit_and_no_warc(site, a
     text = (page_files(archive, url) / "article.md").read_bytes()
     warcs = sorted((archive.root / "warcs").rglob("*"))
 
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
 
     assert site.hits["/news/minister-resigns"] == 2
     assert [r.outcome for r in summary.results] == ["unchanged"]
@@ -96,7 +96,7 @@ def test_edited_sentence_commit_touches_only_that_line(site, archive):
     edited[1] = edited[1].replace("The ministry disputed that.", "The ministry strongly disputed that.")
     serve_story(site, paragraphs=edited)
 
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
 
     assert [r.outcome for r in summary.results] == ["changed"]
     assert summary.commit == git(archive.root, "rev-parse", "HEAD").strip()
@@ -120,12 +120,12 @@ def test_failing_url_leaves_the_archive_untouched(site, archive):
     head = commits(archive.root)
 
     site.routes["/news/minister-resigns"] = Response(status=503, body=b"<h1>Service unavailable</h1>")
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
     assert [(r.outcome, r.status) for r in summary.results] == [("failed", 503)]
     assert "503" in summary.results[0].error
 
     site.stop()  # connection refused from now on
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
     assert summary.results[0].outcome == "failed" and "connection" in summary.results[0].error
 
     assert commits(archive.root) == head
@@ -160,7 +160,7 @@ def test_non_html_is_kept_in_the_warc_without_text(site, archive):
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["content_type"] == "application/octet-stream" and meta["content_length"] == len(data)
     assert meta["content_digest"] == meta["warc"]["payload_digest"]
-    assert archive.snapshot().results[0].outcome == "unchanged"
+    assert archive.snapshot(all_pages=True).results[0].outcome == "unchanged"
 
 
 def test_gone_page_is_a_version_that_removes_the_text(site, archive):
@@ -168,7 +168,7 @@ def test_gone_page_is_a_version_that_removes_the_text(site, archive):
     archive.add([url])
     del site.routes["/news/minister-resigns"]
 
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
 
     assert [(r.outcome, r.status) for r in summary.results] == [("gone", 404)]
     folder = page_files(archive, url)
@@ -196,7 +196,7 @@ def test_list_reports_status_title_versions(site, archive):
     url = serve_story(site)
     archive.add([url])
     serve_story(site, title="Finance minister resigns amid audit")
-    archive.snapshot()
+    archive.snapshot(all_pages=True)
 
     [page] = archive.pages()
     assert (page.url, page.status, page.title, page.versions) == (url, "200", "Finance minister resigns amid audit", 2)

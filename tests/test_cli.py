@@ -72,7 +72,7 @@ def test_snapshot_json_and_list_json(tmp_path, story, site):
     root = tmp_path / "arc"
     run_cli("add", story, "-a", str(root))
     site.page("/local/budget", lambda: article("Council approves budget", [*STORY, "A late amendment passed."]))
-    result = run_cli("snapshot", "-a", str(root), "--json")
+    result = run_cli("snapshot", "--all", "-a", str(root), "--json")
     data = json.loads(result.stdout)
     assert result.returncode == 0
     assert data["counts"] == {"new": 0, "changed": 1, "unchanged": 0, "gone": 0, "failed": 0, "skipped": 0}
@@ -127,7 +127,7 @@ def test_failed_url_exits_1_and_is_reported(tmp_path, story, site):
     run_cli("add", story, "-a", str(root))
     head = git(root, "rev-parse", "HEAD")
     site.routes["/local/budget"] = Response(status=500, body=b"oops")
-    result = run_cli("-v", "snapshot", "-a", str(root))
+    result = run_cli("-v", "snapshot", "--all", "-a", str(root))
     assert result.returncode == ExitCode.SOME_FAILED
     assert "0 unchanged, 1 failed; no commit" in result.stdout
     assert f"failed: {story}: HTTP 500" in result.stderr

@@ -246,7 +246,9 @@ def test_default_toml_covers_every_setting() -> None:
     fetch_fields = {f.name for f in dataclasses.fields(config.FetchConfig)}
     assert set(parsed["fetch"]) == fetch_fields
     assert parsed["warc"].keys() == {"prefix"}
-    assert parsed["git"].keys() == {"author_name", "author_email"}
+    assert parsed["git"].keys() == {"author_name", "author_email", "push_remote"}
+    schedule_fields = {f.name for f in dataclasses.fields(config.ScheduleConfig)} - {"rules"}
+    assert set(parsed["schedule"]) == schedule_fields
 
 
 def test_every_default_key_is_documented() -> None:

@@ -148,7 +148,7 @@ def test_citation_edit_shows_in_links_diff_and_new_source_is_archived(site, othe
 
     first_article(site, other, sources, drop="the press release",
                   extra=cite(other.url("/new-study"), "a new study"))
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
 
     by_url = {r.url: r.outcome for r in summary.results}
     assert by_url[url] == "changed" and by_url[other.url("/new-study")] == "new"
@@ -225,7 +225,7 @@ def test_scope_controls(site, other, archive):
 
     toml.write_text(toml.read_text().replace("other_hosts = false", "other_hosts = true")
                     .replace("max_per_article = 100", "max_per_article = 2"))
-    summary = Archive.open(archive.root).snapshot()
+    summary = Archive.open(archive.root).snapshot(all_pages=True)
     assert {r.url for r in summary.results if r.role == "source"} == {sources["statement"], sources["moved"]}
 
 
@@ -236,13 +236,13 @@ def test_depth_options(site, other, archive):
     _, summary = archive.add([url], depth=0)
     assert [r.url for r in summary.results] == [url] and not other.hits
 
-    summary = archive.snapshot(depth=2)
+    summary = archive.snapshot(depth=2, all_pages=True)
     assert other.hits["/annex"] == 1
     [annex] = [r for r in summary.results if r.url == other.url("/annex")]
     assert (annex.depth, annex.role, annex.outcome) == (2, "source", "new")
     assert read_meta(archive, other.url("/annex"))["cited_by"] == [sources["statement"]]
 
-    result = run_cli("snapshot", "--no-sources", "--json", "-a", str(archive.root))
+    result = run_cli("snapshot", "--all", "--no-sources", "--json", "-a", str(archive.root))
     assert [r["url"] for r in json.loads(result.stdout)["results"]] == [url]
 
 
@@ -276,7 +276,7 @@ def test_sources_are_rechecked_with_their_article(site, other, archive):
         "The ministry said the figures reflect a temporary backlog after the winter season.",
         "It no longer promises additional funding for regional hospitals."]))
 
-    summary = archive.snapshot()
+    summary = archive.snapshot(all_pages=True)
 
     by_url = {r.url: r.outcome for r in summary.results}
     assert by_url[url] == "unchanged" and by_url[sources["statement"]] == "changed"
