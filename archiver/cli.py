@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, render
+from . import __version__, cron, render
 from .archive import Archive
 from .crawl import PageResult, RunSummary
 from .errors import ArchiverError, ExitCode, UsageError
@@ -261,6 +261,24 @@ def show(
     typer.echo(text, nl=False)
 
 
+@app.command()
+@handles_errors
+def schedule(
+    every: Annotated[str, typer.Option("--every", help="How often: 15m, 2h, 1d.")] = "15m",
+    install: Annotated[bool, typer.Option("--install", help="Add the line to your crontab (replacing an earlier "
+                                                           "one for this archive).")] = False,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+) -> None:
+    """Print the crontab line that runs `archiver snapshot` every so often; --install adds it."""
+    Archive.open(archive)  # an archive that does not exist is an error now, not at 3 a.m.
+    line = cron.crontab_line(every, archive)
+    if install:
+        cron.install(line, archive)
+        typer.echo(f"installed in your crontab: {line}")
+    else:
+        typer.echo(line)
+
+
 def _minute(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") if stamp else "-"
 
@@ -308,8 +326,12 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
                     typer.echo(f"failed: {result.url}: {result.error}", err=True)
         if changed or summary.any_failed or not ctx.obj["quiet"]:
             typer.echo(summary.line())
+    if summary.push_error:
+        typer.echo(f"archiver: error: git push failed (the local commit is kept): {summary.push_error}", err=True)
     if summary.any_failed:
         raise typer.Exit(int(ExitCode.SOME_FAILED))
+    if summary.push_error:
+        raise typer.Exit(int(ExitCode.PUSH_FAILED))
 
 
 def main() -> None:

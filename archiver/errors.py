@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     SOME_FAILED = 1  # the run finished, but some URLs could not be fetched
     USAGE = 2  # bad arguments, bad URL, broken archiver.toml
     NO_ARCHIVE = 3  # the archive does not exist or is not an archiver archive
+    PUSH_FAILED = 4  # the run committed, but `git push` to the configured remote failed
     INTERNAL = 70  # a bug: the traceback is logged (EX_SOFTWARE)
     LOCKED = 75  # another run holds the archive lock (EX_TEMPFAIL: cron retries later)
 
