@@ -7,11 +7,12 @@ Workers fetch and extract in parallel; the calling thread alone classifies, writ
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -167,35 +168,27 @@ class Run:
             scheduled.add(url)
             queues.put(host_of(url), Job(url, hops, self._validators(url)))
 
+        results: queue.Queue[tuple[Job, Fetched | Exception]] = queue.Queue()
+        workers = [threading.Thread(target=self._worker, args=(queues, results), name=f"fetch-{i}", daemon=True)
+                   for i in range(self.config.fetch.workers)]
         try:
-            with ThreadPoolExecutor(max_workers=self.config.fetch.workers, thread_name_prefix="fetch") as pool:
-                pending: dict[Future[Fetched], tuple[str, str]] = {}
-                for url in urls:
-                    schedule(url, 0)
-                for url in sources:
-                    schedule(url, 1)
-                while True:
-                    while len(pending) < self.config.fetch.workers and (item := queues.take()) is not None:
-                        host, job = item
-                        pending[pool.submit(self._work, job)] = (job.url, host)
-                    if not pending:
-                        if not len(queues):
-                            break
-                        time.sleep(queues.wait_hint() or 0.01)  # every queued host is in its delay
-                        continue
-                    done, _ = wait(pending, timeout=queues.wait_hint(), return_when=FIRST_COMPLETED)
-                    for future in done:
-                        url, host = pending.pop(future)
-                        queues.done(host)
-                        result, check, links = self._settle(url, future)
-                        summary.results.append(result)
-                        checks.append(check)
-                        if on_result:
-                            on_result(result)
-                        if result.depth < max_depth:
-                            for link in self._in_scope(result, links):
-                                self.citations[link.url].add(url)
-                                schedule(link.url, result.depth + 1, cited=True)
+            for worker in workers:
+                worker.start()
+            for url in urls:
+                schedule(url, 0)
+            for url in sources:
+                schedule(url, 1)
+            while len(scheduled) > len(summary.results):  # every scheduled job reports exactly once
+                job, fetched = results.get()
+                result, check, links = self._settle(job, fetched)
+                summary.results.append(result)
+                checks.append(check)
+                if on_result:
+                    on_result(result)
+                if result.depth < max_depth:
+                    for link in self._in_scope(result, links):
+                        self.citations[link.url].add(job.url)
+                        schedule(link.url, result.depth + 1, cited=True)
             summary.warc = _posix(self.warc.close())
             self.checks_warc.close()
         except BaseException:
@@ -203,6 +196,9 @@ class Run:
             self.checks_warc.abort()
             raise
         finally:
+            queues.close()
+            for worker in workers:
+                worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()
             self.state.record(checks)
             shutil.rmtree(self.spool, ignore_errors=True)
@@ -234,7 +230,26 @@ class Run:
 
     # -- in the workers ----------------------------------------------------------------------
 
-    def _work(self, job: Job) -> Fetched:
+    def _worker(self, queues: HostQueues[Job], results: queue.Queue[tuple[Job, Fetched | Exception]]) -> None:
+        while (item := queues.take()) is not None:
+            host, job = item
+            released = threading.Event()
+
+            def release(host: str = host, released: threading.Event = released) -> None:
+                if not released.is_set():
+                    released.set()
+                    queues.done(host)
+
+            try:
+                results.put((job, self._work(job, release)))
+            except Exception as exc:  # a bug in one page's handling must not lose the run
+                log.exception("internal error while fetching %s", job.url)
+                results.put((job, exc))
+            finally:
+                release()
+
+    def _work(self, job: Job, release: Callable[[], None] = lambda: None) -> Fetched:
+        """Fetch and extract one page; `release` frees its host's slot as soon as the network is done."""
         url, depth = job.url, job.depth
         # Tracked articles are the user's own choice; only cited links are held to the address policy.
         allow_private = depth == 0 or self.config.sources.allow_private
@@ -251,6 +266,7 @@ class Run:
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
             return Fetched(Capture(url=url, started=started), depth, outcome="failed", error=str(exc))
         capture = self.fetcher.fetch(url, dict(job.headers), allow_private=allow_private)
+        release()
         final = capture.final
         if capture.blocked:
             return Fetched(capture, depth, outcome="skipped", error=capture.blocked)
@@ -282,13 +298,11 @@ class Run:
 
     # -- in the calling thread ---------------------------------------------------------------
 
-    def _settle(self, url: str, future: Future[Fetched]) -> tuple[PageResult, Check, list[Link]]:
-        try:
-            fetched = future.result()
-        except Exception as exc:  # a bug in one page's handling must not lose the run
-            log.exception("internal error while fetching %s", url)
-            fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), depth=0, outcome="failed",
-                              error=f"internal error: {exc}")
+    def _settle(self, job: Job, fetched: Fetched | Exception) -> tuple[PageResult, Check, list[Link]]:
+        url = job.url
+        if isinstance(fetched, Exception):
+            fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), depth=job.depth, outcome="failed",
+                              error=f"internal error: {fetched}")
         capture = fetched.capture
         try:
             result = self._classify(url, page_dir(url), fetched)
@@ -361,8 +375,9 @@ class Run:
             "extractor": extractor_versions(),
             "redirects": [{"url": e.url, "status": e.status} for e in capture.exchanges[:-1]],
         }
-        if previous and previous.meta.get("cited_by"):
-            meta["cited_by"] = previous.meta["cited_by"]
+        cited_by = set(previous.meta.get("cited_by", []) if previous else []) | self.citations.get(url, set())
+        if cited_by:  # known citers now; `_annotate` adds any found later in the run
+            meta["cited_by"] = sorted(cited_by)
         if final.truncated:
             meta["truncated"] = final.truncated
         if doc is not None:

@@ -6,9 +6,6 @@ import io
 import logging
 import re
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from . import text as textrules
 from .normalize import Block, Document
 
@@ -20,6 +17,9 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 def from_pdf(data: bytes) -> Document | None:
     """The document's title and text, or None when the PDF cannot be read (it stays in the WARC)."""
+    from pypdf import PdfReader  # imported here: a quarter of a second of start-up most runs never need
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -116,12 +116,17 @@ class State:
                                   "DROP TABLE IF EXISTS records;")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.executescript(SCHEMA)
+        self._new_records: dict[str, Record] = {}
 
     def close(self) -> None:
         self.db.close()
 
     def record(self, checks: list[Check]) -> None:
         with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                                [(d, r.uri, r.date, r.file, r.offset, r.record_id)
+                                 for d, r in self._new_records.items()])
+            self._new_records.clear()
             self.db.executemany(
                 "INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(c.url, c.checked_at, c.outcome, c.status, c.duration_ms, c.payload_digest, c.error)
@@ -159,11 +164,12 @@ class State:
         return [Check(*row) for row in rows]
 
     def remember_record(self, digest: str, record: Record) -> None:
-        with self.db:
-            self.db.execute("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                            (digest, record.uri, record.date, record.file, record.offset, record.record_id))
+        """Note an archived payload; saved with the run's checks (one transaction, not one per page)."""
+        self._new_records.setdefault(digest, record)
 
     def find_record(self, digest: str) -> Record | None:
+        if digest in self._new_records:
+            return self._new_records[digest]
         row = self.db.execute("SELECT uri, date, file, offset, record_id FROM records WHERE payload_digest = ?",
                               (digest,)).fetchone()
         return Record(*row) if row else None

@@ -82,13 +82,12 @@ class Store:
             return None
 
     def write(self, version: PageVersion) -> None:
-        folder = self.root / version.dir
-        for name, content in ((ARTICLE, version.article), (LINKS, version.links)):
-            if content is None:
-                atomic.remove(folder / name)
-            else:
-                atomic.write_text(folder / name, content)
-        self.write_meta(version)
+        """Write a version's files; meta.json last in the folder's listing, but all renamed together."""
+        def encode(text: str | None) -> bytes | None:
+            return text.encode("utf-8") if text is not None else None
+
+        atomic.write_folder(self.root / version.dir, {ARTICLE: encode(version.article), LINKS: encode(version.links),
+                                                      META: dump_meta(version.meta).encode("utf-8")})
 
     def write_meta(self, version: PageVersion) -> None:
         atomic.write_text(self.root / version.dir / META, dump_meta(version.meta))
