@@ -88,7 +88,7 @@ class Archive:
 
     def tracked(self) -> list[str]:
         """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with a warning."""
-        urls: list[str] = []
+        urls: dict[str, None] = {}  # ordered, without duplicates
         path = self.root / URLS_NAME
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         for number, line in enumerate(lines, 1):
@@ -96,13 +96,10 @@ class Archive:
             if not line or line.startswith("#"):
                 continue
             try:
-                url = normalize_url(line)
+                urls[normalize_url(line)] = None
             except InvalidURL as exc:
                 log.warning("%s line %d skipped: %s", URLS_NAME, number, exc)
-                continue
-            if url not in urls:
-                urls.append(url)
-        return urls
+        return list(urls)
 
     def _track(self, urls: list[str]) -> list[str]:
         current = set(self.tracked())
@@ -140,7 +137,7 @@ class Archive:
         with self.lock():
             tracked = self.tracked()
             if urls is None:
-                return self._run(tracked, on_result, depth, force=all_pages, due_only=not all_pages)
+                return self._run(tracked, on_result, depth, force=all_pages, due_only=not all_pages, tracked=tracked)
             chosen = list(dict.fromkeys(normalize_url(u) for u in urls))
             untracked = [u for u in chosen if u not in tracked]
             if untracked:
@@ -148,13 +145,13 @@ class Archive:
             return self._run(chosen, on_result, depth, force=True)
 
     def _run(self, urls: list[str], on_result: Callable[[PageResult], None] | None, depth: int | None,
-             force: bool, due_only: bool = False) -> RunSummary:
+             force: bool, due_only: bool = False, tracked: list[str] | None = None) -> RunSummary:
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
         self.store.clear_stale_index_lock()
         state = self._state()
         try:
-            run = Run(self.root, self.config, self.store, state, set(self.tracked()), force=force)
+            run = Run(self.root, self.config, self.store, state, set(tracked or self.tracked()), force=force)
             sources: list[str] = []
             if due_only:
                 urls = [u for u in urls if u not in run.states or run.states[u].due(run.started)]

@@ -31,6 +31,8 @@ deadline = 120.0
 max_body_bytes = 52428800
 # Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs).
 max_decoded_bytes = 104857600
+# Processes that extract text in large runs (0: one per CPU core; 1: in the fetching process).
+extract_processes = 0
 # Redirect hops followed before the fetch fails.
 max_redirects = 10
 # User-Agent sent with every request.
@@ -120,6 +122,7 @@ class FetchConfig:
     deadline: float
     max_body_bytes: int
     max_decoded_bytes: int
+    extract_processes: int
     max_redirects: int
     user_agent: str
     verify_tls: bool
@@ -248,7 +251,7 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
     raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
 
 
-ZERO_ALLOWED = frozenset({"per_host_delay", "retries"})
+ZERO_ALLOWED = frozenset({"per_host_delay", "retries", "extract_processes"})
 
 
 def _check_positive(fetch: dict[str, Any], source: str) -> None:

@@ -13,24 +13,25 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__, payload
+from . import __version__
 from .addresses import PrivateAddress, check_public
 from .capture import Capture
 from .compare import compare
 from .config import Config
 from .due import due_at, next_interval
+from .extract import Body, Extractor, default_processes
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
 from .links import Link
-from .normalize import Document, extractor_versions, from_html
-from .pdf import from_pdf
+from .normalize import Document, extractor_versions
 from .politeness import HostQueues, host_of
 from .robots import Robots, RobotsUnavailable
 from .state import Check, Record, State
@@ -40,7 +41,6 @@ from .warc import WarcFile, warcinfo
 
 log = logging.getLogger(__name__)
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 GONE_STATUSES = (404, 410)
 OUTCOMES = ("new", "changed", "unchanged", "gone", "failed", "skipped")
 VERSION_OUTCOMES = ("new", "changed", "gone")
@@ -117,6 +117,7 @@ class Fetched:
     document: Document | None = None
     outcome: str = ""  # "ok", "gone", "failed" or "skipped"
     error: str | None = None
+    extraction: Future[Document | None] | None = None  # the document, while a worker process extracts it
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ class Run:
         self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=".archiver/checks")
         self.robots = Robots(config.fetch.user_agent, config.fetch.read_timeout, config.fetch.verify_tls) \
             if config.fetch.robots else None
+        processes = config.fetch.extract_processes or default_processes()
+        self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.latest_capture = self.started  # the commit is dated at the last capture it holds
 
@@ -178,6 +181,7 @@ class Run:
                 schedule(url, 0)
             for url in sources:
                 schedule(url, 1)
+            self.extractor.use_pool(len(scheduled))
             while len(scheduled) > len(summary.results):  # every scheduled job reports exactly once
                 job, fetched = results.get()
                 result, check, links = self._settle(job, fetched)
@@ -200,6 +204,7 @@ class Run:
             for worker in workers:
                 worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()
+            self.extractor.close()
             self.state.record(checks)
             shutil.rmtree(self.spool, ignore_errors=True)
         order = {u: i for i, u in enumerate(urls)}
@@ -241,12 +246,18 @@ class Run:
                     queues.done(host)
 
             try:
-                results.put((job, self._work(job, release)))
+                fetched = self._work(job, release)
             except Exception as exc:  # a bug in one page's handling must not lose the run
                 log.exception("internal error while fetching %s", job.url)
                 results.put((job, exc))
+                continue
             finally:
                 release()
+            if fetched.extraction is None:
+                results.put((job, fetched))
+            else:  # reported when the worker process is done; this thread goes on fetching
+                fetched.extraction.add_done_callback(
+                    lambda future, job=job, fetched=fetched: results.put((job, _extracted(fetched, future))))
 
     def _work(self, job: Job, release: Callable[[], None] = lambda: None) -> Fetched:
         """Fetch and extract one page; `release` frees its host's slot as soon as the network is done."""
@@ -278,23 +289,19 @@ class Run:
             return Fetched(capture, depth, outcome="gone")
         if not 200 <= final.status < 300:
             return Fetched(capture, depth, outcome="failed", error=f"HTTP {final.status} {final.reason}".rstrip())
-        return Fetched(capture, depth, document=self._extract(capture), outcome="ok")
+        document = self._extract(capture)
+        if isinstance(document, Future):
+            return Fetched(capture, depth, outcome="ok", extraction=document)
+        return Fetched(capture, depth, document=document, outcome="ok")
 
-    def _extract(self, capture: Capture) -> Document | None:
+    def _extract(self, capture: Capture) -> Document | Future[Document | None] | None:
         final = capture.final
         if final.body is None:
             return None
-        limit = self.config.fetch.max_decoded_bytes
-        data, cut = payload.decode_content(final.body, final.header("Content-Encoding"), limit)
-        kind = _text_kind(final.content_type, data)
-        if kind is None or (cut and kind == "pdf") or (final.truncated and kind == "pdf"):
-            return None  # a PDF cut short cannot be parsed; the WARC still holds what came
-        if cut:
-            log.warning("%s: decoded body larger than %d bytes; text taken from the first part", capture.url, limit)
-        if kind == "pdf":
-            return from_pdf(data)
-        markup = payload.decode_text(data, final.header("Content-Type"))
-        return from_html(markup, final.url, capture.started, self.config.ignore)
+        return self.extractor(Body(path=final.body, url=final.url, content_type=final.content_type,
+                                   content_type_header=final.header("Content-Type"),
+                                   content_encoding=final.header("Content-Encoding"),
+                                   truncated=bool(final.truncated), captured=capture.started))
 
     # -- in the calling thread ---------------------------------------------------------------
 
@@ -446,6 +453,16 @@ class Run:
         return self.store.commit(message, when, author, paths)
 
 
+def _extracted(fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
+    """`fetched` with the document a worker process extracted, or the error that process raised."""
+    try:
+        fetched.document = future.result()
+    except Exception as exc:
+        log.error("extraction failed for %s: %r", fetched.capture.url, exc)
+        return exc
+    return fetched
+
+
 def _record_of(previous: PageVersion) -> Record:
     """The record that holds the payload of the page's archived version."""
     ref = previous.meta["warc"]
@@ -493,19 +510,6 @@ def _same(previous: PageVersion, candidate: PageVersion) -> bool:
 
     return (previous.article == candidate.article and previous.links == candidate.links
             and content(previous.meta) == content(candidate.meta))
-
-
-def _text_kind(content_type: str, head: bytes) -> str | None:
-    """"html", "pdf", or None for a body we keep without text."""
-    if content_type in HTML_TYPES:
-        return "html"
-    if content_type == "application/pdf" or head.startswith(b"%PDF-"):
-        return "pdf"
-    if content_type and content_type not in ("application/octet-stream", "text/plain"):
-        return None
-    sniff = head[:512].lstrip().lower()
-    html_like = sniff.startswith((b"<!doctype html", b"<html")) or b"<head" in sniff or b"<body" in sniff
-    return "html" if html_like else None
 
 
 def _posix(path: Path | None) -> str | None:

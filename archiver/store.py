@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,11 +108,13 @@ class Store:
             "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
             "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp,
         }
-        existing = [p for p in paths if (self.root / p).exists() or self._tracked(p)]
-        if not existing:
-            return None
-        with self._repo() as repo:
-            repo.git.add("-A", "--", *existing)
+        files = self._files(paths)
+        with self._repo() as repo, tempfile.TemporaryFile() as listing:
+            # Exact paths through update-index: `git add -- <paths>` matches every pathspec against every
+            # index entry, which took 1.7 s for one run of 631 new pages.
+            listing.write(b"".join(f.encode("utf-8") + b"\0" for f in files))
+            listing.seek(0)
+            repo.git.update_index("--add", "--remove", "-z", "--stdin", istream=listing)
             try:
                 repo.git.diff("--cached", "--quiet")
                 return None
@@ -156,9 +159,18 @@ class Store:
                 return message[-1] if message else str(exc)
         return None
 
-    def _tracked(self, path: str) -> bool:
-        with self._repo() as repo:
-            return bool(repo.git.ls_files("--", path))
+    def _files(self, paths: Iterable[str]) -> list[str]:
+        """Files to stage: a page folder stands for its files (present or deleted), anything else for itself."""
+        files: dict[str, None] = {}
+        for path in paths:
+            folder = self.root / path
+            if path.startswith(f"{PAGES}/") and (folder.is_dir() or not folder.suffix):
+                names = {ARTICLE, LINKS, META} | ({p.name for p in folder.iterdir() if p.is_file()
+                                                   and not p.name.startswith(".")} if folder.is_dir() else set())
+                files.update((f"{path}/{name}", None) for name in sorted(names))
+            else:
+                files[path] = None
+        return list(files)
 
     def clear_stale_index_lock(self) -> None:
         """Remove `.git/index.lock` left by a killed git; call only while holding the archive lock."""

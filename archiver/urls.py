@@ -21,6 +21,7 @@ TRACKING_PARAMS = re.compile(
     r"|mkt_tok|oly_anon_id|oly_enc_id|vero_id|at_medium|at_campaign|ns_mchannel|ns_source|cmpid|ito)$",
     re.IGNORECASE,
 )
+_PLAIN_HOST = re.compile(r"(?!.*--)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 _ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
@@ -58,6 +59,8 @@ def _normalize_host(host: str, url: str) -> str:
     if ":" in host:  # IPv6 literal; urlsplit already removed the brackets
         return f"[{host.lower()}]"
     host = host.rstrip(".").lower()
+    if _PLAIN_HOST.fullmatch(host):
+        return host  # plain ASCII labels: IDNA would return them as they are, far more slowly
     try:
         host = idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError as exc:

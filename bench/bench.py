@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -90,15 +89,53 @@ class NewsSite:
         self.b.stop()
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
 def run(args: list[str], cwd: Path) -> tuple[float, float, int, subprocess.CompletedProcess[str]]:
-    """Wall seconds, CPU seconds and peak RSS (KiB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall seconds, CPU seconds and peak RSS (KiB) of a command and every process it starts.
+
+    The process tree (extraction workers, git) is sampled from /proc every 20 ms: CPU is the sum of what
+    each process had used when last seen, peak RSS the largest sum of resident memory at one moment.
+    """
     began = time.perf_counter()
-    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-    wall = time.perf_counter() - began
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss, done
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, text=True)
+        cpu_ticks: dict[int, int] = {}
+        peak_rss = 0
+        while child.poll() is None:
+            rss = 0
+            for pid, ticks, resident in _tree(child.pid):
+                cpu_ticks[pid] = max(cpu_ticks.get(pid, 0), ticks)
+                rss += resident
+            peak_rss = max(peak_rss, rss)
+            time.sleep(0.02)
+        wall = time.perf_counter() - began
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(args, child.returncode, out.read(), err.read())
+    return wall, sum(cpu_ticks.values()) / TICK, peak_rss * PAGE // 1024, done
+
+
+def _tree(root: int) -> list[tuple[int, int, int]]:
+    """(pid, CPU ticks, resident pages) of `root` and all its descendants."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21]))
+    members, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _, _) in stats.items():
+            if ppid == parent and pid not in members:
+                members.add(pid)
+                frontier.append(pid)
+    return [(pid, stats[pid][1], stats[pid][2]) for pid in members if pid in stats]
 
 
 def git_size(root: Path) -> int:

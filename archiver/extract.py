@@ -1,0 +1,98 @@
+"""From a fetched body to a `Document`, in this process or in a pool of processes.
+
+Extraction is CPU work under Python's global lock: with many pages a run hands it to worker processes
+so that every core is used, while the fetch threads keep the network busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import payload
+from .config import IgnoreRule
+from .normalize import Document, from_html
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+POOL_THRESHOLD = 24  # fewer pages than this in a run: starting processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class Body:
+    """What extraction needs of a response (picklable, for worker processes)."""
+
+    path: Path
+    url: str
+    content_type: str  # the media type alone, lower-case
+    content_type_header: str | None
+    content_encoding: str | None
+    truncated: bool
+    captured: datetime
+
+
+def extract(body: Body, limit: int, rules: tuple[IgnoreRule, ...]) -> Document | None:
+    """The document in `body`, or None for a body we keep without text."""
+    data, cut = payload.decode_content(body.path, body.content_encoding, limit)
+    kind = text_kind(body.content_type, data)
+    if kind is None or (kind == "pdf" and (cut or body.truncated)):
+        return None  # a PDF cut short cannot be parsed; the WARC still holds what came
+    if cut:
+        log.warning("%s: decoded body larger than %d bytes; text taken from the first part", body.url, limit)
+    if kind == "pdf":
+        from .pdf import from_pdf
+
+        return from_pdf(data)
+    return from_html(payload.decode_text(data, body.content_type_header), body.url, body.captured, rules)
+
+
+def text_kind(content_type: str, head: bytes) -> str | None:
+    """"html", "pdf", or None for a body we keep without text."""
+    if content_type in HTML_TYPES:
+        return "html"
+    if content_type == "application/pdf" or head.startswith(b"%PDF-"):
+        return "pdf"
+    if content_type and content_type not in ("application/octet-stream", "text/plain"):
+        return None
+    sniff = head[:512].lstrip().lower()
+    html_like = sniff.startswith((b"<!doctype html", b"<html")) or b"<head" in sniff or b"<body" in sniff
+    return "html" if html_like else None
+
+
+class Extractor:
+    """Runs `extract` inline, or in a process pool once a run is large enough to gain from one."""
+
+    def __init__(self, limit: int, rules: tuple[IgnoreRule, ...], processes: int) -> None:
+        self.limit = limit
+        self.rules = rules
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def use_pool(self, pages: int) -> None:
+        """Start the pool if `pages` are expected and more than one process is allowed."""
+        if self._pool is None and self.processes > 1 and pages >= POOL_THRESHOLD:
+            # forkserver: the fetch threads are running, and forking a threaded process is unsafe.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["archiver.normalize", "archiver.pdf"])
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+
+    def __call__(self, body: Body) -> Document | Future[Document | None] | None:
+        """The document now, or a future of it when the pool runs (the caller need not wait for it)."""
+        if self._pool is None:
+            return extract(body, self.limit, self.rules)
+        return self._pool.submit(extract, body, self.limit, self.rules)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def default_processes() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
