@@ -155,10 +155,12 @@ class Archive:
             sources: list[str] = []
             if due_only:
                 urls = [u for u in urls if u not in run.states or run.states[u].due(run.started)]
-                if (self.config.sources.depth if depth is None else depth) > 0:
-                    chosen = set(urls)
-                    sources = sorted(u for u, known in run.states.items()
-                                     if known.role == "source" and u not in chosen and known.due(run.started))
+            if tracked is not None and (self.config.sources.depth if depth is None else depth) > 0:
+                # A whole-archive run also checks the known sources no article cites any more: due ones,
+                # or with --all every one.
+                chosen = set(urls)
+                sources = sorted(u for u, known in run.states.items() if known.role == "source"
+                                 and u not in chosen and (force or known.due(run.started)))
             # The settings in force and the tracked list are part of the record: committed with the run.
             return run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth,
                                sources=sources)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from . import __version__
 from .addresses import PrivateAddress, check_public
 from .capture import Capture
-from .compare import compare
+from .compare import compare, parse_links
 from .config import Config
 from .due import due_at, next_interval
 from .extract import Body, Extractor, default_processes
@@ -271,7 +271,8 @@ class Run:
             except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
                 return Fetched(Capture(url=url, started=started), depth, outcome="skipped", error=str(exc))
         try:
-            if self.robots is not None and not self.robots.allowed(url):
+            # robots.txt is a request to the host too: the per-host delay spaces it from the page's.
+            if self.robots is not None and not self.robots.allowed(url, on_fetch=self._host_pause):
                 return Fetched(Capture(url=url, started=started), depth, outcome="skipped",
                                error="disallowed by robots.txt")
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
@@ -293,6 +294,9 @@ class Run:
         if isinstance(document, Future):
             return Fetched(capture, depth, outcome="ok", extraction=document)
         return Fetched(capture, depth, document=document, outcome="ok")
+
+    def _host_pause(self) -> None:
+        time.sleep(self.config.fetch.per_host_delay)
 
     def _extract(self, capture: Capture) -> Document | Future[Document | None] | None:
         final = capture.final
@@ -330,6 +334,9 @@ class Run:
                       role=result.role, interval_minutes=interval, next_due=due_at(capture.started, interval),
                       etag=etag, last_modified=last_modified)
         links = fetched.document.links if fetched.document and result.outcome != "failed" else []
+        if fetched.outcome == "not-modified":  # unchanged by the server's word: it cites what it cited
+            stored = self.store.read(page_dir(url))
+            links = [Link(url=u, text=t, href=u) for u, t in parse_links(stored.links if stored else None)]
         return result, check, links
 
     def _classify(self, url: str, folder: PurePosixPath, fetched: Fetched) -> PageResult:

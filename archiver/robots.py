@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -30,7 +31,8 @@ class Robots:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def allowed(self, url: str) -> bool:
+    def allowed(self, url: str, on_fetch: Callable[[], None] = lambda: None) -> bool:
+        """May `url` be fetched? `on_fetch` runs after robots.txt had to be fetched for it (politeness)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._guard:
@@ -38,6 +40,7 @@ class Robots:
         with lock:
             if origin not in self._rules:
                 self._rules[origin] = self._load(origin)
+                on_fetch()
         rules = self._rules[origin]
         if isinstance(rules, str):
             raise RobotsUnavailable(rules)
