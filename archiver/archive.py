@@ -159,8 +159,10 @@ class Archive:
                 # A whole-archive run also checks the known sources no article cites any more: due ones,
                 # or with --all every one.
                 chosen = set(urls)
+                scope = self.config.sources
                 sources = sorted(u for u, known in run.states.items() if known.role == "source"
-                                 and u not in chosen and (force or known.due(run.started)))
+                                 and u not in chosen and (force or known.due(run.started))
+                                 and scope.in_scope(u, citing_host=None))
             # The settings in force and the tracked list are part of the record: committed with the run.
             return run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth,
                                sources=sources)

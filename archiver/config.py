@@ -142,10 +142,11 @@ class SourcesConfig:
     exclude: tuple[re.Pattern[str], ...]
     allow_private: bool
 
-    def in_scope(self, url: str, citing_host: str) -> bool:
+    def in_scope(self, url: str, citing_host: str | None) -> bool:
+        """Whether a source may be fetched; `citing_host` None when no citing page is at hand."""
         from urllib.parse import urlsplit
 
-        if not self.other_hosts and urlsplit(url).hostname != citing_host:
+        if citing_host is not None and not self.other_hosts and urlsplit(url).hostname != citing_host:
             return False
         if self.include and not any(p.search(url) for p in self.include):
             return False

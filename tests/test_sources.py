@@ -152,7 +152,7 @@ def test_citation_edit_shows_in_links_diff_and_new_source_is_archived(site, othe
 
     by_url = {r.url: r.outcome for r in summary.results}
     assert by_url[url] == "changed" and by_url[other.url("/new-study")] == "new"
-    assert sources["moved"] not in by_url  # no longer cited: not re-checked, its history stays
+    assert by_url[sources["moved"]] == "unchanged"  # no longer cited: still a known source, its history stays
     assert (archive.root / page_dir(sources["moved"]) / "meta.json").exists()
     rel = page_dir(url).as_posix()
     diff = git(archive.root, "diff", "-U0", "HEAD~1", "HEAD", "--", f"{rel}/links.txt").splitlines()
@@ -226,7 +226,10 @@ def test_scope_controls(site, other, archive):
     toml.write_text(toml.read_text().replace("other_hosts = false", "other_hosts = true")
                     .replace("max_per_article = 100", "max_per_article = 2"))
     summary = Archive.open(archive.root).snapshot(all_pages=True)
-    assert {r.url for r in summary.results if r.role == "source"} == {sources["statement"], sources["moved"]}
+    cited_now = {r.url for r in summary.results if r.role == "source" and r.depth == 1
+                 and url in json.loads((archive.root / r.folder / "meta.json").read_text()).get("cited_by", [])}
+    assert {sources["statement"], sources["moved"]} <= cited_now  # the first two in order of citation
+    assert sources["pdf"] not in {r.url for r in summary.results}  # still excluded by pattern
 
 
 def test_depth_options(site, other, archive):
