@@ -10,6 +10,7 @@ from conftest import git
 from newssite import Response, article
 
 from archiver import Archive
+from archiver.urls import page_dir
 
 PARAGRAPHS = [
     "The finance minister resigned on Tuesday after an audit found irregular payments worth millions.",
@@ -201,3 +202,22 @@ def test_list_reports_status_title_versions(site, archive):
     [page] = archive.pages()
     assert (page.url, page.status, page.title, page.versions) == (url, "200", "Finance minister resigns amid audit", 2)
     assert page.last_change is not None
+
+
+def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tmp_path):
+    from archiver.extract import POOL_THRESHOLD
+
+    count = POOL_THRESHOLD + 6  # large enough for a run to start its extraction processes
+    urls = [serve_story(site, path=f"/news/pool-{i}", title=f"Story {i} on the harbour dredging plan",
+                        paragraphs=[*PARAGRAPHS, f"This is story number {i} of the series."]) for i in range(count)]
+    texts = {}
+    for processes in (2, 1):
+        root = tmp_path / f"processes-{processes}"
+        Archive.init(root)
+        toml = root / "archiver.toml"
+        toml.write_text(toml.read_text().replace("extract_processes = 0", f"extract_processes = {processes}"))
+        _, summary = Archive.open(root).add(urls, depth=0)
+        assert [r.outcome for r in summary.results] == ["new"] * count
+        texts[processes] = {u: (root / page_dir(u) / "article.md").read_bytes() for u in urls}
+    assert texts[2] == texts[1]
+    assert b"This is story number 7 of the series." in texts[2][urls[7]]

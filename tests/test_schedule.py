@@ -39,6 +39,7 @@ EDIT = "A late amendment limits the work to the winter months, when fewer fish s
 NOTHING_DUE = "0 checked: 0 new, 0 changed, 0 unchanged, 0 failed; no commit"
 WARCIO = Path(sys.executable).with_name("warcio")
 EXE = Path(sys.executable).with_name("archiver")
+JITTER = 0.08  # seconds: request times seen by the server wander this much on a loaded machine
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -334,22 +335,22 @@ def test_requests_in_flight_to_one_host_never_exceed_per_host(archive, site, oth
 
 
 def test_per_host_delay_spaces_the_starts_of_requests_to_one_host(archive, site, other):
-    archive = reopen(archive, per_host=4, per_host_delay=0.25, robots=False)
+    delay = 0.3
+    archive = reopen(archive, per_host=4, per_host_delay=delay, robots=False)
     recorder = Recorder()
     urls = []
     for i in range(4):
         site.routes[f"/news/{i}"] = recorder.route("a", f"Harbour story number {i}", pause=0.0)
         other.routes[f"/world/{i}"] = recorder.route("b", f"World story number {i}", pause=0.0)
         urls += [site.url(f"/news/{i}"), other.url(f"/world/{i}")]
-    began = time.monotonic()
     archive.add(urls)
-    for host in ("a", "b"):
-        starts = recorder.starts[host]
-        assert len(starts) == 4
-        gaps = [b - a for a, b in itertools.pairwise(starts)]
-        assert min(gaps) >= 0.24, gaps
-    # The hosts' delays run side by side: about 3 delays in all, not 7.
-    assert max(recorder.starts["a"][-1], recorder.starts["b"][-1]) - began < 6 * 0.25
+    a, b = recorder.starts["a"], recorder.starts["b"]
+    assert len(a) == len(b) == 4
+    for starts in (a, b):  # seen by the server, so allow for a loaded machine's scheduling jitter
+        gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+        assert min(gaps) >= delay - JITTER and starts[-1] - starts[0] >= 3 * delay - JITTER, gaps
+    # Each host has its own delay: the two are served side by side, not one after the other.
+    assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < delay / 2
 
 
 def test_per_host_delay_also_spaces_the_robots_txt_request(archive, site):
@@ -367,7 +368,7 @@ def test_per_host_delay_also_spaces_the_robots_txt_request(archive, site):
     site.routes["/robots.txt"] = robots
     site.routes["/news/harbour"] = page
     archive.add([site.url("/news/harbour")])
-    assert len(times) == 2 and times[1] - times[0] >= 0.29
+    assert len(times) == 2 and times[1] - times[0] >= 0.3 - JITTER
 
 
 def test_robots_txt_disallow_skips_the_page_and_is_fetched_once_per_host_per_run(archive, site):
@@ -452,11 +453,11 @@ def test_retry_after_as_an_http_date_is_honoured(archive, site):
     assert len(route.served) == 2 and route.served[1] - route.served[0] >= 0.9
 
 
-@pytest.mark.parametrize(("retry_after", "settings"), [("120", {}), ("1", {"max_retry_wait": 0.5}), ("date", {})],
+@pytest.mark.parametrize(("retry_after", "settings"), [("90", {}), ("1", {"max_retry_wait": 0.5}), ("date", {})],
                          ids=["seconds", "max_retry_wait", "http-date"])
 def test_retry_after_longer_than_max_retry_wait_fails_at_once(archive, site, retry_after, settings):
     if retry_after == "date":
-        retry_after = http_date(120)
+        retry_after = http_date(90)
     site.routes["/news/harbour"] = route = answers(too_many(retry_after), ok())
     url = site.url("/news/harbour")
     archive = reopen(archive, **settings)
