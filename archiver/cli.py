@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, cron, render
+from . import __version__, cron, extract, render
 from .archive import Archive
 from .crawl import PageResult, RunSummary
 from .errors import ArchiverError, ExitCode, UsageError
@@ -336,4 +336,5 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
 
 def main() -> None:
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")  # never hang on a credentials prompt from cron
+    extract.processes_allowed = True  # our entry points guard their main module
     app()

@@ -77,6 +77,7 @@ class RunSummary:
     warc: str | None = None
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    extract_processes: int = 0  # worker processes that extracted text (0: done in the fetching process)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
@@ -104,6 +105,7 @@ class RunSummary:
             "warc": self.warc,
             "push_error": self.push_error,
             "timings": self.timings,
+            "extract_processes": self.extract_processes,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -215,6 +217,7 @@ class Run:
         summary.timings["commit"] = round(time.monotonic() - began, 3)
         if summary.commit and self.config.git_push_remote:
             summary.push_error = self.store.push(self.config.git_push_remote)
+        summary.extract_processes = self.extractor.processes if self.extractor.pooled else 0
         summary.finished = datetime.now(UTC)
         summary.timings["total"] = round((summary.finished - self.started).total_seconds(), 3)
         return summary
@@ -257,7 +260,7 @@ class Run:
                 results.put((job, fetched))
             else:  # reported when the worker process is done; this thread goes on fetching
                 fetched.extraction.add_done_callback(
-                    lambda future, job=job, fetched=fetched: results.put((job, _extracted(fetched, future))))
+                    lambda future, job=job, fetched=fetched: results.put((job, self._extracted(fetched, future))))
 
     def _work(self, job: Job, release: Callable[[], None] = lambda: None) -> Fetched:
         """Fetch and extract one page; `release` frees its host's slot as soon as the network is done."""
@@ -295,6 +298,20 @@ class Run:
             return Fetched(capture, depth, outcome="ok", extraction=document)
         return Fetched(capture, depth, document=document, outcome="ok")
 
+    def _extracted(self, fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
+        """`fetched` with the document a worker process extracted; done here if the process failed."""
+        try:
+            fetched.document = future.result()
+        except Exception as exc:  # a crashed worker process (out of memory, killed) must not fail the page
+            log.warning("extraction process failed for %s (%r); extracting in this process", fetched.capture.url,
+                        exc)
+            try:
+                fetched.document = self.extractor.inline(self._body(fetched.capture))
+            except Exception as again:
+                log.exception("extraction failed for %s", fetched.capture.url)
+                return again
+        return fetched
+
     def _host_pause(self) -> None:
         time.sleep(self.config.fetch.per_host_delay)
 
@@ -302,10 +319,15 @@ class Run:
         final = capture.final
         if final.body is None:
             return None
-        return self.extractor(Body(path=final.body, url=final.url, content_type=final.content_type,
-                                   content_type_header=final.header("Content-Type"),
-                                   content_encoding=final.header("Content-Encoding"),
-                                   truncated=bool(final.truncated), captured=capture.started))
+        return self.extractor(self._body(capture))
+
+    @staticmethod
+    def _body(capture: Capture) -> Body:
+        final = capture.final
+        return Body(path=final.body, url=final.url, content_type=final.content_type,
+                    content_type_header=final.header("Content-Type"),
+                    content_encoding=final.header("Content-Encoding"),
+                    truncated=bool(final.truncated), captured=capture.started)
 
     # -- in the calling thread ---------------------------------------------------------------
 
@@ -458,16 +480,6 @@ class Run:
         if when.microsecond:
             when = when.replace(microsecond=0) + timedelta(seconds=1)
         return self.store.commit(message, when, author, paths)
-
-
-def _extracted(fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
-    """`fetched` with the document a worker process extracted, or the error that process raised."""
-    try:
-        fetched.document = future.result()
-    except Exception as exc:
-        log.error("extraction failed for %s: %r", fetched.capture.url, exc)
-        return exc
-    return fetched
 
 
 def _record_of(previous: PageVersion) -> Record:

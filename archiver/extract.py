@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 POOL_THRESHOLD = 24  # fewer pages than this in a run: starting processes costs more than it saves
+# Worker processes import the program's main module again, which runs an unguarded script a second
+# time: the command line (guarded) turns them on; a library user who guards theirs may too.
+processes_allowed = False
 
 
 @dataclass(frozen=True)
@@ -72,15 +75,17 @@ class Extractor:
         self.limit = limit
         self.rules = rules
         self.processes = processes
+        self.pooled = False  # whether this run used worker processes
         self._pool: ProcessPoolExecutor | None = None
 
     def use_pool(self, pages: int) -> None:
         """Start the pool if `pages` are expected and more than one process is allowed."""
-        if self._pool is None and self.processes > 1 and pages >= POOL_THRESHOLD:
+        if self._pool is None and processes_allowed and self.processes > 1 and pages >= POOL_THRESHOLD:
             # forkserver: the fetch threads are running, and forking a threaded process is unsafe.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["archiver.normalize", "archiver.pdf"])
             self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+            self.pooled = True
 
     def __call__(self, body: Body) -> Document | Future[Document | None] | None:
         """The document now, or a future of it when the pool runs (the caller need not wait for it)."""

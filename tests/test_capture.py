@@ -204,10 +204,14 @@ def test_list_reports_status_title_versions(site, archive):
     assert page.last_change is not None
 
 
-def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tmp_path):
-    from archiver.extract import POOL_THRESHOLD
+def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tmp_path, monkeypatch):
+    from archiver import extract
+
+    monkeypatch.setattr(extract, "processes_allowed", True)  # as the command line does (pytest guards main)
+    POOL_THRESHOLD = extract.POOL_THRESHOLD
 
     count = POOL_THRESHOLD + 6  # large enough for a run to start its extraction processes
+    started = []
     urls = [serve_story(site, path=f"/news/pool-{i}", title=f"Story {i} on the harbour dredging plan",
                         paragraphs=[*PARAGRAPHS, f"This is story number {i} of the series."]) for i in range(count)]
     texts = {}
@@ -218,6 +222,8 @@ def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tm
         toml.write_text(toml.read_text().replace("extract_processes = 0", f"extract_processes = {processes}"))
         _, summary = Archive.open(root).add(urls, depth=0)
         assert [r.outcome for r in summary.results] == ["new"] * count
+        started.append(summary.extract_processes)
         texts[processes] = {u: (root / page_dir(u) / "article.md").read_bytes() for u in urls}
+    assert started == [2, 0]  # the first run used two worker processes, the second none
     assert texts[2] == texts[1]
     assert b"This is story number 7 of the series." in texts[2][urls[7]]
