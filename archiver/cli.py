@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from git.exc import GitCommandNotFound
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -86,6 +87,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(int(exc.exit_code)) from None
         except typer.Exit:
             raise
+        except GitCommandNotFound:
+            typer.echo("archiver: error: git is not installed or not on PATH", err=True)
+            raise typer.Exit(int(ExitCode.USAGE)) from None
         except Exception as exc:
             logger.exception("internal error")
             typer.echo(f"archiver: internal error: {exc}", err=True)

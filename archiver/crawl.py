@@ -344,12 +344,12 @@ class Run:
         final = capture.final
         known = self.states.get(url)
         interval = next_interval(self.config.schedule, url, result.outcome, known, capture.started)
-        etag = last_modified = None
-        if final is not None and (200 <= final.status < 300 or final.status == 304):
-            # A 304 may omit the validators; the ones we sent still describe the version we hold.
-            etag = final.header("ETag") or (known.etag if final.status == 304 and known else None)
-            last_modified = final.header("Last-Modified") or (
-                known.last_modified if final.status == 304 and known else None)
+        # Validators always describe the response archived as the current version, so that a 304 means
+        # "the bytes we hold": a 200 that made no version (same text, other bytes) keeps the old ones.
+        etag, last_modified = (known.etag, known.last_modified) if known else (None, None)
+        if final is not None and result.kind is not None:
+            ok = 200 <= final.status < 300
+            etag, last_modified = (final.header("ETag"), final.header("Last-Modified")) if ok else (None, None)
         check = Check(url=url, checked_at=capture.started.isoformat(), outcome=result.outcome,
                       status=final.status if final else None, duration_ms=int(capture.duration * 1000),
                       payload_digest=final.payload_digest if final else None, error=result.error,

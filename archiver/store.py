@@ -155,7 +155,7 @@ class Store:
                 repo.git.push("--quiet", remote, "HEAD", env={"GIT_TERMINAL_PROMPT": "0"})
             except git.GitCommandError as exc:
                 message = (exc.stderr or str(exc)).strip().splitlines()
-                log.warning("git push to %s failed: %s", remote, message[-1] if message else exc)
+                log.info("git push to %s failed: %s", remote, message[-1] if message else exc)
                 return message[-1] if message else str(exc)
         return None
 
