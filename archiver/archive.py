@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import atomic
 from . import config as configmod
+from .compare import parse_links
 from .crawl import PageResult, Run, RunSummary
 from .errors import ArchiveMissing, InvalidURL, UsageError
 from .history import History, Version
@@ -125,7 +126,7 @@ class Archive:
             raise UsageError("no URL given")
         with self.lock():
             added = self._track(normalized)
-            summary = self._run(normalized, on_result, depth, force=True)
+            summary = self._run(normalized, on_result, depth, force=True, tracked=self.tracked())
         return added, summary
 
     def snapshot(self, urls: Iterable[str] | None = None, on_result: Callable[[PageResult], None] | None = None,
@@ -137,25 +138,27 @@ class Archive:
         with self.lock():
             tracked = self.tracked()
             if urls is None:
-                return self._run(tracked, on_result, depth, force=all_pages, due_only=not all_pages, tracked=tracked)
+                return self._run(tracked, on_result, depth, force=all_pages, tracked=tracked, whole=True)
             chosen = list(dict.fromkeys(normalize_url(u) for u in urls))
             untracked = [u for u in chosen if u not in tracked]
             if untracked:
                 raise UsageError(f"not tracked: {untracked[0]} (start tracking it with `archiver add`)")
-            return self._run(chosen, on_result, depth, force=True)
+            return self._run(chosen, on_result, depth, force=True, tracked=tracked)
 
     def _run(self, urls: list[str], on_result: Callable[[PageResult], None] | None, depth: int | None,
-             force: bool, due_only: bool = False, tracked: list[str] | None = None) -> RunSummary:
+             force: bool, tracked: list[str], whole: bool = False) -> RunSummary:
+        """Run on `urls`; a `whole`-archive run (no URLs named) also takes known sources, and only what is
+        due unless `force`."""
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
         self.store.clear_stale_index_lock()
         state = self._state()
         try:
-            run = Run(self.root, self.config, self.store, state, set(tracked or self.tracked()), force=force)
+            run = Run(self.root, self.config, self.store, state, set(tracked), force=force)
             sources: list[str] = []
-            if due_only:
+            if whole and not force:
                 urls = [u for u in urls if u not in run.states or run.states[u].due(run.started)]
-            if tracked is not None and (self.config.sources.depth if depth is None else depth) > 0:
+            if whole and (self.config.sources.depth if depth is None else depth) > 0:
                 # A whole-archive run also checks the known sources no article cites any more: due ones,
                 # or with --all every one.
                 chosen = set(urls)
@@ -176,7 +179,8 @@ class Archive:
         metas = {m["url"]: m for m in self.store.metas() if "url" in m}
         urls = self.tracked()
         if sources:
-            urls += sorted(u for u in metas if u not in set(urls))
+            tracked = set(urls)
+            urls += sorted(u for u in metas if u not in tracked)
         return self._infos(urls, metas)
 
     def cited_by(self, url: str) -> list[PageInfo]:
@@ -184,9 +188,9 @@ class Archive:
         page = self.store.read(page_dir(normalize_url(url)))
         if page is None:
             raise UsageError(f"not in the archive: {url}")
-        cited = [line.split("\t", 1)[0] for line in (page.links or "").splitlines() if line]
-        metas = {m["url"]: m for m in self.store.metas() if m.get("url") in set(cited)}
-        return self._infos(cited, metas, role="source")
+        cited = [u for u, _ in parse_links(page.links)]
+        pages = {u: self.store.read(page_dir(u)) for u in cited}  # just these, not every page's meta.json
+        return self._infos(cited, {u: p.meta for u, p in pages.items() if p is not None}, role="source")
 
     def history(self, url: str) -> History:
         """The versions of the page at `url` (article or source) and the diffs between them."""

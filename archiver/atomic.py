@@ -52,12 +52,6 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def remove(path: Path) -> None:
-    if path.exists():
-        path.unlink()
-        fsync_dir(path.parent)
-
-
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -98,10 +98,6 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _archive_path(archive: Path | None) -> Path:
-    return archive if archive is not None else DEFAULT_ARCHIVE
-
-
 @app.command()
 @handles_errors
 def init(

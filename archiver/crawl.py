@@ -151,6 +151,7 @@ class Run:
         processes = config.fetch.extract_processes or default_processes()
         self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
         self.citations: dict[str, set[str]] = defaultdict(set)
+        self.pages: dict[str, PageVersion] = {}  # each page's current files, as this run left them
         self.latest_capture = self.started  # the commit is dated at the last capture it holds
 
     def execute(self, urls: list[str], on_result: Callable[[PageResult], None] | None = None,
@@ -267,19 +268,20 @@ class Run:
         url, depth = job.url, job.depth
         # Tracked articles are the user's own choice; only cited links are held to the address policy.
         allow_private = depth == 0 or self.config.sources.allow_private
-        started = datetime.now(UTC)
+        def not_fetched(outcome: str, error: str) -> Fetched:
+            return Fetched(Capture(url=url, started=datetime.now(UTC)), depth, outcome=outcome, error=error)
+
         if not allow_private:
             try:
                 check_public(url)
             except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
-                return Fetched(Capture(url=url, started=started), depth, outcome="skipped", error=str(exc))
+                return not_fetched("skipped", str(exc))
         try:
             # robots.txt is a request to the host too: the per-host delay spaces it from the page's.
             if self.robots is not None and not self.robots.allowed(url, on_fetch=self._host_pause):
-                return Fetched(Capture(url=url, started=started), depth, outcome="skipped",
-                               error="disallowed by robots.txt")
+                return not_fetched("skipped", "disallowed by robots.txt")
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
-            return Fetched(Capture(url=url, started=started), depth, outcome="failed", error=str(exc))
+            return not_fetched("failed", str(exc))
         capture = self.fetcher.fetch(url, dict(job.headers), allow_private=allow_private)
         release()
         final = capture.final
@@ -338,7 +340,7 @@ class Run:
                               error=f"internal error: {fetched}")
         capture = fetched.capture
         try:
-            result = self._classify(url, page_dir(url), fetched)
+            result, links = self._classify(url, page_dir(url), fetched)
         finally:
             capture.discard()
         final = capture.final
@@ -355,35 +357,36 @@ class Run:
                       payload_digest=final.payload_digest if final else None, error=result.error,
                       role=result.role, interval_minutes=interval, next_due=due_at(capture.started, interval),
                       etag=etag, last_modified=last_modified)
-        links = fetched.document.links if fetched.document and result.outcome != "failed" else []
-        if fetched.outcome == "not-modified":  # unchanged by the server's word: it cites what it cited
-            stored = self.store.read(page_dir(url))
-            links = [Link(url=u, text=t, href=u) for u, t in parse_links(stored.links if stored else None)]
         return result, check, links
 
-    def _classify(self, url: str, folder: PurePosixPath, fetched: Fetched) -> PageResult:
+    def _classify(self, url: str, folder: PurePosixPath, fetched: Fetched) -> tuple[PageResult, list[Link]]:
+        """The check's result, and the links the page cites now (for its sources)."""
         capture, final = fetched.capture, fetched.capture.final
         status = final.status if final else None
         base = PageResult(url, fetched.outcome, status=status, folder=str(folder), role=self._role(url),
                           depth=fetched.depth)
         if fetched.outcome in ("failed", "skipped"):
             base.error = fetched.error
-            return base
+            return base, []
         previous = self.store.read(folder)
+        if previous is not None:
+            self.pages[url] = previous
         if fetched.outcome == "not-modified" and previous is not None:
             self.checks_warc.write_not_modified(capture, _record_of(previous))
-            base.outcome, base.version, base.title = "unchanged", previous.meta.get("version"), previous.meta.get(
-                "title", "")
-            return base
-        candidate = self._candidate(url, folder, fetched, previous)
+            base.outcome, base.version = "unchanged", previous.meta.get("version")
+            base.title = previous.meta.get("title", "")
+            # Unchanged by the server's word: it cites what it cited.
+            return base, [Link(url=u, text=t, href=u) for u, t in parse_links(previous.links)]
+        previous_text = self._last_text(previous)
+        candidate = self._candidate(url, folder, fetched, previous, previous_text)
         base.title = candidate.meta.get("title", "")
+        # A page without text now (gone, a soft-404's front page) cites nothing of its own.
+        links = fetched.document.links if fetched.document and candidate.article is not None else []
         if previous is not None and _same(previous, candidate):
             base.outcome, base.version = "unchanged", previous.meta.get("version")
-            return base
-        had_text = previous is not None and self._last_text(previous) is not None
-        kind, summary, changes = _kind(previous, candidate, had_text)
+            return base, links
+        kind, summary, changes = _kind(previous, candidate, had_text=previous_text is not None)
         version = (previous.meta.get("version", 0) if previous else 0) + 1
-        links = fetched.document.links if fetched.document and kind not in GONE_KINDS else []
         metadata = {"outlink": [f"{link.url} {link.href}" for link in links]} if links else {}
         metadata["extractor"] = [f"{k} {v}" for k, v in sorted(extractor_versions().items())]
         ref = self.warc.write_capture(capture, metadata, duplicate_of=self.state.find_record)
@@ -393,13 +396,14 @@ class Run:
         if changes:
             candidate.meta["changes"] = changes
         self.store.write(candidate)
+        self.pages[url] = candidate
         self.latest_capture = max(self.latest_capture, datetime.fromisoformat(candidate.meta["captured_at"]))
         log.info("%s: %s (version %d): %s", url, kind, version, summary)
         base.outcome, base.version, base.kind, base.summary = KIND_OUTCOME[kind], version, kind, summary
-        return base
+        return base, links
 
-    def _candidate(self, url: str, folder: PurePosixPath, fetched: Fetched,
-                   previous: PageVersion | None) -> PageVersion:
+    def _candidate(self, url: str, folder: PurePosixPath, fetched: Fetched, previous: PageVersion | None,
+                   previous_text: str | None) -> PageVersion:
         capture, final, doc = fetched.capture, fetched.capture.final, fetched.document
         meta: dict[str, Any] = {
             "url": url,
@@ -418,7 +422,6 @@ class Run:
             meta["truncated"] = final.truncated
         if doc is not None:
             text = doc.article_text()
-            previous_text = self._last_text(previous)
             reason = soft_404(url, capture.final_url, [doc.title, doc.page_title], text, previous_text)
             if reason:
                 # Only the stable facts: the front page it now leads to changes every hour.
@@ -436,8 +439,7 @@ class Run:
         """The page's latest text; for a page now gone, the text it had before it went."""
         if previous is None or previous.article is not None or previous.meta.get("kind") not in GONE_KINDS:
             return previous.article if previous is not None else None
-        texts = [text for _, _, text in self.store.history(f"{previous.dir}/{ARTICLE}") if text is not None]
-        return texts[-1] if texts else None
+        return self.store.last_content(f"{previous.dir}/{ARTICLE}")
 
     def _role(self, url: str) -> str:
         return "article" if url in self.tracked else "source"
@@ -451,9 +453,7 @@ class Run:
         """Record who cites each page, and its role, in meta.json; these never make a version."""
         touched = []
         for result in results:
-            if result.outcome in ("failed", "skipped"):
-                continue
-            page = self.store.read(PurePosixPath(result.folder))
+            page = self.pages.get(result.url)  # failed, skipped and never-archived pages have none
             if page is None:
                 continue
             cited_by = sorted(set(page.meta.get("cited_by", [])) | self.citations.get(result.url, set()))

@@ -108,7 +108,7 @@ class Fetcher:
             if final is None or final.status not in RETRY_STATUSES or attempt == self.config.retries:
                 return
             wait = retry_after(final.header("Retry-After"), default=2.0 ** (attempt + 1))
-            if wait is None or wait > self.config.max_retry_wait or wait >= deadline.remaining():
+            if wait > self.config.max_retry_wait or wait >= deadline.remaining():
                 return  # asked to come back later than we can wait: the check fails, the next run retries
             log.info("%s answered %d; retrying in %.1fs", url, final.status, wait)
             capture.discard()
@@ -220,7 +220,7 @@ def _redirect_target(base: str, location: str) -> str:
 RETRY_STATUSES = (429, 503)
 
 
-def retry_after(value: str | None, default: float) -> float | None:
+def retry_after(value: str | None, default: float) -> float:
     """Seconds to wait from a Retry-After header (seconds or an HTTP date); `default` when absent."""
     if value is None or not value.strip():
         return default

@@ -91,7 +91,7 @@ class Store:
                                                       META: dump_meta(version.meta).encode("utf-8")})
 
     def write_meta(self, version: PageVersion) -> None:
-        atomic.write_text(self.root / version.dir / META, dump_meta(version.meta))
+        atomic.write_folder(self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")})
 
     def metas(self) -> Iterator[dict[str, Any]]:
         for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):
@@ -137,6 +137,19 @@ class Store:
                 out.append((sha, date, self._blob(repo, sha, path)))
             return out
 
+    def last_content(self, path: str) -> str | None:
+        """The newest committed content of `path` (which may be deleted now), or None if it never had any."""
+        with self._repo() as repo:
+            try:
+                commits = repo.git.log("--format=%H", "--", path).split()
+            except git.GitCommandError:
+                return None
+            for sha in commits:  # newest first: the deletion commit, then the last content
+                content = self._blob(repo, sha, path)
+                if content is not None:
+                    return content
+        return None
+
     def read_at(self, commit: str, path: str) -> str | None:
         with self._repo() as repo:
             return self._blob(repo, commit, path)
@@ -163,11 +176,8 @@ class Store:
         """Files to stage: a page folder stands for its files (present or deleted), anything else for itself."""
         files: dict[str, None] = {}
         for path in paths:
-            folder = self.root / path
-            if path.startswith(f"{PAGES}/") and (folder.is_dir() or not folder.suffix):
-                names = {ARTICLE, LINKS, META} | ({p.name for p in folder.iterdir() if p.is_file()
-                                                   and not p.name.startswith(".")} if folder.is_dir() else set())
-                files.update((f"{path}/{name}", None) for name in sorted(names))
+            if path.startswith(f"{PAGES}/") and (self.root / path).is_dir():
+                files.update((f"{path}/{name}", None) for name in (ARTICLE, LINKS, META))
             else:
                 files[path] = None
         return list(files)
