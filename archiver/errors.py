@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad arguments, bad URL, broken archiver.toml
     NO_ARCHIVE = 3  # the archive does not exist or is not an archiver archive
     PUSH_FAILED = 4  # the run committed, but `git push` to the configured remote failed
+    DAMAGED = 5  # `verify` found missing, truncated or altered evidence
     INTERNAL = 70  # a bug: the traceback is logged (EX_SOFTWARE)
     LOCKED = 75  # another run holds the archive lock (EX_TEMPFAIL: cron retries later)
 
@@ -39,3 +40,7 @@ class ArchiveMissing(ArchiverError):
 
 class LockHeld(ArchiverError):
     exit_code = ExitCode.LOCKED
+
+
+class ArchiveDamaged(ArchiverError):
+    exit_code = ExitCode.DAMAGED
