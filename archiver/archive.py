@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import atomic
+from . import __version__, atomic, recovery, report
 from . import config as configmod
+from . import rebuild as rebuildmod
+from .citations import cited_sources
 from .compare import parse_links
 from .crawl import PageResult, Run, RunSummary
 from .errors import ArchiveMissing, InvalidURL, UsageError
@@ -152,8 +155,7 @@ class Archive:
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
         self.store.clear_stale_index_lock()
-        state = self._state()
-        try:
+        with recovery.guarded(self.root, self.store) as recovered, closing(self._state()) as state:
             run = Run(self.root, self.config, self.store, state, set(tracked), force=force)
             sources: list[str] = []
             if whole and not force:
@@ -167,10 +169,10 @@ class Archive:
                                  and u not in chosen and (force or known.due(run.started))
                                  and scope.in_scope(u, citing_host=None))
             # The settings in force and the tracked list are part of the record: committed with the run.
-            return run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth,
-                               sources=sources)
-        finally:
-            state.close()
+            summary = run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth,
+                                  sources=sources)
+        summary.recovered = recovered.set_aside
+        return summary
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -199,6 +201,29 @@ class Archive:
     def raw(self, version: Version) -> bytes:
         """The archived body of `version` from its WARC record, content-coding removed."""
         return read_payload(self.root, version.meta["warc"])
+
+    def report(self, url: str, old: str | None = None, new: str | None = None) -> str:
+        """The HTML report of the page at `url`: its timeline and the changes from FROM to TO (as `diff`)."""
+        history = self.history(url)
+        before, after = history.pair(old, new)
+        old_links, new_links = history.links(before), history.links(after)
+        data = report.ReportData(
+            url=history.url, folder=history.folder, versions=history.versions(), old=before, new=after,
+            old_text=history.text(before), new_text=history.text(after),
+            comparison=history.compare(before, after),
+            citations=cited_sources(self.store, before, after, old_links, new_links),
+            generated_at=datetime.now(UTC), software=f"archiver {__version__}")
+        return report.render(data)
+
+    def rebuild(self, urls: Iterable[str] | None = None) -> rebuildmod.RebuildSummary:
+        """Re-derive every page's latest version (or those at `urls`) from its WARC record with the current
+        extractor and settings; one commit of its own if anything changed (see rebuild.py)."""
+        with self.lock():
+            self.store.clear_stale_index_lock()
+            with recovery.guarded(self.root, self.store):
+                author = (self.config.git_author_name, self.config.git_author_email)
+                return rebuildmod.rebuild(self.root, self.config, self.store, author,
+                                          list(urls) if urls is not None else None)
 
     def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
         state = self._state()

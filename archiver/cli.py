@@ -18,10 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, cron, extract, render
+from . import __version__, atomic, cdxj, cron, extract, render, wacz
 from .archive import Archive
 from .crawl import PageResult, RunSummary
-from .errors import ArchiverError, ExitCode, UsageError
+from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError
+from .verify import verify as check_evidence
 
 logger = logging.getLogger("archiver")
 
@@ -222,12 +223,18 @@ def diff(
                                               help="Same forms; default: the latest.")] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     words: Annotated[bool, typer.Option("--word", "-w", help="Mark changed words inside changed sentences.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", metavar="FILE", show_default=False,
+                                              help="Write the HTML report (as `archiver report`) to FILE instead "
+                                                   "(- for stdout).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What changed between two versions: headline, byline, body sentences, citations."""
-    history = Archive.open(archive).history(url)
-    after = history.resolve(new, default=-1)
-    before = history.resolve(old) if old is not None else history.resolve(str(max(after.number - 1, 1)))
+    arc = Archive.open(archive)
+    if html is not None:
+        _write_report(arc.report(url, old, new), html)
+        return
+    history = arc.history(url)
+    before, after = history.pair(old, new)
     comparison = history.compare(before, after)
     if as_json:
         data = {"url": history.url, "from": before.as_dict(), "to": after.as_dict(), **comparison.as_dict()}
@@ -279,6 +286,101 @@ def schedule(
         typer.echo(line)
 
 
+@app.command(context_settings=NUMBERS_AS_ARGS)
+@handles_errors
+def report(
+    url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    old: Annotated[str | None, typer.Argument(metavar="[FROM]", show_default=False,
+                                              help="As for `diff`; default: the version before TO.")] = None,
+    new: Annotated[str | None, typer.Argument(metavar="[TO]", show_default=False,
+                                              help="As for `diff`; default: the latest.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", show_default=False,
+                                         help="Where to write the HTML (- for stdout).")] = ...,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+) -> None:
+    """A self-contained HTML page: the version timeline and the changes between two versions, with the
+    current status of every cited source."""
+    _write_report(Archive.open(archive).report(url, old, new), output)
+
+
+@app.command()
+@handles_errors
+def rebuild(
+    ctx: typer.Context,
+    urls: Annotated[list[str] | None, typer.Argument(help="Pages to re-derive (default: every page).",
+                                                     show_default=False)] = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-derive text, links and meta.json of each page's latest version from its WARC record with the
+    current extractor and settings; commits what changed in one commit of its own."""
+    summary = Archive.open(archive).rebuild(urls or None)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    elif summary.commit or not ctx.obj["quiet"]:
+        typer.echo(summary.line())
+
+
+def _write_report(page: str, output: Path) -> None:
+    if str(output) == "-":
+        typer.echo(page, nl=False)
+        return
+    try:
+        atomic.write_text(output, page)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {output}")
+
+
+@app.command("verify")
+@handles_errors
+def verify_(
+    ctx: typer.Context,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the evidence: the WARC record of every version in the git history, and every WARC file to its end.
+
+    One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or altered.
+    """
+    report = check_evidence(Archive.open(archive).store)
+    if as_json:
+        typer.echo(json.dumps([p.as_dict() for p in report.problems], indent=2, ensure_ascii=False))
+    else:
+        for problem in report.problems:
+            typer.echo(problem.line())
+        if not report.problems and not ctx.obj["quiet"]:
+            typer.echo(report.summary())
+    if report.problems:
+        raise ArchiveDamaged(report.summary())
+
+
+@app.command()
+@handles_errors
+def index(ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE) -> None:
+    """Update the CDXJ index of the WARC files (.archiver/indexes/index.cdxj, for pywb); reads only new files."""
+    update = cdxj.update(Archive.open(archive).root)
+    if update.read or not ctx.obj["quiet"]:
+        typer.echo(update.line())
+    if update.failed:
+        raise ArchiveDamaged(f"could not index {len(update.failed)} WARC files (first: {update.failed[0]}); "
+                             "run `archiver verify`")
+
+
+@app.command()
+@handles_errors
+def export(
+    wacz_file: Annotated[Path, typer.Option("--wacz", metavar="FILE", show_default=False,
+                                            help="Write a WACZ package (for ReplayWeb.page, pywb) to FILE.")],
+    urls: Annotated[list[str] | None, typer.Argument(help="Pages to export, with the sources they cite "
+                                                     "(default: the whole archive).", show_default=False)] = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+) -> None:
+    """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs, index, page list."""
+    summary = wacz.export(Archive.open(archive).store, wacz_file, urls or [], software=f"archiver {__version__}")
+    typer.echo(summary.line())
+
+
 def _minute(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") if stamp else "-"
 
@@ -326,6 +428,9 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
                     typer.echo(f"failed: {result.url}: {result.error}", err=True)
         if changed or summary.any_failed or not ctx.obj["quiet"]:
             typer.echo(summary.line())
+    if summary.recovered:  # even with -q: evidence was set aside, and someone should know
+        typer.echo(f"archiver: warning: the previous run was interrupted; its uncommitted captures were set aside: "
+                   f"{', '.join(summary.recovered)}", err=True)
     if summary.push_error:
         typer.echo(f"archiver: error: git push failed (the local commit is kept): {summary.push_error}", err=True)
     if summary.any_failed:

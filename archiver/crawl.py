@@ -26,7 +26,7 @@ from .capture import Capture
 from .compare import compare, parse_links
 from .config import Config
 from .due import due_at, next_interval
-from .extract import Body, Extractor, default_processes
+from .extract import Body, Extractor, body_of, default_processes, document_meta
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
@@ -78,6 +78,7 @@ class RunSummary:
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     extract_processes: int = 0  # worker processes that extracted text (0: done in the fetching process)
+    recovered: list[str] = field(default_factory=list)  # WARCs of an interrupted run, set aside first
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
@@ -106,6 +107,7 @@ class RunSummary:
             "push_error": self.push_error,
             "timings": self.timings,
             "extract_processes": self.extract_processes,
+            "recovered": self.recovered,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -146,8 +148,7 @@ class Run:
         self.warc = WarcFile(root, config.warc_prefix, self.started, info)
         # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
         self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=".archiver/checks")
-        self.robots = Robots(config.fetch.user_agent, config.fetch.read_timeout, config.fetch.verify_tls) \
-            if config.fetch.robots else None
+        self.robots = Robots(config.fetch.user_agent, self.fetcher) if config.fetch.robots else None
         processes = config.fetch.extract_processes or default_processes()
         self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
         self.citations: dict[str, set[str]] = defaultdict(set)
@@ -208,7 +209,6 @@ class Run:
                 worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()
             self.extractor.close()
-            self.state.record(checks)
             shutil.rmtree(self.spool, ignore_errors=True)
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
@@ -216,6 +216,9 @@ class Run:
         began = time.monotonic()
         summary.commit = self._commit(summary, [*annotated, *extra_paths])
         summary.timings["commit"] = round(time.monotonic() - began, 3)
+        # Only now: the checks' validators and the payloads remembered for dedup describe committed
+        # versions. A run that dies before this point records nothing, and its pages are simply due again.
+        self.state.record(checks)
         if summary.commit and self.config.git_push_remote:
             summary.push_error = self.store.push(self.config.git_push_remote)
         summary.extract_processes = self.extractor.processes if self.extractor.pooled else 0
@@ -278,7 +281,7 @@ class Run:
                 return not_fetched("skipped", str(exc))
         try:
             # robots.txt is a request to the host too: the per-host delay spaces it from the page's.
-            if self.robots is not None and not self.robots.allowed(url, on_fetch=self._host_pause):
+            if self.robots is not None and not self.robots.allowed(url, self._host_pause, allow_private):
                 return not_fetched("skipped", "disallowed by robots.txt")
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
             return not_fetched("failed", str(exc))
@@ -325,11 +328,7 @@ class Run:
 
     @staticmethod
     def _body(capture: Capture) -> Body:
-        final = capture.final
-        return Body(path=final.body, url=final.url, content_type=final.content_type,
-                    content_type_header=final.header("Content-Type"),
-                    content_encoding=final.header("Content-Encoding"),
-                    truncated=bool(final.truncated), captured=capture.started)
+        return body_of(capture)  # shared with `rebuild`, which reads the capture back from its WARC record
 
     # -- in the calling thread ---------------------------------------------------------------
 
@@ -367,6 +366,8 @@ class Run:
                           depth=fetched.depth)
         if fetched.outcome in ("failed", "skipped"):
             base.error = fetched.error
+            if capture.error and capture.exchanges:  # the answers before it failed (a redirect loop's hops)
+                self.checks_warc.write_capture(capture)
             return base, []
         previous = self.store.read(folder)
         if previous is not None:
@@ -427,8 +428,7 @@ class Run:
                 # Only the stable facts: the front page it now leads to changes every hour.
                 meta["soft_404"] = reason
                 return PageVersion(folder, meta, None, None)
-            meta.update(title=doc.title, byline=doc.byline or None, published=doc.published or None,
-                        canonical_url=doc.canonical_url)
+            meta.update(document_meta(doc))
             return PageVersion(folder, meta, text, doc.links_text())
         if fetched.outcome != "gone":
             meta["content_digest"] = final.payload_digest  # no text to compare: the bytes are the content

@@ -24,6 +24,12 @@ META = "meta.json"
 PAGES = "pages"
 WARCS = "warcs"
 
+# git does not fsync by default: a power cut after a commit could leave its objects empty. These make the
+# objects, refs and index it writes durable (git >= 2.36; older gits ignore the setting).
+# "batch" flushes all of a commit's loose objects with one fsync instead of one each (git >= 2.37).
+DURABLE = {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": "core.fsync", "GIT_CONFIG_VALUE_0": "committed,index",
+           "GIT_CONFIG_KEY_1": "core.fsyncMethod", "GIT_CONFIG_VALUE_1": "batch"}
+
 
 @dataclass
 class PageVersion:
@@ -33,6 +39,16 @@ class PageVersion:
     meta: dict[str, Any]
     article: str | None
     links: str | None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One committed content of a file: the commit that wrote it, that commit's date, the path, the bytes."""
+
+    commit: str
+    date: str
+    path: str
+    content: bytes
 
 
 def dump_meta(meta: dict[str, Any]) -> str:
@@ -106,7 +122,7 @@ class Store:
         name, email = author
         env = {
             "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
-            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp, **DURABLE,
         }
         files = self._files(paths)
         with self._repo() as repo, tempfile.TemporaryFile() as listing:
@@ -114,7 +130,7 @@ class Store:
             # index entry, which took 1.7 s for one run of 631 new pages.
             listing.write(b"".join(f.encode("utf-8") + b"\0" for f in files))
             listing.seek(0)
-            repo.git.update_index("--add", "--remove", "-z", "--stdin", istream=listing)
+            repo.git.update_index("--add", "--remove", "-z", "--stdin", istream=listing, env=DURABLE)
             try:
                 repo.git.diff("--cached", "--quiet")
                 return None
@@ -154,6 +170,32 @@ class Store:
         with self._repo() as repo:
             return self._blob(repo, commit, path)
 
+    def revisions(self, pattern: str) -> list[Revision]:
+        """Every content committed to a file matching the glob `pattern` (e.g. `pages/**/meta.json`), oldest
+        commit first; deletions left out.
+
+        In bulk, for checks of the whole history: one `git log --raw` names the blob of every change and one
+        `git cat-file --batch` reads them all, where a git call per version would cost thousands of processes.
+        """
+        with self._repo() as repo:
+            try:
+                listing = repo.git.log("--reverse", "--no-renames", "--no-abbrev", "--raw", "-z", "--format=%H %cI",
+                                       "--", f":(glob){pattern}")
+            except git.GitCommandError:
+                return []  # no commit yet
+            changes = _raw_changes(listing)
+            blobs = _cat_blobs(repo, {blob for *_, blob in changes})
+        missing = [path for _, _, path, blob in changes if blob not in blobs]
+        if missing:
+            log.warning("%d committed versions are missing from the git object store (first: %s)",
+                        len(missing), missing[0])
+        return [Revision(commit, date, path, blobs[blob]) for commit, date, path, blob in changes if blob in blobs]
+
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        """Whether `ancestor` is `commit` or in its history (made at or before it)."""
+        with self._repo() as repo:
+            return repo.is_ancestor(ancestor, commit)
+
     @staticmethod
     def _blob(repo: git.Repo, commit: str, path: str) -> str | None:
         try:
@@ -184,7 +226,74 @@ class Store:
 
     def clear_stale_index_lock(self) -> None:
         """Remove `.git/index.lock` left by a killed git; call only while holding the archive lock."""
-        lock = self.root / ".git" / "index.lock"
+        self._clear(self.root / ".git" / "index.lock")
+
+    def clear_stale_locks(self) -> None:
+        """After an interrupted run: every git lock file (index, HEAD, branch refs) is a killed git's."""
+        dot_git = self.root / ".git"
+        for lock in [*dot_git.glob("*.lock"), *dot_git.glob("refs/**/*.lock")]:
+            self._clear(lock)
+
+    @staticmethod
+    def _clear(lock: Path) -> None:
         if lock.exists():
             log.warning("removing stale %s left by an interrupted run", lock)
             lock.unlink(missing_ok=True)
+
+    def untracked(self, folder: str) -> list[str]:
+        """Files under `folder` that git does not track (ignored ones left out)."""
+        with self._repo() as repo:
+            out = repo.git.ls_files("--others", "--exclude-standard", "-z", "--", folder)
+        return [name for name in out.split("\0") if name]
+
+    def restore_pages(self) -> list[str]:
+        """Put `pages/` back exactly as the last commit has it (index and files); the paths that differed."""
+        with self._repo() as repo:
+            changed = [entry[3:] for entry in repo.git.status("--porcelain", "-z", "-uall", "--", PAGES).split("\0")
+                       if len(entry) > 3]
+            if not changed:
+                return []
+            repo.git.reset("-q", "--", PAGES)  # unstage what a killed commit had staged
+            if repo.git.ls_files("--", PAGES):
+                repo.git.checkout("-q", "--", PAGES)
+            repo.git.clean("-fdq", "--", PAGES)
+        return changed
+
+
+def _raw_changes(listing: str) -> list[tuple[str, str, str, str]]:
+    """(commit, date, path, blob) of each added or modified file in `git log --raw -z --format='%H %cI'`."""
+    changes = []
+    commit = date = ""
+    tokens = listing.split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip("\n")
+        i += 1
+        if token.startswith(":"):  # ":old_mode new_mode old_blob new_blob status", then the path
+            _, _, _, blob, status = token[1:].split(" ", 4)
+            path, i = tokens[i], i + 1
+            if not status.startswith("D"):
+                changes.append((commit, date, path, blob))
+        elif token:
+            commit, date = token.split(" ", 1)
+    return changes
+
+
+def _cat_blobs(repo: git.Repo, blobs: set[str]) -> dict[str, bytes]:
+    """The contents of `blobs`, read by one `git cat-file --batch`."""
+    if not blobs:
+        return {}
+    with tempfile.TemporaryFile() as listing:
+        listing.write("".join(f"{blob}\n" for blob in blobs).encode("ascii"))
+        listing.seek(0)
+        out = repo.git.cat_file("--batch", istream=listing, stdout_as_string=False, strip_newline_in_stdout=False)
+    contents, pos = {}, 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()  # "<blob> blob <size>", or "<blob> missing"
+        pos = end + 1
+        if len(header) == 3:
+            size = int(header[2])
+            contents[header[0].decode("ascii")] = out[pos : pos + size]
+            pos += size + 1
+    return contents

@@ -1,0 +1,81 @@
+"""After an interrupted run: set its WARCs aside and put its page files back as the last commit has them.
+
+A run marks itself in progress before it writes anything and clears the mark once its commit is made.
+A mark found by the next run means the last one died (SIGKILL, power loss, a bug) somewhere between its
+first write and its commit. Nothing it wrote was committed, so the archive's truth is the last commit:
+uncommitted page files are restored from it, and WARC files no commit refers to (`.open` ones, or closed
+but uncommitted) are moved to `.archiver/interrupted/` — kept for inspection, never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import atomic
+from .store import Store
+from .warc import OPEN_SUFFIX
+
+log = logging.getLogger(__name__)
+
+WORK_DIR = ".archiver"
+MARKER = "run-in-progress"
+INTERRUPTED = "interrupted"
+WARC_PLACES = ("warcs", f"{WORK_DIR}/checks")  # committed WARCs, and the 304 checks kept out of git
+
+
+@dataclass
+class Recovery:
+    """What the last, interrupted run left behind, and where it went."""
+
+    set_aside: list[str] = field(default_factory=list)  # WARC files moved to .archiver/interrupted/
+    restored: list[str] = field(default_factory=list)  # page files put back as the last commit has them
+
+    def __bool__(self) -> bool:
+        return bool(self.set_aside or self.restored)
+
+
+@contextmanager
+def guarded(root: Path, store: Store) -> Iterator[Recovery]:
+    """Recover from an interrupted run if there was one, then mark this run in progress until it is done.
+
+    Call only while holding the archive lock. The mark stays if the body raises: the next run recovers.
+    """
+    marker = root / WORK_DIR / MARKER
+    recovery = recover(root, store) if marker.exists() or _open_warcs(root) else Recovery()
+    atomic.write_text(marker, f"pid {os.getpid()} started {datetime.now(UTC).isoformat()}\n")
+    yield recovery
+    marker.unlink()
+    atomic.fsync_dir(marker.parent)
+
+
+def recover(root: Path, store: Store) -> Recovery:
+    store.clear_stale_locks()
+    recovery = Recovery(restored=store.restore_pages())
+    leftovers = _open_warcs(root) + [root / p for p in store.untracked("warcs")]
+    for path in leftovers:
+        recovery.set_aside.append(_set_aside(root, path))
+    for path in recovery.set_aside:
+        log.info("an interrupted run left %s; it was not committed and is set aside", path)
+    if recovery.restored:
+        log.info("an interrupted run left %d uncommitted page files; restored them from the last commit",
+                    len(recovery.restored))
+    return recovery
+
+
+def _open_warcs(root: Path) -> list[Path]:
+    return sorted(p for place in WARC_PLACES for p in (root / place).glob(f"**/*{OPEN_SUFFIX}"))
+
+
+def _set_aside(root: Path, path: Path) -> str:
+    relative = path.relative_to(root)
+    target = root / WORK_DIR / INTERRUPTED / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.replace(target)
+    atomic.fsync_dir(target.parent)
+    return target.relative_to(root).as_posix()
