@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -88,6 +89,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(int(exc.exit_code)) from None
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            typer.echo("archiver: interrupted; the archive is as the last commit left it", err=True)
+            raise typer.Exit(130) from None
         except GitCommandNotFound:
             typer.echo("archiver: error: git is not installed or not on PATH", err=True)
             raise typer.Exit(int(ExitCode.USAGE)) from None
@@ -442,4 +446,11 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
 def main() -> None:
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")  # never hang on a credentials prompt from cron
     extract.processes_allowed = True  # our entry points guard their main module
+    signal.signal(signal.SIGTERM, _terminated)
     app()
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (cron's or systemd's timeout, a shutdown): unwind, so the run undoes its uncommitted work."""
+    typer.echo("archiver: terminated; the archive is as the last commit left it", err=True)
+    raise SystemExit(128 + signum)

@@ -19,6 +19,7 @@ class Sections:
     headline: str = ""
     byline: str = ""
     body: list[str] = field(default_factory=list)  # one sentence (or heading/item) per entry, in order
+    starts: set[int] = field(default_factory=set)  # indexes of the body lines that begin a paragraph (block)
 
 
 def parse_article(text: str | None) -> Sections:
@@ -31,7 +32,11 @@ def parse_article(text: str | None) -> Sections:
         sections.headline = blocks.pop(0)[2:]
     if blocks and "\n" not in blocks[0] and blocks[0].startswith(("By ", "Published ")) and _BYLINE.match(blocks[0]):
         sections.byline = blocks.pop(0)
-    sections.body = [line for block in blocks for line in block.split("\n") if line.strip()]
+    for block in blocks:
+        lines = [line for line in block.split("\n") if line.strip()]
+        if lines:
+            sections.starts.add(len(sections.body))
+        sections.body.extend(lines)
     return sections
 
 
@@ -46,7 +51,7 @@ def parse_links(text: str | None) -> list[tuple[str, str]]:
 
 @dataclass
 class BodyChange:
-    op: str  # "insert", "delete" or "replace"
+    op: str  # "insert", "delete" or "replace" (and "equal" from body_runs)
     old: list[str]
     new: list[str]
 
@@ -122,8 +127,36 @@ def compare(old_text: str | None, new_text: str | None, old_links: str | None = 
 
 
 def body_changes(old: list[str], new: list[str]) -> list[BodyChange]:
+    return [change for change in body_runs(old, new) if change.op != "equal"]
+
+
+def body_runs(old: list[str], new: list[str]) -> list[BodyChange]:
+    """The whole body as runs of lines, in order: unchanged ("equal") runs as well as changes."""
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    return [BodyChange(op, old[i1:i2], new[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"]
+    return [BodyChange(op, old[i1:i2], new[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()]
+
+
+PAIRING_LIMIT = 2500  # old × new sentences beyond which a rewrite is not paired up (quadratic work)
+
+
+def sentence_pairs(old: list[str], new: list[str], cutoff: float = 0.5) -> list[tuple[str | None, str | None]]:
+    """The sentences of a replaced run matched up in order, as difflib's ndiff pairs lines: each old sentence
+    with the new one it became (sharing at least `cutoff` of their words, by difflib's ratio), the others
+    alone, (old, None) for a deletion and (None, new) for an insertion."""
+    unpaired = [(o, None) for o in old] + [(None, n) for n in new]
+    if not old or not new or len(old) * len(new) > PAIRING_LIMIT:
+        return unpaired
+    best, at = cutoff, None
+    for i, before in enumerate(old):
+        for j, after in enumerate(new):
+            ratio = difflib.SequenceMatcher(a=before.split(), b=after.split(), autojunk=False).ratio()
+            if ratio >= best and (at is None or ratio > best):
+                best, at = ratio, (i, j)
+    if at is None:
+        return unpaired
+    i, j = at
+    return [*sentence_pairs(old[:i], new[:j], cutoff), (old[i], new[j]),
+            *sentence_pairs(old[i + 1:], new[j + 1:], cutoff)]
 
 
 def similarity(old_text: str | None, new_text: str | None) -> float:

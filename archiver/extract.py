@@ -10,11 +10,14 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import payload
+from .capture import Capture
 from .config import IgnoreRule
 from .normalize import Document, from_html
 
@@ -44,6 +47,8 @@ def extract(body: Body, limit: int, rules: tuple[IgnoreRule, ...]) -> Document |
     """The document in `body`, or None for a body we keep without text."""
     data, cut = payload.decode_content(body.path, body.content_encoding, limit)
     kind = text_kind(body.content_type, data)
+    if kind == "html" and payload.looks_binary(data, body.content_type_header):
+        kind = None  # binary bytes served as text/html: kept in the WARC without text, like any binary
     if kind is None or (kind == "pdf" and (cut or body.truncated)):
         return None  # a PDF cut short cannot be parsed; the WARC still holds what came
     if cut:
@@ -53,6 +58,20 @@ def extract(body: Body, limit: int, rules: tuple[IgnoreRule, ...]) -> Document |
 
         return from_pdf(data)
     return from_html(payload.decode_text(data, body.content_type_header), body.url, body.captured, rules)
+
+
+def body_of(capture: Capture) -> Body:
+    """What extraction needs of a capture's final response (fetched now, or read back from its WARC record)."""
+    final = capture.final
+    return Body(path=final.body, url=final.url, content_type=final.content_type,
+                content_type_header=final.header("Content-Type"), content_encoding=final.header("Content-Encoding"),
+                truncated=bool(final.truncated), captured=capture.started)
+
+
+def document_meta(document: Document) -> dict[str, Any]:
+    """The facts of a document that a version records in meta.json, beside its text and links."""
+    return {"title": document.title, "byline": document.byline or None, "published": document.published or None,
+            "canonical_url": document.canonical_url}
 
 
 def text_kind(content_type: str, head: bytes) -> str | None:
@@ -89,9 +108,19 @@ class Extractor:
 
     def __call__(self, body: Body) -> Document | Future[Document | None] | None:
         """The document now, or a future of it when the pool runs (the caller need not wait for it)."""
-        if self._pool is None:
-            return extract(body, self.limit, self.rules)
-        return self._pool.submit(extract, body, self.limit, self.rules)
+        pool = self._pool  # fetch threads call this concurrently; one of them may drop a broken pool
+        if pool is not None:
+            try:
+                return pool.submit(extract, body, self.limit, self.rules)
+            except BrokenProcessPool:  # a worker process died (killed, out of memory): go on without them
+                log.warning("extraction processes died; extracting in this process for the rest of the run")
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+        return self.inline(body)
+
+    def inline(self, body: Body) -> Document | None:
+        """Extract in this process: the fallback when a worker process died."""
+        return extract(body, self.limit, self.rules)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -77,6 +77,12 @@ class History:
             raise UsageError(f"no version of {self.url} was made by commit {spec}")
         raise UsageError(f"not a version, commit or date: {spec!r} (try 1, -1, a commit, or 2026-11-20T14:00)")
 
+    def pair(self, old: str | None, new: str | None) -> tuple[Version, Version]:
+        """FROM and TO of a diff: TO defaults to the latest version, FROM to the one before TO."""
+        after = self.resolve(new, default=-1)
+        before = self.resolve(old) if old is not None else self.resolve(str(max(after.number - 1, 1)))
+        return before, after
+
     def text(self, version: Version) -> str | None:
         return self.store.read_at(version.commit, f"{self.folder}/{ARTICLE}")
 

@@ -49,7 +49,20 @@ def guarded(root: Path, store: Store) -> Iterator[Recovery]:
     marker = root / WORK_DIR / MARKER
     recovery = recover(root, store) if marker.exists() or _open_warcs(root) else Recovery()
     atomic.write_text(marker, f"pid {os.getpid()} started {datetime.now(UTC).isoformat()}\n")
-    yield recovery
+    try:
+        yield recovery
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) or a bug: undo now rather than leave the tree dirty until the next run.
+        try:
+            recover(root, store)
+            _clear(marker)
+        except Exception:
+            log.exception("could not undo the interrupted run now; the next run will")
+        raise
+    _clear(marker)
+
+
+def _clear(marker: Path) -> None:
     marker.unlink()
     atomic.fsync_dir(marker.parent)
 

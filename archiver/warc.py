@@ -9,15 +9,17 @@ from __future__ import annotations
 import io
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.timeutils import datetime_to_iso_date
+from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
 from .atomic import fsync_dir
@@ -205,10 +207,9 @@ class WarcFile:
         return self.relpath
 
     def abort(self) -> None:
-        """Remove an unfinished file (the run failed before anything referenced it)."""
+        """Close an unfinished file, leaving it `.open`: recovery sets it aside, as after a crash."""
         if self._file is not None:
             self._file.close()
-            self.open_path.unlink(missing_ok=True)
             self._file = self._writer = None
 
 
@@ -220,11 +221,39 @@ def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
     if ref.get("refers_to"):
         return read_payload(root, ref["refers_to"])
     with (root / ref["file"]).open("rb") as f:
-        f.seek(ref["offset"])
-        record = next(iter(ArchiveIterator(f)))
-        if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
-            raise ValueError(f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}")
-        return record.content_stream().read()
+        return _record_at(f, ref).content_stream().read()
+
+
+def read_response(root: Path, ref: dict[str, Any], body: Path) -> Exchange:
+    """The response record `ref` (from meta.json) as the `Exchange` it was written from, its body as sent
+    (content-coded, de-chunked) copied to `body`; the request side is left empty.
+
+    A revisit has its own status line and headers, and the payload of the record it refers to.
+    """
+    with (root / ref["file"]).open("rb") as f:
+        record = _record_at(f, ref)
+        if not ref.get("refers_to"):
+            with body.open("wb") as out:
+                shutil.copyfileobj(record.raw_stream, out)
+    if ref.get("refers_to"):
+        read_response(root, ref["refers_to"], body)
+    http, warc_headers = record.http_headers, record.rec_headers
+    return Exchange(
+        url=warc_headers.get_header("WARC-Target-URI"),
+        started=iso_date_to_datetime(warc_headers.get_header("WARC-Date")).replace(tzinfo=UTC),
+        method="GET", request_target="", request_headers=[], http_version=http.protocol,
+        status=int(http.get_statuscode()), reason=http.statusline.partition(" ")[2], headers=list(http.headers),
+        body=body, body_length=body.stat().st_size, payload_digest=warc_headers.get_header("WARC-Payload-Digest") or "",
+        truncated=warc_headers.get_header("WARC-Truncated"),
+    )
+
+
+def _record_at(f: BinaryIO, ref: dict[str, Any]) -> ArcWarcRecord:
+    f.seek(ref["offset"])
+    record = next(iter(ArchiveIterator(f)))
+    if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
+        raise ValueError(f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}")
+    return record
 
 
 def _warc_date(when: datetime) -> str:

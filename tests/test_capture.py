@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import signal
 from datetime import datetime
 from pathlib import Path
 
@@ -227,3 +230,31 @@ def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tm
     assert started == [2, 0]  # the first run used two worker processes, the second none
     assert texts[2] == texts[1]
     assert b"This is story number 7 of the series." in texts[2][urls[7]]
+
+
+def test_a_killed_extraction_process_costs_no_page(site, tmp_path, monkeypatch):
+    from archiver import extract
+
+    monkeypatch.setattr(extract, "processes_allowed", True)
+    count = extract.POOL_THRESHOLD + 6
+    urls = [serve_story(site, path=f"/news/kill-{i}", title=f"Story {i} on the harbour dredging plan",
+                        paragraphs=[*PARAGRAPHS, f"This is story number {i} of the series."]) for i in range(count)]
+    served = site.routes["/news/kill-10"]
+
+    killed = []
+
+    def kill_the_workers(handler):  # as the OOM killer would, halfway through the run
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+            killed.append(child.pid)
+        return served
+
+    site.routes["/news/kill-10"] = kill_the_workers
+    root = tmp_path / "archive"
+    Archive.init(root)
+    _, summary = Archive.open(root).add(urls, depth=0)
+
+    assert killed and summary.extract_processes > 0
+    assert [r.outcome for r in summary.results] == ["new"] * count
+    for i, url in enumerate(urls):
+        assert f"This is story number {i} of the series." in (root / page_dir(url) / "article.md").read_text()

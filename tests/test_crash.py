@@ -221,3 +221,26 @@ def test_two_runs_started_together_one_proceeds_the_other_exits_75(site, templat
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
     assert subprocess.run(["git", "-C", str(root), "fsck", "--full", "--strict"], capture_output=True).returncode == 0
     _assert_committed_whole(root)
+
+
+def test_a_terminated_run_undoes_its_uncommitted_work_before_it_exits(site, template, tmp_path):
+    source, _ = template
+    root = tmp_path / "archive"
+    shutil.copytree(source, root, symlinks=True)
+    head = git(root, "rev-parse", "HEAD")
+    proc = subprocess.Popen([str(EXE), "snapshot", "--all", "--archive", str(root)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready = _versions_written(root, 0.5)
+    while not ready():
+        assert proc.poll() is None, "the run ended before it could be terminated"
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)  # what cron's timeout or a shutdown sends
+    _, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "terminated" in err and "Traceback" not in err
+    assert git(root, "rev-parse", "HEAD") == head  # nothing of the run was committed...
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""  # ...or left in the tree
+    assert not list((root / "warcs").glob("**/*.open"))
+    assert list((root / ".archiver" / "interrupted").glob("**/*.open"))
+    assert not (root / ".archiver" / "run-in-progress").exists()

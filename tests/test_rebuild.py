@@ -1,0 +1,175 @@
+"""`archiver rebuild`: the latest version of each page re-derived from its WARC record, in a commit of its own.
+
+An extractor change is simulated the way it shows in an archive: text in git that today's extractor would
+not write (an edited article.md committed, or an older extractor version in meta.json), or a new ignore
+rule in archiver.toml. The real command then re-derives, commits once, and a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import git, run_cli
+from newssite import Response, Site, article
+
+from archiver import Archive
+from archiver.errors import ExitCode
+from archiver.normalize import extractor_versions
+from archiver.urls import page_dir
+
+STORY = [
+    "The harbour authority approved the new ferry terminal on Thursday after a two year review.",
+    "Construction is due to start in the spring and last about eighteen months.",
+    "Opposition councillors said the cost estimate had doubled since the plan was first presented.",
+]
+SOURCE_1252 = ["Le café du port sera démoli pour faire place au terminal.",
+               "Les propriétaires recevront une indemnité fixée par le tribunal."]
+
+
+@dataclass
+class Harbour:
+    archive: Archive
+    article: str  # a tracked article, served gzip-compressed
+    source: str  # a cited source in windows-1252, declared only in the Content-Type header
+    gone: str  # a cited source that is now gone (404)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, "--archive", str(self.archive.root))
+
+    def path(self, url: str, name: str) -> Path:
+        return self.archive.root / page_dir(url) / name
+
+    def rel(self, url: str, name: str) -> str:
+        return (page_dir(url) / name).as_posix()
+
+    def head(self) -> str:
+        return git(self.archive.root, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def harbour(site: Site, archive: Archive) -> Harbour:
+    source = site.url("/sources/cafe")
+    gone = site.url("/sources/withdrawn")
+    links = [(source, "a notice to owners"), (gone, "a withdrawn statement")]
+    site.page("/news/ferry", article("Ferry terminal approved", STORY, links=links), encoding="gzip")
+    notice = article("Avis aux propriétaires", SOURCE_1252).replace('<meta charset="utf-8">', "")
+    site.routes["/sources/cafe"] = Response(body=notice.encode("cp1252"),
+                                            content_type="text/html; charset=windows-1252")
+    site.page("/sources/withdrawn", article("Statement", ["The statement was published and later withdrawn.",
+                                                          "Nothing in it was ever confirmed by the ministry."]))
+    url = site.url("/news/ferry")
+    archive.add([url])
+    site.routes.pop("/sources/withdrawn")
+    archive.snapshot(all_pages=True)
+    harbour = Harbour(archive, url, source, gone)
+    assert json.loads(harbour.path(gone, "meta.json").read_text())["kind"] == "gone"
+    assert "démoli" in harbour.path(source, "article.md").read_text(encoding="utf-8")
+    return harbour
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_rebuild_of_a_fresh_archive_changes_nothing(harbour):
+    """The same derivation as the snapshot: gzip and a header-only charset decoded as when fetched."""
+    before = harbour.head()
+    assert summary(harbour.cli("rebuild")) == "2 pages re-derived, 1 skipped (no text): 0 changed; no commit\n"
+    assert harbour.head() == before
+
+
+def test_rebuild_restores_the_derived_text_in_a_commit_of_its_own(harbour):
+    root = harbour.archive.root
+    original = harbour.path(harbour.article, "article.md").read_text(encoding="utf-8")
+    meta_before = harbour.path(harbour.article, "meta.json").read_text()
+    # What an older extractor might have written: a sentence cut short, another lost.
+    harbour.path(harbour.article, "article.md").write_text(
+        original.replace("after a two year review.", "after a review.").replace(STORY[2] + "\n", ""),
+        encoding="utf-8")
+    git(root, "commit", "-qam", "text from an older extractor")
+    log_before = harbour.cli("log", harbour.article, "--json").stdout
+
+    out = summary(harbour.cli("rebuild"))
+    commit = harbour.head()
+    assert out == f"2 pages re-derived, 1 skipped (no text): 1 changed; commit {commit[:10]}\n"
+    assert harbour.path(harbour.article, "article.md").read_text(encoding="utf-8") == original
+    # The commit touches only the file whose derivation changed, and names the extractor that derived it.
+    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [harbour.rel(harbour.article, "article.md")]
+    message = git(root, "show", "-s", "--format=%B", "HEAD")
+    for name, version in extractor_versions().items():
+        assert f"{name} {version}" in message
+    assert harbour.article in message
+    assert harbour.path(harbour.article, "meta.json").read_text() == meta_before
+    # Not a new version: the history commands read the same versions as before.
+    assert harbour.cli("log", harbour.article, "--json").stdout == log_before
+
+    # Twice changes nothing.
+    assert summary(harbour.cli("rebuild")) == "2 pages re-derived, 1 skipped (no text): 0 changed; no commit\n"
+    assert harbour.head() == commit
+
+
+def test_rebuild_records_the_current_extractor_versions(harbour):
+    root = harbour.archive.root
+    meta_path = harbour.path(harbour.source, "meta.json")
+    meta = json.loads(meta_path.read_text())
+    meta["extractor"]["trafilatura"] = "2.2.0"
+    meta_path.write_text(json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    git(root, "commit", "-qam", "made by trafilatura 2.2.0")
+
+    result = json.loads(summary(harbour.cli("rebuild", harbour.source, "--json")))
+    assert result["pages"] == [harbour.source] and result["changed"] == [harbour.source]
+    assert result["extractor"] == extractor_versions() and result["commit"] == harbour.head()
+    assert json.loads(meta_path.read_text())["extractor"] == extractor_versions()
+    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [harbour.rel(harbour.source, "meta.json")]
+    again = json.loads(summary(harbour.cli("rebuild", harbour.source, "--json")))
+    assert again["changed"] == [] and again["commit"] is None
+
+
+def test_a_new_ignore_rule_applies_on_rebuild_and_the_next_snapshot_agrees(harbour):
+    root = harbour.archive.root
+    toml = root / "archiver.toml"
+    toml.write_text(toml.read_text() + '\n[[ignore]]\npatterns = ["^Opposition councillors .*$"]\n')
+
+    out = summary(harbour.cli("rebuild", harbour.article))
+    assert out.startswith("1 page re-derived: 1 changed; commit ")
+    text = harbour.path(harbour.article, "article.md").read_text(encoding="utf-8")
+    assert "Opposition councillors" not in text and STORY[1] in text
+    # The rule that shaped the text is committed with it.
+    assert set(git(root, "show", "--name-only", "--format=", "HEAD").split()) == {
+        "archiver.toml", harbour.rel(harbour.article, "article.md")}
+    rebuilt = harbour.head()
+    # The next snapshot derives the same text from a fresh fetch: no spurious change, no commit.
+    snapshot = harbour.cli("snapshot", "--all", "--json")
+    assert snapshot.returncode == 0, snapshot.stderr
+    assert json.loads(snapshot.stdout)["counts"]["changed"] == 0
+    assert harbour.head() == rebuilt
+
+
+def test_gone_pages_are_skipped(harbour):
+    result = json.loads(summary(harbour.cli("rebuild", harbour.gone, harbour.article, "--json")))
+    assert result["pages"] == [harbour.article]
+    assert result["skipped"] == [{"url": harbour.gone, "reason": "no text in the latest version (gone)"}]
+    assert not harbour.path(harbour.gone, "article.md").exists()
+
+
+def test_rebuild_holds_the_run_lock(harbour):
+    before = harbour.head()
+    harbour.path(harbour.article, "article.md").write_text("# Edited by hand\n", encoding="utf-8")
+    git(harbour.archive.root, "commit", "-qam", "hand edit")
+    with harbour.archive.lock():
+        result = harbour.cli("rebuild")
+    assert result.returncode == ExitCode.LOCKED
+    assert result.stdout == "" and "holds the lock" in result.stderr
+    assert harbour.path(harbour.article, "article.md").read_text(encoding="utf-8") == "# Edited by hand\n"
+    assert git(harbour.archive.root, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
+
+
+def test_rebuild_of_a_page_not_in_the_archive_is_a_usage_error(harbour, site):
+    result = harbour.cli("rebuild", site.url("/never/archived"))
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.startswith("archiver: error: not in the archive: ")
