@@ -1,0 +1,270 @@
+"""`archiver verify`: every version's evidence is where its meta.json says, whole and unaltered.
+
+For every version in the git history (not only the current tree), the WARC record that meta.json names must
+exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a revisit's payload is
+checked in the record it refers to). Every WARC file under warcs/ must decompress to its end, every gzip
+member whole, and pass warcio's digest checks (what `warcio check` does). Each file is read once, in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import logging
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from .gzmembers import members
+from .store import WARCS, Store
+from .versions import recorded_versions
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_RECORDS = ("response", "resource")
+METADATA_PREFIX = "metadata:"  # warc.py gives a page's metadata record the URI metadata:<page URL>
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A WARC record a version relies on: the version's own record, or the one holding a revisit's payload."""
+
+    url: str
+    version: int | None
+    commit: str
+    file: str
+    offset: int
+    record_id: str
+    digest: str  # the payload digest recorded in meta.json
+    holds_payload: bool  # False: the version's own record is a revisit, its payload is elsewhere
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str  # the WARC file (relative to the archive), or the meta.json that could not be read
+    url: str | None  # the page whose evidence is damaged (or the record's target URI)
+    message: str
+    offset: int | None = None
+    version: int | None = None
+    commit: str | None = None
+
+    def line(self) -> str:
+        where = self.url or "(no page)"
+        if self.version is not None:
+            where += f" v{self.version}"
+        if self.commit:
+            where += f" (commit {self.commit[:10]})"
+        if self.offset is not None:
+            where += f", offset {self.offset}"
+        return f"{self.file}: {where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    versions: int
+    files: int
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        count = len(self.problems)
+        found = "no problems" if not count else f"{count} problem{'s' if count > 1 else ''}"
+        return f"verified {self.versions} versions in {self.files} WARC files: {found}"
+
+
+@dataclass
+class _Scanned:
+    """What was found at one offset of a WARC file."""
+
+    rec_type: str | None = None
+    record_id: str | None = None
+    target_uri: str | None = None
+    header_digest: str | None = None
+    payload_hashes: dict[str, bytes] = field(default_factory=dict)  # algorithm -> raw digest of the payload
+    errors: list[str] = field(default_factory=list)
+
+
+def verify(store: Store) -> Report:
+    evidence, problems = _evidence(store)
+    by_file: dict[str, list[Evidence]] = defaultdict(list)
+    for item in evidence:
+        by_file[item.file].append(item)
+    files = sorted(set(_warc_files(store.root)) | set(by_file))
+    for rel in files:
+        problems += _check_file(store.root, rel, by_file.get(rel, []))
+    versions = len({(e.url, e.version) for e in evidence})
+    log.info("verified %d versions, %d records, %d WARC files", versions, len(evidence), len(files))
+    return Report(versions, len(files), problems)
+
+
+def _warc_files(root: Path) -> list[str]:
+    # Finished files only: a `.open` file belongs to a run still writing (or to crash recovery).
+    return [p.relative_to(root).as_posix() for p in (root / WARCS).rglob("*.warc.gz") if p.is_file()]
+
+
+def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:
+    """Every record named by a version's meta.json in any commit."""
+    versions, unreadable = recorded_versions(store)
+    problems = [Problem(u.path, None, f"meta.json is not readable: {u.error}", commit=u.commit) for u in unreadable]
+    evidence: dict[Evidence, None] = {}
+    for version in versions:
+        if not version.warc:
+            continue  # every version names its record; without one there is nothing to check
+        try:
+            evidence.update(dict.fromkeys(_items(version.meta, version.warc, version.commit)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problems.append(Problem(version.warc.get("file", "?") if isinstance(version.warc, dict) else "?",
+                                    version.url, f"meta.json names no complete WARC record ({exc!r})",
+                                    version=version.number, commit=version.commit))
+    return list(evidence), problems
+
+
+def _items(meta: dict[str, Any], ref: dict[str, Any], commit: str) -> list[Evidence]:
+    url, version, digest = meta.get("url", ""), meta.get("version"), ref.get("payload_digest", "")
+    original = ref.get("refers_to")
+    own = Evidence(url, version, commit, ref["file"], int(ref["offset"]), ref["record_id"], digest,
+                   holds_payload=not original)
+    if not original:
+        return [own]
+    return [own, Evidence(url, version, commit, original["file"], int(original["offset"]), original["record_id"],
+                          digest, holds_payload=True)]
+
+
+def _check_file(root: Path, rel: str, expected: list[Evidence]) -> list[Problem]:
+    path = root / rel
+    if not path.is_file():
+        return [_problem(e, "the WARC file is missing") for e in expected]
+    # Every expected offset is a place to resume after damage; the algorithm is that of the recorded digest.
+    scanned = _scan(path, {e.offset: _algorithm(e.digest) for e in expected})
+    at: dict[int, list[Evidence]] = defaultdict(list)
+    for item in expected:
+        at[item.offset].append(item)
+    problems = []
+    for offset, found in sorted(scanned.items()):
+        if found.errors and offset not in at:
+            url = _page_uri(found.target_uri) or _preceding(expected, offset)
+            problems += [Problem(rel, url, error, offset) for error in found.errors]
+    for offset, items in sorted(at.items()):
+        found = scanned.get(offset)
+        for item in items:
+            problems += [_problem(item, message) for message in _compare(item, found)]
+    return sorted(problems, key=lambda p: p.offset or 0)
+
+
+def _compare(item: Evidence, found: _Scanned | None) -> list[str]:
+    if found is None:
+        return ["no WARC record starts at this offset"]
+    if found.rec_type is None:  # the member could not be read at all
+        return found.errors
+    return found.errors + _mismatches(item, found)
+
+
+def _mismatches(item: Evidence, found: _Scanned) -> list[str]:
+    """How the record found differs from what meta.json says of it."""
+    if found.record_id != item.record_id:
+        return [f"the record here is {found.record_id}, not {item.record_id}"]
+    if not item.holds_payload:
+        if found.rec_type != "revisit":
+            return [f"a {found.rec_type} record where meta.json names a revisit"]
+        if found.header_digest and not _same_digest(item.digest, found.header_digest):
+            return [f"the revisit records payload digest {found.header_digest}, meta.json {item.digest}"]
+        return []
+    if found.rec_type not in PAYLOAD_RECORDS:
+        return [f"a {found.rec_type} record, which holds no payload"]
+    if not _holds(item.digest, found.payload_hashes):
+        return [f"payload digest is {_encode(item.digest, found.payload_hashes)}, meta.json records {item.digest}"]
+    return []
+
+
+def _problem(item: Evidence, message: str) -> Problem:
+    return Problem(item.file, item.url, message, item.offset, item.version, item.commit)
+
+
+def _scan(path: Path, algorithms: dict[int, str]) -> dict[int, _Scanned]:
+    """Decompress every member of the file and parse its records with warcio, digests checked."""
+    scanned: dict[int, _Scanned] = {}
+    with path.open("rb") as f:
+        for member in members(f, resume_at=algorithms):
+            if member.error is not None:
+                scanned[member.offset] = _Scanned(target_uri=_partial_uri(member.data), errors=[member.error])
+                continue
+            scanned[member.offset] = _parse(member.data, {"sha1", algorithms.get(member.offset, "sha1")})
+    return scanned
+
+
+def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
+    """The first record of one decompressed member (the one its offset names), and any damage in it or after."""
+    found: _Scanned | None = None
+    try:
+        for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
+            payload = record.raw_stream.read()  # after the HTTP headers: the payload as stored
+            errors = [f"warcio check: {p}" for p in record.digest_checker.problems]
+            if found is None:
+                headers = record.rec_headers
+                found = _Scanned(record.rec_type, headers.get_header("WARC-Record-ID"),
+                                 headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Payload-Digest"))
+                if record.rec_type in PAYLOAD_RECORDS:
+                    found.payload_hashes = {a: hashlib.new(a, payload).digest() for a in algorithms}
+            found.errors += errors
+    except (ArchiveLoadFailed, ValueError, OSError) as exc:
+        found = found or _Scanned()
+        found.errors.append(f"not a readable WARC record: {exc}")
+    return found or _Scanned(errors=["an empty gzip member, no WARC record"])
+
+
+def _partial_uri(data: bytes) -> str | None:
+    """The target URI in the headers of a record that could only be partly decompressed."""
+    match = re.search(rb"\r\nWARC-Target-URI: ?([^\r\n]*)\r\n", data[:65536], re.IGNORECASE)
+    return match.group(1).decode("utf-8", "replace").strip() if match else None
+
+
+def _page_uri(uri: str | None) -> str | None:
+    """The page a record is about: a metadata record's URI is `metadata:` and the page's."""
+    return uri.removeprefix(METADATA_PREFIX) if uri else None
+
+
+def _preceding(expected: list[Evidence], offset: int) -> str | None:
+    """The page of the nearest evidence before `offset`: a run writes a page's records together."""
+    before = [e for e in expected if e.offset < offset]
+    return max(before, key=lambda e: e.offset).url if before else None
+
+
+def _algorithm(digest: str) -> str:
+    name = digest.split(":", 1)[0].lower().replace("-", "") if ":" in digest else "sha1"
+    return name if name in hashlib.algorithms_available else "sha1"
+
+
+def _raw(digest: str) -> bytes | None:
+    """The bytes of a WARC digest value, written in base32 (the custom) or hex."""
+    value = digest.split(":", 1)[-1].strip()
+    for decode in (lambda v: base64.b32decode(v.upper()), bytes.fromhex):
+        try:
+            return decode(value)
+        except (binascii.Error, ValueError):
+            continue
+    return None
+
+
+def _same_digest(one: str, other: str) -> bool:
+    return _algorithm(one) == _algorithm(other) and _raw(one) == _raw(other)
+
+
+def _holds(expected: str, hashes: dict[str, bytes]) -> bool:
+    """Whether the payload hashed in `hashes` has the digest `expected`."""
+    raw = _raw(expected)
+    return raw is not None and hashes.get(_algorithm(expected)) == raw
+
+
+def _encode(expected: str, hashes: dict[str, bytes]) -> str:
+    algorithm = _algorithm(expected)
+    raw = hashes.get(algorithm, b"")
+    return f"{algorithm}:{base64.b32encode(raw).decode('ascii')}"

@@ -1,0 +1,246 @@
+"""Interoperability: `archiver index` (CDXJ for pywb), `archiver export --wacz`, and replay in pywb.
+
+What a user checks: the index has a line for each response and revisit warcio finds, keyed as pywb looks
+them up; `wacz validate` accepts the package and its page list is the archive's versions; pywb, serving the
+archive's own WARCs and index on 127.0.0.1, gives back each version's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from conftest import git, run_cli
+from evidence import History, build_history
+from newssite import article
+from pywb.utils.canonicalize import canonicalize
+from warcio.archiveiterator import ArchiveIterator
+from warcio.timeutils import iso_date_to_timestamp
+
+from archiver.urls import page_dir
+
+BIN = Path(sys.executable).parent
+INDEX = Path(".archiver", "indexes", "index.cdxj")
+
+
+def cli_ok(root: Path, *args: str) -> str:
+    result = run_cli(*args, "--archive", str(root))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def warc_records(path: Path) -> list[dict]:
+    """Every record of a WARC file as warcio reads it: type, headers, offset, and the whole block."""
+    out = []
+    with path.open("rb") as f:
+        it = ArchiveIterator(f)
+        for record in it:
+            block = record.raw_stream.read()
+            out.append({"type": record.rec_type, "id": record.rec_headers.get_header("WARC-Record-ID"),
+                        "uri": record.rec_headers.get_header("WARC-Target-URI"), "headers": record.rec_headers,
+                        "status": record.http_headers.get_statuscode() if record.http_headers else None,
+                        "offset": it.get_record_offset(), "block": block})
+    return out
+
+
+def index_entries(lines: list[str]) -> list[tuple[str, str, dict]]:
+    return [(key, stamp, json.loads(data)) for key, stamp, data in (line.split(" ", 2) for line in lines)]
+
+
+def expected_entries(root: Path, warcs: list[Path], name=None) -> dict[tuple[str, int], tuple]:
+    """(file, offset) -> (key, timestamp, url, status, digest) of each response and revisit record."""
+    name = name or (lambda path: path.relative_to(root / "warcs").as_posix())
+    found = {}
+    for path in warcs:
+        for r in warc_records(path):
+            if r["type"] in ("response", "revisit"):
+                found[(name(path), r["offset"])] = (
+                    canonicalize(r["uri"]), iso_date_to_timestamp(r["headers"].get_header("WARC-Date")), r["uri"],
+                    r["status"], r["headers"].get_header("WARC-Payload-Digest"))
+    return found
+
+
+def as_found(entries: list[tuple[str, str, dict]]) -> dict[tuple[str, int], tuple]:
+    return {(e["filename"], int(e["offset"])): (key, stamp, e["url"], e["status"], e["digest"])
+            for key, stamp, e in entries}
+
+
+def test_the_index_has_a_line_for_every_response_and_revisit_keyed_as_pywb_looks_up(site, archive):
+    history = build_history(site, archive)
+    assert cli_ok(history.root, "index").startswith("indexed 3 new WARC files: 5 lines for 3 WARC files in ")
+
+    lines = (history.root / INDEX).read_text().splitlines()
+    assert lines == sorted(lines) and len(lines) == len(set(lines))
+    entries = index_entries(lines)
+    assert as_found(entries) == expected_entries(history.root, history.warcs())
+    # Requests, warcinfo and metadata records have no line; the revisit has pywb's mime for it.
+    article_lines = [e for key, _, e in entries if e["url"] == history.article]
+    assert [e["mime"] for e in article_lines] == ["text/html", "text/html", "warc/revisit"]
+    assert git(history.root, "status", "--porcelain") == ""  # derived data: not in git
+
+
+def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
+    url = site.url("/news/budget")
+    text = ["The council approved the budget on Monday after a debate that lasted eleven hours."]
+    site.page("/news/budget", lambda: article("Council approves budget", text))
+    archive.add([url])
+    cli_ok(archive.root, "index")
+    before = (archive.root / INDEX).read_text().splitlines()
+    [first] = sorted((archive.root / "warcs").rglob("*.warc.gz"))
+    # Proof that indexed files are not read again: the first file is garbled, same size, same mtime.
+    stat, kept = first.stat(), first.read_bytes()
+    first.write_bytes(b"\0" * stat.st_size)
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    text.append("The mayor said she would sign it into law before the end of the month.")
+    archive.snapshot(all_pages=True)
+    [second] = [p for p in (archive.root / "warcs").rglob("*.warc.gz") if p != first]
+    assert cli_ok(archive.root, "index").startswith("indexed 1 new WARC files: 2 lines for 2 WARC files")
+    after = (archive.root / INDEX).read_text().splitlines()
+    assert set(before) < set(after) and after == sorted(after)
+    new = index_entries(sorted(set(after) - set(before)))
+    assert as_found(new) == expected_entries(archive.root, [second])
+    assert cli_ok(archive.root, "index").startswith("indexed 0 new WARC files: 2 lines")
+    first.write_bytes(kept)
+
+
+def wacz_validate(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "wacz"), "validate", "-f", str(path)], capture_output=True, text=True)
+
+
+def versions(root: Path, url: str) -> list[dict]:
+    return json.loads(cli_ok(root, "log", url, "--json"))
+
+
+def expected_pages(history: History, urls: list[str]) -> set[tuple[str, datetime, str | None]]:
+    """(url, capture time, title) of every version of these pages, as `archiver log` and git know them."""
+    pages = set()
+    for url in urls:
+        for v in versions(history.root, url):
+            meta = json.loads(git(history.root, "show", f"{v['commit']}:{page_dir(url).as_posix()}/meta.json"))
+            pages.add((url, datetime.fromisoformat(v["captured_at"]), meta.get("title")))
+    return pages
+
+
+def package_pages(package: zipfile.ZipFile) -> set[tuple[str, datetime, str | None]]:
+    header, *pages = (json.loads(line) for line in package.read("pages/pages.jsonl").splitlines())
+    assert header["format"] == "json-pages-1.0"
+    assert len({p["id"] for p in pages}) == len(pages)
+    return {(p["url"], datetime.fromisoformat(p["ts"]).astimezone(UTC), p.get("title")) for p in pages}
+
+
+def check_package(package: zipfile.ZipFile) -> None:
+    """What the WACZ spec asks beyond `wacz validate`: stored WARCs, and the datapackage's fixity of each file."""
+    data = json.loads(package.read("datapackage.json"))
+    assert data["wacz_version"] == "1.1.1" and data["profile"] == "data-package"
+    listed = {r["path"]: r for r in data["resources"]}
+    assert set(listed) == set(package.namelist()) - {"datapackage.json", "datapackage-digest.json"}
+    for name, resource in listed.items():
+        content = package.read(name)
+        assert resource["hash"] == "sha256:" + hashlib.sha256(content).hexdigest() and resource["bytes"] == len(content)
+        if name.startswith("archive/"):
+            assert package.getinfo(name).compress_type == zipfile.ZIP_STORED
+    digest = json.loads(package.read("datapackage-digest.json"))
+    assert digest["hash"] == "sha256:" + hashlib.sha256(package.read("datapackage.json")).hexdigest()
+
+
+def test_a_wacz_of_the_whole_archive_validates_and_lists_every_version(site, archive, tmp_path):
+    history = build_history(site, archive)
+    out = tmp_path / "harbour.wacz"
+    assert cli_ok(history.root, "export", "--wacz", str(out)).startswith(f"wrote {out}: 5 page versions")
+
+    check = wacz_validate(out)
+    assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout + check.stderr
+    with zipfile.ZipFile(out) as package:
+        check_package(package)
+        assert package_pages(package) == expected_pages(history, [history.article, history.source, history.other])
+        # The WARC files as they are, and an index of them under their names in the package.
+        assert {n: package.read(n) for n in package.namelist() if n.startswith("archive/")} == {
+            f"archive/{p.name}": p.read_bytes() for p in history.warcs()}
+        entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
+        assert as_found(entries) == expected_entries(history.root, history.warcs(), name=lambda p: p.name)
+
+
+def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, archive, tmp_path):
+    history = build_history(site, archive)
+    out = tmp_path / "article.wacz"
+    assert cli_ok(history.root, "export", "--wacz", str(out), history.article).startswith(
+        f"wrote {out}: 4 page versions")  # the article's three, its source's one
+
+    check = wacz_validate(out)
+    assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout + check.stderr
+    originals = {r["id"]: r for path in history.warcs() for r in warc_records(path)}
+    with zipfile.ZipFile(out) as package:
+        check_package(package)
+        assert package_pages(package) == expected_pages(history, [history.article, history.source])
+        names = [n for n in package.namelist() if n.startswith("archive/")]
+        records = []
+        for name in names:
+            path = tmp_path / name
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(package.read(name))
+            found = warc_records(path)
+            assert found[0]["type"] == "warcinfo"
+            records += found
+        entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
+        assert as_found(entries) == expected_entries(tmp_path, [tmp_path / n for n in names], name=lambda p: p.name)
+    # Copied byte for byte (same ids, same blocks); the unrelated article is left out.
+    assert all(r["block"] == originals[r["id"]]["block"] for r in records)
+    assert {r["uri"] for r in records if r["type"] in ("response", "revisit")} == {history.article, history.source}
+    assert not any(history.other in (r["uri"] or "") for r in records)
+    wanted = {r["id"] for r in originals.values() if r["type"] != "warcinfo" and r["uri"] and
+              r["uri"].removeprefix("metadata:") in (history.article, history.source)}
+    assert {r["id"] for r in records if r["type"] != "warcinfo"} == wanted
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_pywb_replays_every_version_from_the_archive_warcs_and_index(site, archive, tmp_path):
+    history = build_history(site, archive, pause=1.1)  # one capture per second: pywb's timestamps are seconds
+    cli_ok(history.root, "index")
+    collection = tmp_path / "pywb"
+    collection.mkdir()
+    (collection / "config.yaml").write_text(
+        f"collections:\n  news:\n    index_paths: {history.root / INDEX}\n"
+        f"    archive_paths: {history.root / 'warcs'}/\n")
+    port = free_port()
+    log = (tmp_path / "wayback.log").open("w")
+    server = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=collection,
+                              stdout=log, stderr=subprocess.STDOUT)
+    http = requests.Session()
+    http.trust_env = False  # no proxy between us and loopback
+    base = f"http://127.0.0.1:{port}/news"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http.get(f"{base}/cdx", params={"url": history.article}, timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "wayback.log").read_text()
+            time.sleep(0.3)
+        bodies = [history.bodies[0], history.bodies[1], history.bodies[0]]  # v3 is a revisit of v1's bytes
+        for version, body in zip(versions(history.root, history.article), bodies, strict=True):
+            stamp = datetime.fromisoformat(version["captured_at"]).astimezone(UTC).strftime("%Y%m%d%H%M%S")
+            replayed = http.get(f"{base}/{stamp}id_/{history.article}", timeout=30)
+            assert replayed.status_code == 200 and replayed.content == body, version
+        page = http.get(f"{base}/mp_/{history.source}", timeout=30)  # rewritten for the browser, latest
+        assert page.status_code == 200 and "Dredging impact report" in page.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()

@@ -1,0 +1,143 @@
+"""`archiver verify`: every version's WARC evidence in the whole history, checked as a skeptic would.
+
+An archive with history (tests/evidence.py: three runs, a revisit) is verified sound, then damaged the ways
+evidence gets damaged: a flipped byte on disk, a payload altered and re-gzipped so that the file is still
+valid gzip, a file cut short, a file deleted. Each must exit 5 and name the WARC file and the page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import git, run_cli
+from evidence import build_history
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.errors import ExitCode
+from archiver.urls import page_dir
+
+WARCIO = Path(sys.executable).with_name("warcio")
+
+
+def verify(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("verify", "--archive", str(root), *args)
+
+
+def span(path: Path, offset: int) -> tuple[int, int]:
+    """(offset, length) of the gzip member of the record at `offset`, as warcio reads the file."""
+    with path.open("rb") as f:
+        it = ArchiveIterator(f)
+        for _record in it:
+            if it.get_record_offset() == offset:
+                return offset, it.get_record_length()
+    raise AssertionError(f"no record at {offset} in {path}")
+
+
+def meta_at(root: Path, url: str, commit: str) -> dict:
+    return json.loads(git(root, "show", f"{commit}:{page_dir(url).as_posix()}/meta.json"))
+
+
+def versions(root: Path, url: str) -> list[dict]:
+    result = run_cli("log", url, "--json", "--archive", str(root))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def lines_for(result: subprocess.CompletedProcess[str], file: str, url: str, version: int) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith(f"{file}: {url} v{version} ")]
+
+
+def test_a_sound_archive_verifies_with_exit_0_and_one_line(site, archive):
+    history = build_history(site, archive)
+    count = sum(len(versions(history.root, url)) for url in (history.article, history.source, history.other))
+    assert count == 5
+
+    result = verify(history.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == f"verified {count} versions in 3 WARC files: no problems\n"
+    assert result.stderr == ""
+    as_json = verify(history.root, "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
+    assert git(history.root, "status", "--porcelain") == ""  # verify changes nothing
+
+
+def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(site, archive):
+    history = build_history(site, archive)
+    original = history.meta(history.article)["warc"]["refers_to"]  # v3 is a revisit of v1's record
+    path = history.root / original["file"]
+    start, length = span(path, original["offset"])
+    data = bytearray(path.read_bytes())
+    data[start + length // 2] ^= 0x20
+    path.write_bytes(bytes(data))
+
+    result = verify(history.root)
+    assert result.returncode == ExitCode.DAMAGED, result.stdout + result.stderr
+    first, revisit = (lines_for(result, original["file"], history.article, n) for n in (1, 3))
+    assert len(first) == 1 and len(revisit) == 1, result.stdout
+    assert f"offset {original['offset']}: corrupt gzip member" in first[0]
+    # The other pages of that run, in the same file, are intact and not reported.
+    assert history.source not in result.stdout and history.other not in result.stdout
+    assert result.stderr.startswith("archiver: error: verified 5 versions in 3 WARC files: 2 problems")
+
+
+def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archive):
+    history = build_history(site, archive)
+    v2 = versions(history.root, history.article)[1]
+    ref = meta_at(history.root, history.article, v2["commit"])["warc"]
+    path = history.root / ref["file"]
+    start, length = span(path, ref["offset"])
+    data = path.read_bytes()
+    record = gzip.decompress(data[start : start + length])
+    forged = record.replace(b"court challenge", b"court judgement")  # same length: headers stay consistent
+    assert forged != record
+    path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
+    assert subprocess.run(["gzip", "-t", str(path)]).returncode == 0  # still a valid gzip file
+
+    result = verify(history.root, "--json")
+    assert result.returncode == ExitCode.DAMAGED
+    problems = json.loads(result.stdout)
+    assert problems and all(p["file"] == ref["file"] and p["url"] == history.article and p["version"] == 2
+                            and p["commit"] == v2["commit"] and p["offset"] == ref["offset"] for p in problems)
+    assert any(p["message"].startswith("payload digest is sha1:") and ref["payload_digest"] in p["message"]
+               for p in problems)
+
+
+def test_a_truncated_warc_is_found_where_warcio_check_passes(site, archive):
+    history = build_history(site, archive)
+    last = history.warcs()[-1]
+    rel = last.relative_to(history.root).as_posix()
+    last.write_bytes(last.read_bytes()[:-8])  # the last gzip member loses its trailer (CRC-32 and length)
+    check = subprocess.run([str(WARCIO), "check", str(last)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout  # why `warcio check` alone is not enough
+
+    result = verify(history.root)
+    assert result.returncode == ExitCode.DAMAGED
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{rel}: {history.article}, offset ") and "truncated" in line
+
+    ref = history.meta(history.article)["warc"]  # now cut inside the record of the article's v3
+    last.write_bytes(last.read_bytes()[: ref["offset"] + 40])
+    result = verify(history.root)
+    assert result.returncode == ExitCode.DAMAGED
+    [line] = lines_for(result, rel, history.article, 3)
+    assert f"offset {ref['offset']}: truncated" in line
+
+
+def test_a_deleted_warc_is_reported_for_every_version_it_held(site, archive):
+    history = build_history(site, archive)
+    first = history.warcs()[0]
+    rel = first.relative_to(history.root).as_posix()
+    first.unlink()
+
+    result = verify(history.root)
+    assert result.returncode == ExitCode.DAMAGED
+    # v1 of the article is no longer in the current tree: verify reads the whole history.
+    for url, number in ((history.article, 1), (history.article, 3), (history.source, 1), (history.other, 1)):
+        [line] = lines_for(result, rel, url, number)
+        assert line.endswith(": the WARC file is missing"), line
+    assert len(result.stdout.splitlines()) == 4
+    assert "archiver: error: verified 5 versions in 3 WARC files: 4 problems" in result.stderr
