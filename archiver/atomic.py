@@ -6,11 +6,14 @@ import os
 import tempfile
 from pathlib import Path
 
+FILE_MODE = 0o644
+
 
 def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; archive files are for sharing (pywb, a web server)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -244,3 +244,9 @@ def test_a_terminated_run_undoes_its_uncommitted_work_before_it_exits(site, temp
     assert not list((root / "warcs").glob("**/*.open"))
     assert list((root / ".archiver" / "interrupted").glob("**/*.open"))
     assert not (root / ".archiver" / "run-in-progress").exists()
+
+
+def test_files_written_atomically_are_readable_by_other_users(template):
+    root, _ = template  # urls.txt and archiver.toml go through the temporary-file-and-rename writer
+    for name in ("urls.txt", "archiver.toml"):
+        assert (root / name).stat().st_mode & 0o044 == 0o044, name
