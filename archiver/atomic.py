@@ -25,12 +25,13 @@ def write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def write_folder(folder: Path, files: dict[str, bytes | None]) -> None:
+def write_folder(folder: Path, files: dict[str, bytes | None], durable: bool = True) -> None:
     """Replace several files of one folder (None removes a file), with one folder fsync for all.
 
     Each file is still written whole to a temporary name, fsynced and renamed into place, so a crash
     leaves every file either old or new, never partial. Only the archive's lock holder writes here, so a
-    fixed temporary name is safe; one left by a crash is simply overwritten.
+    fixed temporary name is safe; one left by a crash is simply overwritten. Not `durable`: no fsync, for
+    files a crash recovery restores anyway (the caller syncs once when it is done).
     """
     folder.mkdir(parents=True, exist_ok=True)
     staged = []
@@ -40,15 +41,17 @@ def write_folder(folder: Path, files: dict[str, bytes | None]) -> None:
         tmp = folder / f".{name}.tmp"
         with tmp.open("wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         staged.append((tmp, folder / name))
     for tmp, path in staged:
         tmp.replace(path)
     for name, data in files.items():
         if data is None:
             (folder / name).unlink(missing_ok=True)
-    fsync_dir(folder)
+    if durable:
+        fsync_dir(folder)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 
 CONFIG_NAME = "archiver.toml"
 DEFAULT_USER_AGENT = f"archiver/{__version__} (news and citation archiver)"
@@ -39,6 +39,9 @@ max_redirects = 10
 user_agent = "{DEFAULT_USER_AGENT}"
 # Check TLS certificates (set false only for a server you trust).
 verify_tls = true
+# Hosts whose TLS certificate is accepted unchecked (self-signed, expired, another name), named one by one,
+# e.g. ["intranet.example.org"]; every other host is still checked. Prefer this to verify_tls = false.
+insecure_tls_hosts = []
 # Fetches in flight to one host at a time, and the minimum seconds between the starts of two of them.
 per_host = 2
 per_host_delay = 0.0
@@ -126,6 +129,7 @@ class FetchConfig:
     max_redirects: int
     user_agent: str
     verify_tls: bool
+    insecure_tls_hosts: frozenset[str]  # normalized host names (lower case, IDN as punycode)
     per_host: int
     per_host_delay: float
     robots: bool
@@ -209,6 +213,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
     merged = _merge(defaults(), user, source, prefix="")
     fetch = merged["fetch"]
     _check_positive(fetch, source)
+    fetch["insecure_tls_hosts"] = _hosts(fetch["insecure_tls_hosts"], "fetch.insecure_tls_hosts", source)
     return Config(
         fetch=FetchConfig(**fetch),
         sources=_sources(merged["sources"], source),
@@ -268,6 +273,21 @@ def _positive(value: float, name: str, source: str, zero: bool = False) -> float
     if not 0 < value < math.inf:
         raise ConfigError(f"{source}: '{name}' must be a finite number greater than 0")
     return value
+
+
+def _hosts(values: list[Any], name: str, source: str) -> frozenset[str]:
+    from .urls import normalize_host
+
+    hosts = set()
+    for value in values:
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            hosts.add(normalize_host(value.strip().removeprefix("[").removesuffix("]")))
+        except (ValueError, UsageError):
+            raise ConfigError(f'{source}: \'{name}\' takes host names like "intranet.example.org", '
+                              f"not {value!r}") from None
+    return frozenset(hosts)
 
 
 def _schedule(raw: dict[str, Any], rules: Any, source: str) -> ScheduleConfig:

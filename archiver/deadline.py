@@ -2,7 +2,7 @@
 
 Socket timeouts bound each read, not the whole exchange: a server sending a byte every few seconds
 never trips them, while reading headers or body. requests offers no hook to the socket, so the
-connection classes of its pool register their socket with the fetching thread's `Deadline`.
+connection classes of `archiver.transport` register their socket with the fetching thread's `Deadline`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ import contextlib
 import socket
 import threading
 import time
-
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _current = threading.local()
 
@@ -60,38 +56,8 @@ def _shutdown(sock: socket.socket | None) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _register(sock: socket.socket | None) -> None:
+def register(sock: socket.socket | None) -> None:
+    """Put `sock` under the calling thread's deadline, if one is armed."""
     deadline = getattr(_current, "deadline", None)
     if deadline is not None:
         deadline.watch(sock)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def getresponse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        _register(self.sock)
-        return super().getresponse(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        _register(self.sock)
-        return super().getresponse(*args, **kwargs)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class DeadlineAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections can be cut by the fetching thread's `Deadline`."""
-
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-

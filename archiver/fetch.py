@@ -11,22 +11,27 @@ import email.utils
 import hashlib
 import http.client
 import logging
+import socket
+import ssl
 import tempfile
 import threading
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.utils import get_environ_proxies, select_proxy
 
-from .addresses import PrivateAddress, check_public
+from .addresses import Pin, PrivateAddress, Unresolvable, pinned, public_addresses
 from .capture import Capture, Exchange
 from .config import FetchConfig
-from .deadline import Deadline, DeadlineAdapter
+from .deadline import Deadline
 from .errors import InvalidURL
-from .urls import normalize_url
+from .transport import GuardedAdapter
+from .urls import DEFAULT_PORTS, normalize_host, normalize_url
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +52,15 @@ class Fetcher:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        if config.insecure_tls_hosts:
+            # Asked for host by host in the settings: a warning at every request would only be noise.
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             # Pinned: requests adds "br" when a brotli module happens to be importable.
@@ -75,17 +83,20 @@ class Fetcher:
                 session.close()
             self._sessions.clear()
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None, allow_private: bool = True) -> Capture:
+    def fetch(self, url: str, headers: dict[str, str] | None = None, allow_private: bool = True,
+              retry: bool = True) -> Capture:
         """Fetch `url`, following redirects by hand; never raises for network trouble.
 
         With `allow_private` false, every hop's host is checked first and a non-public one is refused
-        (`capture.blocked`), redirects included.
+        (`capture.blocked`), redirects included; the connection then goes to the addresses checked.
+        `retry` false answers a 429 or 503 at once.
         """
         capture = Capture(url=url, started=datetime.now(UTC))
         begun = time.monotonic()
         with Deadline(self.config.deadline) as deadline:
             try:
-                self._follow_retrying(capture, url, headers or {}, deadline, allow_private)
+                self._follow_retrying(capture, url, headers or {}, deadline, allow_private,
+                                      self.config.retries if retry else 0)
             except PrivateAddress as exc:
                 capture.blocked = str(exc)
             except Exception as exc:
@@ -100,12 +111,12 @@ class Fetcher:
         return capture
 
     def _follow_retrying(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
-                         allow_private: bool) -> None:
+                         allow_private: bool, retries: int) -> None:
         """Fetch, retrying a 429 or 503 answer as its Retry-After asks, within the retry budget and deadline."""
-        for attempt in range(self.config.retries + 1):
+        for attempt in range(retries + 1):
             self._follow(capture, url, headers, deadline, allow_private)
             final = capture.final
-            if final is None or final.status not in RETRY_STATUSES or attempt == self.config.retries:
+            if final is None or final.status not in RETRY_STATUSES or attempt == retries:
                 return
             wait = retry_after(final.header("Retry-After"), default=2.0 ** (attempt + 1))
             if wait > self.config.max_retry_wait or wait >= deadline.remaining():
@@ -119,9 +130,8 @@ class Fetcher:
                 allow_private: bool) -> None:
         seen: set[str] = set()
         while True:
-            if not allow_private:
-                check_public(url)
-            exchange = self._exchange(url, headers, deadline)
+            pin = None if allow_private else self._check(url)
+            exchange = self._exchange(url, headers, deadline, pin)
             capture.exchanges.append(exchange)
             if not exchange.is_redirect:
                 return
@@ -132,14 +142,41 @@ class Fetcher:
             if len(capture.exchanges) > self.config.max_redirects:
                 raise FetchError(f"more than {self.config.max_redirects} redirects")
 
-    def _exchange(self, url: str, headers: dict[str, str], deadline: Deadline) -> Exchange:
+    def _check(self, url: str) -> Pin | None:
+        """The addresses a hop to `url` may connect to, all public; PrivateAddress if one is not.
+
+        None when a proxy makes the connection: it resolves the name itself, out of our reach.
+        """
+        parts = urlsplit(url)
+        try:
+            host = normalize_host(parts.hostname or "")
+        except InvalidURL as exc:
+            raise FetchError(str(exc)) from None
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
+        try:
+            addresses = public_addresses(host, port)
+        except Unresolvable as exc:
+            if self._proxied(url):
+                return None
+            raise FetchError(str(exc)) from None  # never resolved a second time, by the connection
+        return None if self._proxied(url) else Pin(host, port, tuple(addresses))
+
+    def _proxied(self, url: str) -> bool:
+        session = self._session()
+        proxies = get_environ_proxies(url) if session.trust_env else {}
+        return select_proxy(url, {**proxies, **session.proxies}) is not None
+
+    def _exchange(self, url: str, headers: dict[str, str], deadline: Deadline, pin: Pin | None) -> Exchange:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise FetchError(f"deadline of {self.config.deadline:g}s exceeded")
         started = datetime.now(UTC)
         timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
-        response = self._session().get(url, headers=headers, stream=True, allow_redirects=False,
-                                       timeout=timeout)
+        # Only when the settings name the host: session.verify (verify_tls) holds for every other one.
+        insecure = {"verify": False} if _host(url) in self.config.insecure_tls_hosts else {}
+        with pinned(pin):
+            response = self._session().get(url, headers=headers, stream=True, allow_redirects=False,
+                                           timeout=timeout, **insecure)
         try:
             exchange = _exchange_from(response, url, started)
             try:
@@ -196,6 +233,13 @@ def _exchange_from(response: requests.Response, url: str, started: datetime) -> 
     )
 
 
+def _host(url: str) -> str:
+    try:
+        return normalize_host(urlsplit(url).hostname or "")
+    except InvalidURL:
+        return ""
+
+
 def _host_header(url: str) -> str:
     return urlsplit(url).netloc
 
@@ -244,6 +288,11 @@ FETCH_ERRORS = (FetchError, requests.exceptions.RequestException, urllib3.except
 def _describe(exc: Exception) -> str:
     if isinstance(exc, FetchError):
         return str(exc)
+    cause = _innermost(exc)
+    if isinstance(cause, http.client.LineTooLong):
+        return f"the server sent a {cause.args[0] if cause.args else 'line'} longer than {http.client._MAXLINE} bytes"
+    if isinstance(cause, http.client.HTTPException) and "more than" in str(cause) and "headers" in str(cause):
+        return f"the server sent more than {http.client._MAXHEADERS} headers"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS error: {_reason(exc)}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -257,11 +306,24 @@ def _describe(exc: Exception) -> str:
     return f"request failed: {_reason(exc)}"
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The exception at the bottom of the ones requests and urllib3 wrap around each other (in args too)."""
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        nested = [a for a in exc.args if isinstance(a, BaseException)] or [exc.__cause__ or exc.__context__]
+        if nested[0] is None:
+            break
+        exc = nested[0]
+    return exc
+
+
 def _reason(exc: Exception) -> str:
     # requests nests the useful part several levels down; the innermost message names the cause.
-    inner: BaseException = exc
-    while inner.args and isinstance(inner.args[0], BaseException):
-        inner = inner.args[0]
-    reason = getattr(inner, "reason", None)
-    text = str(reason or inner)
+    inner = _innermost(exc)
+    if isinstance(inner, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {inner.verify_message}"
+    if isinstance(inner, socket.gaierror):
+        return f"DNS lookup failed: {inner.strerror}"
+    text = str(inner)
     return text.split(": ", 1)[-1] if "object at 0x" in text else text

@@ -18,6 +18,23 @@ READ = 64 * 1024
 _MULTIBYTE = frozenset(codecs.lookup(e).name for e in (
     "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "shift_jis", "cp932", "euc_jp", "iso2022_jp", "gb2312",
     "gbk", "gb18030", "big5", "big5hkscs", "euc_kr", "cp949", "johab", "hz"))
+# The encodings of the WHATWG Encoding Standard, the only ones browsers know, under Python's names. Python knows
+# many more labels ("zlib", "base64", "idna", "undefined"...) that are no text encoding or cannot decode
+# arbitrary bytes: a page declaring one of those is read as undeclared, never handed to that codec.
+_WEB_ENCODINGS = frozenset((
+    "utf-8", "utf-16", "utf-16-le", "utf-16-be", "cp866", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-5",
+    "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16",
+    "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254",
+    "cp1255", "cp1256", "cp1257", "cp1258", "gbk", "gb2312", "gb18030", "big5", "big5hkscs", "euc_jp",
+    "iso2022_jp", "shift_jis", "cp932", "euc_kr", "cp949", "iso8859-1", "ascii", "iso8859-9", "iso8859-11",
+    "tis-620"))
+# WHATWG labels Python spells otherwise, and labels browsers read as a superset encoding.
+_WEB_ALIASES = {"windows-874": "cp874", "windows-31j": "cp932", "x-mac-cyrillic": "mac-cyrillic",
+                "iso-8859-8-i": "iso8859-8", "unicode-1-1-utf-8": "utf-8"}
+_SUPERSETS = {"iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254", "iso8859-11": "cp874",
+              "tis-620": "cp874", "gb2312": "gbk", "euc_kr": "cp949", "shift_jis": "cp932", "big5": "big5hkscs"}
+# Bytes that never occur in text (the WHATWG "binary data bytes"): NUL and most C0 controls.
+_BINARY = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 
 
 class BodyTooLarge(Exception):
@@ -76,19 +93,76 @@ def charset_from_content_type(content_type: str | None) -> str | None:
 
 
 def decode_text(data: bytes, content_type: str | None) -> str:
-    """Decode HTML bytes the way browsers do: BOM, then HTTP charset, then <meta>, then detection."""
+    """Decode HTML bytes the way browsers do: BOM, then HTTP charset, then <meta>, then detection.
+
+    A declaration the bytes contradict is passed over (the next one, or detection, decides): sites often
+    leave a server default in place, such as ISO-8859-1 in the header of a UTF-8 page.
+    """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(encoding, errors="replace")
-    encoding = charset_from_content_type(content_type) or _meta_charset(data)
-    if encoding is None:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            encoding = _detect(data)
-    if encoding in ("iso8859-1", "ascii", "latin-1"):
-        encoding = "cp1252"  # what browsers actually use for these labels
-    return data.decode(encoding, errors="replace")
+    declared = [e for e in (charset_from_content_type(content_type), _meta_charset(data)) if e]
+    for encoding in declared:
+        if _fits(data, encoding):
+            return _decode(data, encoding)
+    if declared:
+        log.info("declared charset %s does not fit the bytes; detecting", " then ".join(declared))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decode(data, _detect(data))
+
+
+def looks_binary(head: bytes, content_type: str | None = None) -> bool:
+    """Whether the start of a body is binary data rather than text, whatever its Content-Type says.
+
+    A stray control character does not make a page binary; one in twenty bytes does (random or compressed
+    bytes have one in ten). UTF-16 text has NULs too: a UTF-16 BOM or charset means text.
+    """
+    sample = head[:1024]
+    if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if (charset_from_content_type(content_type) or "").startswith("utf-16"):
+        return False
+    return len(_BINARY.findall(sample)) * 20 > len(sample)
+
+
+def _fits(data: bytes, encoding: str) -> bool:
+    """Whether `data` can be text in the declared `encoding`."""
+    if encoding == "utf-8":
+        return not _not_utf8(data)
+    if encoding.startswith("utf-16"):
+        return b"\0" in data[:1024]  # HTML markup is ASCII: in UTF-16 every other byte of it is a NUL
+    # Non-ASCII bytes that are valid UTF-8 are, in practice, never text in another encoding by chance.
+    return data.isascii() or not _valid_utf8(data)
+
+
+def _not_utf8(data: bytes) -> bool:
+    """Invalid sequences and not one valid non-ASCII character: the bytes are in some other encoding."""
+    if data.isascii():
+        return False
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd")
+    invalid = replaced - data.count("\ufffd".encode())
+    valid = len(text) - len(text.encode("ascii", errors="ignore")) - replaced
+    return invalid >= 2 and valid == 0
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    encoding = _SUPERSETS.get(encoding, encoding)  # what browsers actually use for these labels
+    try:
+        return data.decode(encoding, errors="replace")
+    except (UnicodeError, LookupError) as exc:  # a codec that cannot replace: never lose the page over it
+        log.info("cannot decode as %s (%s); using windows-1252", encoding, exc)
+        return data.decode("cp1252", errors="replace")
 
 
 def _detect(data: bytes) -> str:
@@ -118,7 +192,10 @@ def _meta_charset(data: bytes) -> str | None:
 
 
 def _known(label: str) -> str | None:
+    """Python's name of a charset label browsers know, or None."""
+    label = label.strip().lower()
     try:
-        return codecs.lookup(label).name
+        name = codecs.lookup(_WEB_ALIASES.get(label, label)).name
     except LookupError:
         return None
+    return name if name in _WEB_ENCODINGS else None

@@ -59,6 +59,7 @@ def guarded(root: Path, store: Store) -> Iterator[Recovery]:
         except Exception:
             log.exception("could not undo the interrupted run now; the next run will")
         raise
+    os.sync()  # the run's page files were written without fsync: they reach the disk before the mark goes
     _clear(marker)
 
 

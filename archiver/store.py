@@ -98,16 +98,18 @@ class Store:
         except FileNotFoundError:
             return None
 
+    # Page files are written without fsync: until a commit holds them, an interrupted run's page files are
+    # restored from git (recovery.py), and a run syncs the disk once before it declares itself done.
     def write(self, version: PageVersion) -> None:
         """Write a version's files; meta.json last in the folder's listing, but all renamed together."""
         def encode(text: str | None) -> bytes | None:
             return text.encode("utf-8") if text is not None else None
 
         atomic.write_folder(self.root / version.dir, {ARTICLE: encode(version.article), LINKS: encode(version.links),
-                                                      META: dump_meta(version.meta).encode("utf-8")})
+                                                      META: dump_meta(version.meta).encode("utf-8")}, durable=False)
 
     def write_meta(self, version: PageVersion) -> None:
-        atomic.write_folder(self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")})
+        atomic.write_folder(self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")}, durable=False)
 
     def metas(self) -> Iterator[dict[str, Any]]:
         for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):

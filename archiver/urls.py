@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import posixpath
 import re
 from pathlib import PurePosixPath
@@ -51,6 +52,16 @@ def normalize_url(url: str) -> str:
     path = _remove_dot_segments(_ENCODED_DOT.sub(".", requote_uri(parts.path or "/")))
     query = requote_uri(_strip_tracking(parts.query))
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def normalize_host(host: str) -> str:
+    """A bare host name as compared here: lower case, IDN as punycode, an IPv6 address compressed."""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host).compressed
+        except ValueError:
+            raise InvalidURL(f"invalid host name {host!r}") from None
+    return _normalize_host(host, host)
 
 
 def _normalize_host(host: str, url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import gzip
 import hashlib
 import socket
@@ -89,6 +90,10 @@ def raw_server() -> Iterator[Callable[[Script], str]]:
     yield start
     stop.set()
     for srv in sockets:
+        # shutdown() wakes the blocked accept(): closed under it, the descriptor number would soon be the next
+        # test's server, and this thread would take that test's connections.
+        with contextlib.suppress(OSError):
+            srv.shutdown(socket.SHUT_RDWR)
         srv.close()
 
 

@@ -1,0 +1,106 @@
+"""The connections requests makes here: cut by the fetch deadline, and pinned to the checked address.
+
+requests offers no hook to the socket, so urllib3 connection and pool classes of our own do both:
+- each connection registers its socket with the fetching thread's `Deadline`, which shuts it down when
+  time runs out;
+- under `addresses.pinned`, a connection goes to the addresses that were checked instead of resolving
+  the name again (the Host header, SNI and the certificate check still use the name), a connection to
+  any other host is refused, and a pooled connection to an address not checked now is dropped.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.connection import create_connection
+
+from .addresses import Pin, current_pin
+from .deadline import register
+
+
+def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
+    """A socket to the first of the pinned addresses that answers, with urllib3's own errors."""
+    if not pin.allows(conn.host, conn.port):
+        raise NewConnectionError(conn, f"refusing to connect to {conn.host}:{conn.port}: not the host checked, "
+                                       f"{pin.host}:{pin.port}")
+    error: Exception | None = None
+    for address in pin.addresses:
+        try:
+            return create_connection((address, conn.port), conn.timeout, source_address=conn.source_address,
+                                     socket_options=conn.socket_options)
+        except TimeoutError:
+            error = ConnectTimeoutError(conn, f"Connection to {conn.host} ({address}) timed out. "
+                                              f"(connect timeout={conn.timeout})")
+        except OSError as exc:
+            error = NewConnectionError(conn, f"Failed to establish a new connection to {address}: {exc}")
+    assert error is not None, "a pin always holds an address"
+    raise error
+
+
+class _GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        pin = current_pin()
+        return super()._new_conn() if pin is None else _connect_pinned(self, pin)
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        register(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        pin = current_pin()
+        return super()._new_conn() if pin is None else _connect_pinned(self, pin)
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        register(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+def _checked(conn: Any) -> Any:
+    """`conn`, closed first if it is connected to an address the current pin does not hold."""
+    pin = current_pin()
+    if pin is not None and conn is not None and conn.sock is not None:
+        try:
+            peer = conn.sock.getpeername()[0]
+        except OSError:
+            peer = ""
+        if not pin.holds(peer):
+            conn.close()  # reconnects to a pinned address when used
+    return conn
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _checked(super()._get_conn(timeout))
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _checked(super()._get_conn(timeout))
+
+
+POOLS = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+class GuardedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections obey the fetching thread's `Deadline` and address pin."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS managers bring connection classes of their own
+            manager.pool_classes_by_scheme = POOLS
+        return manager
