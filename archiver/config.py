@@ -29,8 +29,9 @@ read_timeout = 30.0
 deadline = 120.0
 # Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length).
 max_body_bytes = 52428800
-# Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs).
-max_decoded_bytes = 104857600
+# Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs; extraction
+# holds about three times this much memory).
+max_decoded_bytes = 20971520
 # Processes that extract text in large runs (0: one per CPU core; 1: in the fetching process).
 extract_processes = 0
 # Redirect hops followed before the fetch fails.
