@@ -42,24 +42,24 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
     raise error
 
 
-class _GuardedHTTPConnection(HTTPConnection):
+class _Guarded:
+    """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline."""
+
     def _new_conn(self) -> socket.socket:
         pin = current_pin()
-        return super()._new_conn() if pin is None else _connect_pinned(self, pin)
+        return super()._new_conn() if pin is None else _connect_pinned(self, pin)  # type: ignore[misc]
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        register(self.sock)
-        return super().getresponse(*args, **kwargs)
+        register(self.sock)  # type: ignore[attr-defined]
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        pin = current_pin()
-        return super()._new_conn() if pin is None else _connect_pinned(self, pin)
+class _GuardedHTTPConnection(_Guarded, HTTPConnection):
+    pass
 
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        register(self.sock)
-        return super().getresponse(*args, **kwargs)
+
+class _GuardedHTTPSConnection(_Guarded, HTTPSConnection):
+    pass
 
 
 def _checked(conn: Any) -> Any:

@@ -76,7 +76,8 @@ def template(site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
 def slow_git(tmp_path: Path) -> Path:
     """A `git` first on PATH that, on the command named by $PAUSE_AT, touches $PAUSED and waits there.
 
-    PAUSE_AT=after-commit runs the real commit first, then waits: the crash comes after the commit.
+    PAUSE_AT=after-commit runs the real `update-ref` (which makes the commit the branch's) first, then waits:
+    the crash comes after the commit.
     """
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -84,7 +85,7 @@ def slow_git(tmp_path: Path) -> Path:
     script = folder / "git"
     script.write_text(f"""#!/bin/sh
 if [ "$1" = "$PAUSE_AT" ]; then touch "$PAUSED"; sleep 30; fi
-if [ "$1" = commit ] && [ "$PAUSE_AT" = after-commit ]; then
+if [ "$1" = update-ref ] && [ "$PAUSE_AT" = after-commit ]; then
     {real} "$@"; status=$?; touch "$PAUSED"; sleep 30; exit $status
 fi
 exec {real} "$@"
@@ -135,9 +136,10 @@ MOMENTS = {
     "first-version-written": lambda root, site, n, paused: _versions_written(root, 0),
     "half-versions-written": lambda root, site, n, paused: _versions_written(root, 0.5),
     "all-versions-written": lambda root, site, n, paused: _versions_written(root, 1.0),
-    # the git commit: before staging, between staging and commit, after the commit (before the run's end)
+    # the git commit: before staging, staged, commit object written (the branch not yet moved), after it
     "update-index": lambda root, site, n, paused: paused.exists,
-    "commit": lambda root, site, n, paused: paused.exists,
+    "commit-tree": lambda root, site, n, paused: paused.exists,
+    "update-ref": lambda root, site, n, paused: paused.exists,
     "after-commit": lambda root, site, n, paused: paused.exists,
 }
 
@@ -150,7 +152,7 @@ def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, tem
     before = git(root, "rev-list", "HEAD").split()
     paused = tmp_path / "paused"
     env = {}
-    if moment in ("update-index", "commit", "after-commit"):
+    if moment in ("update-index", "commit-tree", "update-ref", "after-commit"):
         env = {"PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}", "PAUSE_AT": moment, "PAUSED": str(paused)}
     _kill_when(root, MOMENTS[moment](root, site, requests, paused), env)
     left_open = sorted(p.name for p in (root / "warcs").glob("**/*.open"))
