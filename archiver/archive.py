@@ -8,6 +8,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from . import __version__, atomic, recovery, report
 from . import config as configmod
@@ -21,7 +22,7 @@ from .lock import ArchiveLock
 from .state import PageState, State
 from .store import Store
 from .urls import normalize_url, page_dir
-from .warc import read_payload
+from .warc import copy_payload, read_payload
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,10 @@ class Archive:
     def raw(self, version: Version) -> bytes:
         """The archived body of `version` from its WARC record, content-coding removed."""
         return read_payload(self.root, version.meta["warc"])
+
+    def copy_raw(self, version: Version, out: BinaryIO) -> None:
+        """`raw` written to `out` piece by piece (bounded memory, whatever the body inflates to)."""
+        copy_payload(self.root, version.meta["warc"], out)
 
     def report(self, url: str, old: str | None = None, new: str | None = None) -> str:
         """The HTML report of the page at `url`: its timeline and the changes from FROM to TO (as `diff`)."""

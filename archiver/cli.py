@@ -261,7 +261,7 @@ def show(
     history = arc.history(url)
     version = history.resolve(at)
     if raw:
-        sys.stdout.buffer.write(arc.raw(version))
+        arc.copy_raw(version, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     text = history.text(version)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
@@ -59,32 +62,40 @@ def decode_content(path: Path, content_encoding: str | None, limit: int) -> tupl
         return _inflate(f, codings[0], limit)
 
 
-def _inflate(f, coding: str, limit: int) -> tuple[bytes, bool]:
-    # 32 + MAX_WBITS accepts gzip and zlib headers; raw deflate (a common server bug) is retried below.
+def _inflate(f: BinaryIO, coding: str, limit: int) -> tuple[bytes, bool]:
+    out = bytearray()
+    for piece in inflate(iter(lambda: f.read(READ), b""), coding, limit + 1):
+        out += piece
+        if len(out) > limit:
+            break
+    return bytes(out[:limit]), len(out) > limit
+
+
+def inflate(chunks: Iterator[bytes], coding: str, piece: int = READ) -> Iterator[bytes]:
+    """Remove a gzip or deflate content-coding, yielding at most `piece` bytes at a time (bounded memory).
+
+    A gzip body may hold several members; zero padding after the last is ignored, corruption ends the body.
+    """
+    first = next(chunks, b"")
+    # 32 + MAX_WBITS accepts gzip and zlib headers; raw deflate (a common server bug) is tried when they fail.
     wbits = 32 + zlib.MAX_WBITS if coding != "deflate" else zlib.MAX_WBITS
-    head = f.read(READ)
-    f.seek(0)
     try:
-        zlib.decompressobj(wbits).decompress(head[:1024], 1)
+        zlib.decompressobj(wbits).decompress(first[:1024], 1)
     except zlib.error:
         wbits = -zlib.MAX_WBITS
-    out = bytearray()
-    inflater = zlib.decompressobj(wbits)
+    inflater, done = zlib.decompressobj(wbits), 0
     try:
-        while len(out) <= limit:
-            chunk = inflater.unconsumed_tail or f.read(READ)
-            if not chunk:
-                break
-            out += inflater.decompress(chunk, limit + 1 - len(out))
-            if inflater.eof:
-                rest = inflater.unused_data + f.read(READ)
-                if not rest.strip(b"\0"):
-                    break
-                inflater = zlib.decompressobj(wbits)  # a gzip stream may have several members
-                f.seek(-len(rest), 1)
+        for data in itertools.chain([first], chunks):
+            while data:
+                out = inflater.decompress(data, piece)
+                done += len(out)
+                yield out
+                data = inflater.unconsumed_tail
+                if inflater.eof:
+                    data = inflater.unused_data if inflater.unused_data.strip(b"\0") else b""
+                    inflater = zlib.decompressobj(wbits)  # the next member
     except zlib.error as exc:
-        log.info("content-coding %s is corrupt after %d bytes: %s", coding, len(out), exc)
-    return bytes(out[:limit]), len(out) > limit
+        log.info("content-coding %s is corrupt after %d bytes: %s", coding, done, exc)
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -24,6 +24,7 @@ from warcio.warcwriter import WARCWriter
 
 from .atomic import fsync_dir
 from .capture import Capture, Exchange
+from .payload import inflate
 from .state import Record
 
 log = logging.getLogger(__name__)
@@ -218,10 +219,29 @@ def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
 
     A revisit's payload is read from the record it refers to.
     """
+    out = io.BytesIO()
+    copy_payload(root, ref, out)
+    return out.getvalue()
+
+
+def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
+    """`read_payload` into `out`, a piece at a time: a gzip bomb's payload never sits in memory whole.
+
+    The content-coding is removed by `payload.inflate`, not warcio, which stops after a gzip body's first member.
+    """
     if ref.get("refers_to"):
-        return read_payload(root, ref["refers_to"])
+        return copy_payload(root, ref["refers_to"], out)
     with (root / ref["file"]).open("rb") as f:
-        return _record_at(f, ref).content_stream().read()
+        record = _record_at(f, ref)
+        stream = record.raw_stream
+        chunks = iter(lambda: stream.read(1 << 16), b"")
+        coding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower() \
+            if record.http_headers else ""
+        if coding in ("gzip", "x-gzip", "deflate"):
+            chunks = inflate(chunks, coding)
+        for piece in chunks:
+            out.write(piece)
+    return None
 
 
 def read_response(root: Path, ref: dict[str, Any], body: Path) -> Exchange:

@@ -262,6 +262,35 @@ def test_gzip_bomb_is_decompressed_within_bounds(server, root):
     assert record.payload == bomb  # the evidence is the bytes as sent, still compressed
 
 
+def test_show_raw_of_a_gzip_bomb_streams_it_in_bounded_memory(server, root):
+    lead = b"<html><head><title>Bomb</title></head><body><article><h1>Bomb</h1><p>" + " ".join(STORY).encode()
+    bomb = gzip.compress(lead) + gzip.compress(b" " * 10_000_000, compresslevel=9) * 30  # 300 MB inflated
+    server.answer("/bomb", bomb, headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")])
+    configure(root, max_decoded_bytes=5_000_000)
+    assert archiver(root, "add", server.url("/bomb")).code == 0
+
+    *_, baseline = streamed(root, "log", server.url("/bomb"))
+    code, head, size, peak = streamed(root, "show", "--raw", server.url("/bomb"), keep=len(lead))
+
+    assert code == 0
+    assert head == lead and size == len(lead) + 300_000_000  # every member inflated, content-coding removed
+    assert peak - baseline < 50, f"peak RSS {peak:.0f} MB for 300 MB of output, {baseline:.0f} MB for `log`"
+
+
+def streamed(root: Path, *args: str, keep: int = 0) -> tuple[int, bytes, int, float]:
+    """Run the real command, reading its stdout as it comes: exit code, the first `keep` bytes, the number of
+    bytes, and peak RSS in MB (relative figures only: it counts the test process forked before exec)."""
+    exe = Path(sys.executable).with_name("archiver")
+    proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    head = proc.stdout.read(keep) if keep else b""
+    size = len(head)
+    while piece := proc.stdout.read(1 << 20):
+        size += len(piece)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), head, size, usage.ru_maxrss / 1024
+
+
 # --- what the body says about itself -----------------------------------------------------------------------
 
 TEXT = "The café in Zürich served a naïve crème brûlée to the jury, and the chef was “quoted” in full."
