@@ -7,15 +7,18 @@ code, the files of the archive and the WARC records read back with warcio.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
 import os
 import random
 import re
+import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -179,6 +182,33 @@ def test_slowloris_is_cut_at_the_deadline_and_the_run_goes_on(server, root, scri
     assert elapsed < 1.5 + 3
     assert not folder(root, server.url("/slow")).exists()
     assert "ferry terminal" in article(root, server.url("/fine"))
+
+
+def test_a_tls_handshake_trickled_a_byte_at_a_time_is_cut_at_the_deadline(root):
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:  # a TLS record header announcing 16 KB of handshake, then a byte every 0.3 s
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            conn.sendall(b"\x16\x03\x03\x40\x00")
+            while not stop.wait(0.3):
+                conn.sendall(b"\x00")
+
+    threading.Thread(target=trickle, daemon=True).start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/story"
+    configure(root, deadline=1.5, connect_timeout=10.0, read_timeout=30.0, robots=False)  # socket timeouts never fire
+    try:
+        started = time.monotonic()
+        run = archiver(root, "add", url, "--json")
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+    assert run.code == 1
+    result = run.result(url)
+    assert result["outcome"] == "failed" and "deadline of 1.5s exceeded" in result["error"]
+    assert elapsed < 1.5 + 3
 
 
 def test_slowloris_robots_txt_is_cut_at_the_deadline_too(server, root):
