@@ -14,13 +14,13 @@ from . import __version__, atomic, recovery, report
 from . import config as configmod
 from . import rebuild as rebuildmod
 from .citations import cited_sources
-from .compare import parse_links
+from .compare import compare, parse_links
 from .crawl import PageResult, Run, RunSummary
 from .errors import ArchiveMissing, InvalidURL, UsageError
 from .history import History, Version
 from .lock import ArchiveLock
 from .state import PageState, State
-from .store import Store
+from .store import WORK_DIR, Store
 from .urls import normalize_url, page_dir
 from .warc import copy_payload, read_payload
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 URLS_NAME = "urls.txt"
 URLS_HEADER = "# Tracked articles, one URL a line. Lines starting with # are ignored.\n"
 GITIGNORE = "# Operational state (checks, lock, spool): not evidence, never committed.\n/.archiver/\n*.open\n"
-WORK_DIR = ".archiver"
 
 
 @dataclass
@@ -155,7 +154,6 @@ class Archive:
         due unless `force`."""
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
-        self.store.clear_stale_index_lock()
         with recovery.guarded(self.root, self.store) as recovered, closing(self._state()) as state:
             run = Run(self.root, self.config, self.store, state, set(tracked), force=force)
             sources: list[str] = []
@@ -179,12 +177,16 @@ class Archive:
 
     def pages(self, sources: bool = False) -> list[PageInfo]:
         """Tracked articles, then (with `sources`) every other archived page, sources included."""
-        metas = {m["url"]: m for m in self.store.metas() if "url" in m}
         urls = self.tracked()
-        if sources:
-            tracked = set(urls)
-            urls += sorted(u for u in metas if u not in tracked)
+        if not sources:  # only the tracked articles' meta.json, not every page's
+            return self._infos(urls, self._metas(urls))
+        metas = {m["url"]: m for m in self.store.metas() if "url" in m}
+        tracked = set(urls)
+        urls += sorted(u for u in metas if u not in tracked)
         return self._infos(urls, metas)
+
+    def _metas(self, urls: list[str]) -> dict[str, dict]:
+        return {u: m for u in urls if (m := self.store.meta(page_dir(u))) is not None}
 
     def cited_by(self, url: str) -> list[PageInfo]:
         """The sources the article at `url` cites now (its links.txt), each with its current status."""
@@ -192,8 +194,7 @@ class Archive:
         if page is None:
             raise UsageError(f"not in the archive: {url}")
         cited = [u for u, _ in parse_links(page.links)]
-        pages = {u: self.store.read(page_dir(u)) for u in cited}  # just these, not every page's meta.json
-        return self._infos(cited, {u: p.meta for u, p in pages.items() if p is not None}, role="source")
+        return self._infos(cited, self._metas(cited), role="source")  # just these, not every page's meta.json
 
     def history(self, url: str) -> History:
         """The versions of the page at `url` (article or source) and the diffs between them."""
@@ -212,10 +213,10 @@ class Archive:
         history = self.history(url)
         before, after = history.pair(old, new)
         old_links, new_links = history.links(before), history.links(after)
+        old_text, new_text = history.text(before), history.text(after)
         data = report.ReportData(
             url=history.url, folder=history.folder, versions=history.versions(), old=before, new=after,
-            old_text=history.text(before), new_text=history.text(after),
-            comparison=history.compare(before, after),
+            old_text=old_text, new_text=new_text, comparison=compare(old_text, new_text, old_links, new_links),
             citations=cited_sources(self.store, before, after, old_links, new_links),
             generated_at=datetime.now(UTC), software=f"archiver {__version__}")
         return report.render(data)
@@ -223,12 +224,10 @@ class Archive:
     def rebuild(self, urls: Iterable[str] | None = None) -> rebuildmod.RebuildSummary:
         """Re-derive every page's latest version (or those at `urls`) from its WARC record with the current
         extractor and settings; one commit of its own if anything changed (see rebuild.py)."""
-        with self.lock():
-            self.store.clear_stale_index_lock()
-            with recovery.guarded(self.root, self.store):
-                author = (self.config.git_author_name, self.config.git_author_email)
-                return rebuildmod.rebuild(self.root, self.config, self.store, author,
-                                          list(urls) if urls is not None else None)
+        with self.lock(), recovery.guarded(self.root, self.store):
+            author = (self.config.git_author_name, self.config.git_author_email)
+            return rebuildmod.rebuild(self.root, self.config, self.store, author,
+                                      list(urls) if urls is not None else None)
 
     def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
         state = self._state()

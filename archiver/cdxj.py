@@ -21,11 +21,11 @@ from pathlib import Path
 from warcio.exceptions import ArchiveLoadFailed
 
 from . import atomic
-from .store import WARCS
+from .store import WARCS, WORK_DIR
 
 log = logging.getLogger(__name__)
 
-INDEX_DIR = Path(".archiver", "indexes")
+INDEX_DIR = Path(WORK_DIR, "indexes")
 INDEX_NAME = "index.cdxj"
 LEDGER_NAME = "indexed.json"
 LEDGER_FORMAT = 1

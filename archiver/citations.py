@@ -38,10 +38,12 @@ def cited_sources(store: Store, old: Version, new: Version, old_links: str | Non
     before_urls, after_urls = {u for u, _ in before}, {u for u, _ in after}
     cited = [(u, t, "kept" if u in before_urls else "added", new) for u, t in after]
     cited += [(u, t, "removed", old) for u, t in before if u not in after_urls]
-    return [_judge(store, url, text, change, citing) for url, text, change, citing in cited]
+    # Which commits came at or before each citing version: one git call each, not one per source version.
+    ancestry = {commit: store.ancestors(commit) for commit in {old.commit, new.commit}}
+    return [_judge(store, url, text, change, ancestry[citing.commit]) for url, text, change, citing in cited]
 
 
-def _judge(store: Store, url: str, text: str, change: str, citing: Version) -> CitedSource:
+def _judge(store: Store, url: str, text: str, change: str, ancestors: set[str]) -> CitedSource:
     try:
         versions = History(store, url).versions()
     except UsageError:
@@ -49,6 +51,6 @@ def _judge(store: Store, url: str, text: str, change: str, citing: Version) -> C
     latest = versions[-1]
     # The version in force when cited: the newest made in or before the citing version's commit (a source
     # is fetched in the same run as the article citing it); else, archived only later, the first one.
-    cited = next((v for v in reversed(versions) if store.is_ancestor(v.commit, citing.commit)), versions[0])
+    cited = next((v for v in reversed(versions) if v.commit in ancestors), versions[0])
     status = GONE if latest.kind in GONE_KINDS else ALIVE if latest.number == cited.number else CHANGED
     return CitedSource(url, text, change, status, cited=cited, latest=latest)

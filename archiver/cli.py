@@ -21,7 +21,7 @@ from rich.table import Table
 
 from . import __version__, atomic, cdxj, cron, extract, render, wacz
 from .archive import Archive
-from .crawl import PageResult, RunSummary
+from .crawl import GONE_KINDS, PageResult, RunSummary
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError
 from .verify import verify as check_evidence
 
@@ -266,7 +266,7 @@ def show(
         return
     text = history.text(version)
     if text is None:
-        why = f"{version.kind}: {version.summary}" if version.kind in ("gone", "soft-404") else "no text (not HTML/PDF)"
+        why = f"{version.kind}: {version.summary}" if version.kind in GONE_KINDS else "no text (not HTML/PDF)"
         typer.echo(f"archiver: v{version.number} of {history.url} has no text ({why})", err=True)
         return
     typer.echo(text, nl=False)

@@ -26,7 +26,7 @@ from .capture import Capture
 from .compare import compare, parse_links
 from .config import Config
 from .due import due_at, next_interval
-from .extract import Body, Extractor, body_of, default_processes, document_meta
+from .extract import Extractor, body_of, default_processes, document_meta
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
@@ -35,7 +35,7 @@ from .normalize import Document, extractor_versions
 from .politeness import HostQueues, host_of
 from .robots import Robots, RobotsUnavailable
 from .state import Check, Record, State
-from .store import ARTICLE, META, PageVersion, Store
+from .store import ARTICLE, CHECKS, META, WORK_DIR, PageVersion, Store
 from .urls import page_dir
 from .warc import WarcFile, warcinfo
 
@@ -142,12 +142,12 @@ class Run:
         self.tracked = tracked
         self.force = force  # check every cited source, due or not
         self.started = datetime.now(UTC)
-        self.spool = root / ".archiver" / "spool"  # bodies in flight; nothing in it outlives a run
+        self.spool = root / WORK_DIR / "spool"  # bodies in flight; nothing in it outlives a run
         self.fetcher = Fetcher(config.fetch, self.spool)
         info = warcinfo(f"archiver/{__version__}", extractor_versions())
         self.warc = WarcFile(root, config.warc_prefix, self.started, info)
         # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
-        self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=".archiver/checks")
+        self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=CHECKS)
         self.robots = Robots(config.fetch.user_agent, self.fetcher) if config.fetch.robots else None
         processes = config.fetch.extract_processes or default_processes()
         self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
@@ -311,7 +311,7 @@ class Run:
             log.warning("extraction process failed for %s (%r); extracting in this process", fetched.capture.url,
                         exc)
             try:
-                fetched.document = self.extractor.inline(self._body(fetched.capture))
+                fetched.document = self.extractor.inline(body_of(fetched.capture))
             except Exception as again:
                 log.exception("extraction failed for %s", fetched.capture.url)
                 return again
@@ -324,11 +324,7 @@ class Run:
         final = capture.final
         if final.body is None:
             return None
-        return self.extractor(self._body(capture))
-
-    @staticmethod
-    def _body(capture: Capture) -> Body:
-        return body_of(capture)  # shared with `rebuild`, which reads the capture back from its WARC record
+        return self.extractor(body_of(capture))
 
     # -- in the calling thread ---------------------------------------------------------------
 

@@ -99,9 +99,7 @@ class Fetcher:
                                       self.config.retries if retry else 0)
             except PrivateAddress as exc:
                 capture.blocked = str(exc)
-            except Exception as exc:
-                if not isinstance(exc, FETCH_ERRORS):
-                    raise
+            except FETCH_ERRORS as exc:
                 capture.error = _describe(exc)
                 if deadline.fired:
                     capture.error = f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"

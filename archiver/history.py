@@ -80,7 +80,7 @@ class History:
     def pair(self, old: str | None, new: str | None) -> tuple[Version, Version]:
         """FROM and TO of a diff: TO defaults to the latest version, FROM to the one before TO."""
         after = self.resolve(new, default=-1)
-        before = self.resolve(old) if old is not None else self.resolve(str(max(after.number - 1, 1)))
+        before = self.resolve(old) if old is not None else _by_number(self.versions(), max(after.number - 1, 1))
         return before, after
 
     def text(self, version: Version) -> str | None:

@@ -40,26 +40,28 @@ _SUPERSETS = {"iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254", "
 _BINARY = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def decode_content(path: Path, content_encoding: str | None, limit: int) -> tuple[bytes, bool]:
     """Return the body with its content-coding removed, at most `limit` bytes, and whether it was cut.
 
     Decompression is bounded so a small gzip bomb cannot expand into memory.
     """
+    coding = content_coding(content_encoding)
+    with path.open("rb") as f:
+        if coding is not None:
+            return _inflate(f, coding, limit)
+        data = f.read(limit + 1)
+        return data[:limit], len(data) > limit
+
+
+def content_coding(content_encoding: str | None) -> str | None:
+    """The coding `inflate` removes ("gzip", "x-gzip" or "deflate"), or None: the body is used as sent."""
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     codings = [c for c in codings if c != "identity"]
-    with path.open("rb") as f:
-        if not codings:
-            data = f.read(limit + 1)
-            return data[:limit], len(data) > limit
-        if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
-            log.info("unsupported content-coding %r; using the body as sent", content_encoding)
-            data = f.read(limit + 1)
-            return data[:limit], len(data) > limit
-        return _inflate(f, codings[0], limit)
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return codings[0]
+    if codings:
+        log.info("unsupported content-coding %r; using the body as sent", content_encoding)
+    return None
 
 
 def _inflate(f: BinaryIO, coding: str, limit: int) -> tuple[bytes, bool]:

@@ -25,7 +25,7 @@ from .config import CONFIG_NAME, Config
 from .errors import UsageError
 from .extract import body_of, document_meta, extract
 from .normalize import extractor_versions
-from .store import PageVersion, Store, dump_meta
+from .store import WORK_DIR, PageVersion, Store, dump_meta
 from .urls import normalize_url, page_dir
 from .warc import read_response
 
@@ -63,7 +63,7 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
     summary = RebuildSummary(extractor=extractor_versions())
     folders = _folders(store, urls)
     written = []
-    with tempfile.TemporaryDirectory(dir=root / ".archiver", prefix="rebuild-") as work:
+    with tempfile.TemporaryDirectory(dir=root / WORK_DIR, prefix="rebuild-") as work:
         for url, folder in folders:
             page = store.read(folder)
             if page is None or page.article is None:

@@ -18,15 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import atomic
-from .store import Store
+from .store import CHECKS, WARCS, WORK_DIR, Store
 from .warc import OPEN_SUFFIX
 
 log = logging.getLogger(__name__)
 
-WORK_DIR = ".archiver"
 MARKER = "run-in-progress"
 INTERRUPTED = "interrupted"
-WARC_PLACES = ("warcs", f"{WORK_DIR}/checks")  # committed WARCs, and the 304 checks kept out of git
+WARC_PLACES = (WARCS, CHECKS)
 
 
 @dataclass
@@ -36,9 +35,6 @@ class Recovery:
     set_aside: list[str] = field(default_factory=list)  # WARC files moved to .archiver/interrupted/
     restored: list[str] = field(default_factory=list)  # page files put back as the last commit has them
 
-    def __bool__(self) -> bool:
-        return bool(self.set_aside or self.restored)
-
 
 @contextmanager
 def guarded(root: Path, store: Store) -> Iterator[Recovery]:
@@ -47,6 +43,7 @@ def guarded(root: Path, store: Store) -> Iterator[Recovery]:
     Call only while holding the archive lock. The mark stays if the body raises: the next run recovers.
     """
     marker = root / WORK_DIR / MARKER
+    store.clear_stale_index_lock()  # a git killed outside our runs (or before marks existed) leaves one too
     recovery = recover(root, store) if marker.exists() or _open_warcs(root) else Recovery()
     atomic.write_text(marker, f"pid {os.getpid()} started {datetime.now(UTC).isoformat()}\n")
     try:
@@ -71,11 +68,10 @@ def _clear(marker: Path) -> None:
 def recover(root: Path, store: Store) -> Recovery:
     store.clear_stale_locks()
     recovery = Recovery(restored=store.restore_pages())
-    leftovers = _open_warcs(root) + [root / p for p in store.untracked("warcs")]
+    leftovers = _open_warcs(root) + [root / p for p in store.untracked(WARCS)]
     for path in leftovers:
         recovery.set_aside.append(_set_aside(root, path))
-    for path in recovery.set_aside:
-        log.info("an interrupted run left %s; it was not committed and is set aside", path)
+        log.info("an interrupted run left %s; it was not committed and is set aside", recovery.set_aside[-1])
     if recovery.restored:
         log.info("an interrupted run left %d uncommitted page files; restored them from the last commit",
                     len(recovery.restored))

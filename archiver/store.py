@@ -24,6 +24,8 @@ LINKS = "links.txt"
 META = "meta.json"
 PAGES = "pages"
 WARCS = "warcs"
+WORK_DIR = ".archiver"  # operational state, never committed (.gitignore)
+CHECKS = f"{WORK_DIR}/checks"  # WARCs of checks that made no version (304s, failed redirect chains)
 
 # git does not fsync by default: a power cut after a commit could leave the branch pointing at empty objects.
 # Its own remedy (core.fsync with fsyncMethod=batch) flushed 1,900 objects in 0.6 s; a commit of ours writes
@@ -84,12 +86,15 @@ class Store:
         return store
 
     def read(self, folder: PurePosixPath) -> PageVersion | None:
-        meta_path = self.root / folder / META
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        meta = self.meta(folder)
+        if meta is None:
             return None
         return PageVersion(folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS))
+
+    def meta(self, folder: PurePosixPath) -> dict[str, Any] | None:
+        """The page's meta.json alone (None: no version of it is archived)."""
+        text = self._read_opt(folder / META)
+        return json.loads(text) if text is not None else None
 
     def _read_opt(self, rel: PurePosixPath) -> str | None:
         try:
@@ -205,10 +210,10 @@ class Store:
                         len(missing), missing[0])
         return [Revision(commit, date, path, blobs[blob]) for commit, date, path, blob in changes if blob in blobs]
 
-    def is_ancestor(self, ancestor: str, commit: str) -> bool:
-        """Whether `ancestor` is `commit` or in its history (made at or before it)."""
+    def ancestors(self, commit: str) -> set[str]:
+        """`commit` and every commit in its history (made at or before it), in one git call."""
         with self._repo() as repo:
-            return repo.is_ancestor(ancestor, commit)
+            return set(repo.git.rev_list(commit).split())
 
     @staticmethod
     def _blob(repo: git.Repo, commit: str, path: str) -> str | None:

@@ -15,7 +15,7 @@ import logging
 import re
 import tempfile
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -200,7 +200,7 @@ def _package_names(files: list[str]) -> dict[str, str]:
     """Flat, unique names under archive/ (WACZ wants no sub-folders): the file's name, or its path joined
     with dashes when two files share a name."""
     base = {f: _safe(PurePosixPath(f).name) for f in files}
-    clash = {n for n in base.values() if list(base.values()).count(n) > 1}
+    clash = {n for n, count in Counter(base.values()).items() if count > 1}
     return {f: _safe(f.replace("/", "-")) if base[f] in clash else base[f] for f in files}
 
 

@@ -24,8 +24,9 @@ from warcio.warcwriter import WARCWriter
 
 from .atomic import fsync_dir
 from .capture import Capture, Exchange
-from .payload import inflate
+from .payload import content_coding, inflate
 from .state import Record
+from .store import WARCS
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class WarcFile:
     """One run's WARC file; created on the first record, finalized by `close()`."""
 
     def __init__(self, root: Path, prefix: str, started: datetime, info: dict[str, str],
-                 base: str = "warcs") -> None:
+                 base: str = WARCS) -> None:
         self.root = root
         self.base = base
         self.prefix = prefix
@@ -235,9 +236,8 @@ def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
         record = _record_at(f, ref)
         stream = record.raw_stream
         chunks = iter(lambda: stream.read(1 << 16), b"")
-        coding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower() \
-            if record.http_headers else ""
-        if coding in ("gzip", "x-gzip", "deflate"):
+        coding = content_coding(record.http_headers.get_header("Content-Encoding") if record.http_headers else None)
+        if coding is not None:
             chunks = inflate(chunks, coding)
         for piece in chunks:
             out.write(piece)
