@@ -102,7 +102,7 @@ class Extractor:
         if self._pool is None and processes_allowed and self.processes > 1 and pages >= POOL_THRESHOLD:
             # forkserver: the fetch threads are running, and forking a threaded process is unsafe.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["archiver.normalize", "archiver.pdf"])
+            context.set_forkserver_preload(["archiver.normalize", "archiver.pdf", "trafilatura"])
             self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
             self.pooled = True
 

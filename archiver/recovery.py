@@ -67,6 +67,7 @@ def _clear(marker: Path) -> None:
 
 def recover(root: Path, store: Store) -> Recovery:
     store.clear_stale_locks()
+    store.reset_index()  # before anything asks git what is tracked: a commit may have outrun its index update
     recovery = Recovery(restored=store.restore_pages())
     leftovers = _open_warcs(root) + [root / p for p in store.untracked(WARCS)]
     for path in leftovers:

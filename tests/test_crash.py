@@ -136,11 +136,12 @@ MOMENTS = {
     "first-version-written": lambda root, site, n, paused: _versions_written(root, 0),
     "half-versions-written": lambda root, site, n, paused: _versions_written(root, 0.5),
     "all-versions-written": lambda root, site, n, paused: _versions_written(root, 1.0),
-    # the git commit: before staging, staged, commit object written (the branch not yet moved), after it
-    "update-index": lambda root, site, n, paused: paused.exists,
-    "commit-tree": lambda root, site, n, paused: paused.exists,
+    # the git commit: before its pack is written, pack written (the branch not yet moved), the branch moved
+    # (the index not yet following it), and after the index was brought up to it
+    "fast-import": lambda root, site, n, paused: paused.exists,
     "update-ref": lambda root, site, n, paused: paused.exists,
     "after-commit": lambda root, site, n, paused: paused.exists,
+    "update-index": lambda root, site, n, paused: paused.exists,
 }
 
 
@@ -152,7 +153,7 @@ def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, tem
     before = git(root, "rev-list", "HEAD").split()
     paused = tmp_path / "paused"
     env = {}
-    if moment in ("update-index", "commit-tree", "update-ref", "after-commit"):
+    if moment in ("fast-import", "update-ref", "after-commit", "update-index"):
         env = {"PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}", "PAUSE_AT": moment, "PAUSED": str(paused)}
     _kill_when(root, MOMENTS[moment](root, site, requests, paused), env)
     left_open = sorted(p.name for p in (root / "warcs").glob("**/*.open"))
