@@ -313,18 +313,29 @@ def _blob_id(data: bytes) -> str:
 
 
 def _committed_blobs(repo: git.Repo, commit: str, files: list[str]) -> dict[str, str]:
-    """The blob of each of `files` that `commit` holds, in one `git cat-file --batch-check`."""
-    if not commit or not files:
-        return {}
-    with tempfile.TemporaryFile() as listing:
-        listing.write("".join(f"{commit}:{name}\n" for name in files).encode("utf-8"))
-        listing.seek(0)
-        out = repo.git.cat_file("--batch-check=%(objectname) %(objecttype)", istream=listing)
+    """The blob of each of `files` that `commit` holds.
+
+    Folders are read level by level, each once: asking git for `commit:path` file by file made it read a
+    host's folder of 10,000 pages again for every file in it (0.3 s for 300 files).
+    """
+    listings: dict[str, dict[str, Any]] = {}
+
+    def listing(folder: str) -> dict[str, Any]:  # name -> the Blob or Tree of that name in `folder`
+        if folder not in listings:
+            if folder:
+                parent, _, name = folder.rpartition("/")
+                tree = listing(parent).get(name)
+            else:
+                tree = repo.commit(commit).tree
+            listings[folder] = {item.name: item for item in tree} if isinstance(tree, git.Tree) else {}
+        return listings[folder]
+
     blobs = {}
-    for name, line in zip(files, out.splitlines(), strict=True):  # "<sha> blob", or "<commit>:<name> missing"
-        sha, _, kind = line.rpartition(" ")
-        if kind == "blob":
-            blobs[name] = sha
+    for name in files if commit else ():
+        folder, _, base = name.rpartition("/")
+        item = listing(folder).get(base)
+        if isinstance(item, git.Blob):
+            blobs[name] = item.hexsha
     return blobs
 
 
@@ -378,8 +389,15 @@ def _stage(repo: git.Repo, files: list[str]) -> None:
 def _consolidate(repo: git.Repo) -> None:
     """Keep loose objects few and packs logarithmic in the history's size (git's gc never runs for plumbing)."""
     counts = dict(line.split(": ", 1) for line in repo.git.count_objects("-v").splitlines())
-    if int(counts["packs"]) > PACKS_BEFORE_REPACK or int(counts["count"]) > LOOSE_BEFORE_REPACK:
-        repo.git.repack("-d", "-q", "--geometric=2")
+    if int(counts["packs"]) <= PACKS_BEFORE_REPACK and int(counts["count"]) <= LOOSE_BEFORE_REPACK:
+        return
+    try:
+        # Loose objects into a pack of their own first: git 2.39's geometric repack, given thousands of loose
+        # objects, wrote them into two identical packs.
+        repo.git.repack("-d", "-q")
+        repo.git.repack("-d", "-q", "--geometric=2")  # git >= 2.32
+    except git.GitCommandError as exc:  # housekeeping: the commit is made and stays whatever happens here
+        log.warning("could not repack the git objects: %s", (exc.stderr or str(exc)).strip())
 
 
 def _raw_changes(listing: str) -> list[tuple[str, str, str, str]]:

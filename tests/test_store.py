@@ -97,6 +97,29 @@ def test_many_runs_leave_few_packs_and_few_loose_objects(archive: Store, monkeyp
         counts = objects(root)
         assert counts["packs"] <= 3 and counts["count"] <= 60 + 6 * 2 + 3, counts
     assert git(root, "fsck", "--full", "--strict", "--no-dangling") == ""
+    counts = objects(root)  # every object stored once: no pack duplicates another
+    assert counts["in-pack"] + counts["count"] == len(git(root, "rev-list", "--all", "--objects").splitlines())
     for run, commit in enumerate(commits):
         assert git(root, "show", f"{commit}:pages/run{run}/5/article.md") == f"pages/run{run}/5\n"
     assert git(root, "rev-list", "--count", "HEAD").strip() == str(len(commits) + 1)
+
+
+def test_an_archive_of_loose_objects_is_packed_once(archive: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earlier versions of archiver left every object loose: the first commit past the limit packs them, and
+    stores each once."""
+    monkeypatch.setattr(store_module, "LOOSE_BEFORE_REPACK", 1000)
+    root = archive.root
+    for i in range(3000):
+        (root / f"pages/old/{i}").mkdir(parents=True)
+        (root / f"pages/old/{i}/article.md").write_text(f"old page {i}\n")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "loose objects")
+    pages = [f"pages/new/{i}" for i in range(60)]
+    for page in pages:
+        (root / page).mkdir(parents=True)
+        (root / page / "article.md").write_text(f"{page}\n")
+    archive.commit("a run", WHEN, AUTHOR, pages)
+    counts = objects(root)
+    assert counts["count"] == 0 and counts["packs"] <= 2, counts
+    assert counts["in-pack"] == len(git(root, "rev-list", "--all", "--objects").splitlines())
+    assert git(root, "fsck", "--full", "--strict", "--no-dangling") == ""
