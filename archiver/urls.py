@@ -22,7 +22,11 @@ TRACKING_PARAMS = re.compile(
     r"|mkt_tok|oly_anon_id|oly_enc_id|vero_id|at_medium|at_campaign|ns_mchannel|ns_source|cmpid|ito)$",
     re.IGNORECASE,
 )
-_PLAIN_HOST = re.compile(r"(?!.*--)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
+# Labels of letters, digits, '-' and '_': underscores are not DNS host names, but browsers and DNS serve them
+# (`news_desk.example.com`), so a cited link to one is archived too. "--" is left to IDNA (xn-- labels).
+_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+_PLAIN_HOST = re.compile(rf"(?!.*--){_LABEL}(\.{_LABEL})*")
+_PLAIN_LABEL = re.compile(rf"(?!.*--){_LABEL}")
 _ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
@@ -73,10 +77,16 @@ def _normalize_host(host: str, url: str) -> str:
     if _PLAIN_HOST.fullmatch(host):
         return host  # plain ASCII labels: IDNA would return them as they are, far more slowly
     try:
-        host = idna.encode(host, uts46=True).decode("ascii")
+        # Label by label: IDNA refuses '_', which an ASCII label may hold beside an international one.
+        return ".".join(label if _PLAIN_LABEL.fullmatch(label) else idna.encode(label, uts46=True).decode("ascii")
+                        for label in _idna_labels(host))
     except idna.IDNAError as exc:
         raise InvalidURL(f"invalid host name {host!r}: {exc}") from None
-    return host
+
+
+def _idna_labels(host: str) -> list[str]:
+    """The host's labels after UTS #46 mapping (full-width letters and dots, case), split at its dots."""
+    return idna.uts46_remap(host, std3_rules=False, transitional=False).split(".")
 
 
 def _remove_dot_segments(path: str) -> str:

@@ -652,6 +652,20 @@ def test_idn_host_is_archived_under_its_punycode_folder(server, root):
     assert "http://xn--bcher-kva.example/stra%C3%9Fe" in server.targets
 
 
+def test_host_with_an_underscore_is_archived(server, root):
+    # Browsers and DNS serve such names; reached here through the proxy, as the IDN host above.
+    server.answer("/story", page("Desk story", STORY).encode())
+    url = "http://News_Desk.example/story"
+    env = {"HTTP_PROXY": server.url(), "http_proxy": server.url(), "NO_PROXY": "", "no_proxy": ""}
+    run = archiver(root, "add", url, "--json", env=env)
+    assert run.code == 0, run.stderr
+    result = run.result(url)
+    assert result["url"] == "http://news_desk.example/story" and result["outcome"] == "new"
+    assert result["folder"].startswith("pages/news_desk.example/story-")
+    assert "ferry terminal" in article(root, url)
+    assert "http://news_desk.example/story" in server.targets
+
+
 # --- addresses a page must not lead us to -------------------------------------------------------------------------
 
 

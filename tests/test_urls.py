@@ -84,6 +84,20 @@ def test_idn_host_becomes_punycode(raw: str, expected: str) -> None:
     assert normalize_url(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://News_Desk.Example.com/story", "http://news_desk.example.com/story"),
+        ("http://_dmarc.example.com/", "http://_dmarc.example.com/"),
+        ("https://news_desk.bücher.de/x", "https://news_desk.xn--bcher-kva.de/x"),
+        ("http://ｅｘａｍｐｌｅ．ｃｏｍ/", "http://example.com/"),  # full-width letters and dot, as browsers map them
+    ],
+)
+def test_host_with_underscores_is_kept_as_browsers_keep_it(raw: str, expected: str) -> None:
+    assert normalize_url(raw) == expected
+    assert normalize_url(expected) == expected
+
+
 def test_ipv6_host_keeps_brackets_and_port() -> None:
     assert normalize_url("http://[::1]:8080/x") == "http://[::1]:8080/x"
 
@@ -120,6 +134,10 @@ def test_normalization_is_idempotent() -> None:
         "http://example.com:abc/",
         "http://example.com:-1/",
         "http://a b.com/",
+        "http://xn--zz.example/",  # not a valid A-label
+        "http://-news.example/",
+        "http://news..example/",
+        "http://bü_cher.example/",  # IDNA has no '_' inside an international label
         "https://example.com/" + "a" * 5000,
     ],
 )
