@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 CHUNK = 64 * 1024  # small: the bytes after a member's end are copied once per member
+SALVAGE_STEP = 64
 GZIP = 16 + zlib.MAX_WBITS  # wbits for a gzip header and trailer (CRC-32 and length checked)
 
 
@@ -54,8 +55,10 @@ def _member(f: BinaryIO, offset: int) -> Member | None:
     inflater = zlib.decompressobj(GZIP)
     parts: list[bytes] = []
     consumed = 0
+    before = inflater
     try:
         while True:
+            before = inflater.copy()  # to recover what the chunk held before its damage
             parts.append(inflater.decompress(chunk))
             if inflater.eof:
                 consumed += len(chunk) - len(inflater.unused_data)
@@ -66,4 +69,17 @@ def _member(f: BinaryIO, offset: int) -> Member | None:
                 return Member(offset, consumed, b"".join(parts), f"truncated: the file ends inside the gzip member "
                                                                  f"at offset {offset} (a record cut short)")
     except zlib.error as exc:
-        return Member(offset, consumed, b"".join(parts), f"corrupt gzip member at offset {offset}: {exc}")
+        return Member(offset, consumed, b"".join(parts) + _before_damage(before, chunk),
+                      f"corrupt gzip member at offset {offset}: {exc}")
+
+
+def _before_damage(inflater: zlib._Decompress, chunk: bytes) -> bytes:
+    """What `chunk` decompresses to up to its damage, fed in small steps (one call would give nothing): the
+    record's headers, which name its page."""
+    out = []
+    try:
+        for start in range(0, len(chunk), SALVAGE_STEP):
+            out.append(inflater.decompress(chunk[start : start + SALVAGE_STEP]))
+    except zlib.error:
+        pass  # the damage: what came before it is all there is
+    return b"".join(out)

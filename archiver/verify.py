@@ -2,8 +2,9 @@
 
 For every version in the git history (not only the current tree), the WARC record that meta.json names must
 exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a revisit's payload is
-checked in the record it refers to). Every WARC file under warcs/ must decompress to its end, every gzip
-member whole, and pass warcio's digest checks (what `warcio check` does). Each file is read once, in order.
+checked in the record it refers to). Every WARC file under warcs/ and .archiver/checks/ must decompress to
+its end, every gzip member whole, and pass warcio's digest checks (what `warcio check` does). Each file is
+read once, in order.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from .gzmembers import members
-from .store import WARCS, Store
+from .store import CHECKS, WARCS, Store
 from .versions import recorded_versions
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,10 @@ def verify(store: Store) -> Report:
 
 
 def _warc_files(root: Path) -> list[str]:
-    # Finished files only: a `.open` file belongs to a run still writing (or to crash recovery).
-    return [p.relative_to(root).as_posix() for p in (root / WARCS).rglob("*.warc.gz") if p.is_file()]
+    # Finished files only: a `.open` file belongs to a run still writing (or to crash recovery). The checks'
+    # WARCs (304 revisits, failed redirect chains) are kept out of git but are evidence of checks all the same.
+    return [p.relative_to(root).as_posix() for place in (WARCS, CHECKS) for p in (root / place).rglob("*.warc.gz")
+            if p.is_file()]
 
 
 def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:

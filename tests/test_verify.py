@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from conftest import git, run_cli
-from evidence import build_history
+from evidence import STORY, build_history
+from newssite import Response, article
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import ExitCode
@@ -141,3 +142,31 @@ def test_a_deleted_warc_is_reported_for_every_version_it_held(site, archive):
         assert line.endswith(": the WARC file is missing"), line
     assert len(result.stdout.splitlines()) == 4
     assert "archiver: error: verified 5 versions in 3 WARC files: 4 problems" in result.stderr
+
+
+def test_the_checks_warcs_are_verified_too(site, archive):
+    """A 304 is evidence of a check, kept in .archiver/checks/ out of git: verify reads it, and a flipped
+    byte there is damage like any other."""
+    etag = '"v1"'
+
+    def serve(handler) -> Response:
+        if handler.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers=[("ETag", etag)], content_type=None)
+        return Response(body=article("Harbour plan", STORY).encode(), headers=[("ETag", etag)])
+
+    site.routes["/news/checked"] = serve
+    url = site.url("/news/checked")
+    archive.add([url])
+    archive.snapshot(all_pages=True)  # answered 304: a revisit record in .archiver/checks/
+    checks = sorted((archive.root / ".archiver" / "checks").rglob("*.warc.gz"))
+    assert len(checks) == 1
+    result = verify(archive.root)
+    assert result.returncode == 0 and result.stdout == "verified 1 versions in 2 WARC files: no problems\n"
+
+    data = bytearray(checks[0].read_bytes())
+    data[len(data) - 20] ^= 0x20  # inside the last record: the revisit
+    checks[0].write_bytes(bytes(data))
+    damaged = verify(archive.root)
+    assert damaged.returncode == ExitCode.DAMAGED, damaged.stdout + damaged.stderr
+    name = checks[0].relative_to(archive.root).as_posix()
+    assert [line for line in damaged.stdout.splitlines() if line.startswith(f"{name}: {url}")], damaged.stdout
