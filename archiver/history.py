@@ -46,8 +46,8 @@ class History:
         if self._versions is None:
             self._versions = []
             last = None
-            for commit, _date, text in self.store.history(f"{self.folder}/{META}"):
-                meta = json.loads(text) if text else {}
+            for revision in self.store.history(f"{self.folder}/{META}"):
+                commit, meta = revision.commit, json.loads(revision.content)
                 number = meta.get("version")
                 if number is None or number == last:
                     continue

@@ -637,33 +637,25 @@ def test_odd_paths_are_archived_inside_pages(server, root):
     assert not (root.parent / "etc").exists() and not list(root.parent.glob("*passwd*"))
 
 
-def test_idn_host_is_archived_under_its_punycode_folder(server, root):
-    # The name resolves nowhere: the loopback server answers as the HTTP proxy the environment names.
-    server.answer("/stra%C3%9Fe", page("Bookshop street", STORY).encode())
-    url = "http://bücher.example/straße"
+@pytest.mark.parametrize(("url", "served", "archived", "folder"), [
+    # an IDN host: archived under its punycode folder
+    ("http://bücher.example/straße", "/stra%C3%9Fe", "http://xn--bcher-kva.example/stra%C3%9Fe",
+     "pages/xn--bcher-kva.example/stra-e-"),
+    # an underscore: not a DNS host name, but DNS and browsers serve such names
+    ("http://News_Desk.example/story", "/story", "http://news_desk.example/story", "pages/news_desk.example/story-"),
+])
+def test_unusual_host_names_are_archived_under_their_normal_form(server, root, url, served, archived, folder):
+    # The names resolve nowhere: the loopback server answers as the HTTP proxy the environment names.
+    server.answer(served, page("Bookshop street", STORY).encode())
     env = {"HTTP_PROXY": server.url(), "http_proxy": server.url(), "NO_PROXY": "", "no_proxy": ""}
     run = archiver(root, "add", url, "--json", env=env)
     assert run.code == 0, run.stderr
     result = run.result(url)
-    assert result["url"] == "http://xn--bcher-kva.example/stra%C3%9Fe"
-    assert result["folder"].startswith("pages/xn--bcher-kva.example/stra-e-")
+    assert result["url"] == archived and result["outcome"] == "new"
+    assert result["folder"].startswith(folder)
     assert (root / result["folder"]).resolve().is_relative_to((root / "pages").resolve())
     assert "ferry terminal" in article(root, url)
-    assert "http://xn--bcher-kva.example/stra%C3%9Fe" in server.targets
-
-
-def test_host_with_an_underscore_is_archived(server, root):
-    # Browsers and DNS serve such names; reached here through the proxy, as the IDN host above.
-    server.answer("/story", page("Desk story", STORY).encode())
-    url = "http://News_Desk.example/story"
-    env = {"HTTP_PROXY": server.url(), "http_proxy": server.url(), "NO_PROXY": "", "no_proxy": ""}
-    run = archiver(root, "add", url, "--json", env=env)
-    assert run.code == 0, run.stderr
-    result = run.result(url)
-    assert result["url"] == "http://news_desk.example/story" and result["outcome"] == "new"
-    assert result["folder"].startswith("pages/news_desk.example/story-")
-    assert "ferry terminal" in article(root, url)
-    assert "http://news_desk.example/story" in server.targets
+    assert archived in server.targets
 
 
 # --- addresses a page must not lead us to -------------------------------------------------------------------------
