@@ -304,17 +304,12 @@ class Run:
         return Fetched(capture, depth, document=document, outcome="ok")
 
     def _extracted(self, fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
-        """`fetched` with the document a worker process extracted; done here if the process failed."""
+        """`fetched` with the document a worker process extracted (or this process, if that one failed)."""
         try:
-            fetched.document = future.result()
-        except Exception as exc:  # a crashed worker process (out of memory, killed) must not fail the page
-            log.warning("extraction process failed for %s (%r); extracting in this process", fetched.capture.url,
-                        exc)
-            try:
-                fetched.document = self.extractor.inline(body_of(fetched.capture))
-            except Exception as again:
-                log.exception("extraction failed for %s", fetched.capture.url)
-                return again
+            fetched.document = self.extractor.result(future, body_of(fetched.capture))
+        except Exception as exc:
+            log.exception("extraction failed for %s", fetched.capture.url)
+            return exc
         return fetched
 
     def _host_pause(self) -> None:

@@ -122,6 +122,16 @@ class Extractor:
         """Extract in this process: the fallback when a worker process died."""
         return extract(body, self.limit, self.rules)
 
+    def result(self, outcome: Document | Future[Document | None] | None, body: Body) -> Document | None:
+        """The document `__call__` gave, waited for; extracted here if its worker process failed."""
+        if not isinstance(outcome, Future):
+            return outcome
+        try:
+            return outcome.result()
+        except Exception as exc:  # a crashed worker process (out of memory, killed) must not fail the page
+            log.warning("extraction process failed for %s (%r); extracting in this process", body.url, exc)
+            return self.inline(body)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

@@ -3,7 +3,7 @@
 After an extractor upgrade (or a new ignore rule) the text in git was made by other code than the next
 snapshot will use, and every page would show a spurious change. Rebuild reads the response back from
 the evidence and derives `article.md`, `links.txt` and the document facts of `meta.json` through the
-same functions a snapshot uses (`extract.body_of`, `extract.extract`, `extract.document_meta`), then
+same functions a snapshot uses (`extract.body_of`, `extract.Extractor`, `extract.document_meta`), then
 commits what changed in one commit of its own. It makes no new version: `version`, `kind`, `summary`,
 `captured_at` and `warc` stay as they are, so `log` and `diff` are unaffected and the old text stays
 in history.
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -23,8 +25,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from .capture import Capture
 from .config import CONFIG_NAME, Config
 from .errors import UsageError
-from .extract import body_of, document_meta, extract
-from .normalize import extractor_versions
+from .extract import Body, Extractor, body_of, default_processes, document_meta
+from .normalize import Document, extractor_versions
 from .store import WORK_DIR, PageVersion, Store, dump_meta
 from .urls import normalize_url, page_dir
 from .warc import read_response
@@ -45,6 +47,7 @@ class RebuildSummary:
     changed: list[str] = field(default_factory=list)  # of those, the ones whose files changed
     skipped: list[Skipped] = field(default_factory=list)  # no text to derive (gone, soft-404, binary)
     commit: str | None = None
+    extract_processes: int = 0  # worker processes that extracted text (0: done in this process)
 
     def line(self) -> str:
         skipped = f", {len(self.skipped)} skipped (no text)" if self.skipped else ""
@@ -54,58 +57,95 @@ class RebuildSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"pages": self.pages, "changed": self.changed, "skipped": [asdict(s) for s in self.skipped],
-                "commit": self.commit, "extractor": self.extractor}
+                "commit": self.commit, "extractor": self.extractor, "extract_processes": self.extract_processes}
+
+
+@dataclass
+class _Pending:
+    """A page whose body is spooled and handed to extraction, waiting for its document."""
+
+    url: str
+    page: PageVersion
+    body: Body
+    document: Document | Future[Document | None] | None
 
 
 def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
             urls: list[str] | None = None) -> RebuildSummary:
-    """Re-derive every page (or those at `urls`); the caller holds the archive lock."""
+    """Re-derive every page (or those at `urls`); the caller holds the archive lock.
+
+    Extraction runs in the snapshot's process pool when there are enough pages; pages are read in order and
+    a few bodies at a time wait on disk for a worker, so the order of the results and the disk used are
+    those of reading them one by one.
+    """
     summary = RebuildSummary(extractor=extractor_versions())
     folders = _folders(store, urls)
-    written = []
-    with tempfile.TemporaryDirectory(dir=root / WORK_DIR, prefix="rebuild-") as work:
-        for url, folder in folders:
-            page = store.read(folder)
-            if page is None or page.article is None:
-                kind = page.meta.get("kind", "") if page else "no version"
-                summary.skipped.append(Skipped(url, f"no text in the latest version ({kind})"))
-                continue
-            try:
-                fresh = derive(root, config, page, Path(work) / "body")
-            except (OSError, ValueError, EOFError, KeyError, ArchiveLoadFailed) as exc:
-                # Damaged evidence is `verify`'s to report; the other pages are still rebuilt.
-                log.warning("%s: cannot read its WARC record: %s", url, exc)
-                summary.skipped.append(Skipped(url, f"unreadable WARC record: {exc}"))
-                continue
-            if fresh is None:
-                summary.skipped.append(Skipped(url, "the archived body has no text for the current extractor"))
-                continue
-            summary.pages.append(url)
-            if (fresh.article, fresh.links, dump_meta(fresh.meta)) != (page.article, page.links, dump_meta(page.meta)):
-                store.write(fresh)
-                summary.changed.append(url)
-                written.append(folder.as_posix())
-                log.info("%s: re-derived text differs", url)
+    extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore,
+                          config.fetch.extract_processes or default_processes())
+    extractor.use_pool(len(folders))
+    summary.extract_processes = extractor.processes if extractor.pooled else 0
+    window = 2 * extractor.processes if extractor.pooled else 1
+    written: list[str] = []
+    pending: deque[_Pending] = deque()
+    try:
+        with tempfile.TemporaryDirectory(dir=root / WORK_DIR, prefix="rebuild-") as work:
+            for number, (url, folder) in enumerate(folders):
+                started = _start(root, store, extractor, url, folder, Path(work) / f"body-{number}", summary)
+                if started is not None:
+                    pending.append(started)
+                if len(pending) >= window:
+                    _finish(store, extractor, pending.popleft(), summary, written)
+            while pending:
+                _finish(store, extractor, pending.popleft(), summary, written)
+    finally:
+        extractor.close()
     if written:
         # The ignore rules in force shaped the text: part of the record, as with a snapshot.
         summary.commit = store.commit(_message(summary), datetime.now(UTC), author, [*written, CONFIG_NAME])
     return summary
 
 
-def derive(root: Path, config: Config, page: PageVersion, spool: Path) -> PageVersion | None:
-    """The page's files as the current extractor derives them from its WARC record (None: no text)."""
-    meta = page.meta
-    exchange = read_response(root, meta["warc"], spool)
-    try:
-        # The capture time bounds date guesses, as when the page was fetched.
-        capture = Capture(url=meta["url"], started=datetime.fromisoformat(meta["captured_at"]), exchanges=[exchange])
-        document = extract(body_of(capture), config.fetch.max_decoded_bytes, config.ignore)
-    finally:
-        spool.unlink(missing_ok=True)
-    if document is None:
+def _start(root: Path, store: Store, extractor: Extractor, url: str, folder: PurePosixPath, spool: Path,
+           summary: RebuildSummary) -> _Pending | None:
+    """Read the page's latest response back from its WARC record and hand it to extraction."""
+    page = store.read(folder)
+    if page is None or page.article is None:
+        kind = page.meta.get("kind", "") if page else "no version"
+        summary.skipped.append(Skipped(url, f"no text in the latest version ({kind})"))
         return None
-    fresh = {**meta, **document_meta(document), "extractor": extractor_versions()}
-    return PageVersion(page.dir, fresh, document.article_text(), document.links_text())
+    try:
+        exchange = read_response(root, page.meta["warc"], spool)
+        # The capture time bounds date guesses, as when the page was fetched.
+        capture = Capture(url=page.meta["url"], started=datetime.fromisoformat(page.meta["captured_at"]),
+                          exchanges=[exchange])
+    except (OSError, ValueError, EOFError, KeyError, ArchiveLoadFailed) as exc:
+        # Damaged evidence is `verify`'s to report; the other pages are still rebuilt.
+        spool.unlink(missing_ok=True)
+        log.warning("%s: cannot read its WARC record: %s", url, exc)
+        summary.skipped.append(Skipped(url, f"unreadable WARC record: {exc}"))
+        return None
+    body = body_of(capture)
+    return _Pending(url, page, body, extractor(body))
+
+
+def _finish(store: Store, extractor: Extractor, item: _Pending, summary: RebuildSummary, written: list[str]) -> None:
+    """Compare the re-derived files with the page's, and write them if they differ."""
+    try:
+        document = extractor.result(item.document, item.body)
+    finally:
+        item.body.path.unlink(missing_ok=True)
+    if document is None:
+        summary.skipped.append(Skipped(item.url, "the archived body has no text for the current extractor"))
+        return
+    page = item.page
+    fresh = PageVersion(page.dir, {**page.meta, **document_meta(document), "extractor": extractor_versions()},
+                        document.article_text(), document.links_text())
+    summary.pages.append(item.url)
+    if (fresh.article, fresh.links, dump_meta(fresh.meta)) != (page.article, page.links, dump_meta(page.meta)):
+        store.write(fresh)
+        summary.changed.append(item.url)
+        written.append(page.dir.as_posix())
+        log.info("%s: re-derived text differs", item.url)
 
 
 def _folders(store: Store, urls: list[str] | None) -> list[tuple[str, PurePosixPath]]:

@@ -173,3 +173,30 @@ def test_rebuild_of_a_page_not_in_the_archive_is_a_usage_error(harbour, site):
     result = harbour.cli("rebuild", site.url("/never/archived"))
     assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith("archiver: error: not in the archive: ")
+
+
+def test_a_large_rebuild_extracts_in_worker_processes_with_the_same_result(site: Site, archive: Archive):
+    """Past the pool threshold rebuild extracts in the snapshot's worker processes; every page comes out as a
+    snapshot wrote it, whatever order the workers finish in."""
+    urls = []
+    for i in range(30):
+        site.page(f"/news/{i}", article(f"Story {i}", [f"Paragraph {i}: {line}" for line in STORY]))
+        urls.append(site.url(f"/news/{i}"))
+    archive.add(urls)
+    root = archive.root
+    written = {url: (root / page_dir(url) / "article.md").read_text() for url in urls}
+    spoiled = urls[::3]
+    for url in spoiled:  # as an older extractor might have left them
+        (root / page_dir(url) / "article.md").write_text("# Story\n\nText an older extractor wrote.\n")
+    toml = root / "archiver.toml"  # two processes whatever the machine's cores
+    toml.write_text(toml.read_text().replace("extract_processes = 0", "extract_processes = 2"))
+    git(root, "commit", "-qam", "older extractor")
+
+    result = run_cli("rebuild", "--json", "--archive", str(root))
+    assert result.returncode == 0, result.stderr
+    done = json.loads(result.stdout)
+    assert done["extract_processes"] == 2
+    assert sorted(done["pages"]) == sorted(urls) and sorted(done["changed"]) == sorted(spoiled)
+    assert {url: (root / page_dir(url) / "article.md").read_text() for url in urls} == written
+    assert git(root, "status", "--porcelain") == ""
+    assert not list((root / ".archiver").glob("rebuild-*"))  # the spooled bodies are gone
