@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from .compare import Comparison, word_diff
+from .compare import Comparison, sentence_pairs, word_diff
 from .history import Version
 
 DELETE = "red"
@@ -48,20 +48,28 @@ def _section(out: Text, name: str) -> None:
 
 
 def _pair(out: Text, old: list[str], new: list[str], words: bool) -> None:
-    if words and old and new:
+    if not words:
+        _lines(out, old, new)
+        return
+    # Each sentence beside the one it became (as the HTML report pairs them): word changes on one line.
+    for before, after in sentence_pairs(old, new):
+        if before is None or after is None:
+            _lines(out, [before] if before else [], [after] if after else [])
+            continue
         out.append("~ ")
-        for op, piece in word_diff(old, new):
+        for op, piece in word_diff([before], [after]):
             if op == "=":
-                out.append(piece + " ")
+                out.append(piece)
             elif op == "-":
                 out.append(f"[-{piece}-]", style=f"{DELETE} strike")
-                out.append(" ")
             else:
                 out.append(f"{{+{piece}+}}", style=f"{INSERT} underline")
-                out.append(" ")
+            out.append(" ")
         out.rstrip()
         out.append("\n")
-        return
+
+
+def _lines(out: Text, old: list[str], new: list[str]) -> None:
     for line in old:
         out.append(f"- {line}\n", style=DELETE)
     for line in new:
