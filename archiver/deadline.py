@@ -45,9 +45,7 @@ class _Watchdog:
             while True:
                 now = time.monotonic()
                 while self._heap and (self._heap[0][2].disarmed or self._heap[0][0] <= now):
-                    deadline = heapq.heappop(self._heap)[2]
-                    if not deadline.disarmed:
-                        deadline.fire()
+                    heapq.heappop(self._heap)[2].fire()  # a disarmed one ignores it
                 self._wake.wait(timeout=self._heap[0][0] - now if self._heap else None)
 
 

@@ -154,20 +154,23 @@ class Store:
             _consolidate(repo)
         return sha
 
-    def _changes(self, repo: git.Repo, parent: str, files: list[str]) -> list[tuple[str, Path | None]]:
-        """(path, file on disk, or None to delete) for each of `files` that differs from the parent commit."""
+    def _changes(self, repo: git.Repo, parent: str, files: list[str]) -> list[tuple[str, bytes | Path | None]]:
+        """(path, what to commit) for each of `files` that differs from the parent commit: the bytes already read
+        to compare them, the file on disk for a new one (streamed: a run's WARC may be large), None to delete."""
         unsafe = [name for name in files if "\n" in name or name.startswith('"')]
         if unsafe:  # the archive names its files itself; these would need quoting in git's line protocols
             raise ValueError(f"cannot commit a path with a newline or a leading quote: {unsafe[0]!r}")
         committed = _committed_blobs(repo, parent, files)
-        changes: list[tuple[str, Path | None]] = []
+        changes: list[tuple[str, bytes | Path | None]] = []
         for name in files:
             path = self.root / name
             if not path.is_file():
                 if name in committed:
                     changes.append((name, None))
-            elif name not in committed or _blob_id(path.read_bytes()) != committed[name]:
+            elif name not in committed:
                 changes.append((name, path))
+            elif _blob_id(data := path.read_bytes()) != committed[name]:
+                changes.append((name, data))
         return changes
 
     def reset_index(self) -> None:
@@ -301,6 +304,8 @@ def _committed_blobs(repo: git.Repo, commit: str, files: list[str]) -> dict[str,
     Folders are read level by level, each once: asking git for `commit:path` file by file made it read a
     host's folder of 10,000 pages again for every file in it (0.3 s for 300 files).
     """
+    if not commit:
+        return {}  # the archive's first commit
     listings: dict[str, dict[str, Any]] = {}
 
     def listing(folder: str) -> dict[str, Any]:  # name -> the Blob or Tree of that name in `folder`
@@ -314,7 +319,7 @@ def _committed_blobs(repo: git.Repo, commit: str, files: list[str]) -> dict[str,
         return listings[folder]
 
     blobs = {}
-    for name in files if commit else ():
+    for name in files:
         folder, _, base = name.rpartition("/")
         item = listing(folder).get(base)
         if isinstance(item, git.Blob):
@@ -337,19 +342,23 @@ def _identity(part: str) -> str:
     return "".join(c for c in part if c not in "<>\n").strip()  # what git itself strips from names
 
 
-def _fast_import(repo: git.Repo, header: bytes, changes: list[tuple[str, Path | None]]) -> str:
+def _fast_import(repo: git.Repo, header: bytes, changes: list[tuple[str, bytes | Path | None]]) -> str:
     """Write one commit of `changes` on top of the header's parent as a pack; its object name."""
     proc = repo.git.fast_import("--quiet", "--force", "--done", as_process=True, istream=subprocess.PIPE)
     try:
         sink = proc.proc.stdin
         sink.write(header)
-        for name, path in changes:
-            if path is None:
+        for name, content in changes:
+            if content is None:
                 sink.write(b"D " + name.encode("utf-8") + b"\n")
                 continue
-            sink.write(b"M 100644 inline " + name.encode("utf-8") + b"\ndata %d\n" % path.stat().st_size)
-            with path.open("rb") as f:
-                shutil.copyfileobj(f, sink, COPY_CHUNK)  # streamed: a run's WARC may be large
+            size = len(content) if isinstance(content, bytes) else content.stat().st_size
+            sink.write(b"M 100644 inline " + name.encode("utf-8") + b"\ndata %d\n" % size)
+            if isinstance(content, bytes):
+                sink.write(content)
+            else:
+                with content.open("rb") as f:
+                    shutil.copyfileobj(f, sink, COPY_CHUNK)
             sink.write(b"\n")
         sink.write(b"get-mark :1\ndone\n")
         sink.close()
