@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile import Hostile
 from newssite import Site
 
 from archiver import Archive
@@ -44,3 +45,30 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     full_env = {k: v for k, v in os.environ.items() if k != "ARCHIVER_DIR"} | (env or {})
     return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def server() -> Iterator[Hostile]:
+    """A hostile HTTP server on loopback (tests/hostile.py)."""
+    s = Hostile().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def internal() -> Iterator[Hostile]:
+    """An internal service: any request it receives is a failure of the address policy."""
+    s = Hostile().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A new archive with short timeouts, for the hostile suite."""
+    from userview import configure
+
+    root = tmp_path / "archive"
+    Archive.init(root)
+    configure(root, connect_timeout=2.0, read_timeout=2.0, deadline=5.0)
+    return root

@@ -10,18 +10,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import logging
-import os
 import random
 import re
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,129 +23,24 @@ import requests
 import trustme
 from conftest import git
 from hostile import Conn, Hostile, endless, not_found, page, response
-from typer.testing import CliRunner
+from userview import (
+    STORY,
+    archiver,
+    article,
+    assert_nothing_written,
+    configure,
+    folder,
+    meta,
+    redirect,
+    responses,
+    responses_of_checks,
+    run_measured,
+    streamed,
+)
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver import Archive
 from archiver.addresses import Pin, pinned
-from archiver.cli import app
 from archiver.transport import GuardedAdapter
-from archiver.urls import normalize_url, page_dir
-
-STORY = [
-    "The harbour authority approved the new ferry terminal on Tuesday after a long public inquiry.",
-    "Residents of the old town said the plan would bring heavy traffic to streets built for carts.",
-    "The authority promised a review of the traffic plan before any construction work begins next spring.",
-]
-
-
-# --- running the command -------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """What the user sees of one command."""
-
-    code: int
-    stdout: str
-    stderr: str
-    data: dict = field(default_factory=dict)
-
-    def result(self, url: str) -> dict:
-        wanted = normalize_url(url)
-        [entry] = [r for r in self.data["results"] if r["url"] == wanted]
-        return entry
-
-
-def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
-    """Run `archiver ARGS -a ROOT` in this process, as the command line does (exit code, stdout, stderr)."""
-    logger = logging.getLogger()
-    handlers, level = logger.handlers[:], logger.level
-    try:
-        result = CliRunner().invoke(app, [*args, "-a", str(root)], env=env)
-    finally:  # the command points the root logger at the runner's streams; give pytest its own back
-        logger.handlers[:], logger.level = handlers, level
-    assert result.exit_code != 70 and "internal error" not in result.stderr, result.stderr
-    data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {}
-    for entry in data.get("results", []) if isinstance(data, dict) else []:
-        assert not (entry["error"] or "").startswith("internal error"), entry
-    return Outcome(result.exit_code, result.stdout, result.stderr, data)
-
-
-def configure(root: Path, **settings: object) -> None:
-    """Set `key = value` lines of archiver.toml (every key used here is unique in the file)."""
-    toml = root / "archiver.toml"
-    text = toml.read_text()
-    for key, value in settings.items():
-        text, count = re.subn(rf"^{key} = .*$", f"{key} = {json.dumps(value)}", text, flags=re.MULTILINE)
-        assert count == 1, key
-    toml.write_text(text)
-
-
-@pytest.fixture
-def server() -> Iterator[Hostile]:
-    s = Hostile().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    root = tmp_path / "archive"
-    Archive.init(root)
-    configure(root, connect_timeout=2.0, read_timeout=2.0, deadline=5.0)
-    return root
-
-
-def folder(root: Path, url: str) -> Path:
-    return root / page_dir(normalize_url(url))
-
-
-def meta(root: Path, url: str) -> dict:
-    return json.loads((folder(root, url) / "meta.json").read_text())
-
-
-def article(root: Path, url: str) -> str:
-    return (folder(root, url) / "article.md").read_text()
-
-
-@dataclass
-class Record:
-    type: str
-    uri: str
-    headers: dict[str, str]
-    http_status: str | None
-    payload: bytes
-
-
-def records(base: Path) -> list[Record]:
-    """Every record of every WARC under `base`, read back with warcio; the payload as stored (not decoded)."""
-    found = []
-    for path in sorted(base.rglob("*.warc.gz*")):
-        with path.open("rb") as f:
-            for rec in ArchiveIterator(f):
-                http = rec.http_headers if rec.rec_type != "request" else None
-                status = http.get_statuscode() if http else None
-                found.append(Record(rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
-                                    dict(rec.rec_headers.headers), status, rec.raw_stream.read()))
-    return found
-
-
-def responses(base: Path, url: str) -> list[Record]:
-    return [r for r in records(base) if r.type == "response" and r.uri == url]
-
-
-def files_under(path: Path) -> list[Path]:
-    return [p for p in path.rglob("*") if p.is_file()]  # nothing when `path` does not exist
-
-
-def assert_nothing_written(root: Path, url: str) -> None:
-    """No page files, no WARC in the archive or in git, nothing left in flight."""
-    assert not folder(root, url).exists()
-    assert files_under(root / "warcs") == [] and files_under(root / ".archiver" / "spool") == []
-    assert git(root, "ls-files", "warcs", "pages") == ""
-    assert not list(root.rglob("*.open"))
-
 
 # --- slow, endless and compressed bodies -----------------------------------------------------------------
 
@@ -258,17 +147,6 @@ def test_endless_body_is_cut_at_the_size_cap(server, root, framing):
     assert "minutes of the previous meeting" in article(root, url)
 
 
-def run_measured(root: Path, *args: str) -> tuple[int, str, float]:
-    """Run the real command in a subprocess; its exit code, stdout, and peak RSS in MB (process tree)."""
-    exe = Path(sys.executable).with_name("archiver")
-    out = root.parent / "stdout.json"
-    with out.open("wb") as stdout:
-        proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=stdout, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out.read_text(), usage.ru_maxrss / 1024
-
 
 def test_gzip_bomb_is_decompressed_within_bounds(server, root):
     lead = gzip.compress(b"<html><head><title>Bomb</title></head><body><article><h1>Bomb</h1><p>"
@@ -306,19 +184,6 @@ def test_show_raw_of_a_gzip_bomb_streams_it_in_bounded_memory(server, root):
     assert head == lead and size == len(lead) + 300_000_000  # every member inflated, content-coding removed
     assert peak - baseline < 50, f"peak RSS {peak:.0f} MB for 300 MB of output, {baseline:.0f} MB for `log`"
 
-
-def streamed(root: Path, *args: str, keep: int = 0) -> tuple[int, bytes, int, float]:
-    """Run the real command, reading its stdout as it comes: exit code, the first `keep` bytes, the number of
-    bytes, and peak RSS in MB (relative figures only: it counts the test process forked before exec)."""
-    exe = Path(sys.executable).with_name("archiver")
-    proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
-    head = proc.stdout.read(keep) if keep else b""
-    size = len(head)
-    while piece := proc.stdout.read(1 << 20):
-        size += len(piece)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), head, size, usage.ru_maxrss / 1024
 
 
 # --- what the body says about itself -----------------------------------------------------------------------
@@ -455,9 +320,6 @@ def test_large_but_legal_headers_are_archived_whole(server, root):
 # --- redirects and broken connections --------------------------------------------------------------------------
 
 
-def redirect(to: str, status: str = "302 Found"):
-    return lambda conn: conn.send(response(status, [("Location", to)]))
-
 
 @pytest.mark.parametrize("kind", ["loop", "too-many"])
 def test_redirect_loop_and_too_many_redirects_fail_with_every_hop_recorded(server, root, kind):
@@ -482,9 +344,6 @@ def test_redirect_loop_and_too_many_redirects_fail_with_every_hop_recorded(serve
     [listed] = json.loads(archiver(root, "list", "--json").stdout)
     assert listed["status"] == "failed" and error in listed["error"]
 
-
-def responses_of_checks(root: Path) -> list[Record]:
-    return [r for r in records(root / ".archiver" / "checks") if r.type == "response"]
 
 
 def reset_mid_body(conn: Conn) -> None:
@@ -661,12 +520,6 @@ def test_unusual_host_names_are_archived_under_their_normal_form(server, root, u
 # --- addresses a page must not lead us to -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def internal() -> Iterator[Hostile]:
-    """An internal service: any request it receives is a failure of the address policy."""
-    s = Hostile().start()
-    yield s
-    s.stop()
 
 
 def private_links(port: int) -> list[str]:

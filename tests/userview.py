@@ -1,0 +1,158 @@
+"""The real command as a user runs it against hostile servers, and what they see of it.
+
+Shared by the hostile suite (tests/test_hostile*.py): the exit code, stdout and stderr of a run, its `--json`
+results, the archive's files, the WARC records read back with warcio, and peak memory of the command.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conftest import git
+from hostile import response
+from typer.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.cli import app
+from archiver.urls import normalize_url, page_dir
+
+STORY = [
+    "The harbour authority approved the new ferry terminal on Tuesday after a long public inquiry.",
+    "Residents of the old town said the plan would bring heavy traffic to streets built for carts.",
+    "The authority promised a review of the traffic plan before any construction work begins next spring.",
+]
+
+
+# --- running the command -------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What the user sees of one command."""
+
+    code: int
+    stdout: str
+    stderr: str
+    data: dict = field(default_factory=dict)
+
+    def result(self, url: str) -> dict:
+        wanted = normalize_url(url)
+        [entry] = [r for r in self.data["results"] if r["url"] == wanted]
+        return entry
+
+
+def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
+    """Run `archiver ARGS -a ROOT` in this process, as the command line does (exit code, stdout, stderr)."""
+    logger = logging.getLogger()
+    handlers, level = logger.handlers[:], logger.level
+    try:
+        result = CliRunner().invoke(app, [*args, "-a", str(root)], env=env)
+    finally:  # the command points the root logger at the runner's streams; give pytest its own back
+        logger.handlers[:], logger.level = handlers, level
+    assert result.exit_code != 70 and "internal error" not in result.stderr, result.stderr
+    data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {}
+    for entry in data.get("results", []) if isinstance(data, dict) else []:
+        assert not (entry["error"] or "").startswith("internal error"), entry
+    return Outcome(result.exit_code, result.stdout, result.stderr, data)
+
+
+def configure(root: Path, **settings: object) -> None:
+    """Set `key = value` lines of archiver.toml (every key used here is unique in the file)."""
+    toml = root / "archiver.toml"
+    text = toml.read_text()
+    for key, value in settings.items():
+        text, count = re.subn(rf"^{key} = .*$", f"{key} = {json.dumps(value)}", text, flags=re.MULTILINE)
+        assert count == 1, key
+    toml.write_text(text)
+
+
+def folder(root: Path, url: str) -> Path:
+    return root / page_dir(normalize_url(url))
+
+
+def meta(root: Path, url: str) -> dict:
+    return json.loads((folder(root, url) / "meta.json").read_text())
+
+
+def article(root: Path, url: str) -> str:
+    return (folder(root, url) / "article.md").read_text()
+
+
+@dataclass
+class Record:
+    type: str
+    uri: str
+    headers: dict[str, str]
+    http_status: str | None
+    payload: bytes
+
+
+def records(base: Path) -> list[Record]:
+    """Every record of every WARC under `base`, read back with warcio; the payload as stored (not decoded)."""
+    found = []
+    for path in sorted(base.rglob("*.warc.gz*")):
+        with path.open("rb") as f:
+            for rec in ArchiveIterator(f):
+                http = rec.http_headers if rec.rec_type != "request" else None
+                status = http.get_statuscode() if http else None
+                found.append(Record(rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
+                                    dict(rec.rec_headers.headers), status, rec.raw_stream.read()))
+    return found
+
+
+def responses(base: Path, url: str) -> list[Record]:
+    return [r for r in records(base) if r.type == "response" and r.uri == url]
+
+
+def files_under(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*") if p.is_file()]  # nothing when `path` does not exist
+
+
+def assert_nothing_written(root: Path, url: str) -> None:
+    """No page files, no WARC in the archive or in git, nothing left in flight."""
+    assert not folder(root, url).exists()
+    assert files_under(root / "warcs") == [] and files_under(root / ".archiver" / "spool") == []
+    assert git(root, "ls-files", "warcs", "pages") == ""
+    assert not list(root.rglob("*.open"))
+
+
+
+def run_measured(root: Path, *args: str) -> tuple[int, str, float]:
+    """Run the real command in a subprocess; its exit code, stdout, and peak RSS in MB (process tree)."""
+    exe = Path(sys.executable).with_name("archiver")
+    out = root.parent / "stdout.json"
+    with out.open("wb") as stdout:
+        proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=stdout, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out.read_text(), usage.ru_maxrss / 1024
+
+
+def streamed(root: Path, *args: str, keep: int = 0) -> tuple[int, bytes, int, float]:
+    """Run the real command, reading its stdout as it comes: exit code, the first `keep` bytes, the number of
+    bytes, and peak RSS in MB (relative figures only: it counts the test process forked before exec)."""
+    exe = Path(sys.executable).with_name("archiver")
+    proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    head = proc.stdout.read(keep) if keep else b""
+    size = len(head)
+    while piece := proc.stdout.read(1 << 20):
+        size += len(piece)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), head, size, usage.ru_maxrss / 1024
+
+
+def redirect(to: str, status: str = "302 Found"):
+    return lambda conn: conn.send(response(status, [("Location", to)]))
+
+
+def responses_of_checks(root: Path) -> list[Record]:
+    return [r for r in records(root / ".archiver" / "checks") if r.type == "response"]
