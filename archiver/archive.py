@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from . import __version__, atomic, recovery, report
@@ -21,7 +21,7 @@ from .history import History, Version
 from .lock import ArchiveLock
 from .state import PageState, State
 from .store import WORK_DIR, Store
-from .urls import normalize_url, page_dir
+from .urls import normalize_url
 from .warc import copy_payload, read_payload
 
 log = logging.getLogger(__name__)
@@ -186,11 +186,11 @@ class Archive:
         return self._infos(urls, metas)
 
     def _metas(self, urls: list[str]) -> dict[str, dict]:
-        return {u: m for u in urls if (m := self.store.meta(page_dir(u))) is not None}
+        return {u: m for u in urls if (m := self.store.meta_of(u)) is not None}
 
     def cited_by(self, url: str) -> list[PageInfo]:
         """The sources the article at `url` cites now (its links.txt), each with its current status."""
-        page = self.store.read(page_dir(normalize_url(url)))
+        page = self.store.page(normalize_url(url))
         if page is None:
             raise UsageError(f"not in the archive: {url}")
         cited = [u for u, _ in parse_links(page.links)]
@@ -236,11 +236,12 @@ class Archive:
         finally:
             state.close()
         now, limit = datetime.now(UTC), self.config.unreachable_after_days
-        return [_page_info(url, metas.get(url), states.get(url), role, now, limit) for url in urls]
+        return [_page_info(url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit)
+                for url in urls]
 
 
-def _page_info(url: str, meta: dict | None, state: PageState | None, role: str, now: datetime,
-               unreachable_after: float) -> PageInfo:
+def _page_info(url: str, folder: PurePosixPath, meta: dict | None, state: PageState | None, role: str,
+               now: datetime, unreachable_after: float) -> PageInfo:
     meta = meta or {}
     return PageInfo(
         url=url,
@@ -251,7 +252,7 @@ def _page_info(url: str, meta: dict | None, state: PageState | None, role: str, 
         last_change=meta.get("captured_at"),
         last_checked=state.last_checked if state else None,
         error=state.last_error if state else None,
-        folder=str(page_dir(url)),
+        folder=str(folder),
         kind=meta.get("kind"),
         next_due=state.next_due if state else None,
     )

@@ -26,6 +26,7 @@ from .capture import Capture
 from .compare import compare, parse_links
 from .config import Config
 from .due import due_at, next_interval
+from .errors import FolderCollision
 from .extract import Extractor, body_of, default_processes, document_meta
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
@@ -36,7 +37,6 @@ from .politeness import HostQueues, host_of
 from .robots import Robots, RobotsUnavailable
 from .state import Check, Record, State
 from .store import ARTICLE, CHECKS, META, WORK_DIR, PageVersion, Store
-from .urls import page_dir
 from .warc import WarcFile, warcinfo
 
 log = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ class Run:
         known = self.states.get(url)
         if known is None or not (known.etag or known.last_modified):
             return ()
-        if not (self.root / page_dir(url) / META).exists():
+        if not (self.root / self.store.folder(url) / META).exists():
             return ()
         headers = []
         if known.etag:
@@ -329,8 +329,13 @@ class Run:
             fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), depth=job.depth, outcome="failed",
                               error=f"internal error: {fetched}")
         capture = fetched.capture
+        folder = self.store.folder(url)
         try:
-            result, links = self._classify(url, page_dir(url), fetched)
+            result, links = self._classify(url, folder, fetched)
+        except FolderCollision as exc:  # another URL's history is never touched: this check fails instead
+            log.error("%s: %s", url, exc)
+            result, links = PageResult(url, "failed", error=str(exc), folder=str(folder), role=self._role(url),
+                                       depth=job.depth), []
         finally:
             capture.discard()
         final = capture.final
@@ -360,7 +365,7 @@ class Run:
             if capture.error and capture.exchanges:  # the answers before it failed (a redirect loop's hops)
                 self.checks_warc.write_capture(capture)
             return base, []
-        previous = self.store.read(folder)
+        previous = self.store.read(folder, url)
         if previous is not None:
             self.pages[url] = previous
         if fetched.outcome == "not-modified" and previous is not None:

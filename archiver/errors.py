@@ -44,3 +44,7 @@ class LockHeld(ArchiverError):
 
 class ArchiveDamaged(ArchiverError):
     exit_code = ExitCode.DAMAGED
+
+
+class FolderCollision(ArchiveDamaged):
+    """A page folder holds the history of another URL than the one being read or written there."""

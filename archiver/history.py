@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from .compare import Comparison, compare
-from .errors import UsageError
+from .errors import FolderCollision, UsageError
 from .store import ARTICLE, LINKS, META, Store
-from .urls import normalize_url, page_dir
+from .urls import normalize_url
 
 _NUMBER = re.compile(r"-?\d{1,6}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
@@ -38,7 +38,7 @@ class History:
     def __init__(self, store: Store, url: str) -> None:
         self.store = store
         self.url = normalize_url(url)
-        self.folder = page_dir(self.url).as_posix()
+        self.folder = store.folder(self.url).as_posix()
         self._versions: list[Version] | None = None
 
     def versions(self) -> list[Version]:
@@ -48,6 +48,9 @@ class History:
             last = None
             for revision in self.store.history(f"{self.folder}/{META}"):
                 commit, meta = revision.commit, json.loads(revision.content)
+                if meta.get("url") != self.url:
+                    raise FolderCollision(f"the folder {self.folder} holds a version of {meta.get('url')!r} "
+                                          f"(commit {commit[:10]}), not of {self.url}: run `archiver verify`")
                 number = meta.get("version")
                 if number is None or number == last:
                     continue

@@ -28,7 +28,7 @@ from .errors import UsageError
 from .extract import Body, Extractor, body_of, default_processes, document_meta
 from .normalize import Document, extractor_versions
 from .store import WORK_DIR, PageVersion, Store, dump_meta
-from .urls import normalize_url, page_dir
+from .urls import normalize_url
 from .warc import read_response
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
 def _start(root: Path, store: Store, extractor: Extractor, url: str, folder: PurePosixPath, spool: Path,
            summary: RebuildSummary) -> _Pending | None:
     """Read the page's latest response back from its WARC record and hand it to extraction."""
-    page = store.read(folder)
+    page = store.read(folder, url)
     if page is None or page.article is None:
         kind = page.meta.get("kind", "") if page else "no version"
         summary.skipped.append(Skipped(url, f"no text in the latest version ({kind})"))
@@ -150,11 +150,11 @@ def _finish(store: Store, extractor: Extractor, item: _Pending, summary: Rebuild
 
 def _folders(store: Store, urls: list[str] | None) -> list[tuple[str, PurePosixPath]]:
     if urls is None:
-        return [(m["url"], page_dir(m["url"])) for m in store.metas() if "url" in m]
+        return [(m["url"], folder) for folder, m in store.folders() if "url" in m]
     chosen = []
     for url in dict.fromkeys(normalize_url(u) for u in urls):
-        folder = page_dir(url)
-        if store.read(folder) is None:
+        folder = store.folder(url)
+        if store.read(folder, url) is None:
             raise UsageError(f"not in the archive: {url}")
         chosen.append((url, folder))
     return chosen

@@ -19,6 +19,8 @@ from typing import Any
 import git
 
 from . import atomic
+from .errors import FolderCollision
+from .urls import legacy_page_dir, page_dir
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,31 @@ class Store:
         store.commit("archiver: new archive", when, author, list(files))
         return store
 
-    def read(self, folder: PurePosixPath) -> PageVersion | None:
-        meta = self.meta(folder)
+    def folder(self, url: str) -> PurePosixPath:
+        """The folder of the page at (normalized) `url`: the one an older archive gave it (a 32-bit hash suffix)
+        where that folder exists and is that page's, else its folder in the current layout."""
+        current = page_dir(url)
+        if (self.root / current / META).is_file():
+            return current
+        legacy = legacy_page_dir(url)
+        try:
+            meta = self.meta(legacy)
+        except ValueError:  # an unreadable meta.json is verify's to report; it names no page
+            meta = None
+        return legacy if meta is not None and meta.get("url") == url else current
+
+    def page(self, url: str) -> PageVersion | None:
+        """The current files of the page at `url` (None: no version archived)."""
+        return self.read(self.folder(url), url)
+
+    def meta_of(self, url: str) -> dict[str, Any] | None:
+        """The current meta.json of the page at `url` alone (None: no version archived)."""
+        folder = self.folder(url)
+        return _owned(folder, self.meta(folder), url)
+
+    def read(self, folder: PurePosixPath, url: str | None = None) -> PageVersion | None:
+        """The files in `folder`; with `url`, FolderCollision if they are another page's."""
+        meta = _owned(folder, self.meta(folder), url)
         if meta is None:
             return None
         return PageVersion(folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS))
@@ -105,6 +130,18 @@ class Store:
         """The page's meta.json alone (None: no version of it is archived)."""
         text = self._read_opt(folder / META)
         return json.loads(text) if text is not None else None
+
+    def folders(self) -> Iterator[tuple[PurePosixPath, dict[str, Any]]]:
+        """Every page folder with its meta.json, in folder order (unreadable ones skipped with a warning)."""
+        for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):
+            try:
+                yield PurePosixPath(path.parent.relative_to(self.root).as_posix()), json.loads(
+                    path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                log.warning("unreadable %s: %s", path, exc)
+
+    def metas(self) -> Iterator[dict[str, Any]]:
+        return (meta for _, meta in self.folders())
 
     def _read_opt(self, rel: PurePosixPath) -> str | None:
         try:
@@ -115,22 +152,23 @@ class Store:
     # Page files are written without fsync: until a commit holds them, an interrupted run's page files are
     # restored from git (recovery.py), and a run syncs the disk once before it declares itself done.
     def write(self, version: PageVersion) -> None:
-        """Write a version's files; meta.json last in the folder's listing, but all renamed together."""
+        """Write a version's files; meta.json last in the folder's listing, but all renamed together.
+
+        Never over another page's files: a folder whose meta.json names another URL is a collision.
+        """
         def encode(text: str | None) -> bytes | None:
             return text.encode("utf-8") if text is not None else None
 
+        self._claim(version)
         atomic.write_folder(self.root / version.dir, {ARTICLE: encode(version.article), LINKS: encode(version.links),
                                                       META: dump_meta(version.meta).encode("utf-8")}, durable=False)
 
     def write_meta(self, version: PageVersion) -> None:
+        self._claim(version)
         atomic.write_folder(self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")}, durable=False)
 
-    def metas(self) -> Iterator[dict[str, Any]]:
-        for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):
-            try:
-                yield json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                log.warning("unreadable %s: %s", path, exc)
+    def _claim(self, version: PageVersion) -> None:
+        _owned(version.dir, self.meta(version.dir), version.meta.get("url"))
 
     def commit(self, message: str, when: datetime, author: tuple[str, str], paths: Iterable[str]) -> str | None:
         """Commit `paths` (deletions included) as they are on disk, dated `when`; None if nothing changed.
@@ -285,6 +323,14 @@ class Store:
                 repo.git.checkout("-q", "--", PAGES)
             repo.git.clean("-fdq", "--", PAGES)
         return changed
+
+
+def _owned(folder: PurePosixPath, meta: dict[str, Any] | None, url: str | None) -> dict[str, Any] | None:
+    """`meta`, read from `folder`, if it is the page at `url` (or `url` is None); else FolderCollision."""
+    if meta is not None and url is not None and meta.get("url") != url:
+        raise FolderCollision(f"the folder {folder} holds the history of {meta.get('url')!r}, not of {url}: "
+                              "nothing was written there (run `archiver verify`)")
+    return meta
 
 
 def _head(repo: git.Repo) -> str:

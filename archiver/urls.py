@@ -109,19 +109,44 @@ def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
-def page_dir(url: str) -> PurePosixPath:
-    """The folder, relative to the archive, that holds the page at (normalized) `url`.
+# 128 bits of the URL's SHA-256 name its folder: finding a second URL for a folder (2^128 tries), or even any
+# colliding pair (2^64), is out of reach. Archives made before used 32 bits, where a colliding URL took minutes
+# to find; their folders keep their names (`Store.folder` reads both), and no folder is ever written for a URL
+# other than the one its meta.json names.
+FOLDER_HASH_DIGITS = 32
+LEGACY_HASH_DIGITS = 8
 
-    Derived from the URL alone; safe on every OS (no `..`, no reserved names, bounded
-    length) and collision-free thanks to the hash suffix.
+
+def page_dir(url: str) -> PurePosixPath:
+    """The folder, relative to the archive, for the page at (normalized) `url` in the current layout.
+
+    Derived from the URL alone; safe on every OS (no `..`, no reserved names, bounded length).
     """
+    return _page_dir(url, FOLDER_HASH_DIGITS)
+
+
+def legacy_page_dir(url: str) -> PurePosixPath:
+    """The folder archives made before named for `url` (a 32-bit hash suffix)."""
+    return _page_dir(url, LEGACY_HASH_DIGITS)
+
+
+def names_folder(url: str, folder: str) -> bool:
+    """Whether `folder` (a path or a name) is one a layout gives `url`: its hash suffix is that of the URL.
+
+    The readable part is left out: it says nothing of identity, and its rules may differ between versions.
+    """
+    suffix = folder.rstrip("/").rpartition("/")[2].rpartition("-")[2]
+    return len(suffix) in (FOLDER_HASH_DIGITS, LEGACY_HASH_DIGITS) and url_hash(url).startswith(suffix)
+
+
+def _page_dir(url: str, digits: int) -> PurePosixPath:
     parts = urlsplit(url)
     host = _safe_component(parts.netloc.replace(":", "_").strip("[]")) or "_"
     rest = unquote(parts.path + ("?" + parts.query if parts.query else ""))
     slug = _safe_component(rest, SLUG_MAX) or "index"
     # The hash follows a dash, so "con.html" would still name the CON device on Windows: escape it.
     slug = f"_{slug}" if _WINDOWS_RESERVED.match(f"{slug}-x") else slug
-    return PurePosixPath("pages", host, f"{slug}-{url_hash(url)[:8]}")
+    return PurePosixPath("pages", host, f"{slug}-{url_hash(url)[:digits]}")
 
 
 def _safe_component(name: str, limit: int = 100) -> str:

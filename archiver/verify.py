@@ -25,7 +25,8 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from .gzmembers import members
 from .store import CHECKS, WARCS, Store
-from .versions import recorded_versions
+from .urls import names_folder
+from .versions import RecordedVersion, recorded_versions
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:
     """Every record named by a version's meta.json in any commit."""
     versions, unreadable = recorded_versions(store)
     problems = [Problem(u.path, None, f"meta.json is not readable: {u.error}", commit=u.commit) for u in unreadable]
+    problems += _strangers(versions)
     evidence: dict[Evidence, None] = {}
     for version in versions:
         if not version.warc:
@@ -129,6 +131,24 @@ def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:
                                     version.url, f"meta.json names no complete WARC record ({exc!r})",
                                     version=version.number, commit=version.commit))
     return list(evidence), problems
+
+
+def _strangers(versions: list[RecordedVersion]) -> list[Problem]:
+    """Versions that are not their folder's: a folder belongs to the URL its hash suffix names and its first
+    version records; any other URL's version in it is a collision, or a forgery."""
+    owners: dict[str, str] = {}
+    problems = []
+    for version in versions:  # oldest commit first
+        folder = version.path.rpartition("/")[0]
+        owner = owners.setdefault(folder, version.url)
+        if version.url != owner:
+            message = f"a version of {version.url} in the folder of {owner} (a folder collision or a forgery)"
+        elif not names_folder(version.url, folder):
+            message = f"a version of {version.url} in {folder}, which is not the folder of that URL"
+        else:
+            continue
+        problems.append(Problem(version.path, version.url, message, version=version.number, commit=version.commit))
+    return problems
 
 
 def _items(meta: dict[str, Any], ref: dict[str, Any], commit: str) -> list[Evidence]:

@@ -18,6 +18,7 @@ class RecordedVersion:
     number: int | None
     commit: str
     meta: dict[str, Any]
+    path: str  # of the meta.json, relative to the archive
 
     @property
     def warc(self) -> dict[str, Any] | None:
@@ -47,6 +48,7 @@ def recorded_versions(store: Store) -> tuple[list[RecordedVersion], list[Unreada
         except ValueError as exc:
             unreadable.append(Unreadable(revision.path, revision.commit, str(exc)))
             continue
-        key = (meta.get("url"), meta.get("version"), json.dumps(meta.get("warc"), sort_keys=True))
-        seen.setdefault(key, RecordedVersion(meta.get("url", ""), meta.get("version"), revision.commit, meta))
+        key = (revision.path, meta.get("url"), meta.get("version"), json.dumps(meta.get("warc"), sort_keys=True))
+        seen.setdefault(key, RecordedVersion(meta.get("url", ""), meta.get("version"), revision.commit, meta,
+                                             revision.path))
     return list(seen.values()), unreadable
