@@ -23,7 +23,7 @@ class Exchange:
     body: Path | None = None  # spooled body bytes as sent (content-coded, de-chunked)
     body_length: int = 0
     payload_digest: str = ""  # "sha1:<base32>", the WARC payload digest of `body`
-    truncated: str | None = None  # WARC-Truncated reason: "length" or "time"
+    truncated: str | None = None  # WARC-Truncated reason: "length", "time" or "disconnect"
     peer_ip: str | None = None
 
     def header(self, name: str) -> str | None:

@@ -20,11 +20,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__
-from .addresses import PrivateAddress, check_public
+from . import __version__, answer
+from .addresses import AddressPolicy, PrivateAddress, check_public, origin
+from .answer import GONE_STATUSES
 from .capture import Capture
 from .compare import compare, parse_links
 from .config import Config
+from .deadline import Deadline
 from .due import due_at, next_interval
 from .errors import FolderCollision
 from .extract import Extractor, body_of, default_processes, document_meta
@@ -41,7 +43,6 @@ from .warc import WarcFile, warcinfo
 
 log = logging.getLogger(__name__)
 
-GONE_STATUSES = (404, 410)
 OUTCOMES = ("new", "changed", "unchanged", "gone", "failed", "skipped")
 VERSION_OUTCOMES = ("new", "changed", "gone")
 # Each kind of version, and the run outcome it counts as.
@@ -140,6 +141,9 @@ class Run:
         self.state = state
         self.states = state.pages()
         self.tracked = tracked
+        # The origins the user named are fetched wherever they are; every other request is held to public
+        # addresses unless the settings allow private ones.
+        self.policy = AddressPolicy(config.sources.allow_private, frozenset(origin(url) for url in tracked))
         self.force = force  # check every cited source, due or not
         self.started = datetime.now(UTC)
         self.spool = root / WORK_DIR / "spool"  # bodies in flight; nothing in it outlives a run
@@ -268,40 +272,39 @@ class Run:
 
     def _work(self, job: Job, release: Callable[[], None] = lambda: None) -> Fetched:
         """Fetch and extract one page; `release` frees its host's slot as soon as the network is done."""
-        url, depth = job.url, job.depth
-        # Tracked articles are the user's own choice; only cited links are held to the address policy.
-        allow_private = depth == 0 or self.config.sources.allow_private
-        def not_fetched(outcome: str, error: str) -> Fetched:
-            return Fetched(Capture(url=url, started=datetime.now(UTC)), depth, outcome=outcome, error=error)
+        with Deadline(self.config.fetch.deadline) as deadline:  # robots.txt and the page share it
+            fetched = self._fetch(job, deadline)
+        release()
+        if not isinstance(fetched, Capture):
+            return fetched
+        capture = fetched
+        outcome, error = answer.verdict(capture, conditional=bool(job.headers))
+        if outcome != "ok":
+            return Fetched(capture, job.depth, outcome=outcome, error=error)
+        document = self._extract(capture)
+        if isinstance(document, Future):
+            return Fetched(capture, job.depth, outcome="ok", extraction=document)
+        return Fetched(capture, job.depth, document=document, outcome="ok")
 
-        if not allow_private:
+    def _fetch(self, job: Job, deadline: Deadline) -> Capture | Fetched:
+        """The capture of the page, or why it was not fetched (the address policy, robots.txt)."""
+        url = job.url
+
+        def not_fetched(outcome: str, error: str) -> Fetched:
+            return Fetched(Capture(url=url, started=datetime.now(UTC)), job.depth, outcome=outcome, error=error)
+
+        if self.policy.checks(url):
             try:
                 check_public(url)
             except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
                 return not_fetched("skipped", str(exc))
         try:
             # robots.txt is a request to the host too: the per-host delay spaces it from the page's.
-            if self.robots is not None and not self.robots.allowed(url, self._host_pause, allow_private):
+            if self.robots is not None and not self.robots.allowed(url, self._host_pause, self.policy, deadline):
                 return not_fetched("skipped", "disallowed by robots.txt")
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
             return not_fetched("failed", str(exc))
-        capture = self.fetcher.fetch(url, dict(job.headers), allow_private=allow_private)
-        release()
-        final = capture.final
-        if capture.blocked:
-            return Fetched(capture, depth, outcome="skipped", error=capture.blocked)
-        if final is not None and final.status == 304 and job.headers and not capture.error:
-            return Fetched(capture, depth, outcome="not-modified")
-        if capture.error or final is None:
-            return Fetched(capture, depth, outcome="failed", error=capture.error or "no response")
-        if final.status in GONE_STATUSES:
-            return Fetched(capture, depth, outcome="gone")
-        if not 200 <= final.status < 300:
-            return Fetched(capture, depth, outcome="failed", error=f"HTTP {final.status} {final.reason}".rstrip())
-        document = self._extract(capture)
-        if isinstance(document, Future):
-            return Fetched(capture, depth, outcome="ok", extraction=document)
-        return Fetched(capture, depth, document=document, outcome="ok")
+        return self.fetcher.fetch(url, dict(job.headers), self.policy, deadline=deadline)
 
     def _extracted(self, fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
         """`fetched` with the document a worker process extracted (or this process, if that one failed)."""
@@ -362,7 +365,7 @@ class Run:
                           depth=fetched.depth)
         if fetched.outcome in ("failed", "skipped"):
             base.error = fetched.error
-            if capture.error and capture.exchanges:  # the answers before it failed (a redirect loop's hops)
+            if capture.exchanges:  # what came before the failure (a redirect loop's hops), or the failed answer
                 self.checks_warc.write_capture(capture)
             return base, []
         previous = self.store.read(folder, url)

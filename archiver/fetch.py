@@ -7,6 +7,7 @@ so the WARC holds the evidence byte for byte and memory stays flat whatever the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import hashlib
 import http.client
@@ -25,7 +26,7 @@ import requests
 import urllib3
 from requests.utils import get_environ_proxies, select_proxy
 
-from .addresses import Pin, PrivateAddress, Unresolvable, pinned, public_addresses
+from .addresses import OPEN, AddressPolicy, Pin, PrivateAddress, Unresolvable, pinned, public_addresses
 from .capture import Capture, Exchange
 from .config import FetchConfig
 from .deadline import Deadline
@@ -36,6 +37,9 @@ from .urls import DEFAULT_PORTS, normalize_host, normalize_url
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+# A head that never ended, by its WARC-Truncated reason: the connection closed, or the deadline cut it.
+HEAD_CUT = {"disconnect": "the connection closed inside the response headers",
+            "time": "deadline of {deadline:g}s exceeded while reading the response headers"}
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
 
 
@@ -83,25 +87,28 @@ class Fetcher:
                 session.close()
             self._sessions.clear()
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None, allow_private: bool = True,
-              retry: bool = True) -> Capture:
+    def fetch(self, url: str, headers: dict[str, str] | None = None, policy: AddressPolicy = OPEN,
+              retry: bool = True, deadline: Deadline | None = None) -> Capture:
         """Fetch `url`, following redirects by hand; never raises for network trouble.
 
-        With `allow_private` false, every hop's host is checked first and a non-public one is refused
-        (`capture.blocked`), redirects included; the connection then goes to the addresses checked.
-        `retry` false answers a 429 or 503 at once.
+        Every hop `policy` checks is resolved first, and refused if an address is not public (`capture.blocked`);
+        the connection then goes to the addresses checked. `retry` false answers a 429 or 503 at once.
+        `deadline` (one the caller entered) bounds this fetch with the caller's other requests; by default it
+        has a deadline of its own.
         """
         capture = Capture(url=url, started=datetime.now(UTC))
         begun = time.monotonic()
-        with Deadline(self.config.deadline) as deadline:
+        with contextlib.ExitStack() as stack:
+            if deadline is None:
+                deadline = stack.enter_context(Deadline(self.config.deadline))
             try:
-                self._follow_retrying(capture, url, headers or {}, deadline, allow_private,
+                self._follow_retrying(capture, url, headers or {}, deadline, policy,
                                       self.config.retries if retry else 0)
             except PrivateAddress as exc:
                 capture.blocked = str(exc)
             except FETCH_ERRORS as exc:
                 capture.error = _describe(exc)
-                if deadline.fired:
+                if deadline.fired and not capture.error.startswith("deadline"):
                     capture.error = f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"
         if capture.error or capture.blocked:
             log.info("not fetched: %s: %s", url, capture.error or capture.blocked)
@@ -109,10 +116,10 @@ class Fetcher:
         return capture
 
     def _follow_retrying(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
-                         allow_private: bool, retries: int) -> None:
+                         policy: AddressPolicy, retries: int) -> None:
         """Fetch, retrying a 429 or 503 answer as its Retry-After asks, within the retry budget and deadline."""
         for attempt in range(retries + 1):
-            self._follow(capture, url, headers, deadline, allow_private)
+            self._follow(capture, url, headers, deadline, policy)
             final = capture.final
             if final is None or final.status not in RETRY_STATUSES or attempt == retries:
                 return
@@ -125,12 +132,14 @@ class Fetcher:
             time.sleep(wait)
 
     def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
-                allow_private: bool) -> None:
+                policy: AddressPolicy) -> None:
         seen: set[str] = set()
         while True:
-            pin = None if allow_private else self._check(url)
+            pin = self._check(url) if policy.checks(url) else None
             exchange = self._exchange(url, headers, deadline, pin)
-            capture.exchanges.append(exchange)
+            capture.exchanges.append(exchange)  # a broken answer too: what came is evidence of the failure
+            if exchange.truncated in HEAD_CUT:
+                raise FetchError(HEAD_CUT[exchange.truncated].format(deadline=self.config.deadline))
             if not exchange.is_redirect:
                 return
             seen.add(url)
@@ -177,6 +186,10 @@ class Fetcher:
                                            timeout=timeout, **insecure)
         try:
             exchange = _exchange_from(response, url, started)
+            if not getattr(response.raw._original_response, "head_complete", True):
+                # No body can follow a head that never ended; the deadline cuts the socket, which reads as a close.
+                exchange.truncated = "time" if deadline.fired else "disconnect"
+                return exchange
             try:
                 self._spool_body(response, exchange, deadline)
             except BaseException:
@@ -287,8 +300,9 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, FetchError):
         return str(exc)
     cause = _innermost(exc)
-    if isinstance(cause, http.client.LineTooLong):
-        return f"the server sent a {cause.args[0] if cause.args else 'line'} longer than {http.client._MAXLINE} bytes"
+    if isinstance(cause, http.client.LineTooLong):  # its message: "got more than N bytes when reading <line>"
+        line = str(cause).rpartition(" when reading ")[2] or "line"
+        return f"the server sent a {line} longer than {http.client._MAXLINE} bytes"
     if isinstance(cause, http.client.HTTPException) and "more than" in str(cause) and "headers" in str(cause):
         return f"the server sent more than {http.client._MAXHEADERS} headers"
     if isinstance(exc, requests.exceptions.SSLError):

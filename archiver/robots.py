@@ -1,7 +1,8 @@
 """robots.txt, fetched once per host per run and read with Protego (RFC 9309 and common extensions).
 
-It is fetched like any page (`Fetcher`): under the same deadline, size cap, TLS settings and address policy,
-so a hostile robots.txt can neither hold a worker forever nor redirect us to an internal address.
+It is fetched like any page (`Fetcher`): within the deadline of the page that needed it, under the same size
+cap, TLS settings and address policy, so a hostile robots.txt can neither hold a worker longer than the page
+would nor redirect us to an internal address.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
+from .addresses import OPEN, AddressPolicy
 from .payload import decode_content
 
 if TYPE_CHECKING:
+    from .deadline import Deadline
     from .fetch import Fetcher
 
 log = logging.getLogger(__name__)
@@ -38,10 +41,11 @@ class Robots:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def allowed(self, url: str, on_fetch: Callable[[], None] = lambda: None, allow_private: bool = True) -> bool:
+    def allowed(self, url: str, on_fetch: Callable[[], None] = lambda: None, policy: AddressPolicy = OPEN,
+                deadline: Deadline | None = None) -> bool:
         """May `url` be fetched? `on_fetch` runs after robots.txt had to be fetched for it (politeness).
 
-        `allow_private` false holds the robots.txt request, and its redirects, to public addresses.
+        The robots.txt request, and its redirects, are held to `policy`, within `deadline` (the page's).
         """
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -49,16 +53,16 @@ class Robots:
             lock = self._locks.setdefault(origin, threading.Lock())
         with lock:
             if origin not in self._rules:
-                self._rules[origin] = self._load(origin, allow_private)
+                self._rules[origin] = self._load(origin, policy, deadline)
                 on_fetch()
         rules = self._rules[origin]
         if isinstance(rules, str):
             raise RobotsUnavailable(rules)
         return rules if isinstance(rules, bool) else rules.can_fetch(url, self.agent)
 
-    def _load(self, origin: str, allow_private: bool) -> Protego | bool | str:
+    def _load(self, origin: str, policy: AddressPolicy, deadline: Deadline | None) -> Protego | bool | str:
         """Rules for `origin`: a parser, True (no restrictions), or why the site is off limits this run."""
-        capture = self.fetcher.fetch(f"{origin}/robots.txt", allow_private=allow_private, retry=False)
+        capture = self.fetcher.fetch(f"{origin}/robots.txt", policy=policy, retry=False, deadline=deadline)
         try:
             final = capture.final
             if capture.error or capture.blocked or final is None:

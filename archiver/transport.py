@@ -3,6 +3,8 @@
 requests offers no hook to the socket, so urllib3 connection and pool classes of our own do both:
 - each connection registers its socket with the fetching thread's `Deadline`, which shuts it down when
   time runs out;
+- each response knows whether its head arrived whole (`CheckedResponse`): http.client takes a connection closed
+  inside the headers for their end, and the answer for a whole one;
 - under `addresses.pinned`, a connection goes to the addresses that were checked instead of resolving
   the name again (the Host header, SNI and the certificate check still use the name), a connection to
   any other host is refused, and a pooled connection to an address not checked now is dropped.
@@ -10,6 +12,7 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
 
 from __future__ import annotations
 
+import http.client
 import socket
 from typing import Any
 
@@ -42,8 +45,45 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
     raise error
 
 
+class _HeadReader:
+    """A response's socket file while its head is read: notes whether the last line read ended the head."""
+
+    def __init__(self, fp: Any) -> None:
+        self.fp = fp
+        self.ended = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.fp.readline(limit)
+        self.ended = line in (b"\r\n", b"\n")  # b"" is the connection closing: http.client stops there too
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fp, name)
+
+
+class CheckedResponse(http.client.HTTPResponse):
+    """An HTTPResponse whose `head_complete` says whether the blank line ending its headers arrived."""
+
+    head_complete = True
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        reader = _HeadReader(self.fp)
+        self.fp = reader  # type: ignore[assignment]
+        try:
+            super().begin()
+        finally:
+            if self.fp is reader:
+                self.fp = reader.fp
+        self.head_complete = reader.ended
+
+
 class _Guarded:
-    """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline."""
+    """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline; responses
+    that know whether their head is whole."""
+
+    response_class = CheckedResponse
 
     def _new_conn(self) -> socket.socket:
         pin = current_pin()

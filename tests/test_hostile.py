@@ -100,16 +100,20 @@ def test_a_tls_handshake_trickled_a_byte_at_a_time_is_cut_at_the_deadline(root):
     assert elapsed < 1.5 + 3
 
 
-def test_slowloris_robots_txt_is_cut_at_the_deadline_too(server, root):
+def test_slowloris_robots_txt_is_cut_within_the_pages_deadline(server, root):
     server.routes["/robots.txt"] = slowloris_headers
     server.answer("/fine", page("Terminal approved", STORY).encode())
     configure(root, deadline=1.5, read_timeout=2.0)
     started = time.monotonic()
     run = archiver(root, "add", server.url("/fine"), "--json")
-    # An unreadable robots.txt restricts nothing (as when it cannot be reached): the page is archived.
-    assert run.code == 0 and run.result(server.url("/fine"))["outcome"] == "new"
+    # robots.txt is part of the page's deadline: a slow site costs one deadline per page, not two.
     assert time.monotonic() - started < 1.5 + 3
-    assert server.paths() == ["/robots.txt", "/fine"]
+    result = run.result(server.url("/fine"))
+    assert run.code == 1 and result["outcome"] == "failed" and "deadline of 1.5s exceeded" in result["error"]
+    assert server.paths() == ["/robots.txt"]
+    # An unreadable robots.txt restricts nothing (as when it cannot be reached): the next check archives the page.
+    server.answer("/robots.txt", b"", status="404 Not Found")
+    assert archiver(root, "snapshot", server.url("/fine"), "--json").result(server.url("/fine"))["outcome"] == "new"
 
 
 HTML_HEAD = b"<html><head><title>Endless minutes</title></head><body><article><h1>Endless minutes</h1>"
@@ -245,9 +249,6 @@ MALFORMED = (b"<html><head><title>Broken markup</title><body><div><div><article>
 ODD_BODIES = {
     # id: (raw answer, whether the page keeps text, words that text must hold: none means an empty text)
     "binary-as-html": (response("200 OK", [("Content-Type", "text/html")], BINARY), False, ()),
-    "empty-close-delimited": (response("200 OK", [("Content-Type", "text/html")], length=False), True, ()),
-    "zero-length": (response("200 OK", [("Content-Type", "text/html")], b""), True, ()),
-    "zero-length-no-type": (response("200 OK", [], b""), False, ()),
     "malformed-html": (response("200 OK", [("Content-Type", "text/html")], MALFORMED), True,
                        ("# Broken markup\n", "after a long public inquiry.", "heavy traffic to the old town.")),
     "nul-in-html": (response("200 OK", [("Content-Type", "text/html")],
@@ -526,7 +527,11 @@ def private_links(port: int) -> list[str]:
     return [f"http://localhost:{port}/admin", f"http://127.0.0.1:{port}/", f"http://127.1:{port}/short",
             f"http://2130706433:{port}/decimal", f"http://0x7f000001:{port}/hex", f"http://0.0.0.0:{port}/zero",
             f"http://[::ffff:127.0.0.1]:{port}/mapped", f"http://[::1]:{port}/v6", "http://10.0.0.1/intranet",
-            "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/link-local", "http://192.168.1.1/router"]
+            "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/link-local", "http://192.168.1.1/router",
+            # IPv6 forms that carry an IPv4 address: NAT64, local-use NAT64, 6to4, IPv4-compatible, SIIT
+            f"http://[64:ff9b::7f00:1]:{port}/nat64", "http://[64:ff9b::a00:1]/nat64-intranet",
+            "http://[64:ff9b:1::808:808]/local-nat64", f"http://[2002:7f00:1::1]:{port}/6to4",
+            f"http://[::7f00:1]:{port}/compatible", f"http://[::ffff:0:7f00:1]:{port}/siit"]
 
 
 def test_cited_private_addresses_are_not_fetched_unless_allowed(server, internal, root):
@@ -559,6 +564,46 @@ def test_redirect_to_a_private_address_is_not_followed(server, internal, root):
     assert result["outcome"] == "skipped" and "localhost resolves to non-public address" in result["error"]
     assert internal.targets == [] and not any("secret" in t for t in server.targets)
     assert "http://cdn.example/out" in server.targets
+
+
+def test_a_tracked_article_redirecting_to_an_internal_address_is_not_followed(server, internal, root):
+    """The origin the user named is trusted; wherever its server sends the request next is not."""
+    secret = internal.url("/latest/meta-data/iam/credentials")
+    internal.answer("/latest/meta-data/iam/credentials", b'{"SecretAccessKey": "wJalrXUtnFEMI"}')
+    server.routes["/redir"] = redirect(secret)
+    server.answer("/story", page("Terminal approved", STORY).encode())
+    story, redir = server.url("/story"), server.url("/redir")
+
+    run = archiver(root, "add", redir, story, "--json")
+
+    result = run.result(redir)
+    assert result["outcome"] == "skipped" and "non-public address" in result["error"], result
+    assert run.result(story)["outcome"] == "new"  # the tracked origin itself is fetched, private or not
+    assert internal.targets == []
+    assert not folder(root, redir).exists()
+    assert "wJalrXUtnFEMI" not in git(root, "log", "-p", "--all") and "wJalrXUtnFEMI" not in article(root, story)
+    # The redirect that was refused is evidence of the check, out of git.
+    assert [r.uri for r in responses_of_checks(root)] == [redir]
+
+
+def test_robots_txt_of_a_tracked_origin_redirecting_inward_is_not_followed(server, internal, root):
+    server.routes["/robots.txt"] = redirect(internal.url("/robots.txt"))
+    server.answer("/story", page("Terminal approved", STORY).encode())
+    run = archiver(root, "add", server.url("/story"), "--json")
+    assert run.code == 0 and run.result(server.url("/story"))["outcome"] == "new"
+    assert internal.targets == []
+
+
+def test_sources_on_a_tracked_origin_are_fetched_and_others_private_ones_are_not(server, internal, root):
+    internal.answer("/admin", page("Admin", STORY).encode())
+    server.answer("/report", page("The inquiry report", STORY[1:]).encode())
+    server.answer("/story", page("Terminal approved", STORY, links=["/report", internal.url("/admin")]).encode())
+    run = archiver(root, "add", server.url("/story"), "--json")
+    assert run.code == 0
+    assert run.result(server.url("/report"))["outcome"] == "new"  # the origin the user named
+    refused = run.result(internal.url("/admin"))
+    assert refused["outcome"] == "skipped" and "non-public address" in refused["error"]
+    assert internal.targets == []
 
 
 def test_a_checked_connection_goes_to_the_checked_address_under_its_name(tmp_path):

@@ -1,0 +1,92 @@
+"""Broken, partial and empty answers never become versions: after an article is archived, an answer that broke
+off, one the request did not ask for, or one with nothing in it is a failed check; the archived text is untouched
+and what came is kept as evidence of the failure in `.archiver/checks/`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import git
+from hostile import page, response
+from userview import STORY, archiver, article, configure, folder, records
+
+TEXT_HTML = [("Content-Type", "text/html; charset=utf-8")]
+BODY = page("Terminal approved", STORY).encode()
+
+BROKEN_ANSWERS = {
+    # id: (raw bytes sent before the connection closes, words the failure's reason holds, whether a head arrived)
+    "closed-inside-the-headers": (b"HTTP/1.1 200 OK\r\nContent-Type: text/ht", "closed inside the response headers",
+                                  True),
+    "only-a-status-line": (b"HTTP/1.1 200 OK\r\n", "closed inside the response headers", True),
+    "a-status-line-cut-short": (b"HTTP/1.1 200 OK", "closed inside the response headers", True),
+    "headers-without-their-blank-line": (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 40\r\n",
+                                         "closed inside the response headers", True),
+    "unrequested-206": (response("206 Partial Content", [*TEXT_HTML, ("Content-Range", f"bytes 0-99/{len(BODY)}")],
+                                 BODY[:100]), "HTTP 206 Partial Content: a part of the page, which was not asked for",
+                        True),
+    "204": (response("204 No Content", []), "HTTP 204 No Content: the server sent no page", True),
+    "205": (response("205 Reset Content", [], b""), "HTTP 205 Reset Content: the server sent no page", True),
+    "202": (response("202 Accepted", TEXT_HTML, b"<p>queued</p>"), "HTTP 202 Accepted: not a page", True),
+    "200-zero-length": (response("200 OK", TEXT_HTML, b""), "HTTP 200 OK with an empty body", True),
+    "200-empty-close-delimited": (response("200 OK", TEXT_HTML, length=False), "HTTP 200 OK with an empty body",
+                                  True),
+    "200-empty-no-type": (response("200 OK", [], b""), "HTTP 200 OK with an empty body", True),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_ANSWERS))
+def test_a_broken_or_empty_answer_after_an_archived_version_is_a_failed_check(server, root, case):
+    raw, reason, _ = BROKEN_ANSWERS[case]
+    server.answer("/story", BODY)
+    server.answer("/other", page("Bridge closed", STORY[1:]).encode())
+    story, other = server.url("/story"), server.url("/other")
+    assert archiver(root, "add", story).code == 0
+    before = {p.name: p.read_bytes() for p in folder(root, story).iterdir()}
+    head = git(root, "rev-parse", "HEAD")
+
+    server.routes["/story"] = lambda conn: conn.send(raw)
+    run = archiver(root, "add", other, story, "--json")
+
+    assert run.code == 1
+    result = run.result(story)
+    assert result["outcome"] == "failed" and reason in result["error"], result
+    assert run.result(other)["outcome"] == "new"  # the rest of the run is archived
+    assert {p.name: p.read_bytes() for p in folder(root, story).iterdir()} == before
+    assert "ferry terminal" in article(root, story)
+    assert git(root, "diff", "--name-only", head.strip(), "HEAD", "--", str(folder(root, story))) == ""
+    log = archiver(root, "log", story, "--json")
+    assert [v["kind"] for v in json.loads(log.stdout)] == ["new"]
+    # What came is kept as evidence of the failed check, out of git.
+    [kept] = [r for r in records(root / ".archiver" / "checks") if r.type == "response"]
+    assert kept.uri == story
+    if reason.startswith("the connection closed"):
+        assert kept.headers["WARC-Truncated"] == "disconnect"
+    assert git(root, "status", "--porcelain") == ""
+    assert archiver(root, "verify").code == 0
+
+
+@pytest.mark.parametrize("case", ["closed-inside-the-headers", "unrequested-206", "204", "200-zero-length"])
+def test_a_broken_or_empty_first_answer_makes_no_version(server, root, case):
+    raw, reason, _ = BROKEN_ANSWERS[case]
+    server.routes["/story"] = lambda conn: conn.send(raw)
+    run = archiver(root, "add", server.url("/story"), "--json")
+    assert run.code == 1
+    result = run.result(server.url("/story"))
+    assert result["outcome"] == "failed" and reason in result["error"]
+    assert not folder(root, server.url("/story")).exists()
+    assert git(root, "ls-files", "pages", "warcs") == ""
+
+
+def test_a_header_trickle_cut_by_the_deadline_says_so(server, root):
+    def trickle(conn) -> None:
+        conn.send(b"HTTP/1.1 200 OK\r\n")
+        conn.trickle(b"X-Padding: " + b"a" * 100, 0.3)
+
+    server.routes["/slow"] = trickle
+    configure(root, deadline=1.5, read_timeout=5.0)
+    run = archiver(root, "add", server.url("/slow"), "--json")
+    assert run.code == 1
+    error = run.result(server.url("/slow"))["error"]
+    assert error == "deadline of 1.5s exceeded while reading the response headers", error
