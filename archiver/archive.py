@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from . import __version__, atomic, recovery, report
+from . import __version__, atomic, recovery, report, untrusted
 from . import config as configmod
 from . import rebuild as rebuildmod
 from .citations import cited_sources
@@ -94,8 +94,11 @@ class Archive:
         """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with a warning."""
         urls: dict[str, None] = {}  # ordered, without duplicates
         path = self.root / URLS_NAME
-        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        lines = untrusted.lines(path.read_bytes()) if path.exists() else []
         for number, line in enumerate(lines, 1):
+            if line is None:
+                log.warning("%s line %d skipped: not UTF-8 text", URLS_NAME, number)
+                continue
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
@@ -110,10 +113,10 @@ class Archive:
         added = [u for u in dict.fromkeys(urls) if u not in current]
         if added:
             path = self.root / URLS_NAME
-            text = path.read_text(encoding="utf-8") if path.exists() else URLS_HEADER
-            if text and not text.endswith("\n"):
-                text += "\n"
-            atomic.write_text(path, text + "".join(f"{u}\n" for u in added))
+            data = path.read_bytes() if path.exists() else URLS_HEADER.encode()  # kept byte for byte
+            if data and not data.endswith(b"\n"):
+                data += b"\n"
+            atomic.write_bytes(path, data + "".join(f"{u}\n" for u in added).encode())
         return added
 
     # -- runs ---------------------------------------------------------------------------------

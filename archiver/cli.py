@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -18,8 +19,9 @@ from git.exc import GitCommandNotFound
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from . import __version__, atomic, cdxj, cron, extract, render, wacz
+from . import __version__, atomic, cdxj, cron, extract, render, untrusted, wacz
 from .archive import Archive
 from .crawl import GONE_KINDS, PageResult, RunSummary
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError
@@ -50,7 +52,7 @@ DEFAULT_ARCHIVE = Path("archive")
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("archiver: %(levelname)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("archiver: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -59,9 +61,31 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines quote what servers send (reasons, titles, URLs): never their terminal control sequences."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return untrusted.printable(super().format(record))
+
+
+def _say(text: str, err: bool = False, nl: bool = True) -> None:
+    """Print a line for people: without terminal control sequences, whatever a server put into it."""
+    typer.echo(untrusted.printable(text), err=err, nl=nl)
+
+
+# Characters JSON allows raw in strings that a terminal may still obey (C1 controls, bidirectional overrides):
+# written as \u escapes, which every JSON reader reads back as the same characters.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _json(data: object) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    typer.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"archiver {__version__}")
+        _say(f"archiver {__version__}")
         raise typer.Exit()
 
 
@@ -85,19 +109,19 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except ArchiverError as exc:
-            typer.echo(f"archiver: error: {exc}", err=True)
+            _say(f"archiver: error: {exc}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except typer.Exit:
             raise
         except KeyboardInterrupt:
-            typer.echo("archiver: interrupted; the archive is as the last commit left it", err=True)
+            _say("archiver: interrupted; the archive is as the last commit left it", err=True)
             raise typer.Exit(130) from None
         except GitCommandNotFound:
-            typer.echo("archiver: error: git is not installed or not on PATH", err=True)
+            _say("archiver: error: git is not installed or not on PATH", err=True)
             raise typer.Exit(int(ExitCode.USAGE)) from None
         except Exception as exc:
             logger.exception("internal error")
-            typer.echo(f"archiver: internal error: {exc}", err=True)
+            _say(f"archiver: internal error: {exc}", err=True)
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
     return wrapper
@@ -112,7 +136,7 @@ def init(
     """Create an archive: a git repository with archiver.toml, urls.txt and .gitignore."""
     root = directory or archive
     Archive.init(root)
-    typer.echo(f"created archive at {root}")
+    _say(f"created archive at {root}")
 
 
 @app.command()
@@ -176,21 +200,21 @@ def list_(
     arc = Archive.open(archive)
     pages = arc.cited_by(cited_by) if cited_by else arc.pages(sources=sources)
     if as_json:
-        typer.echo(json.dumps([asdict(p) for p in pages], indent=2, ensure_ascii=False))
+        _json([asdict(p) for p in pages])
         return
     if not pages:
-        typer.echo("no tracked URLs (add one with `archiver add URL`)")
+        _say("no tracked URLs (add one with `archiver add URL`)")
         return
     rows = [(p.status, str(p.versions), _minute(p.last_change), _minute(p.next_due) if p.last_checked else "now",
              p.role, p.title, p.url) for p in pages]
     if not sys.stdout.isatty():  # a pipe gets tab-separated lines, ready for cut/grep/awk
-        typer.echo("".join("\t".join(row) + "\n" for row in rows), nl=False)
+        _say("".join("\t".join(row) + "\n" for row in rows), nl=False)
         return
     table = Table(box=None, pad_edge=False)
     for column in ("status", "versions", "last change", "next due", "role", "title", "url"):
         table.add_column(column, overflow="fold", justify="right" if column == "versions" else "left")
-    for row in rows:
-        table.add_row(*row)
+    for row in rows:  # Text, not markup: a title such as "[link=…]" is shown as written
+        table.add_row(*(Text(untrusted.printable(cell)) for cell in row))
     Console().print(table)
 
 
@@ -207,9 +231,9 @@ def log_(
     if reverse:
         versions = versions[::-1]
     if as_json:
-        typer.echo(json.dumps([v.as_dict() for v in versions], indent=2, ensure_ascii=False))
+        _json([v.as_dict() for v in versions])
         return
-    typer.echo("\n".join(render.log_lines(versions)))
+    _say("\n".join(render.log_lines(versions)))
 
 
 # Negative version numbers ("-1") are arguments, not options.
@@ -242,7 +266,7 @@ def diff(
     comparison = history.compare(before, after)
     if as_json:
         data = {"url": history.url, "from": before.as_dict(), "to": after.as_dict(), **comparison.as_dict()}
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        _json(data)
         return
     Console(highlight=False, soft_wrap=True).print(render.diff(history.url, before, after, comparison, words), end="")
 
@@ -267,9 +291,9 @@ def show(
     text = history.text(version)
     if text is None:
         why = f"{version.kind}: {version.summary}" if version.kind in GONE_KINDS else "no text (not HTML/PDF)"
-        typer.echo(f"archiver: v{version.number} of {history.url} has no text ({why})", err=True)
+        _say(f"archiver: v{version.number} of {history.url} has no text ({why})", err=True)
         return
-    typer.echo(text, nl=False)
+    _say(text, nl=False)
 
 
 @app.command()
@@ -285,9 +309,9 @@ def schedule(
     line = cron.crontab_line(every, archive)
     if install:
         cron.install(line, archive)
-        typer.echo(f"installed in your crontab: {line}")
+        _say(f"installed in your crontab: {line}")
     else:
-        typer.echo(line)
+        _say(line)
 
 
 @app.command(context_settings=NUMBERS_AS_ARGS)
@@ -320,20 +344,20 @@ def rebuild(
     current extractor and settings; commits what changed in one commit of its own."""
     summary = Archive.open(archive).rebuild(urls or None)
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+        _json(summary.as_dict())
     elif summary.commit or not ctx.obj["quiet"]:
-        typer.echo(summary.line())
+        _say(summary.line())
 
 
 def _write_report(page: str, output: Path) -> None:
     if str(output) == "-":
-        typer.echo(page, nl=False)
+        _say(page, nl=False)
         return
     try:
         atomic.write_text(output, page)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    typer.echo(f"wrote {output}")
+    _say(f"wrote {output}")
 
 
 @app.command("verify")
@@ -349,12 +373,12 @@ def verify_(
     """
     report = check_evidence(Archive.open(archive).store)
     if as_json:
-        typer.echo(json.dumps([p.as_dict() for p in report.problems], indent=2, ensure_ascii=False))
+        _json([p.as_dict() for p in report.problems])
     else:
         for problem in report.problems:
-            typer.echo(problem.line())
+            _say(problem.line())
         if not report.problems and not ctx.obj["quiet"]:
-            typer.echo(report.summary())
+            _say(report.summary())
     if report.problems:
         raise ArchiveDamaged(report.summary())
 
@@ -365,7 +389,7 @@ def index(ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE) -> None:
     """Update the CDXJ index of the WARC files (.archiver/indexes/index.cdxj, for pywb); reads only new files."""
     update = cdxj.update(Archive.open(archive).root)
     if update.read or not ctx.obj["quiet"]:
-        typer.echo(update.line())
+        _say(update.line())
     if update.failed:
         raise ArchiveDamaged(f"could not index {len(update.failed)} WARC files (first: {update.failed[0]}); "
                              "run `archiver verify`")
@@ -382,7 +406,7 @@ def export(
 ) -> None:
     """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs, index, page list."""
     summary = wacz.export(Archive.open(archive).store, wacz_file, urls or [], software=f"archiver {__version__}")
-    typer.echo(summary.line())
+    _say(summary.line())
 
 
 def _minute(stamp: str | None) -> str:
@@ -393,10 +417,13 @@ def _read_url_file(file: Path | None) -> list[str]:
     if file is None:
         return []
     try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {file}: {exc}") from None
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+    lines = untrusted.lines(data)
+    if None in lines:
+        raise UsageError(f"{file} line {lines.index(None) + 1} is not UTF-8 text")
+    return [line.strip() for line in lines if line and line.strip() and not line.lstrip().startswith("#")]
 
 
 class _progress:
@@ -423,20 +450,20 @@ class _progress:
 
 def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict | None = None) -> None:
     if as_json:
-        typer.echo(json.dumps({**summary.as_dict(), **(extra or {})}, indent=2, ensure_ascii=False))
+        _json({**summary.as_dict(), **(extra or {})})
     else:
         changed = summary.commit is not None
         if ctx.obj["verbose"] or sys.stdout.isatty():
             for result in summary.results:
                 if result.outcome == "failed":
-                    typer.echo(f"failed: {result.url}: {result.error}", err=True)
+                    _say(f"failed: {result.url}: {result.error}", err=True)
         if changed or summary.any_failed or not ctx.obj["quiet"]:
-            typer.echo(summary.line())
+            _say(summary.line())
     if summary.recovered:  # even with -q: evidence was set aside, and someone should know
-        typer.echo(f"archiver: warning: the previous run was interrupted; its uncommitted captures were set aside: "
+        _say(f"archiver: warning: the previous run was interrupted; its uncommitted captures were set aside: "
                    f"{', '.join(summary.recovered)}", err=True)
     if summary.push_error:
-        typer.echo(f"archiver: error: git push failed (the local commit is kept): {summary.push_error}", err=True)
+        _say(f"archiver: error: git push failed (the local commit is kept): {summary.push_error}", err=True)
     if summary.any_failed:
         raise typer.Exit(int(ExitCode.SOME_FAILED))
     if summary.push_error:
@@ -452,5 +479,5 @@ def main() -> None:
 
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM (cron's or systemd's timeout, a shutdown): unwind, so the run undoes its uncommitted work."""
-    typer.echo("archiver: terminated; the archive is as the last commit left it", err=True)
+    _say("archiver: terminated; the archive is as the last commit left it", err=True)
     raise SystemExit(128 + signum)

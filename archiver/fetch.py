@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import email.utils
 import hashlib
 import http.client
 import logging
@@ -20,19 +19,20 @@ import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.utils import get_environ_proxies, select_proxy
 
+from . import untrusted
 from .addresses import OPEN, AddressPolicy, Pin, PrivateAddress, Unresolvable, pinned, public_addresses
 from .capture import Capture, Exchange
 from .config import FetchConfig
 from .deadline import Deadline
 from .errors import InvalidURL
 from .transport import GuardedAdapter
-from .urls import DEFAULT_PORTS, normalize_host, normalize_url
+from .urls import DEFAULT_PORTS, normalize_host
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,18 @@ ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
 
 class FetchError(Exception):
     """A fetch that produced no usable answer (network error, deadline, redirect loop)."""
+
+
+class _Session(requests.Session):
+    """A requests session that leaves redirects alone: we follow them ourselves, hop by hop.
+
+    With `allow_redirects=False`, `Session.send` still asks `resolve_redirects` for the next request, which reads
+    and decodes the redirect's body (a gzip bomb in a 301 inflated whole; a compressed body could no longer be
+    spooled as sent) and decodes its Location as UTF-8 (latin-1 bytes raised). Here no answer is a redirect to it.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
 
 
 class Fetcher:
@@ -63,7 +75,7 @@ class Fetcher:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = _Session()
             adapter = GuardedAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -123,7 +135,8 @@ class Fetcher:
             final = capture.final
             if final is None or final.status not in RETRY_STATUSES or attempt == retries:
                 return
-            wait = retry_after(final.header("Retry-After"), default=2.0 ** (attempt + 1))
+            wait = untrusted.delay(final.header("Retry-After"))
+            wait = 2.0 ** (attempt + 1) if wait is None else wait
             if wait > self.config.max_retry_wait or wait >= deadline.remaining():
                 return  # asked to come back later than we can wait: the check fails, the next run retries
             log.info("%s answered %d; retrying in %.1fs", url, final.status, wait)
@@ -264,31 +277,13 @@ def _peer_ip(response: requests.Response) -> str | None:
 
 def _redirect_target(base: str, location: str) -> str:
     # Follow the Location exactly as given (evidence), only checking it is a URL we may fetch.
-    target = urldefrag(urljoin(base, location.strip())).url
-    try:
-        normalize_url(target)
-    except InvalidURL as exc:
-        raise FetchError(f"redirect to an invalid URL: {exc}") from None
+    target = untrusted.reference(base, location)
+    if target is None:
+        raise FetchError(f"redirect to something that is not an http(s) URL: {untrusted.printable(location)[:200]!r}")
     return target
 
 
 RETRY_STATUSES = (429, 503)
-
-
-def retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); `default` when absent."""
-    if value is None or not value.strip():
-        return default
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 # Everything a broken or hostile server can make requests, urllib3 or http.client raise.

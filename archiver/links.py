@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
+from . import untrusted
 from .errors import InvalidURL
 from .urls import normalize_url
+
+log = logging.getLogger(__name__)
 
 # Links that share or comment on the article rather than cite anything.
 _SHARE = re.compile(
@@ -19,6 +22,7 @@ _SHARE = re.compile(
     re.IGNORECASE,
 )
 _COMMENTS = re.compile(r"#(?:comments?|respond|disqus_thread)$|/comments?/?$|[?&]replytocom=", re.IGNORECASE)
+_OTHER_SCHEME = re.compile(r"(?!https?:)[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # mailto:, tel:, javascript:, data:...
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,11 @@ def _resolve(href: str, base: str) -> str | None:
     href = href.strip()
     if not href or href.startswith("#"):
         return None
-    absolute = urljoin(base, href)
-    if urlsplit(absolute).scheme.lower() not in ("http", "https"):
-        return None  # mailto:, tel:, javascript:, data: and friends
+    absolute = untrusted.reference(base, href)
+    if absolute is None:
+        if not _OTHER_SCHEME.match(href):
+            log.info("dropped a link that is not a URL: %r", untrusted.printable(href)[:200])
+        return None
     if _SHARE.match(absolute) or _COMMENTS.search(absolute):
         return None
     return identity(absolute)

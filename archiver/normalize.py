@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import version
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree, html
 from lxml.cssselect import CSSSelector
 
 from . import text as textrules
+from . import untrusted
 from .config import IgnoreRule
 from .links import Link, cited
 from .urls import normalize_url
@@ -185,12 +186,12 @@ def _absolutize(tree: html.HtmlElement, url: str) -> dict[str, str]:
     already absolute.
     """
     bases = tree.xpath("//base[@href]/@href")
-    base = urljoin(url, bases[0].strip()) if bases else url
+    base = (untrusted.reference(url, bases[0]) if bases else None) or url  # a broken <base> is ignored, as browsers do
     originals: dict[str, str] = {}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if href:
-            absolute = urljoin(base, href)
+        absolute = untrusted.reference(base, href) if href else None
+        if absolute is not None:  # others are left as written, and dropped when links are chosen
             originals.setdefault(absolute, href)
             anchor.set("href", absolute)
     return originals
@@ -209,9 +210,5 @@ def _canonical_link(tree: html.HtmlElement) -> str | None:
 
 
 def _canonical(found: str | None, url: str) -> str | None:
-    if not found:
-        return None
-    try:
-        return normalize_url(urljoin(url, found.strip()))
-    except ValueError:
-        return None
+    absolute = untrusted.reference(url, found) if found else None
+    return normalize_url(absolute) if absolute is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from . import untrusted
 from .compare import Comparison, sentence_pairs, word_diff
 from .history import Version
 
@@ -13,6 +14,11 @@ INSERT = "green"
 
 def when(version: Version) -> str:
     return version.captured_at[:16].replace("T", " ")
+
+
+def _add(out: Text, text: str, style: str | None = None) -> None:
+    """Append text that quotes pages (sentences, anchors, titles) without terminal control sequences."""
+    out.append(untrusted.printable(text), style=style)
 
 
 def log_lines(versions: list[Version]) -> list[str]:
@@ -37,9 +43,9 @@ def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bo
     if comparison.citations_added or comparison.citations_removed:
         _section(out, "citations")
         for url_, anchor in comparison.citations_removed:
-            out.append(f"- {url_}  {anchor}\n", style=DELETE)
+            _add(out, f"- {url_}  {anchor}\n", DELETE)
         for url_, anchor in comparison.citations_added:
-            out.append(f"+ {url_}  {anchor}\n", style=INSERT)
+            _add(out, f"+ {url_}  {anchor}\n", INSERT)
     return out
 
 
@@ -59,11 +65,11 @@ def _pair(out: Text, old: list[str], new: list[str], words: bool) -> None:
         out.append("~ ")
         for op, piece in word_diff([before], [after]):
             if op == "=":
-                out.append(piece)
+                _add(out, piece)
             elif op == "-":
-                out.append(f"[-{piece}-]", style=f"{DELETE} strike")
+                _add(out, f"[-{piece}-]", f"{DELETE} strike")
             else:
-                out.append(f"{{+{piece}+}}", style=f"{INSERT} underline")
+                _add(out, f"{{+{piece}+}}", f"{INSERT} underline")
             out.append(" ")
         out.rstrip()
         out.append("\n")
@@ -71,6 +77,6 @@ def _pair(out: Text, old: list[str], new: list[str], words: bool) -> None:
 
 def _lines(out: Text, old: list[str], new: list[str]) -> None:
     for line in old:
-        out.append(f"- {line}\n", style=DELETE)
+        _add(out, f"- {line}\n", DELETE)
     for line in new:
-        out.append(f"+ {line}\n", style=INSERT)
+        _add(out, f"+ {line}\n", INSERT)

@@ -60,6 +60,7 @@ class Hostile:
     routes: dict[str, Script] = field(default_factory=dict)
     fallback: Script | None = None  # for paths without a route (None: 404 Not Found)
     targets: list[str] = field(default_factory=list)  # every request target received, in order
+    heads: list[bytes] = field(default_factory=list)  # every request head received, in order
     _stop: threading.Event = field(default_factory=threading.Event)
     _sock: socket.socket | None = None
     _acceptor: threading.Thread | None = None
@@ -112,6 +113,7 @@ class Hostile:
             head = _read_head(sock)
             target = head.split(b" ", 2)[1].decode("latin-1") if head.count(b" ") >= 2 else ""
             self.targets.append(target)
+            self.heads.append(head)
             script = self.routes.get(target) or self.routes.get(urlsplit(target).path) or self.fallback \
                 or not_found
             script(Conn(sock, self._stop, target, head))
