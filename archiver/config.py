@@ -43,7 +43,8 @@ verify_tls = true
 # Hosts whose TLS certificate is accepted unchecked (self-signed, expired, another name), named one by one,
 # e.g. ["intranet.example.org"]; every other host is still checked. Prefer this to verify_tls = false.
 insecure_tls_hosts = []
-# Fetches in flight to one host at a time, and the minimum seconds between the starts of two of them.
+# Fetches in flight to one site at a time, and the minimum seconds between the starts of two of them. A site is
+# a registrable domain (every sub-domain of news.example.co.uk is one site), or an address for a host given as one.
 per_host = 2
 per_host_delay = 0.0
 # Honour robots.txt (fetched once per host per run).
@@ -59,14 +60,18 @@ max_retry_wait = 60.0
 depth = 1
 # At most this many sources per article, in order of first appearance.
 max_per_article = 100
+# Seconds of fetching the sources of one article may take in one run, added up (robots.txt included); the
+# sources not started by then are checked at the next run, so a page citing many slow sites cannot hold the run.
+seconds_per_article = 120.0
 # Follow sources on hosts other than the citing page's.
 other_hosts = true
 # Regular expressions matched against a source's normalized URL: when include is not empty a source must
 # match one of its patterns; a source matching any exclude pattern is never fetched.
 include = []
 exclude = []
-# Fetch sources whose host is (or resolves to, or redirects to) a private, loopback or link-local address.
-# Off by default: a page must not be able to point archiver at services inside your network.
+# Fetch pages whose host is (or resolves to) a private, loopback or link-local address: cited sources, and any
+# request a redirect or robots.txt leads to. Off by default: a page must not be able to point archiver at
+# services inside your network. The origins (scheme, host, port) of the articles you track are always fetched.
 allow_private = false
 
 [schedule]
@@ -142,6 +147,7 @@ class FetchConfig:
 class SourcesConfig:
     depth: int
     max_per_article: int
+    seconds_per_article: float
     other_hosts: bool
     include: tuple[re.Pattern[str], ...]
     exclude: tuple[re.Pattern[str], ...]
@@ -321,6 +327,7 @@ def _sources(raw: dict[str, Any], source: str) -> SourcesConfig:
     return SourcesConfig(
         depth=raw["depth"],
         max_per_article=raw["max_per_article"],
+        seconds_per_article=_positive(raw["seconds_per_article"], "sources.seconds_per_article", source),
         other_hosts=raw["other_hosts"],
         include=_patterns(raw["include"], "sources.include", source),
         exclude=_patterns(raw["exclude"], "sources.exclude", source),

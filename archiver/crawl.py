@@ -35,7 +35,7 @@ from .kinds import moved as kinds_moved
 from .kinds import soft_404
 from .links import Link
 from .normalize import Document, extractor_versions
-from .politeness import HostQueues, host_of
+from .politeness import Budget, HostQueues, site_of
 from .robots import Robots, RobotsUnavailable
 from .state import Check, Record, State
 from .store import ARTICLE, CHECKS, META, WORK_DIR, PageVersion, Store
@@ -43,7 +43,7 @@ from .warc import WarcFile, warcinfo
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("new", "changed", "unchanged", "gone", "failed", "skipped")
+OUTCOMES = ("new", "changed", "unchanged", "gone", "failed", "skipped", "deferred")
 VERSION_OUTCOMES = ("new", "changed", "gone")
 # Each kind of version, and the run outcome it counts as.
 KIND_OUTCOME = {"new": "new", "edited": "changed", "moved": "changed", "restored": "changed",
@@ -92,7 +92,8 @@ class RunSummary:
         return any(r.outcome == "failed" for r in self.results)
 
     def line(self) -> str:
-        shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in ("gone", "skipped"))
+        shown = ", ".join(f"{n} {k}" for k, n in self.counts().items()
+                          if n or k not in ("gone", "skipped", "deferred"))
         sources = sum(r.role == "source" for r in self.results)
         scope = f" ({len(self.results) - sources} articles, {sources} sources)" if sources else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
@@ -120,7 +121,7 @@ class Fetched:
     capture: Capture
     depth: int
     document: Document | None = None
-    outcome: str = ""  # "ok", "gone", "failed" or "skipped"
+    outcome: str = ""  # "ok", "not-modified", "gone", "failed", "skipped" or "deferred"
     error: str | None = None
     extraction: Future[Document | None] | None = None  # the document, while a worker process extracts it
 
@@ -130,6 +131,9 @@ class Job:
     url: str
     depth: int  # link hops from a tracked article
     headers: tuple[tuple[str, str], ...] = ()  # conditional request validators
+    # The time budget it draws on, named: the sources of the article whose citations led here (or, for a source
+    # checked on its own, of its site); None for a tracked article.
+    budget: str | None = None
 
 
 class Run:
@@ -155,6 +159,7 @@ class Run:
         self.robots = Robots(config.fetch.user_agent, self.fetcher) if config.fetch.robots else None
         processes = config.fetch.extract_processes or default_processes()
         self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
+        self.budget = Budget(config.sources.seconds_per_article)
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageVersion] = {}  # each page's current files, as this run left them
         self.latest_capture = self.started  # the commit is dated at the last capture it holds
@@ -170,14 +175,14 @@ class Run:
         queues: HostQueues[Job] = HostQueues(self.config.fetch.per_host, self.config.fetch.per_host_delay)
         scheduled: set[str] = set()
 
-        def schedule(url: str, hops: int, cited: bool = False) -> None:
+        def schedule(url: str, hops: int, budget: str | None = None) -> None:
             if url in scheduled:  # a source cited by many pages is fetched once per run
                 return
             known = self.states.get(url)
-            if cited and not self.force and known is not None and not known.due(self.started):
-                return  # a cited source is re-checked when it is due itself
+            if budget and not self.force and known is not None and not known.due(self.started):
+                return  # a source is re-checked when it is due itself
             scheduled.add(url)
-            queues.put(host_of(url), Job(url, hops, self._validators(url)))
+            queues.put(site_of(url), Job(url, hops, self._validators(url), budget))
 
         results: queue.Queue[tuple[Job, Fetched | Exception]] = queue.Queue()
         workers = [threading.Thread(target=self._worker, args=(queues, results), name=f"fetch-{i}", daemon=True)
@@ -187,20 +192,24 @@ class Run:
                 worker.start()
             for url in urls:
                 schedule(url, 0)
-            for url in sources:
-                schedule(url, 1)
+            for url in sources:  # checked on their own: the sources on one site share a budget
+                schedule(url, 1, budget=f"the sources on {site_of(url)} checked on their own")
             self.extractor.use_pool(len(scheduled))
             while len(scheduled) > len(summary.results):  # every scheduled job reports exactly once
                 job, fetched = results.get()
                 result, check, links = self._settle(job, fetched)
                 summary.results.append(result)
-                checks.append(check)
+                if check is not None:
+                    checks.append(check)
                 if on_result:
                     on_result(result)
                 if result.depth < max_depth:
                     for link in self._in_scope(result, links):
                         self.citations[link.url].add(job.url)
-                        schedule(link.url, result.depth + 1, cited=True)
+                    # Least recently checked first: when the article's time budget runs out, the sources it leaves
+                    # for the next run come first then.
+                    for link in sorted(self._in_scope(result, links), key=self._last_checked):
+                        schedule(link.url, result.depth + 1, budget=job.budget or f"the sources of {job.url}")
             summary.warc = _posix(self.warc.close())
             self.checks_warc.close()
         except BaseException:
@@ -271,10 +280,17 @@ class Run:
                     lambda future, job=job, fetched=fetched: results.put((job, self._extracted(fetched, future))))
 
     def _work(self, job: Job, release: Callable[[], None] = lambda: None) -> Fetched:
-        """Fetch and extract one page; `release` frees its host's slot as soon as the network is done."""
+        """Fetch and extract one page; `release` frees its site's slot as soon as the network is done."""
+        if job.budget is not None and not self.budget.allows(job.budget):
+            seconds = self.config.sources.seconds_per_article
+            return Fetched(Capture(url=job.url, started=datetime.now(UTC)), job.depth, outcome="deferred",
+                           error=f"not checked this run: {job.budget} took their {seconds:g} s")
+        begun = time.monotonic()
         with Deadline(self.config.fetch.deadline) as deadline:  # robots.txt and the page share it
             fetched = self._fetch(job, deadline)
         release()
+        if job.budget is not None:
+            self.budget.spend(job.budget, time.monotonic() - begun)
         if not isinstance(fetched, Capture):
             return fetched
         capture = fetched
@@ -326,7 +342,8 @@ class Run:
 
     # -- in the calling thread ---------------------------------------------------------------
 
-    def _settle(self, job: Job, fetched: Fetched | Exception) -> tuple[PageResult, Check, list[Link]]:
+    def _settle(self, job: Job, fetched: Fetched | Exception) -> tuple[PageResult, Check | None, list[Link]]:
+        """The check's result, what to record of it (None: it was not made, the page stays due), its links."""
         url = job.url
         if isinstance(fetched, Exception):
             fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), depth=job.depth, outcome="failed",
@@ -341,6 +358,8 @@ class Run:
                                        depth=job.depth), []
         finally:
             capture.discard()
+        if result.outcome == "deferred":
+            return result, None, []
         final = capture.final
         known = self.states.get(url)
         interval = next_interval(self.config.schedule, url, result.outcome, known, capture.started)
@@ -363,7 +382,7 @@ class Run:
         status = final.status if final else None
         base = PageResult(url, fetched.outcome, status=status, folder=str(folder), role=self._role(url),
                           depth=fetched.depth)
-        if fetched.outcome in ("failed", "skipped"):
+        if fetched.outcome in ("failed", "skipped", "deferred"):
             base.error = fetched.error
             if capture.exchanges:  # what came before the failure (a redirect loop's hops), or the failed answer
                 self.checks_warc.write_capture(capture)
@@ -439,6 +458,10 @@ class Run:
         if previous is None or previous.article is not None or previous.meta.get("kind") not in GONE_KINDS:
             return previous.article if previous is not None else None
         return self.store.last_content(f"{previous.dir}/{ARTICLE}")
+
+    def _last_checked(self, link: Link) -> str:
+        known = self.states.get(link.url)
+        return known.last_checked if known else ""  # never checked: first
 
     def _role(self, url: str) -> str:
         return "article" if url in self.tracked else "source"

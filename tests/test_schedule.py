@@ -105,7 +105,7 @@ def minutes_until_due(row: sqlite3.Row) -> float:
 def sleep_until_due(root: Path, *urls: str) -> None:
     rows = state_pages(root)
     wait = (max(datetime.fromisoformat(rows[u]["next_due"]) for u in urls) - datetime.now(UTC)).total_seconds()
-    assert wait < 2, f"due in {wait:.0f} s: the short interval set for the test was not applied"
+    assert wait < 5, f"due in {wait:.0f} s: the short interval set for the test was not applied"
     time.sleep(max(0.0, wait) + 0.05)
 
 
@@ -163,7 +163,7 @@ def test_snapshot_checks_nothing_until_due_and_all_checks_everything(tmp_path, s
 
 def test_a_page_becomes_due_after_its_interval(archive, site):
     url = serve_story(site, "/news/harbour")
-    archive = reopen(archive, min_interval=0.01)  # 0.6 s
+    archive = reopen(archive, min_interval=0.05)  # 3 s: ten times what a check takes on a loaded machine
     archive.add([url])
     assert archive.snapshot().results == []
     assert site.hits["/news/harbour"] == 1
@@ -328,7 +328,7 @@ def test_requests_in_flight_to_one_host_never_exceed_per_host(archive, site, oth
         urls.append(other.url(f"/world/{i}"))
 
     _, summary = archive.add(urls)
-    assert list(summary.counts().values()) == [len(urls), 0, 0, 0, 0, 0]
+    assert list(summary.counts().values()) == [len(urls), 0, 0, 0, 0, 0, 0]
     assert recorder.peak["a"] == limit
     assert recorder.peak["b"] == limit
     assert recorder.peak_total > limit  # the second host is served at the same time
