@@ -227,7 +227,8 @@ def _pages_jsonl(versions: list[RecordedVersion]) -> bytes:
 
 
 def _page_id(version: RecordedVersion) -> str:
-    return f"{hashlib.sha256(version.url.encode()).hexdigest()[:12]}-v{version.number}"
+    # 128 bits of the URL's hash, as its folder: two pages of an archive never share an id.
+    return f"{hashlib.sha256(version.url.encode()).hexdigest()[:32]}-v{version.number}"
 
 
 def _timestamp(version: RecordedVersion) -> str:
