@@ -25,6 +25,7 @@ class Exchange:
     payload_digest: str = ""  # "sha1:<base32>", the WARC payload digest of `body`
     truncated: str | None = None  # WARC-Truncated reason: "length", "time" or "disconnect"
     peer_ip: str | None = None
+    unframed: str | None = None  # an invalid Content-Length received: the body's end unknown, none read
 
     def header(self, name: str) -> str | None:
         name = name.lower()

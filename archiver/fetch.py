@@ -153,6 +153,8 @@ class Fetcher:
             capture.exchanges.append(exchange)  # a broken answer too: what came is evidence of the failure
             if exchange.truncated in HEAD_CUT:
                 raise FetchError(HEAD_CUT[exchange.truncated].format(deadline=self.config.deadline))
+            if exchange.unframed is not None:
+                raise FetchError(f"the server sent an invalid Content-Length: {exchange.unframed!r}")
             if not exchange.is_redirect:
                 return
             seen.add(url)
@@ -199,9 +201,13 @@ class Fetcher:
                                            timeout=timeout, **insecure)
         try:
             exchange = _exchange_from(response, url, started)
-            if not getattr(response.raw._original_response, "head_complete", True):
+            original = response.raw._original_response
+            if not getattr(original, "head_complete", True):
                 # No body can follow a head that never ended; the deadline cuts the socket, which reads as a close.
                 exchange.truncated = "time" if deadline.fired else "disconnect"
+                return exchange
+            if getattr(original, "bad_length", None) is not None:
+                exchange.unframed = original.bad_length  # where the body ends is unknown: none is read
                 return exchange
             try:
                 self._spool_body(response, exchange, deadline)

@@ -13,6 +13,7 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 from typing import Any
 
@@ -45,6 +46,9 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
     raise error
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
 class _HeadReader:
     """A response's socket file while its head is read: notes whether the last line read ended the head."""
 
@@ -62,9 +66,11 @@ class _HeadReader:
 
 
 class CheckedResponse(http.client.HTTPResponse):
-    """An HTTPResponse whose `head_complete` says whether the blank line ending its headers arrived."""
+    """An HTTPResponse that knows whether the blank line ending its headers arrived (`head_complete`), and
+    whether its Content-Length is one (`bad_length`: the value, when it is not)."""
 
     head_complete = True
+    bad_length: str | None = None
 
     def begin(self) -> None:
         if self.headers is not None:
@@ -77,6 +83,18 @@ class CheckedResponse(http.client.HTTPResponse):
             if self.fp is reader:
                 self.fp = reader.fp
         self.head_complete = reader.ended
+        self.bad_length = _bad_length(self.headers.get_all("Content-Length") or [], self.chunked)
+
+
+def _bad_length(values: list[str], chunked: bool) -> str | None:
+    """The Content-Length value that frames no message (RFC 9112 §6.3: ASCII digits, or a list of the same
+    number), which http.client would read with int(): "+5", "1_000" or Arabic-Indic digits. None when sound."""
+    if chunked:
+        return None  # chunked framing rules; Content-Length is ignored
+    numbers = {n.strip() for value in values for n in value.split(",")}
+    if all(_DIGITS.fullmatch(n) for n in numbers) and len({int(n) for n in numbers}) <= 1:
+        return None
+    return ", ".join(values)
 
 
 class _Guarded:
