@@ -101,7 +101,7 @@ class _Guarded:
     """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline; responses
     that know whether their head is whole."""
 
-    response_class = CheckedResponse
+    response_class: type[http.client.HTTPResponse] = CheckedResponse
 
     def _new_conn(self) -> socket.socket:
         pin = current_pin()
