@@ -45,7 +45,7 @@ def guarded(root: Path, store: Store) -> Iterator[Recovery]:
     """
     marker = root / WORK_DIR / MARKER
     store.clear_stale_locks()  # a git killed outside our runs (or before marks existed) leaves them too
-    store.repair_index()
+    store.reset_index()
     recovery = recover(root, store) if marker.exists() or _open_warcs(root) else Recovery()
     atomic.write_text(marker, f"pid {os.getpid()} started {datetime.now(UTC).isoformat()}\n")
     try:

@@ -150,16 +150,15 @@ class State:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path)
         try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]  # reads first: a damaged file is set aside as is
-            if version == SCHEMA_VERSION and _layout(db) != _expected_layout():
-                raise Damaged("its tables are not the ones archiver makes")
-            db.execute("PRAGMA journal_mode=WAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:  # new, or an older archiver's layout: operational state only
                 log.info("state database %s is new or has an old layout; starting it from the archive", self.path)
                 db.executescript("DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
                                  "DROP TABLE IF EXISTS records;" + SCHEMA)
-                if _layout(db) != _expected_layout():  # someone else's tables besides
-                    raise Damaged("its tables are not the ones archiver makes")
+            if _layout(db) != _expected_layout():  # before any write to it: a damaged file is set aside as it is
+                raise Damaged("its tables are not the ones archiver makes")
+            db.execute("PRAGMA journal_mode=WAL")
+            if version != SCHEMA_VERSION:
                 _fill(db, self._seed())
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
@@ -174,15 +173,7 @@ class State:
             raise refused from exc
         if not isinstance(exc, Damaged) and (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in DAMAGE:
             raise exc
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        serial = 1
-        while aside.exists():
-            aside, serial = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{serial}"), serial + 1
-        for suffix in ("", "-wal", "-shm"):  # its journal goes with it: a new database must not replay it
-            part = Path(f"{self.path}{suffix}")
-            if part.exists() or part.is_symlink():
-                part.replace(Path(f"{aside}{suffix}"))
+        aside = _set_aside(self.path)
         log.warning("the state database %s was damaged (%s); set aside as %s and rebuilt from the archive "
                     "(every page is due)", self.path, exc, aside.name)
         return self._connect()
@@ -276,6 +267,20 @@ def read_pages(path: Path) -> dict[str, PageState]:
     except sqlite3.DatabaseError as exc:
         log.warning("the state database %s cannot be read (%s); the next run rebuilds it", path, exc)
         return {}
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename the database beside itself, stamped, with its journal: a new database must not replay that."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    serial = 1
+    while aside.exists():
+        aside, serial = path.with_name(f"{path.name}.damaged-{stamp}-{serial}"), serial + 1
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists() or part.is_symlink():
+            part.replace(Path(f"{aside}{suffix}"))
+    return aside
 
 
 def _pages(db: sqlite3.Connection) -> dict[str, PageState]:

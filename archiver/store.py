@@ -170,9 +170,10 @@ class Store:
             try:
                 _stage(repo, files)  # the objects exist now: git only hashes the files and records their stat data
             except git.GitCommandError as exc:
-                if not _index_damage(exc):
+                damage = _index_damage(exc)
+                if not damage:
                     raise
-                _rebuild_index(repo, _index_damage(exc))  # the commit is made: the index only has to follow it
+                _rebuild_index(repo, damage)  # the commit is made: the index only has to follow it
             _consolidate(repo)
         return sha
 
@@ -195,22 +196,13 @@ class Store:
                 changes.append((name, data))
         return changes
 
-    def repair_index(self) -> None:
-        """Rebuild the index from the last commit if it is missing or damaged (with a warning).
-
-        The index is git's record of the last commit, which a run's commit brings up to date; a missing one
-        would make that commit's index hold the run's files alone, and `git status` show every other file deleted.
-        """
-        with self._repo() as repo:
-            state = _index_state(repo)
-            if state not in ("same", "differs"):
-                _rebuild_index(repo, state)
-
     def reset_index(self) -> None:
         """Make the index the last commit's (the files are left alone), and drop an unfinished commit's ref.
 
-        A run killed after its commit but before the index followed leaves the index behind the branch. Nothing
-        is written when nothing differs: a run stopped by a read-only `.git` must still be undone.
+        Every run starts so (see the class). A run killed after its commit but before the index followed leaves
+        the index behind the branch; a missing or damaged one is rebuilt, with a warning: a missing index would
+        make the next commit's index hold the run's files alone, and `git status` show every other file deleted.
+        Nothing is written when nothing differs: a run stopped by a read-only `.git` must still be undone.
         """
         with self._repo() as repo:
             state = _index_state(repo)
@@ -349,13 +341,13 @@ def _ref_exists(repo: git.Repo, ref: str) -> bool:
 
 def _index_state(repo: git.Repo) -> str:
     """The index against HEAD: "same", "differs", "missing", or what git says is wrong with it."""
+    if not _head(repo):
+        return "same"  # no commit yet: nothing to compare with or rebuild from
     index = Path(repo.git_dir) / "index"
     if not index.exists():
         return "missing"
     if not _checksum_matches(index.read_bytes()):
         return "its checksum does not match"
-    if not _head(repo):
-        return "same"  # no commit yet: nothing to compare with or rebuild from
     try:
         repo.git.diff_index("--cached", "--quiet", "HEAD", "--")
     except git.GitCommandError as exc:

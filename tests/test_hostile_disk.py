@@ -139,6 +139,12 @@ def assert_no_traces(root: Path) -> None:
     assert not (root / ".archiver" / "run-in-progress").exists()
 
 
+def assert_undone(root: Path, before: dict[str, list]) -> None:
+    """Nothing of the stopped run is committed or left behind."""
+    assert git(root, "rev-list", "HEAD").split() == before["commits"]
+    assert_no_traces(root)
+
+
 def assert_next_run_loses_nothing(root: Path, before: dict[str, list], site: Site) -> None:
     """The fault fixed, the next run succeeds and commits edition 3; nothing earlier is lost or changed."""
     again = run(root, "snapshot", "--all", "--json")
@@ -192,8 +198,7 @@ def test_a_read_only_archive_is_exit_74_with_one_line_and_the_next_run_loses_not
 
     named = one_error(stopped, "permission denied")
     assert (root / place).resolve() in [named.resolve(), *named.resolve().parents]
-    assert git(root, "rev-list", "HEAD").split() == before["commits"]
-    assert_no_traces(root)
+    assert_undone(root, before)
     assert_next_run_loses_nothing(root, before, site)
 
 
@@ -274,6 +279,11 @@ def free(disk: Path) -> None:
     (disk / "filler").unlink()
 
 
+def filling(disk: Path) -> str:
+    """A shell command that fills `disk` to the last byte."""
+    return f"cat /dev/zero > {disk}/filler 2>/dev/null"
+
+
 @pytest.fixture
 def git_hook(tmp_path: Path) -> Path:
     """A `git` first on PATH that runs $HOOK (a shell command) before git command $HOOK_BEFORE, or after
@@ -304,8 +314,7 @@ def test_a_disk_full_before_the_run_is_exit_74_with_one_line(site, template, dis
     stopped = run(root, "snapshot", "--all")
 
     assert root in one_error(stopped, "no space left on device").parents
-    assert git(root, "rev-list", "HEAD").split() == before["commits"]
-    assert_no_traces(root)
+    assert_undone(root, before)
     free(disk)
     assert_next_run_loses_nothing(root, before, site)
 
@@ -325,8 +334,7 @@ def test_a_disk_that_fills_while_a_version_is_written_leaves_nothing_half_writte
 
     assert place in one_error(stopped, "no space left on device").parents
     assert not FILL, "the disk was never filled"
-    assert git(root, "rev-list", "HEAD").split() == before["commits"]
-    assert_no_traces(root)
+    assert_undone(root, before)
     free(disk)
     assert_next_run_loses_nothing(root, before, site)
 
@@ -335,12 +343,10 @@ def test_a_disk_that_fills_during_the_commit_leaves_no_partial_pack_or_crash_rep
     root = copy(template, disk)
     before = versions(root, site)
 
-    stopped = run(root, "snapshot", "--all", env=hooked(git_hook, f"cat /dev/zero > {disk}/filler 2>/dev/null",
-                                                         before="fast-import"))
+    stopped = run(root, "snapshot", "--all", env=hooked(git_hook, filling(disk), before="fast-import"))
 
     assert root / ".git" in one_error(stopped, "no space left on device").parents
-    assert git(root, "rev-list", "HEAD").split() == before["commits"]
-    assert_no_traces(root)
+    assert_undone(root, before)
     free(disk)
     assert_next_run_loses_nothing(root, before, site)
 
@@ -349,8 +355,7 @@ def test_a_disk_that_fills_after_the_commit_keeps_the_commit(site, template, dis
     root = copy(template, disk)
     before = versions(root, site)
 
-    stopped = run(root, "snapshot", "--all", env=hooked(git_hook, f"cat /dev/zero > {disk}/filler 2>/dev/null",
-                                                         after="update-index"))
+    stopped = run(root, "snapshot", "--all", env=hooked(git_hook, filling(disk), after="update-index"))
 
     assert one_error(stopped, "no space left on device") == root / ".archiver" / "state.sqlite"
     assert git(root, "rev-list", "HEAD~1").split() == before["commits"]  # the run's commit is made
