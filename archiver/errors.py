@@ -9,8 +9,6 @@ import sqlite3
 from enum import IntEnum
 from pathlib import Path
 
-from git.exc import GitCommandError
-
 
 class ExitCode(IntEnum):
     OK = 0  # success, whether or not anything changed (deletions are data)
@@ -75,6 +73,8 @@ def unwritable(exc: BaseException, where: Path | None = None) -> Unwritable | No
     stderr, or SQLite's error code. `where` is what git's relative paths are relative to (the archive) or,
     for SQLite, which names no file, the database.
     """
+    from git.exc import GitCommandError  # here: every module imports this one, extraction processes too
+
     if isinstance(exc, OSError):
         code, place = exc.errno, exc.filename if exc.filename is not None else where
     elif isinstance(exc, GitCommandError):
