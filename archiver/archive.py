@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import closing
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from . import __version__, atomic, recovery, report, untrusted
+from . import __version__, atomic, recovery, report, reseed, untrusted
 from . import config as configmod
 from . import rebuild as rebuildmod
 from .citations import cited_sources
@@ -19,7 +20,7 @@ from .crawl import PageResult, Run, RunSummary
 from .errors import ArchiveMissing, InvalidURL, UsageError
 from .history import History, Version
 from .lock import ArchiveLock
-from .state import PageState, State
+from .state import PageState, State, read_pages
 from .store import WORK_DIR, Store
 from .urls import normalize_url
 from .warc import copy_payload, read_payload
@@ -27,6 +28,7 @@ from .warc import copy_payload, read_payload
 log = logging.getLogger(__name__)
 
 URLS_NAME = "urls.txt"
+STATE_NAME = "state.sqlite"
 URLS_HEADER = "# Tracked articles, one URL a line. Lines starting with # are ignored.\n"
 GITIGNORE = "# Operational state (checks, lock, spool): not evidence, never committed.\n/.archiver/\n*.open\n"
 
@@ -86,7 +88,8 @@ class Archive:
         return ArchiveLock(self.root / WORK_DIR / "lock")
 
     def _state(self) -> State:
-        return State(self.root / WORK_DIR / "state.sqlite")
+        """The state database, for a run (which holds the lock): rebuilt from the archive if damaged."""
+        return State(self.root / WORK_DIR / STATE_NAME, functools.partial(reseed.seed, self.store))
 
     # -- tracked URLs -------------------------------------------------------------------------
 
@@ -233,11 +236,7 @@ class Archive:
                                       list(urls) if urls is not None else None)
 
     def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
-        state = self._state()
-        try:
-            states = state.pages()
-        finally:
-            state.close()
+        states = read_pages(self.root / WORK_DIR / STATE_NAME)
         now, limit = datetime.now(UTC), self.config.unreachable_after_days
         return [_page_info(url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit)
                 for url in urls]

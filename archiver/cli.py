@@ -24,7 +24,7 @@ from rich.text import Text
 from . import __version__, atomic, cdxj, cron, extract, render, untrusted, wacz
 from .archive import Archive
 from .crawl import GONE_KINDS, PageResult, RunSummary
-from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError
+from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
 from .verify import verify as check_evidence
 
 logger = logging.getLogger("archiver")
@@ -120,6 +120,10 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _say("archiver: error: git is not installed or not on PATH", err=True)
             raise typer.Exit(int(ExitCode.USAGE)) from None
         except Exception as exc:
+            refused = unwritable(exc)  # read-only, permissions, disk full: the disk's answer, not a bug
+            if refused is not None:
+                typer.echo(f"archiver: error: {refused}", err=True)
+                raise typer.Exit(int(refused.exit_code)) from None
             logger.exception("internal error")
             _say(f"archiver: internal error: {exc}", err=True)
             raise typer.Exit(int(ExitCode.INTERNAL)) from None

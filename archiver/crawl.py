@@ -391,7 +391,7 @@ class Run:
         if previous is not None:
             self.pages[url] = previous
         if fetched.outcome == "not-modified" and previous is not None:
-            self.checks_warc.write_not_modified(capture, _record_of(previous))
+            self.checks_warc.write_not_modified(capture, record_of(previous))
             base.outcome, base.version = "unchanged", previous.meta.get("version")
             base.title = previous.meta.get("title", "")
             # Unchanged by the server's word: it cites what it cited.
@@ -504,7 +504,7 @@ class Run:
         return self.store.commit(message, when, author, paths)
 
 
-def _record_of(previous: PageVersion) -> Record:
+def record_of(previous: PageVersion) -> Record:
     """The record that holds the payload of the page's archived version."""
     ref = previous.meta["warc"]
     target = ref.get("refers_to") or ref

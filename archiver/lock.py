@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from .atomic import naming
 from .errors import LockHeld
 
 
@@ -26,8 +27,13 @@ class ArchiveLock:
             raise LockHeld(
                 f"another archiver run (pid {holder}) holds the lock on {self.path.parent.parent}"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            with naming(self.path):  # a full disk refuses even these few bytes
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+        except BaseException:
+            os.close(fd)  # and with it the lock
+            raise
         self._fd = fd
         return self
 

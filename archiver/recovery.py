@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import atomic
+from .errors import Unwritable, unwritable
 from .store import CHECKS, WARCS, WORK_DIR, Store
 from .warc import OPEN_SUFFIX
 
@@ -43,7 +44,8 @@ def guarded(root: Path, store: Store) -> Iterator[Recovery]:
     Call only while holding the archive lock. The mark stays if the body raises: the next run recovers.
     """
     marker = root / WORK_DIR / MARKER
-    store.clear_stale_index_lock()  # a git killed outside our runs (or before marks existed) leaves one too
+    store.clear_stale_locks()  # a git killed outside our runs (or before marks existed) leaves them too
+    store.reset_index()
     recovery = recover(root, store) if marker.exists() or _open_warcs(root) else Recovery()
     atomic.write_text(marker, f"pid {os.getpid()} started {datetime.now(UTC).isoformat()}\n")
     try:
@@ -53,8 +55,11 @@ def guarded(root: Path, store: Store) -> Iterator[Recovery]:
         try:
             recover(root, store)
             _clear(marker)
-        except Exception:
-            log.exception("could not undo the interrupted run now; the next run will")
+        except Exception as exc:
+            if unwritable(exc) is None and not isinstance(exc, Unwritable):
+                log.exception("could not undo the interrupted run now; the next run will")
+            else:  # the disk that stopped the run stops this too; the error the run raises says so
+                log.info("could not undo the interrupted run now (%s); the next run will", exc)
         raise
     os.sync()  # the run's page files were written without fsync: they reach the disk before the mark goes
     _clear(marker)

@@ -1,18 +1,26 @@
 """Operational state in SQLite under `.archiver/`: every check, each page's schedule and validators,
 and the payload digests already archived (for revisit records).
 
-Nothing here is evidence; losing the file loses no archived content (everything becomes due).
+Nothing here is evidence, and the archive holds what a new database needs (a `Seed`: each page's role, the
+record of every archived payload). A database found damaged, when opened or by any later statement, is set
+aside beside itself (never deleted) and a new one started from the archive; every page is then due.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+from .errors import unwritable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -104,35 +112,99 @@ class Record:
     record_id: str
 
 
+@dataclass(frozen=True)
+class Seed:
+    """What a new state database starts from, taken from the archive: each archived page (its role, first and
+    last capture, latest status; due now) and the record holding each archived payload."""
+
+    pages: list[PageState]
+    records: dict[str, Record]
+
+
+PAGE_COLUMNS = ", ".join(f.name for f in fields(PageState))
+# Damage, not the disk refusing: not a database, a damaged one, or tables and columns that are not ours.
+DAMAGE = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_ERROR)
+
+
+class Damaged(sqlite3.DatabaseError):
+    """The file is not a state database of this layout."""
+
+
 class State:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            # Operational state only: an older layout is dropped, and every page is simply due.
-            log.info("state database %s has an old layout; starting it afresh", path)
-            self.db.executescript("DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
-                                  "DROP TABLE IF EXISTS records;")
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self.db.executescript(SCHEMA)
+    """The state database of a run (which holds the archive lock): repaired from `seed` when found damaged."""
+
+    def __init__(self, path: Path, seed: Callable[[], Seed]) -> None:
+        self.path = path
+        self._seed = seed
         self._new_records: dict[str, Record] = {}
+        try:
+            self.db = self._connect()
+        except sqlite3.DatabaseError as exc:
+            self.db = self._recover(exc)
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the database, checking its layout cheaply (tables and columns: a full integrity check reads the
+        whole file at every run); a new or old-layout one is started from the seed."""
+        if self.path.exists() and not self.path.is_file():
+            raise Damaged("a folder or other non-file is in its place")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:  # new, or an older archiver's layout: operational state only
+                log.info("state database %s is new or has an old layout; starting it from the archive", self.path)
+                db.executescript("DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
+                                 "DROP TABLE IF EXISTS records;" + SCHEMA)
+            if _layout(db) != _expected_layout():  # before any write to it: a damaged file is set aside as it is
+                raise Damaged("its tables are not the ones archiver makes")
+            db.execute("PRAGMA journal_mode=WAL")
+            if version != SCHEMA_VERSION:
+                _fill(db, self._seed())
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """A new database in place of a damaged one; any other failure is raised (the disk's as `Unwritable`)."""
+        refused = unwritable(exc, self.path)
+        if refused is not None:
+            raise refused from exc
+        if not isinstance(exc, Damaged) and (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in DAMAGE:
+            raise exc
+        aside = _set_aside(self.path)
+        log.warning("the state database %s was damaged (%s); set aside as %s and rebuilt from the archive "
+                    "(every page is due)", self.path, exc, aside.name)
+        return self._connect()
+
+    def _use(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` on the database; if a statement finds it damaged, `work` again on one rebuilt from the archive."""
+        try:
+            return work(self.db)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            self.db = self._recover(exc)
+        return work(self.db)
 
     def close(self) -> None:
         self.db.close()
 
     def record(self, checks: list[Check]) -> None:
-        with self.db:
-            self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                                [(d, r.uri, r.date, r.file, r.offset, r.record_id)
-                                 for d, r in self._new_records.items()])
-            self._new_records.clear()
-            self.db.executemany(
+        """Save the run's checks and the payloads it archived, in one transaction."""
+        self._use(functools.partial(self._record, checks))
+        self._new_records.clear()
+
+    def _record(self, checks: list[Check], db: sqlite3.Connection) -> None:
+        with db:
+            db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                           [(d, *astuple(r)) for d, r in self._new_records.items()])
+            db.executemany(
                 "INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(c.url, c.checked_at, c.outcome, c.status, c.duration_ms, c.payload_digest, c.error)
                  for c in checks],
             )
-            self.db.executemany(
+            db.executemany(
                 """INSERT INTO pages (url, role, first_seen, last_checked, last_outcome, last_status, last_error,
                                       failures, failing_since, interval_minutes, next_due, etag, last_modified)
                    VALUES (:url, :role, :at, :at, :outcome, :status, :error, :failed, :failing_since,
@@ -154,13 +226,11 @@ class State:
             )
 
     def pages(self) -> dict[str, PageState]:
-        rows = self.db.execute(
-            "SELECT url, role, first_seen, last_checked, last_outcome, last_status, last_error, failures, "
-            "failing_since, interval_minutes, next_due, etag, last_modified FROM pages")
-        return {row[0]: PageState(*row) for row in rows}
+        return self._use(_pages)
 
     def checks(self, url: str) -> list[Check]:
-        rows = self.db.execute("SELECT * FROM checks WHERE url = ? ORDER BY checked_at", (url,))
+        rows = self._use(lambda db: db.execute("SELECT * FROM checks WHERE url = ? ORDER BY checked_at",
+                                               (url,)).fetchall())
         return [Check(*row) for row in rows]
 
     def remember_record(self, digest: str, record: Record) -> None:
@@ -170,6 +240,72 @@ class State:
     def find_record(self, digest: str) -> Record | None:
         if digest in self._new_records:
             return self._new_records[digest]
-        row = self.db.execute("SELECT uri, date, file, offset, record_id FROM records WHERE payload_digest = ?",
-                              (digest,)).fetchone()
+        row = self._use(lambda db: db.execute("SELECT uri, date, file, offset, record_id FROM records "
+                                              "WHERE payload_digest = ?", (digest,)).fetchone())
         return Record(*row) if row else None
+
+
+def read_pages(path: Path) -> dict[str, PageState]:
+    """Each page's state, for commands that only read: they hold no lock, so they never repair, and they may run on
+    a read-only archive. Empty (every page unknown) if there is no state database or it cannot be read."""
+    if not path.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return _pages(db)
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in (sqlite3.SQLITE_READONLY,
+                                                                          sqlite3.SQLITE_CANTOPEN):
+                raise
+            # A read-only folder: SQLite cannot make the journal's shared-memory file, and nobody can write here.
+            db.close()
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+            return _pages(db)
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        log.warning("the state database %s cannot be read (%s); the next run rebuilds it", path, exc)
+        return {}
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename the database beside itself, stamped, with its journal: a new database must not replay that."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    serial = 1
+    while aside.exists():
+        aside, serial = path.with_name(f"{path.name}.damaged-{stamp}-{serial}"), serial + 1
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists() or part.is_symlink():
+            part.replace(Path(f"{aside}{suffix}"))
+    return aside
+
+
+def _pages(db: sqlite3.Connection) -> dict[str, PageState]:
+    return {row[0]: PageState(*row) for row in db.execute(f"SELECT {PAGE_COLUMNS} FROM pages")}
+
+
+def _fill(db: sqlite3.Connection, seed: Seed) -> None:
+    with db:
+        db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                       [(d, *astuple(r)) for d, r in seed.records.items()])
+        db.executemany(f"INSERT INTO pages ({PAGE_COLUMNS}) VALUES ({', '.join('?' * len(fields(PageState)))})",
+                       [astuple(page) for page in seed.pages])
+
+
+def _layout(db: sqlite3.Connection) -> dict[str, list[str]]:
+    """Each table's columns."""
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {name: [column[1] for column in db.execute(f"PRAGMA table_info('{name}')")] for name in tables}
+
+
+@functools.cache
+def _expected_layout() -> dict[str, list[str]]:
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        return _layout(db)
+    finally:
+        db.close()

@@ -19,7 +19,7 @@ from typing import Any
 import git
 
 from . import atomic
-from .errors import FolderCollision
+from .errors import FolderCollision, unwritable
 from .urls import legacy_page_dir, page_dir
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,11 @@ COPY_CHUNK = 1 << 20
 # and small packs are merged into packs that each at least double the last, so no run repacks everything.
 PACKS_BEFORE_REPACK = 8
 LOOSE_BEFORE_REPACK = 6700  # git's own gc.auto
+# What git says of an index it cannot read (read-cache.c): a crash or a bad disk, never the user's doing.
+INDEX_DAMAGE = ("index file corrupt", "index file smaller than expected", "bad signature", "bad index version",
+                "bad index file sha1 signature", "index uses", "unknown index entry format", "malformed name field",
+                "unordered stage entries", "multiple stage entries", "broken index")
+NO_OPTIONAL_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}  # `git status` must not try to write the index when it cannot
 
 
 @dataclass
@@ -69,6 +74,12 @@ def dump_meta(meta: dict[str, Any]) -> str:
 
 
 class Store:
+    """The archive's files and git repository.
+
+    The repository is archiver's: while a run holds the archive lock no other git command may write in it, so
+    any git lock file found then was left by a git that was killed, and the index is always the last commit's.
+    """
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -78,6 +89,11 @@ class Store:
         repo = git.Repo(self.root)
         try:
             yield repo
+        except git.GitCommandError as exc:
+            refused = unwritable(exc, self.root)  # git's relative paths are the archive's
+            if refused is None:
+                raise
+            raise refused from exc
         finally:
             repo.close()
 
@@ -188,7 +204,13 @@ class Store:
             # The expected old value makes the move fail, rather than lose a commit, if the branch moved meanwhile.
             repo.git.update_ref("-m", f"commit: {message.splitlines()[0]}", "HEAD", sha, parent, env=REF_DURABLE)
             repo.git.update_ref("-d", PENDING_REF)
-            _stage(repo, files)  # the objects exist now: git only hashes the files and records their stat data
+            try:
+                _stage(repo, files)  # the objects exist now: git only hashes the files and records their stat data
+            except git.GitCommandError as exc:
+                damage = _index_damage(exc)
+                if not damage:
+                    raise
+                _rebuild_index(repo, damage)  # the commit is made: the index only has to follow it
             _consolidate(repo)
         return sha
 
@@ -214,11 +236,19 @@ class Store:
     def reset_index(self) -> None:
         """Make the index the last commit's (the files are left alone), and drop an unfinished commit's ref.
 
-        A run killed after its commit but before the index followed leaves the index behind the branch.
+        Every run starts so (see the class). A run killed after its commit but before the index followed leaves
+        the index behind the branch; a missing or damaged one is rebuilt, with a warning: a missing index would
+        make the next commit's index hold the run's files alone, and `git status` show every other file deleted.
+        Nothing is written when nothing differs: a run stopped by a read-only `.git` must still be undone.
         """
         with self._repo() as repo:
-            repo.git.reset("-q")
-            repo.git.update_ref("-d", PENDING_REF)
+            state = _index_state(repo)
+            if state == "differs":
+                repo.git.reset("-q")
+            elif state != "same":
+                _rebuild_index(repo, state)
+            if _ref_exists(repo, PENDING_REF):
+                repo.git.update_ref("-d", PENDING_REF)
 
     def history(self, path: str) -> list[Revision]:
         """Every content committed to `path`, oldest first (its deletions left out), in two git calls."""
@@ -287,23 +317,16 @@ class Store:
                 files[path] = None
         return list(files)
 
-    def clear_stale_index_lock(self) -> None:
-        """Remove `.git/index.lock` left by a killed git; call only while holding the archive lock."""
-        self._clear(self.root / ".git" / "index.lock")
-
     def clear_stale_locks(self) -> None:
-        """After an interrupted run: every git lock file (index, HEAD, branch refs) is a killed git's."""
+        """Remove every git lock file (index, HEAD, branch refs, packed-refs) and unfinished pack; call only while
+        holding the archive lock, when any of them is a killed git's (see the class)."""
         dot_git = self.root / ".git"
         for lock in [*dot_git.glob("*.lock"), *dot_git.glob("refs/**/*.lock")]:
-            self._clear(lock)
-        for partial in (dot_git / "objects" / "pack").glob("tmp_*"):  # a pack fast-import or repack never finished
-            self._clear(partial)
-
-    @staticmethod
-    def _clear(lock: Path) -> None:
-        if lock.exists():
-            log.warning("removing stale %s left by an interrupted run", lock)
             lock.unlink(missing_ok=True)
+            log.warning("removed %s, left by a git that was stopped", lock)
+        for partial in (dot_git / "objects" / "pack").glob("tmp_*"):  # a pack fast-import or repack never finished
+            partial.unlink(missing_ok=True)
+            log.info("removed the unfinished pack %s", partial)
 
     def untracked(self, folder: str) -> list[str]:
         """Files under `folder` that git does not track (ignored ones left out)."""
@@ -312,16 +335,29 @@ class Store:
         return [name for name in out.split("\0") if name]
 
     def restore_pages(self) -> list[str]:
-        """Put `pages/` back exactly as the last commit has it (index and files); the paths that differed."""
+        """Put `pages/` back exactly as the last commit has it; the paths that differed. Call after `reset_index`.
+
+        The files are written from the commit's blobs rather than by `git checkout`, which needs the index lock:
+        a read-only `.git` or a full disk refuses it, and those are when a failed run must be undone. The run's
+        files go first, so that a full disk gets back the space they took.
+        """
         with self._repo() as repo:
-            changed = [entry[3:] for entry in repo.git.status("--porcelain", "-z", "-uall", "--", PAGES).split("\0")
-                       if len(entry) > 3]
-            if not changed:
-                return []
-            repo.git.reset("-q", "--", PAGES)  # unstage what a killed commit had staged
-            if repo.git.ls_files("--", PAGES):
-                repo.git.checkout("-q", "--", PAGES)
-            repo.git.clean("-fdq", "--", PAGES)
+            listing = repo.git.status("--porcelain", "-z", "-uall", "--no-renames", "--", PAGES, env=NO_OPTIONAL_LOCKS)
+            changed = [entry[3:] for entry in listing.split("\0") if len(entry) > 3]
+            committed = dict(zip(changed, _cat(repo, [f"HEAD:{name}" for name in changed]), strict=True))
+        folders: dict[Path, dict[str, bytes | None]] = {}
+        for name, content in committed.items():
+            path = self.root / name
+            path.unlink(missing_ok=True)
+            if content is not None:
+                folders.setdefault(path.parent, {})[path.name] = content
+        for folder, files in folders.items():
+            atomic.write_folder(folder, files)
+        for name in changed:  # the folders of versions that were never committed
+            folder = (self.root / name).parent
+            while folder != self.root / PAGES and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
         return changed
 
 
@@ -338,6 +374,59 @@ def _head(repo: git.Repo) -> str:
         return repo.git.rev_parse("--verify", "-q", "HEAD")
     except git.GitCommandError:
         return ""  # the archive's first commit
+
+
+def _ref_exists(repo: git.Repo, ref: str) -> bool:
+    try:
+        repo.git.rev_parse("--verify", "-q", ref)
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def _index_state(repo: git.Repo) -> str:
+    """The index against HEAD: "same", "differs", "missing", or what git says is wrong with it."""
+    if not _head(repo):
+        return "same"  # no commit yet: nothing to compare with or rebuild from
+    index = Path(repo.git_dir) / "index"
+    if not index.exists():
+        return "missing"
+    if not _checksum_matches(index.read_bytes()):
+        return "its checksum does not match"
+    try:
+        repo.git.diff_index("--cached", "--quiet", "HEAD", "--")
+    except git.GitCommandError as exc:
+        if exc.status == 1:
+            return "differs"
+        damage = _index_damage(exc)
+        if not damage:
+            raise
+        return damage
+    return "same"
+
+
+def _checksum_matches(index: bytes) -> bool:
+    """The index ends with the hash of what precedes it (gitformat-index), which git itself checks only in fsck:
+    a flipped byte elsewhere could pass unnoticed, with a wrong object name. Zeros: index.skipHash is set."""
+    for algorithm, size in (("sha1", 20), ("sha256", 32)):
+        body, trailer = index[:-size], index[-size:]
+        if trailer == bytes(size) or hashlib.new(algorithm, body).digest() == trailer:
+            return True
+    return False
+
+
+def _index_damage(exc: git.GitCommandError) -> str:
+    """What git said was wrong with the index, or "" if the failure was something else."""
+    message = exc.stderr if isinstance(exc.stderr, str) else ""
+    return next((sign for sign in INDEX_DAMAGE if sign in message), "")
+
+
+def _rebuild_index(repo: git.Repo, why: str) -> None:
+    """Write the index anew from HEAD (git's cache: nothing is lost), with the files' stat data."""
+    state = why if why == "missing" else f"damaged ({why})"
+    log.warning("the git index was %s; rebuilt it from the last commit", state)
+    (Path(repo.git_dir) / "index").unlink(missing_ok=True)
+    repo.git.reset("-q")
 
 
 def _blob_id(data: bytes) -> str:
@@ -411,7 +500,12 @@ def _fast_import(repo: git.Repo, header: bytes, changes: list[tuple[str, bytes |
     except BrokenPipeError:
         pass  # fast-import stopped reading: its error is raised by wait()
     sha = proc.proc.stdout.read().decode("ascii").strip()
-    proc.wait()
+    try:
+        proc.wait()
+    except git.GitCommandError:
+        # A failing fast-import (a full disk) dumps a crash report into .git: ours to remove, it says nothing more.
+        (Path(repo.git_dir) / f"fast_import_crash_{proc.proc.pid}").unlink(missing_ok=True)
+        raise
     return sha
 
 

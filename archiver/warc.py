@@ -22,7 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
-from .atomic import fsync_dir
+from .atomic import fsync_dir, naming
 from .capture import Capture, Exchange
 from .payload import content_coding, inflate
 from .state import Record
@@ -106,7 +106,8 @@ class WarcFile:
             break
         self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
         record = self._writer.create_warcinfo_record(name, self.info)
-        self._writer.write_record(record)
+        with naming(self.open_path):  # a write that fails (a full disk) names no file of itself
+            self._writer.write_record(record)
         return self._writer
 
     def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None,
@@ -117,21 +118,26 @@ class WarcFile:
         identical-payload-digest revisit pointing at that record, not stored again.
         """
         ref = None
-        for i, exchange in enumerate(capture.exchanges):
-            last = i == len(capture.exchanges) - 1
-            original = duplicate_of(exchange.payload_digest) if last and duplicate_of and exchange.body_length else None
-            ref = self._write_exchange(exchange, original, IDENTICAL_PAYLOAD if original else None)
-        assert ref is not None, "a capture with no exchange has nothing to write"
-        if metadata:
-            self._write_metadata(ref, metadata)
+        self._open()
+        with naming(self.open_path):
+            for i, exchange in enumerate(capture.exchanges):
+                last = i == len(capture.exchanges) - 1
+                original = (duplicate_of(exchange.payload_digest) if last and duplicate_of and exchange.body_length
+                            else None)
+                ref = self._write_exchange(exchange, original, IDENTICAL_PAYLOAD if original else None)
+            assert ref is not None, "a capture with no exchange has nothing to write"
+            if metadata:
+                self._write_metadata(ref, metadata)
         return ref
 
     def write_not_modified(self, capture: Capture, original: Record) -> RecordRef:
         """A 304 answer to a conditional request: a server-not-modified revisit of `original`."""
         ref = None
-        for exchange in capture.exchanges:
-            final = exchange is capture.exchanges[-1]
-            ref = self._write_exchange(exchange, original if final else None, NOT_MODIFIED if final else None)
+        self._open()
+        with naming(self.open_path):
+            for exchange in capture.exchanges:
+                final = exchange is capture.exchanges[-1]
+                ref = self._write_exchange(exchange, original if final else None, NOT_MODIFIED if final else None)
         assert ref is not None
         return ref
 
@@ -199,9 +205,10 @@ class WarcFile:
         """Flush, fsync and rename to the final name; return the relative path, or None if unused."""
         if self._file is None:
             return None
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        with naming(self.open_path):
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
         self.open_path.replace(self.root / self.relpath)
         fsync_dir(self.open_path.parent)
         self._file = self._writer = None
@@ -211,7 +218,10 @@ class WarcFile:
     def abort(self) -> None:
         """Close an unfinished file, leaving it `.open`: recovery sets it aside, as after a crash."""
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # the buffer's last bytes cannot be written (a full disk): the error is being raised
+                log.debug("could not flush the end of %s", self.open_path, exc_info=True)
             self._file = self._writer = None
 
 

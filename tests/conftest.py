@@ -39,11 +39,12 @@ def git(root: Path, *args: str) -> str:
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real `archiver` command in a subprocess, as a user or cron would."""
+            timeout: float = 120, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Run the real `archiver` command in a subprocess, as a user or cron would (under `prefix`, a command
+    such as `setpriv ...` that runs it)."""
     exe = Path(sys.executable).with_name("archiver")
     full_env = {k: v for k, v in os.environ.items() if k != "ARCHIVER_DIR"} | (env or {})
-    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+    return subprocess.run([*prefix, str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
