@@ -28,7 +28,7 @@ from .compare import compare, parse_links
 from .config import Config
 from .deadline import Deadline
 from .due import due_at, next_interval
-from .errors import FolderCollision
+from .errors import ArchiverError, FolderCollision
 from .extract import Extractor, body_of, default_processes, document_meta
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
@@ -267,6 +267,9 @@ class Run:
 
             try:
                 fetched = self._work(job, release)
+            except ArchiverError as exc:  # the archive refuses (a full disk): the calling thread stops the run
+                results.put((job, exc))
+                continue
             except Exception as exc:  # a bug in one page's handling must not lose the run
                 log.exception("internal error while fetching %s", job.url)
                 results.put((job, exc))
@@ -345,6 +348,8 @@ class Run:
     def _settle(self, job: Job, fetched: Fetched | Exception) -> tuple[PageResult, Check | None, list[Link]]:
         """The check's result, what to record of it (None: it was not made, the page stays due), its links."""
         url = job.url
+        if isinstance(fetched, ArchiverError):
+            raise fetched  # the archive itself refuses (a full disk): the run stops, and is undone
         if isinstance(fetched, Exception):
             fetched = Fetched(Capture(url=url, started=datetime.now(UTC)), depth=job.depth, outcome="failed",
                               error=f"internal error: {fetched}")

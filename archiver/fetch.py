@@ -11,12 +11,14 @@ import contextlib
 import hashlib
 import http.client
 import logging
+import os
 import socket
 import ssl
 import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,7 +32,7 @@ from .addresses import OPEN, AddressPolicy, Pin, PrivateAddress, Unresolvable, p
 from .capture import Capture, Exchange
 from .config import FetchConfig
 from .deadline import Deadline
-from .errors import InvalidURL
+from .errors import InvalidURL, unwritable
 from .transport import GuardedAdapter
 from .urls import DEFAULT_PORTS, normalize_host
 
@@ -223,9 +225,11 @@ class Fetcher:
         raw = response.raw
         digest = hashlib.sha1()
         cap = self.config.max_body_bytes
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="body-", delete=False) as spool:
-            exchange.body = Path(spool.name)
+        with _disk(self.spool_dir):
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="body-")
+        exchange.body = Path(name)
+        with os.fdopen(fd, "wb", buffering=0) as spool:  # unbuffered: a full disk shows at the write, not later
             while True:
                 if deadline.remaining() <= 0:
                     raise FetchError(f"deadline of {self.config.deadline:g}s exceeded while reading the body")
@@ -236,12 +240,25 @@ class Fetcher:
                 if exchange.body_length + len(chunk) > cap:
                     chunk = chunk[: cap - exchange.body_length]
                     exchange.truncated = "length"
-                spool.write(chunk)
+                with _disk(exchange.body):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[spool.write(view) or 0:]
                 digest.update(chunk)
                 exchange.body_length += len(chunk)
                 if exchange.truncated:
                     break
         exchange.payload_digest = "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+@contextlib.contextmanager
+def _disk(where: Path) -> Iterator[None]:
+    """Writes to the spool: a disk that refuses them (full, read-only) stops the run (Unwritable), where any other
+    OSError here, as in the network code around, fails this fetch alone."""
+    try:
+        yield
+    except OSError as exc:
+        raise unwritable(exc, where) or exc from None
 
 
 def _exchange_from(response: requests.Response, url: str, started: datetime) -> Exchange:

@@ -319,11 +319,13 @@ def test_a_disk_full_before_the_run_is_exit_74_with_one_line(site, template, dis
     assert_next_run_loses_nothing(root, before, site)
 
 
-@pytest.mark.parametrize("moment", ["warc", "page files"])
+@pytest.mark.parametrize("moment", ["spool", "warc", "page files"])
 def test_a_disk_that_fills_while_a_version_is_written_leaves_nothing_half_written(moment, site, template, disk):
     root = copy(template, disk)
     before = versions(root, site)
-    if moment == "warc":  # the body fits in the spool, not again in the WARC
+    if moment == "spool":  # the body does not fit where it waits to be written
+        url, leave, place = site.url("/blob"), len(BLOB) // 2, root / ".archiver"
+    elif moment == "warc":  # the body fits in the spool, not again in the WARC
         url, leave, place = site.url("/blob"), len(BLOB) + 256 * 1024, root / "warcs"
     else:  # the body and its compressed record fit, the text extracted from it does not
         body = article("Harbour inquiry report", BIG, noise=False).encode()
