@@ -89,15 +89,14 @@ class _Charged(difflib.SequenceMatcher):
     (difflib skips those before `blo` one by one): prefix sums of those counts bound its steps exactly.
     """
 
-    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> None:
-        self.budget = budget
+    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], in_b: Counter[Hashable], budget: Budget) -> None:
         super().__init__(None, a, b, autojunk=False)
-        occurrences = self.b2j
-        self.cost = list(accumulate((len(occurrences.get(x, ())) + 1 for x in a), initial=0))
+        self.budget, self.size = budget, len(a)
+        self.cost = list(accumulate((in_b[x] + 1 for x in a), initial=0))
 
     def find_longest_match(self, alo: int = 0, ahi: int | None = None, blo: int = 0,
                            bhi: int | None = None) -> difflib.Match:
-        if not self.budget.spend(self.cost[len(self.a) if ahi is None else ahi] - self.cost[alo]):
+        if not self.budget.spend(self.cost[self.size if ahi is None else ahi] - self.cost[alo]):
             raise _OverBudget
         return super().find_longest_match(alo, ahi, blo, bhi)
 
@@ -109,7 +108,7 @@ def _difflib(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> li
     if sum(count * in_b[x] for x, count in in_a.items() if x in in_b) + len(a) > budget.left:
         return None
     try:
-        return [tuple(block) for block in _Charged(a, b, budget).get_matching_blocks()[:-1]]
+        return [(m.a, m.b, m.size) for m in _Charged(a, b, in_b, budget).get_matching_blocks()[:-1]]
     except _OverBudget:
         return None
 

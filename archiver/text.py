@@ -81,7 +81,8 @@ def _split_cjk(text: str) -> Iterable[str]:
 def _split_latin(text: str) -> Iterable[str]:
     start = 0
     for match in _LATIN_END.finditer(text):
-        after = _OPENING.match(text, match.end()).end()
+        opened = _OPENING.match(text, match.end())  # always matches, if only the empty string
+        after = opened.end() if opened else match.end()
         if after == len(text) or not (text[after].isupper() or text[after].isdigit()):
             continue
         if _ends_with_abbreviation(text, start, match.start()):
