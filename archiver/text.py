@@ -23,14 +23,16 @@ ABBREVIATIONS = frozenset(
 _LATIN_END = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’»)\]]*\s+")
 # Opening quotes and brackets before the first letter of a sentence.
 _OPENERS = "\"'“‘«(["
-_OPENING = re.compile(r"[\"'“‘«(\[]*")
+_OPENING = re.compile(f"[{re.escape(_OPENERS)}]*")
 # CJK full stops end a sentence with no space after them.
 _CJK_END = re.compile(r"[。！？]+[」』”’）]*")
 
 _UNITS = r"(?:sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?|months?|years?)"
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*"
-# Whole sentences that are only volatile page furniture.
+# Whole sentences that are only volatile page furniture. In these patterns and the next, no two whitespace runs
+# stand side by side (`\s*:?\s*` is written `\s*(?::\s*)?`): a long run of spaces then costs one pass, not one
+# per way of splitting it between them.
 VOLATILE_SENTENCES = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -47,9 +49,8 @@ VOLATILE_SENTENCES = tuple(
         r"|trending|watch|listen)\s*[:|–—-]\s*.+$",
     )
 )
-# Volatile fragments inside a sentence, removed in place: "(updated 5 minutes ago)". (No two whitespace runs
-# side by side in these patterns, and a match starts only where whitespace does: a long run of spaces costs
-# one pass, not one per way of splitting it.)
+# Volatile fragments inside a sentence, removed in place: "(updated 5 minutes ago)". A match starts only where a
+# run of whitespace does, not again at each of its spaces.
 VOLATILE_FRAGMENTS = re.compile(
     rf"(?<!\s)\s*[(\[]\s*(?:(?:last\s+)?updated\s*(?::\s*)?)?(?:\d+|an?)\s+{_UNITS}\s+ago\s*[)\]]", re.IGNORECASE
 )
