@@ -5,11 +5,13 @@ Pure functions over the text we write, shared by classification (crawl) and the 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from .align import WORK_LIMIT, Budget, opcodes, ratio
 
 _BYLINE = re.compile(r"^(?:By .+?)?(?: · )?(?:Published \S+)?$")
 
@@ -97,10 +99,11 @@ class Comparison:
         def pair(value: tuple[str, str] | None) -> dict[str, str] | None:
             return {"from": value[0], "to": value[1]} if value else None
 
+        budget = word_budget(line for c in self.body if c.op == "replace" for line in (*c.old, *c.new))
         return {
             "headline": pair(self.headline),
             "byline": pair(self.byline),
-            "body": [{**asdict(c), "words": word_diff(c.old, c.new) if c.op == "replace" else None}
+            "body": [{**asdict(c), "words": word_diff(c.old, c.new, budget) if c.op == "replace" else None}
                      for c in self.body],
             "citations": {
                 "added": [{"url": u, "text": t} for u, t in self.citations_added],
@@ -131,32 +134,79 @@ def body_changes(old: list[str], new: list[str]) -> list[BodyChange]:
 
 
 def body_runs(old: list[str], new: list[str]) -> list[BodyChange]:
-    """The whole body as runs of lines, in order: unchanged ("equal") runs as well as changes."""
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    return [BodyChange(op, old[i1:i2], new[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()]
+    """The whole body as runs of lines, in order: unchanged ("equal") runs as well as changes.
+
+    difflib's runs, as always, for any article of normal size; in bounded work beyond (see align.py)."""
+    return [BodyChange(op, old[i1:i2], new[j1:j2]) for op, i1, i2, j1, j2 in opcodes(old, new)]
 
 
 PAIRING_LIMIT = 2500  # old × new sentences beyond which a rewrite is not paired up (quadratic work)
+# Steps of work per word of the sentences compared, beyond align.WORK_LIMIT, that the word-level detail of one
+# diff (pairing sentences, word diffs) may take: pairing reads a sentence again for each candidate partner.
+WORD_READS = 8
 
 
-def sentence_pairs(old: list[str], new: list[str], cutoff: float = 0.5) -> list[tuple[str | None, str | None]]:
+def word_budget(lines: Iterable[str]) -> Budget:
+    """The work allowed for the word-level detail of these lines: a fixed part plus some per word."""
+    return Budget(WORK_LIMIT + WORD_READS * sum(line.count(" ") + 1 for line in lines))
+
+
+def sentence_pairs(old: list[str], new: list[str], cutoff: float = 0.5,
+                   budget: Budget | None = None) -> list[tuple[str | None, str | None]]:
     """The sentences of a replaced run matched up in order, as difflib's ndiff pairs lines: each old sentence
     with the new one it became (sharing at least `cutoff` of their words, by difflib's ratio), the others
-    alone, (old, None) for a deletion and (None, new) for an insertion."""
-    unpaired = [(o, None) for o in old] + [(None, n) for n in new]
+    alone, (old, None) for a deletion and (None, new) for an insertion.
+
+    Each pair's ratio is worked out once, and only when a bound on it (shared words, counted as a bag) could
+    beat the best pair so far; all of it is paid from `budget`, and once that is spent the sentences not yet
+    paired stay alone."""
     if not old or not new or len(old) * len(new) > PAIRING_LIMIT:
-        return unpaired
-    best, at = cutoff, None
-    for i, before in enumerate(old):
-        for j, after in enumerate(new):
-            ratio = difflib.SequenceMatcher(a=before.split(), b=after.split(), autojunk=False).ratio()
-            if ratio >= best and (at is None or ratio > best):
-                best, at = ratio, (i, j)
-    if at is None:
-        return unpaired
-    i, j = at
-    return [*sentence_pairs(old[:i], new[:j], cutoff), (old[i], new[j]),
-            *sentence_pairs(old[i + 1:], new[j + 1:], cutoff)]
+        return [(o, None) for o in old] + [(None, n) for n in new]
+    budget = budget if budget is not None else word_budget([*old, *new])
+    return _Pairing(old, new, cutoff, budget).pairs(0, len(old), 0, len(new))
+
+
+class _Pairing:
+    """sentence_pairs' search, each ratio worked out at most once."""
+
+    def __init__(self, old: list[str], new: list[str], cutoff: float, budget: Budget) -> None:
+        self.old, self.new, self.cutoff, self.budget = old, new, cutoff, budget
+        self.words = [s.split() for s in old], [s.split() for s in new]
+        self.bags = [Counter(w) for w in self.words[0]], [Counter(w) for w in self.words[1]]
+        self.ratios: dict[tuple[int, int], float] = {}
+
+    def pairs(self, ilo: int, ihi: int, jlo: int, jhi: int) -> list[tuple[str | None, str | None]]:
+        best, at = self.cutoff, None
+        for i in range(ilo, ihi):
+            for j in range(jlo, jhi):
+                value = self.ratio(i, j, best, strict=at is not None)
+                if value is not None and value >= best and (at is None or value > best):
+                    best, at = value, (i, j)
+        if at is None:
+            return [(o, None) for o in self.old[ilo:ihi]] + [(None, n) for n in self.new[jlo:jhi]]
+        i, j = at
+        return [*self.pairs(ilo, i, jlo, j), (self.old[i], self.new[j]), *self.pairs(i + 1, ihi, j + 1, jhi)]
+
+    def ratio(self, i: int, j: int, best: float, strict: bool) -> float | None:
+        """difflib's ratio of sentences i and j; None when it cannot beat `best`, or the budget is spent."""
+        if (i, j) in self.ratios:
+            return self.ratios[i, j]
+        a, b = self.words[0][i], self.words[1][j]
+        total = len(a) + len(b)
+
+        def may_beat(shared: int) -> bool:  # `shared` bounds the matched words: so does this the ratio
+            bound = 2.0 * shared / total if total else 1.0
+            return bound > best or (bound == best and not strict)
+
+        small, large = sorted((self.bags[0][i], self.bags[1][j]), key=len)
+        if not may_beat(min(len(a), len(b))) or not self.budget.spend(len(small)):
+            return None
+        if not may_beat(sum(min(small[word], large[word]) for word in small.keys() & large.keys())):
+            return None
+        if not self.budget.spend(total):
+            return None
+        self.ratios[i, j] = value = ratio(a, b, self.budget)
+        return value
 
 
 def similarity(old_text: str | None, new_text: str | None) -> float:
@@ -171,11 +221,11 @@ def similarity(old_text: str | None, new_text: str | None) -> float:
     return sum((old & new).values()) / max(sum(old.values()), sum(new.values()))
 
 
-def word_diff(old: list[str], new: list[str]) -> list[list[str]]:
+def word_diff(old: list[str], new: list[str], budget: Budget | None = None) -> list[list[str]]:
     """Word-level changes between replaced sentences: [op, text] pairs with op in "=", "-", "+"."""
     a, b = " ".join(old).split(" "), " ".join(new).split(" ")
     pieces: list[list[str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in opcodes(a, b, budget):
         if op == "equal":
             pieces.append(["=", " ".join(a[i1:i2])])
             continue

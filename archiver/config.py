@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -15,26 +14,79 @@ from .errors import ConfigError, UsageError
 CONFIG_NAME = "archiver.toml"
 DEFAULT_USER_AGENT = f"archiver/{__version__} (news and citation archiver)"
 
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take: from `low` (or, when `above`, anything greater) to `high`."""
+
+    low: float
+    high: float
+    unit: str = ""
+    above: bool = False  # `low` itself excluded: a time that must not be zero
+
+    def __contains__(self, value: float) -> bool:
+        # Written so that NaN is in no range (every comparison with NaN is false).
+        return (self.low < value if self.above else self.low <= value) and value <= self.high
+
+    def __str__(self) -> str:
+        low, high = (f"{n:_}" if n >= 10_000 else f"{n:g}" for n in (self.low, self.high))
+        return f"more than {low}, at most {high}" if self.above else f"from {low} to {high}"
+
+
+MINUTES_IN_A_YEAR = 525_600
+# Every numeric setting's range, checked in one place. The highest values: beyond them a setting stops making
+# sense or starts doing harm (threads and memory without end, due dates past the year 9999).
+RANGES = {
+    "fetch.workers": Range(1, 256),  # threads, each with its own HTTP session and body in flight
+    "fetch.connect_timeout": Range(0, 600, "seconds", above=True),  # the kernel gives up on a connection sooner
+    "fetch.read_timeout": Range(0, 3600, "seconds", above=True),
+    "fetch.deadline": Range(0, 3600, "seconds", above=True),  # an hour for one URL
+    "fetch.max_body_bytes": Range(1024, 1 << 30, "bytes"),  # 1 KiB (not even an error page fits in less) to 1 GiB
+    "fetch.max_decoded_bytes": Range(1024, 256 << 20, "bytes"),  # extraction holds three times this: 768 MiB
+    "fetch.extract_processes": Range(0, 64),
+    "fetch.max_redirects": Range(1, 50),  # browsers stop at 20
+    "fetch.per_host": Range(1, 64),
+    "fetch.per_host_delay": Range(0, 600, "seconds"),
+    "fetch.retries": Range(0, 10),
+    "fetch.max_retry_wait": Range(0, 3600, "seconds", above=True),
+    "sources.depth": Range(0, 5),  # each hop multiplies the pages by up to max_per_article
+    "sources.max_per_article": Range(0, 10_000),
+    "sources.seconds_per_article": Range(0, 3600, "seconds", above=True),
+    "schedule.min_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
+    "schedule.growth": Range(1, 10),
+    "schedule.max_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
+    "schedule.old_after_days": Range(0, 3650, "days", above=True),
+    "schedule.old_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
+    "schedule.rules.min_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
+    "schedule.rules.max_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
+    "status.unreachable_after_days": Range(0, 3650, "days", above=True),
+}
+_R = RANGES  # for the comments below
+
 # The single source of the defaults: `archiver init` writes this text, and loading parses it first.
 DEFAULT_TOML = f"""\
 # archiver settings. Every default is written out; edit and commit as you like.
 
 [fetch]
-# Parallel fetches in one run.
+# Parallel fetches in one run ({_R['fetch.workers']}).
 workers = 8
-# Seconds to wait for a connection, and for each read from it.
+# Seconds to wait for a connection ({_R['fetch.connect_timeout']}), and for each read from it
+# ({_R['fetch.read_timeout']}).
 connect_timeout = 10.0
 read_timeout = 30.0
-# Seconds one URL may take in all (redirects and body included) before it is cut.
+# Seconds one URL may take in all (redirects and body included) before it is cut ({_R['fetch.deadline']}).
 deadline = 120.0
-# Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length).
+# Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length);
+# {_R['fetch.max_body_bytes']} (1 KiB to 1 GiB).
 max_body_bytes = 52428800
 # Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs; extraction
-# holds about three times this much memory).
+# holds about three times this much memory); {_R['fetch.max_decoded_bytes']} (1 KiB to 256 MiB).
 max_decoded_bytes = 20971520
-# Processes that extract text in large runs (0: one per CPU core; 1: in the fetching process).
+# Processes that extract text in large runs (0: one per CPU core; 1: in the fetching process);
+# {_R['fetch.extract_processes']}.
 extract_processes = 0
-# Redirect hops followed before the fetch fails.
+# Redirect hops followed before the fetch fails ({_R['fetch.max_redirects']}).
 max_redirects = 10
 # User-Agent sent with every request.
 user_agent = "{DEFAULT_USER_AGENT}"
@@ -43,25 +95,29 @@ verify_tls = true
 # Hosts whose TLS certificate is accepted unchecked (self-signed, expired, another name), named one by one,
 # e.g. ["intranet.example.org"]; every other host is still checked. Prefer this to verify_tls = false.
 insecure_tls_hosts = []
-# Fetches in flight to one site at a time, and the minimum seconds between the starts of two of them. A site is
-# a registrable domain (every sub-domain of news.example.co.uk is one site), or an address for a host given as one.
+# Fetches in flight to one site at a time ({_R['fetch.per_host']}), and the minimum seconds between the
+# starts of two of them ({_R['fetch.per_host_delay']}). A site is a registrable domain (every sub-domain of
+# news.example.co.uk is one site), or an address for a host given as one.
 per_host = 2
 per_host_delay = 0.0
 # Honour robots.txt (fetched once per host per run).
 robots = true
-# Answers 429 and 503 are retried this many times, waiting as Retry-After asks (at most max_retry_wait
-# seconds, and never past the deadline) or 2, 4, 8... seconds when it does not say.
+# Answers 429 and 503 are retried this many times ({_R['fetch.retries']}), waiting as Retry-After asks (at
+# most max_retry_wait seconds, {_R['fetch.max_retry_wait']}, and never past the deadline) or 2, 4, 8...
+# seconds when it does not say.
 retries = 2
 max_retry_wait = 60.0
 
 [sources]
 # Archive the links cited in article bodies as pages of their own ("sources").
 # Link hops followed from a tracked article: 0 = none, 1 = its sources, 2 = also their sources, ...
+# ({_R['sources.depth']}).
 depth = 1
-# At most this many sources per article, in order of first appearance.
+# At most this many sources per article, in order of first appearance ({_R['sources.max_per_article']}).
 max_per_article = 100
-# Seconds of fetching the sources of one article may take in one run, added up (robots.txt included); the
-# sources not started by then are checked at the next run, so a page citing many slow sites cannot hold the run.
+# Seconds of fetching the sources of one article may take in one run, added up (robots.txt included;
+# {_R['sources.seconds_per_article']}); the sources not started by then are checked at the next run, so a page
+# citing many slow sites cannot hold the run.
 seconds_per_article = 120.0
 # Follow sources on hosts other than the citing page's.
 other_hosts = true
@@ -76,11 +132,13 @@ allow_private = false
 
 [schedule]
 # When a page is due again, in minutes: min_interval after a change (or a first capture), then the
-# interval grows by `growth` at each check that finds nothing new, up to max_interval.
+# interval grows by `growth` ({_R['schedule.growth']}) at each check that finds nothing new, up to
+# max_interval. Intervals are {_R['schedule.min_interval']} minutes (a year).
 min_interval = 15.0
 growth = 2.0
 max_interval = 10080.0
-# Pages first archived more than old_after_days ago are checked at most every old_interval minutes.
+# Pages first archived more than old_after_days ago ({_R['schedule.old_after_days']}) are checked at most
+# every old_interval minutes ({_R['schedule.old_interval']}).
 old_after_days = 30.0
 old_interval = 10080.0
 # Per-URL overrides, first match wins (regular expressions on the normalized URL):
@@ -90,8 +148,9 @@ old_interval = 10080.0
 # max_interval = 60.0
 
 [status]
-# A page whose every check has failed (timeouts, DNS, refused, 5xx, 429) for this many days is listed as
-# "unreachable". Its archived versions are never touched by failures.
+# A page whose every check has failed (timeouts, DNS, refused, 5xx, 429) for this many days
+# ({_R['status.unreachable_after_days']}) is listed as "unreachable". Its archived versions are never
+# touched by failures.
 unreachable_after_days = 7.0
 
 [warc]
@@ -218,14 +277,16 @@ def load(path: Path) -> Config:
 
 def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
     merged = _merge(defaults(), user, source, prefix="")
+    for name in RANGES:
+        section, _, key = name.rpartition(".")
+        if section in merged:  # schedule.rules.*: checked rule by rule
+            _check_range(name, merged[section][key], source)
     fetch = merged["fetch"]
-    _check_positive(fetch, source)
     fetch["insecure_tls_hosts"] = _hosts(fetch["insecure_tls_hosts"], "fetch.insecure_tls_hosts", source)
     return Config(
         fetch=FetchConfig(**fetch),
         sources=_sources(merged["sources"], source),
-        unreachable_after_days=_positive(merged["status"]["unreachable_after_days"], "status.unreachable_after_days",
-                                         source),
+        unreachable_after_days=merged["status"]["unreachable_after_days"],
         warc_prefix=_check_prefix(merged["warc"]["prefix"], source),
         git_author_name=merged["git"]["author_name"],
         git_author_email=merged["git"]["author_email"],
@@ -264,21 +325,11 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
     raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
 
 
-ZERO_ALLOWED = frozenset({"per_host_delay", "retries", "extract_processes"})
-
-
-def _check_positive(fetch: dict[str, Any], source: str) -> None:
-    for key, value in fetch.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            _positive(value, f"fetch.{key}", source, zero=key in ZERO_ALLOWED)
-
-
-def _positive(value: float, name: str, source: str, zero: bool = False) -> float:
-    # Written so that NaN fails too (every comparison with NaN is false).
-    if zero and value == 0:
-        return value
-    if not 0 < value < math.inf:
-        raise ConfigError(f"{source}: '{name}' must be a finite number greater than 0")
+def _check_range(name: str, value: float, source: str) -> float:
+    allowed = RANGES[name]
+    if value not in allowed:
+        unit = f" {allowed.unit}" if allowed.unit else ""
+        raise ConfigError(f"{source}: '{name}' must be {allowed}{unit}, not {value!r}")
     return value
 
 
@@ -298,10 +349,6 @@ def _hosts(values: list[Any], name: str, source: str) -> frozenset[str]:
 
 
 def _schedule(raw: dict[str, Any], rules: Any, source: str) -> ScheduleConfig:
-    for key, value in raw.items():
-        _positive(value, f"schedule.{key}", source)
-    if raw["growth"] < 1:
-        raise ConfigError(f"{source}: 'schedule.growth' must be 1 or more")
     if not isinstance(rules, list):
         raise ConfigError(f"{source}: 'schedule.rules' must be an array of tables ([[schedule.rules]])")
     return ScheduleConfig(**raw, rules=tuple(_schedule_rule(r, source) for r in rules))
@@ -317,17 +364,15 @@ def _schedule_rule(raw: Any, source: str) -> ScheduleRule:
             value = raw[key]
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{source}: 'schedule.rules.{key}' must be a number of minutes")
-            bounds[key] = _positive(float(value), f"schedule.rules.{key}", source)
+            bounds[key] = _check_range(f"schedule.rules.{key}", float(value), source)
     return ScheduleRule(pattern, **bounds)
 
 
 def _sources(raw: dict[str, Any], source: str) -> SourcesConfig:
-    if raw["depth"] < 0 or raw["max_per_article"] < 0:
-        raise ConfigError(f"{source}: 'sources.depth' and 'sources.max_per_article' must be 0 or more")
     return SourcesConfig(
         depth=raw["depth"],
         max_per_article=raw["max_per_article"],
-        seconds_per_article=_positive(raw["seconds_per_article"], "sources.seconds_per_article", source),
+        seconds_per_article=raw["seconds_per_article"],
         other_hosts=raw["other_hosts"],
         include=_patterns(raw["include"], "sources.include", source),
         exclude=_patterns(raw["exclude"], "sources.exclude", source),

@@ -12,6 +12,8 @@ from pathlib import Path
 from .errors import UsageError
 
 MARKER = "# archiver snapshot of "
+# Characters a crontab line cannot carry: control characters (a newline ends the line), and the backslash.
+_UNFIT = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 
 
 def cron_spec(every: str) -> str:
@@ -26,18 +28,32 @@ def cron_spec(every: str) -> str:
     return {"m": f"*/{number} * * * *", "h": f"0 */{number} * * *", "d": "0 0 * * *"}[unit]
 
 
-def command_line(archive: Path) -> str:
-    """The absolute command cron should run (cron's PATH and working folder are not the user's)."""
+def _program() -> list[str]:
     script = Path(sys.argv[0])
     if script.name == "archiver" and script.exists():
-        program = [str(script.resolve())]
-    else:
-        program = [sys.executable, "-m", "archiver"]
-    return shlex.join([*program, "-q", "snapshot", "--archive", str(archive.resolve())])
+        return [str(script.resolve())]
+    return [sys.executable, "-m", "archiver"]
+
+
+def command_line(archive: Path) -> str:
+    """The absolute command cron should run (cron's PATH and working folder are not the user's)."""
+    return shlex.join([*_program(), "-q", "snapshot", "--archive", str(archive.resolve())])
 
 
 def crontab_line(every: str, archive: Path) -> str:
-    return f"{cron_spec(every)} {command_line(archive)} {MARKER}{archive.resolve()}"
+    """The whole line, as cron reads it. A `%` in the command part (the marker comment included) would end
+    the command, cron sending the rest to its input: each is escaped. A line break or other control character
+    cannot be carried at all, and cron implementations differ over backslashes: such paths are refused."""
+    for path, what in ((str(archive.resolve()), "the archive"), (_program()[0], "archiver")):
+        unfit = _UNFIT.search(path)
+        if unfit:
+            raise UsageError(f"a crontab line cannot carry {unfit.group()!r}, which the path {path!r} holds: "
+                             f"move or rename {what}")
+    return f"{cron_spec(every)} {command_line(archive)} {_marker(archive)}".replace("%", "\\%")
+
+
+def _marker(archive: Path) -> str:
+    return f"{MARKER}{archive.resolve()}"
 
 
 def install(line: str, archive: Path) -> None:
@@ -48,7 +64,7 @@ def install(line: str, archive: Path) -> None:
                          "to your scheduler yourself")
     current = subprocess.run([crontab, "-l"], capture_output=True, text=True)
     lines = current.stdout.splitlines() if current.returncode == 0 else []
-    mine = f"{MARKER}{archive.resolve()}"
+    mine = _marker(archive).replace("%", "\\%")
     kept = [existing for existing in lines if not existing.endswith(mine)]
     result = subprocess.run([crontab, "-"], input="\n".join([*kept, line]) + "\n", capture_output=True, text=True)
     if result.returncode != 0:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from . import untrusted
-from .compare import Comparison, sentence_pairs, word_diff
+from .align import Budget
+from .compare import Comparison, sentence_pairs, word_budget, word_diff
 from .history import Version
 
 DELETE = "red"
@@ -38,8 +39,9 @@ def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bo
             _pair(out, [pair[0]] if pair[0] else [], [pair[1]] if pair[1] else [], words)
     if comparison.body:
         _section(out, "body")
+        budget = word_budget(line for change in comparison.body for line in (*change.old, *change.new))
         for change in comparison.body:
-            _pair(out, change.old, change.new, words and change.op == "replace")
+            _pair(out, change.old, change.new, words and change.op == "replace", budget)
     if comparison.citations_added or comparison.citations_removed:
         _section(out, "citations")
         for url_, anchor in comparison.citations_removed:
@@ -53,17 +55,17 @@ def _section(out: Text, name: str) -> None:
     out.append(f"\n{name}\n", style="bold underline")
 
 
-def _pair(out: Text, old: list[str], new: list[str], words: bool) -> None:
+def _pair(out: Text, old: list[str], new: list[str], words: bool, budget: Budget | None = None) -> None:
     if not words:
         _lines(out, old, new)
         return
     # Each sentence beside the one it became (as the HTML report pairs them): word changes on one line.
-    for before, after in sentence_pairs(old, new):
+    for before, after in sentence_pairs(old, new, budget=budget):
         if before is None or after is None:
             _lines(out, [before] if before else [], [after] if after else [])
             continue
         out.append("~ ")
-        for op, piece in word_diff([before], [after]):
+        for op, piece in word_diff([before], [after], budget):
             if op == "=":
                 _add(out, piece)
             elif op == "-":

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from .align import Budget
 from .citations import ALIVE, CHANGED, GONE, NOT_ARCHIVED, CitedSource
-from .compare import Comparison, Sections, body_runs, parse_article, sentence_pairs, word_diff
+from .compare import Comparison, Sections, body_runs, parse_article, sentence_pairs, word_budget, word_diff
 from .history import Version
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -155,6 +156,7 @@ def _body(data: ReportData, old: Sections, new: Sections) -> tuple[str, int]:
         paragraphs[-1].changed |= changed
 
     i = j = 0  # positions in the old and new body lines (the runs cover both, in order)
+    budget = word_budget([*old.body, *new.body])
     for run in body_runs(old.body, new.body):
         if run.op == "equal":
             for line in run.new:
@@ -163,10 +165,11 @@ def _body(data: ReportData, old: Sections, new: Sections) -> tuple[str, int]:
             continue
         changes += 1
         anchor = f' id="change-{changes}"'
-        for before, after in sentence_pairs(run.old, run.new):
+        for before, after in sentence_pairs(run.old, run.new, budget=budget):
             # Each old sentence next to what it became, with word-level marks; the rest struck or inserted.
             starts = (before is not None and i in old.starts) or (after is not None and j in new.starts)
-            piece = f'<span class="chg"{anchor}>{_words([before] if before else [], [after] if after else [])}</span>'
+            words = _words([before] if before else [], [after] if after else [], budget)
+            piece = f'<span class="chg"{anchor}>{words}</span>'
             add(after if after is not None else before, starts, piece, True)
             anchor = ""
             i, j = i + (before is not None), j + (after is not None)
@@ -191,13 +194,13 @@ def _paragraph(paragraph: _Paragraph) -> str:
     return f"<{tag}{attrs}>{' '.join(paragraph.pieces)}</{tag}>"
 
 
-def _words(old: list[str], new: list[str]) -> str:
+def _words(old: list[str], new: list[str], budget: Budget | None = None) -> str:
     """A changed sentence once, the words taken out struck and the words put in underlined."""
     old = [_strip(line)[1] for line in old]
     new = [_strip(line)[1] for line in new]
     if not old or not new:
         return "".join([*(f"<del>{esc(s)}</del>" for s in old), *(f"<ins>{esc(s)}</ins>" for s in new)])
-    pieces = word_diff(old, new)
+    pieces = word_diff(old, new, budget)
     shared = sum(len(text.split()) for op, text in pieces if op == "=")
     longest = max(len(" ".join(old).split()), len(" ".join(new).split()))
     if shared / longest < WORD_LEVEL_MIN_SHARED:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from archiver import config
-from archiver.errors import ConfigError, UsageError
+from archiver.errors import ConfigError, ExitCode, UsageError
 
 
 def test_defaults() -> None:
@@ -278,3 +280,110 @@ def test_ignore_example_is_documented_and_valid() -> None:
     example = "\n".join(line.split("   #")[0].split("  #")[0] for line in commented[start:start + 4])
     cfg = config.from_dict(tomllib.loads(example))
     assert len(cfg.ignore) == 1 and cfg.ignore[0].selectors and cfg.ignore[0].patterns
+
+
+# --- ranges of the numeric settings ---------------------------------------------------------------------
+
+
+def _numeric_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in table.items():
+        if isinstance(value, dict):
+            keys |= _numeric_keys(value, f"{prefix}{key}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            keys.add(f"{prefix}{key}")
+    return keys
+
+
+def _user(name: str, value: float) -> dict[str, Any]:
+    """The smallest user table setting `name` (a dotted name; schedule.rules.* in a rule of its own)."""
+    section, _, key = name.rpartition(".")
+    if section == "schedule.rules":
+        return {"schedule": {"rules": [{"pattern": "^https://example\\.com/", key: value}]}}
+    return {section: {key: value}}
+
+
+def _outside(name: str) -> list[float]:
+    allowed = config.RANGES[name]
+    integer = isinstance(config.defaults().get(name.split(".")[0], {}).get(name.split(".")[-1]), int) \
+        and not name.startswith("schedule.rules")
+    step = 1 if integer else allowed.high / 1000
+    values = [allowed.high + step, allowed.low if allowed.above else allowed.low - step, -1]
+    if not integer:
+        values += [math.nan, math.inf, -math.inf]
+    return values
+
+
+def test_every_numeric_setting_has_a_range() -> None:
+    assert _numeric_keys(config.defaults()) | {"schedule.rules.min_interval", "schedule.rules.max_interval"} \
+        == set(config.RANGES)
+
+
+@pytest.mark.parametrize("name", sorted(config.RANGES))
+def test_a_value_outside_its_range_is_refused_naming_the_setting_and_range(name: str) -> None:
+    allowed = config.RANGES[name]
+    for value in _outside(name):
+        message = _error(_user(name, value))
+        assert f"'{name}'" in message and str(allowed) in message, message
+
+
+@pytest.mark.parametrize("name", sorted(config.RANGES))
+def test_the_ends_of_a_range_and_the_default_are_accepted(name: str) -> None:
+    allowed = config.RANGES[name]
+    ends = [allowed.high] if allowed.above else [allowed.low, allowed.high]
+    for value in ends:
+        config.from_dict(_user(name, value))
+    section, _, key = name.rpartition(".")
+    if section != "schedule.rules":
+        assert config.defaults()[section][key] in allowed
+
+
+@pytest.mark.parametrize("name", sorted(set(config.RANGES) - {"schedule.rules.min_interval",
+                                                                  "schedule.rules.max_interval"}))
+def test_each_range_is_written_in_the_comment_of_its_setting(name: str) -> None:
+    """The range sits in the comment block above the setting's line in DEFAULT_TOML."""
+    section, _, key = name.rpartition(".")
+    lines = config.DEFAULT_TOML.splitlines()
+    at = lines.index(f"[{section}]")
+    at += next(i for i, line in enumerate(lines[at:]) if line.startswith(f"{key} ="))
+    above = at - 1
+    while KEY_LINE.match(lines[above]):
+        above -= 1
+    comment = []
+    while lines[above].startswith("# "):
+        comment.insert(0, lines[above][2:])
+        above -= 1
+    assert str(config.RANGES[name]) in " ".join(comment), (name, comment)
+
+
+def test_a_huge_workers_setting_stops_the_command_with_one_line(tmp_path: Path) -> None:
+    """fetch.workers = 100000000 was accepted, and a run grew to 2 GB."""
+    from conftest import run_cli
+
+    root = tmp_path / "arc"
+    assert run_cli("init", str(root)).returncode == 0
+    toml = root / "archiver.toml"
+    toml.write_text(toml.read_text().replace("workers = 8", "workers = 100000000"))
+    result = run_cli("snapshot", "-a", str(root))
+    assert result.returncode == ExitCode.USAGE and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("archiver: error: ")
+    assert "'fetch.workers' must be from 1 to 256, not 100000000" in result.stderr
+    assert subprocess.run(["git", "-C", str(root), "log", "--oneline"], capture_output=True, text=True).stdout.count(
+        "\n") == 1  # nothing ran: only `init`'s commit
+
+
+@pytest.mark.parametrize("setting", ["min_interval = 1e300", "old_after_days = 1e12"])
+def test_a_schedule_beyond_any_date_is_refused_not_a_crash(tmp_path: Path, site, setting: str) -> None:
+    """Due times are dates: an interval past the year 9999 made every run that archived a page fail (exit 70)."""
+    from conftest import run_cli
+    from newssite import article
+
+    site.page("/news/harbour", article("Harbour plan approved", ["The harbour authority approved the plan."]))
+    root = tmp_path / "arc"
+    assert run_cli("init", str(root)).returncode == 0
+    toml = root / "archiver.toml"
+    key = setting.split(" = ")[0]
+    toml.write_text(re.sub(rf"^{key} = .*$", setting, toml.read_text(), flags=re.M))
+    result = run_cli("add", site.url("/news/harbour"), "-a", str(root))
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert result.stderr.count("\n") == 1 and f"'schedule.{key}'" in result.stderr

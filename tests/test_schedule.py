@@ -649,6 +649,55 @@ def test_schedule_rejects_a_bad_every(tmp_path, every):
     assert "--every" in result.stderr
 
 
+def as_cron_reads(line: str) -> tuple[str, str]:
+    """What cron makes of a crontab line (crontab(5)): the command it gives to sh -c, and the text it sends to
+    the command's standard input. The five time fields come first; in the rest, `\\%` is a literal `%` and the
+    first unescaped `%` ends the command (what follows is its input, further `%` becoming newlines)."""
+    command = line.split(None, 5)[5]
+    out, i = [], 0
+    while i < len(command):
+        if command.startswith("\\%", i):
+            out.append("%")
+            i += 2
+        elif command[i] == "%":
+            return "".join(out), command[i + 1:].replace("%", "\n")
+        else:
+            out.append(command[i])
+            i += 1
+    return "".join(out), ""
+
+
+def test_schedule_escapes_percent_signs_so_cron_runs_the_whole_command(tmp_path, site):
+    url = serve_story(site, "/news/harbour")
+    (tmp_path / "100% news").mkdir()
+    root = tmp_path / "100% news" / "arc%d"
+    assert run_cli("init", str(root)).returncode == 0
+    (root / "urls.txt").write_text(url + "\n")
+    result = run_cli("schedule", "--every", "15m", "-a", str(root))
+    assert result.returncode == 0 and result.stderr == ""
+    [line] = result.stdout.splitlines()
+    command, stdin = as_cron_reads(line)
+    assert stdin == ""  # cron cuts nothing off
+    assert command.endswith(f"# archiver snapshot of {root.resolve()}")  # the marker whole
+    cron = subprocess.run(["sh", "-c", command], cwd="/", capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh"})
+    assert cron.returncode == 0 and cron.stderr == "", cron.stderr
+    assert cron.stdout.splitlines() == [
+        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"]
+
+
+@pytest.mark.parametrize("name", ["news\narc", "news\rarc", "tab\tarc", "esc\x1barc", "del\x7farc", "c1\x85arc",
+                                  "back\\slash"])
+def test_schedule_refuses_an_archive_path_that_cron_would_misread(tmp_path, name):
+    root = tmp_path / name
+    assert run_cli("init", str(root)).returncode == 0
+    for args in (["schedule"], ["schedule", "--install"]):
+        result = run_cli(*args, "-a", str(root), env={"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"})
+        assert result.returncode == ExitCode.USAGE and result.stdout == ""
+        assert result.stderr.startswith("archiver: error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert "crontab" in result.stderr or "cron" in result.stderr
+
+
 FAKE_CRONTAB = """#!/bin/sh
 table="$(dirname "$0")/table"
 case "$1" in
@@ -684,6 +733,15 @@ def test_schedule_install_adds_the_line_once_and_replaces_it(tmp_path):
     mine = [x for x in lines if x.endswith(f" {first.resolve()}")]
     assert len(mine) == 1 and mine[0].startswith("*/30 * * * * ")
     assert len([x for x in lines if str(second.resolve()) in x]) == 1 and len(lines) == 4
+
+    # An archive whose path has a percent sign is replaced too, not added again.
+    third = tmp_path / "50%" / "arc"
+    assert run_cli("init", str(third)).returncode == 0
+    for every in ("15m", "2h"):
+        assert run_cli("schedule", "--every", every, "--install", "-a", str(third), env=env).returncode == 0
+    lines = table.read_text().splitlines()
+    [line] = [x for x in lines if "50" in x]
+    assert line.startswith("0 */2 * * * ") and as_cron_reads(line)[1] == "" and len(lines) == 5
 
 
 def test_schedule_install_without_crontab_is_a_usage_error(tmp_path):
