@@ -25,7 +25,7 @@ from .urls import normalize_url
 log = logging.getLogger(__name__)
 
 # Bump when our own rules change the text, so a version records which rules made it.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"  # 2: control characters removed from the text
 EXTRACTOR_PACKAGES = ("trafilatura", "lxml", "jusText", "htmldate", "courlan", "pypdf")
 
 

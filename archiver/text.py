@@ -9,8 +9,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-# Zero-width and invisible formatting characters that never change what a reader sees.
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Zero-width and invisible formatting characters, and control characters (C0 other than whitespace, DEL, C1):
+# they never change what a reader sees, and a terminal showing the text could obey them.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+                        "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")  # NEL (\x85) is whitespace
 _SPACE = re.compile(r"\s+")
 
 ABBREVIATIONS = frozenset(

@@ -11,7 +11,7 @@ import json
 import pytest
 from conftest import git
 from hostile import page
-from userview import STORY, archiver, article, configure, folder, records, run_measured
+from userview import STORY, archiver, article, configure, folder, meta, records, run_measured
 
 NOT_A_URL = "redirect to something that is not an http(s) URL"
 BAD_LOCATIONS = {
@@ -108,6 +108,8 @@ def test_what_a_server_sends_never_reaches_the_terminal_as_control_sequences(ser
                                                           ("show", server.url("/story")))]
     for shown in (run.stdout, run.stderr, *shown_by):
         assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown, shown
+    stored = article(root, server.url("/story")) + json.dumps(meta(root, server.url("/story")), ensure_ascii=False)
+    assert not any(c in stored for c in "\x1b\x07\x9b"), stored  # the text archived holds no control either
     listed = archiver(root, "list", "--json").stdout
     assert "\x9b" not in listed and "\x1b" not in listed
     [story] = [p for p in json.loads(listed) if p["url"] == server.url("/story")]
