@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, atomic, cdxj, cron, extract, render, wacz
+from . import __version__, atomic, cdxj, cron, render, wacz
 from .archive import Archive
 from .crawl import GONE_KINDS, PageResult, RunSummary
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError
@@ -321,8 +321,13 @@ def rebuild(
     summary = Archive.open(archive).rebuild(urls or None)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
-    elif summary.commit or not ctx.obj["quiet"]:
-        typer.echo(summary.line())
+    else:
+        for failed in summary.failed:
+            typer.echo(f"failed: {failed.url}: {failed.reason}", err=True)
+        if summary.commit or summary.failed or not ctx.obj["quiet"]:
+            typer.echo(summary.line())
+    if summary.failed:
+        raise typer.Exit(int(ExitCode.SOME_FAILED))
 
 
 def _write_report(page: str, output: Path) -> None:
@@ -445,7 +450,6 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
 
 def main() -> None:
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")  # never hang on a credentials prompt from cron
-    extract.processes_allowed = True  # our entry points guard their main module
     signal.signal(signal.SIGTERM, _terminated)
     app()
 

@@ -29,11 +29,17 @@ read_timeout = 30.0
 deadline = 120.0
 # Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length).
 max_body_bytes = 52428800
-# Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs; extraction
-# holds about three times this much memory).
-max_decoded_bytes = 20971520
-# Processes that extract text in large runs (0: one per CPU core; 1: in the fetching process).
+# Largest decompressed HTML fed to the text extractor, in bytes (guards against gzip bombs): the text of a
+# larger page is taken from its first part. Extracting a page takes 30 to 45 times its size in memory, so
+# this much fits within max_extract_memory. A PDF is read whole (up to max_body_bytes) or kept without text.
+max_decoded_bytes = 2097152
+# Processes that extract text, one page at a time each (0: one per CPU core).
 extract_processes = 0
+# Limits on the extraction of one page: CPU seconds, and megabytes of memory for its process (about 50 MB
+# of it the extractor's own code). A page over either fails with that reason; its response is kept as
+# evidence, and the rest of the run goes on.
+max_extract_seconds = 30.0
+max_extract_memory = 160
 # Redirect hops followed before the fetch fails.
 max_redirects = 10
 # User-Agent sent with every request.
@@ -127,6 +133,8 @@ class FetchConfig:
     max_body_bytes: int
     max_decoded_bytes: int
     extract_processes: int
+    max_extract_seconds: float
+    max_extract_memory: int  # MB
     max_redirects: int
     user_agent: str
     verify_tls: bool
@@ -214,6 +222,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
     merged = _merge(defaults(), user, source, prefix="")
     fetch = merged["fetch"]
     _check_positive(fetch, source)
+    _check_extract_limits(fetch, source)
     fetch["insecure_tls_hosts"] = _hosts(fetch["insecure_tls_hosts"], "fetch.insecure_tls_hosts", source)
     return Config(
         fetch=FetchConfig(**fetch),
@@ -265,6 +274,16 @@ def _check_positive(fetch: dict[str, Any], source: str) -> None:
     for key, value in fetch.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             _positive(value, f"fetch.{key}", source, zero=key in ZERO_ALLOWED)
+
+
+# An extraction process holds about 50 MB before its first page; an hour of CPU is beyond any real page.
+EXTRACT_LIMITS = {"max_extract_seconds": (1, 3600, "seconds"), "max_extract_memory": (100, 65536, "MB")}
+
+
+def _check_extract_limits(fetch: dict[str, Any], source: str) -> None:
+    for key, (low, high, unit) in EXTRACT_LIMITS.items():
+        if not low <= fetch[key] <= high:
+            raise ConfigError(f"{source}: 'fetch.{key}' must be between {low} and {high} {unit}")
 
 
 def _positive(value: float, name: str, source: str, zero: bool = False) -> float:

@@ -26,7 +26,7 @@ from .capture import Capture
 from .compare import compare, parse_links
 from .config import Config
 from .due import due_at, next_interval
-from .extract import Extractor, body_of, default_processes, document_meta
+from .extract import Extractor, Unextractable, body_of, document_meta
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
@@ -77,7 +77,7 @@ class RunSummary:
     warc: str | None = None
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    extract_processes: int = 0  # worker processes that extracted text (0: done in the fetching process)
+    extract_processes: int = 0  # the most worker processes extracting text at once
     recovered: list[str] = field(default_factory=list)  # WARCs of an interrupted run, set aside first
 
     def counts(self) -> dict[str, int]:
@@ -149,8 +149,7 @@ class Run:
         # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
         self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=CHECKS)
         self.robots = Robots(config.fetch.user_agent, self.fetcher) if config.fetch.robots else None
-        processes = config.fetch.extract_processes or default_processes()
-        self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
+        self.extractor = Extractor(config.fetch, config.ignore)
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageVersion] = {}  # each page's current files, as this run left them
         self.latest_capture = self.started  # the commit is dated at the last capture it holds
@@ -178,6 +177,7 @@ class Run:
         results: queue.Queue[tuple[Job, Fetched | Exception]] = queue.Queue()
         workers = [threading.Thread(target=self._worker, args=(queues, results), name=f"fetch-{i}", daemon=True)
                    for i in range(self.config.fetch.workers)]
+        finished = False
         try:
             for worker in workers:
                 worker.start()
@@ -185,7 +185,7 @@ class Run:
                 schedule(url, 0)
             for url in sources:
                 schedule(url, 1)
-            self.extractor.use_pool(len(scheduled))
+            self.extractor.start(len(scheduled))  # the extraction processes start while the first fetches run
             while len(scheduled) > len(summary.results):  # every scheduled job reports exactly once
                 job, fetched = results.get()
                 result, check, links = self._settle(job, fetched)
@@ -199,16 +199,19 @@ class Run:
                         schedule(link.url, result.depth + 1, cited=True)
             summary.warc = _posix(self.warc.close())
             self.checks_warc.close()
+            finished = True
         except BaseException:
             self.warc.abort()
             self.checks_warc.abort()
             raise
         finally:
             queues.close()
-            for worker in workers:
+            # Interrupted (SIGTERM, Ctrl-C, a bug), the run ends now: the extraction processes are killed,
+            # and fetches still in flight are left to die with this process rather than waited for.
+            self.extractor.close(interrupted=not finished)
+            for worker in workers if finished else ():
                 worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()
-            self.extractor.close()
             shutil.rmtree(self.spool, ignore_errors=True)
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
@@ -221,7 +224,7 @@ class Run:
         self.state.record(checks)
         if summary.commit and self.config.git_push_remote:
             summary.push_error = self.store.push(self.config.git_push_remote)
-        summary.extract_processes = self.extractor.processes if self.extractor.pooled else 0
+        summary.extract_processes = self.extractor.processes
         summary.finished = datetime.now(UTC)
         summary.timings["total"] = round((summary.finished - self.started).total_seconds(), 3)
         return summary
@@ -298,15 +301,15 @@ class Run:
             return Fetched(capture, depth, outcome="gone")
         if not 200 <= final.status < 300:
             return Fetched(capture, depth, outcome="failed", error=f"HTTP {final.status} {final.reason}".rstrip())
-        document = self._extract(capture)
-        if isinstance(document, Future):
-            return Fetched(capture, depth, outcome="ok", extraction=document)
-        return Fetched(capture, depth, document=document, outcome="ok")
+        extraction = self._extract(capture)
+        return Fetched(capture, depth, outcome="ok", extraction=extraction)
 
     def _extracted(self, fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
-        """`fetched` with the document a worker process extracted (or this process, if that one failed)."""
+        """`fetched` with the document a worker process extracted; failed if the page gives none."""
         try:
-            fetched.document = self.extractor.result(future, body_of(fetched.capture))
+            fetched.document = self.extractor.result(future)
+        except Unextractable as exc:  # over a limit: the capture stays, as evidence of what was served
+            return Fetched(fetched.capture, fetched.depth, outcome="failed", error=str(exc))
         except Exception as exc:
             log.exception("extraction failed for %s", fetched.capture.url)
             return exc
@@ -315,7 +318,7 @@ class Run:
     def _host_pause(self) -> None:
         time.sleep(self.config.fetch.per_host_delay)
 
-    def _extract(self, capture: Capture) -> Document | Future[Document | None] | None:
+    def _extract(self, capture: Capture) -> Future[Document | None] | None:
         final = capture.final
         if final.body is None:
             return None

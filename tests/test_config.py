@@ -22,7 +22,8 @@ def test_defaults() -> None:
     assert fetch.read_timeout == 30.0
     assert fetch.deadline == 120.0
     assert fetch.max_body_bytes == 50 * 1024 * 1024
-    assert fetch.max_decoded_bytes == 20 * 1024 * 1024
+    assert fetch.max_decoded_bytes == 2 * 1024 * 1024
+    assert (fetch.max_extract_seconds, fetch.max_extract_memory) == (30.0, 160)
     assert fetch.max_redirects == 10
     assert fetch.user_agent == config.DEFAULT_USER_AGENT
     assert fetch.verify_tls is True
