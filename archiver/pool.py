@@ -53,8 +53,8 @@ class Limits:
     @property
     def wall_seconds(self) -> float:
         """A busy worker that has not answered by then has stopped working (stopped, or waiting forever):
-        far beyond what its CPU time allows, even on a machine shared with other work."""
-        return 3 * self.cpu_seconds + 10
+        far beyond what its CPU time allows, even on a machine whose cores are shared four ways."""
+        return 4 * self.cpu_seconds + 30
 
 
 @dataclass
@@ -136,9 +136,10 @@ class Pool:
                 self._police()
         except Exception:  # never leave a caller waiting on a future that no one will resolve
             log.exception("the extraction pool failed")
-            self._closing = self._closing or "kill"
-        finally:
-            self._shut_down()
+            self._closing = "kill"
+            self._shut_down("extraction stopped: the extraction processes failed (see the log)")
+        else:
+            self._shut_down("extraction stopped: the run was interrupted")
 
     def _spawn_and_dispatch(self) -> None:
         with self._lock:
@@ -250,7 +251,8 @@ class Pool:
         for job in jobs:
             _resolve(job.future, error=Stopped(reason))
 
-    def _shut_down(self) -> None:
+    def _shut_down(self, reason: str) -> None:
+        """Stop every worker; a task not done by then stops for `reason`."""
         kill = self._closing == "kill"
         for worker in list(self._workers):
             if kill or worker.job is not None:
@@ -258,8 +260,8 @@ class Pool:
             job = worker.job
             self._retire(worker)  # closing its stdin tells an idle worker to exit
             if job is not None:
-                _resolve(job.future, error=Stopped("extraction stopped: the run was interrupted"))
-        self._fail_queue("extraction stopped: the run was interrupted")
+                _resolve(job.future, error=Stopped(reason))
+        self._fail_queue(reason)
         self._selector.close()
 
     def _wake(self) -> None:

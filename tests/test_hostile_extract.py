@@ -37,38 +37,61 @@ def paragraphs_gzip(count: int = 1_900_000) -> bytes:
     return gzip.compress(b"<html><head><title>Minutes</title></head><body>" + b"<p>a</p>" * count, 9)
 
 
+class Pdf:
+    """A PDF written object by object, as raw bytes."""
+
+    def __init__(self) -> None:
+        self.objects: list[bytes] = []
+        self.font = self.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+
+    def add(self, body: bytes) -> int:
+        self.objects.append(body)
+        return len(self.objects)
+
+    def stream(self, content: bytes, entries: bytes = b"") -> int:
+        return self.add(b"<< " + entries + b" /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+
+    def pages(self, contents: list[int], resources: bytes) -> bytes:
+        """The whole file: one page per content stream, each with `resources`."""
+        parent = len(self.objects) + len(contents) + 1
+        kids = [self.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources %s >>"
+                         % (parent, content, resources)) for content in contents]
+        self.add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
+        catalog = self.add(b"<< /Type /Catalog /Pages %d 0 R >>" % parent)
+        out, offsets = bytearray(b"%PDF-1.7\n"), []
+        for number, body in enumerate(self.objects, 1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(self.objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        size = len(self.objects) + 1
+        out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, catalog, xref)
+        return bytes(out)
+
+
 def nested_pdf(pages: int = 40, depth: int = 12) -> bytes:
     """A PDF of ~9 KB whose every page draws form XObject X, which draws the next X twice, `depth` deep: the
     text extractor follows thousands of form invocations on each page."""
-    objects: list[bytes] = []
+    pdf = Pdf()
+    def form(resources: bytes) -> bytes:
+        return b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << %s >>" % resources
 
-    def add(body: bytes) -> int:
-        objects.append(body)
-        return len(objects)
-
-    def form(content: bytes, resources: bytes) -> bytes:
-        return (b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << " + resources
-                + b" >> /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-
-    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    inner = add(form(b"BT /F1 12 Tf 72 720 Td (The minutes were read again.) Tj ET", b"/Font << /F1 %d 0 R >>" % font))
+    inner = pdf.stream(b"BT /F1 12 Tf 72 720 Td (The minutes were read again.) Tj ET",
+                       form(b"/Font << /F1 %d 0 R >>" % pdf.font))
     for _ in range(depth):
-        inner = add(form(b"/X Do /X Do", b"/XObject << /X %d 0 R >> /Font << /F1 %d 0 R >>" % (inner, font)))
-    content = add(b"<< /Length 5 >>\nstream\n/X Do\nendstream")
-    parent = len(objects) + pages + 1
-    kids = [add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-                b"/Resources << /XObject << /X %d 0 R >> >> >>" % (parent, content, inner)) for _ in range(pages)]
-    add(b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % pages)
-    catalog = add(b"<< /Type /Catalog /Pages %d 0 R >>" % parent)
-    out, offsets = bytearray(b"%PDF-1.7\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog, xref)
-    return bytes(out)
+        inner = pdf.stream(b"/X Do /X Do", form(b"/XObject << /X %d 0 R >> /Font << /F1 %d 0 R >>" % (inner, pdf.font)))
+    content = pdf.stream(b"/X Do")
+    return pdf.pages([content] * pages, b"<< /XObject << /X %d 0 R >> >>" % inner)
+
+
+def long_pdf(pages: int, lines: int = 60) -> bytes:
+    """A plain PDF report of text: `pages` pages of `lines` lines each."""
+    pdf = Pdf()
+    line = b"(Line %d of page %d: the council met again and the minutes were read aloud.) '"
+    contents = [pdf.stream(b"BT /F1 10 Tf 50 780 Td 12 TL " + b" ".join(line % (i, p) for i in range(lines)) + b" ET")
+                for p in range(pages)]
+    return pdf.pages(contents, b"<< /Font << /F1 %d 0 R >> >>" % pdf.font)
 
 
 MINUTES = b"<p>The council met again and the minutes of the previous meeting were read aloud in full.</p>\n" * 40
@@ -102,7 +125,6 @@ def _assert_failed_alone(run: Sampled, server, root: Path, bad: str, reason: str
     assert failed["outcome"] == "failed" and re.fullmatch(reason, failed["error"]), failed
     assert run.result(server.url("/fine"))["outcome"] == "new"
     assert "ferry terminal" in article(root, server.url("/fine"))
-    print(f"peak {run.peak_mb:.0f} MB, {run.seconds:.1f} s")
     assert run.peak_mb < TREE_MB, f"peak RSS of the process tree {run.peak_mb:.0f} MB"
     commit, earlier = before
     assert meta(root, server.url(bad)) == earlier  # version 1, untouched
@@ -141,6 +163,38 @@ def test_a_pdf_of_nested_forms_fails_at_the_cpu_time_limit(server, root):
     assert run.seconds < 3 * 10  # the CPU limit, on a machine running other work too
 
 
+def test_a_pdf_larger_than_the_html_cap_is_still_read_whole(server, root):
+    """HTML is cut at fetch.max_decoded_bytes to fit the memory limit; a PDF cannot be parsed in part."""
+    body = long_pdf(600)
+    assert len(body) > 2 * 2**20
+    server.answer("/report.pdf", body, headers=[("Content-Type", "application/pdf")])
+
+    run = archiver(root, "add", "--json", server.url("/report.pdf"))
+
+    assert run.code == 0 and run.result(server.url("/report.pdf"))["outcome"] == "new", run.stderr
+    assert "Line 59 of page 599: the council met again" in article(root, server.url("/report.pdf"))
+
+
+def test_rebuild_extracts_under_the_same_limits_and_leaves_a_page_over_them_as_it_is(server, root):
+    server.answer("/report.pdf", nested_pdf(pages=2, depth=10), headers=[("Content-Type", "application/pdf")])
+    server.answer("/fine", story("Terminal approved"))
+    assert archiver(root, "add", server.url("/report.pdf"), server.url("/fine")).code == 0  # within 30 s of CPU
+    head = git(root, "rev-parse", "HEAD").strip()
+    pdf_text = article(root, server.url("/report.pdf"))
+    configure(root, max_extract_seconds=1.0)
+    git(root, "commit", "-qam", "a tighter CPU limit")
+
+    run = archiver(root, "rebuild", "--json")
+
+    assert run.code == 1
+    assert run.data["failed"] == [{"url": server.url("/report.pdf"),
+                                   "reason": "extraction stopped: more than 1 s of CPU time"}]
+    assert server.url("/fine") in run.data["pages"]
+    assert article(root, server.url("/report.pdf")) == pdf_text
+    assert git(root, "rev-list", "--count", f"{head}..HEAD").strip() == "1"  # the settings' commit alone
+    _assert_archive_sound(root)
+
+
 def test_an_endless_body_at_default_sizes_stays_within_memory(server, root):
     server.routes["/endless"] = ENDLESS
     server.answer("/fine", story("Terminal approved"))
@@ -150,7 +204,6 @@ def test_an_endless_body_at_default_sizes_stays_within_memory(server, root):
     assert run.code == 0, run.stderr
     assert run.result(server.url("/endless"))["outcome"] == "new"
     assert run.result(server.url("/fine"))["outcome"] == "new"
-    print(f"peak {run.peak_mb:.0f} MB, {run.seconds:.1f} s")
     assert run.peak_mb < TREE_MB, f"peak RSS of the process tree {run.peak_mb:.0f} MB"
     assert meta(root, server.url("/endless"))["truncated"] == "length"
     assert "minutes of the previous meeting" in article(root, server.url("/endless"))
@@ -166,7 +219,6 @@ def test_a_normal_run_stays_within_memory(server, root):
     run = run_sampled(root, "add", "--json", *urls)
 
     assert run.code == 0 and run.data["counts"]["new"] == 12, run.stderr
-    print(f"peak {run.peak_mb:.0f} MB, {run.seconds:.1f} s")
     assert run.peak_mb < TREE_MB, f"peak RSS of the process tree {run.peak_mb:.0f} MB"
 
 
