@@ -254,11 +254,14 @@ class Pool:
     def _shut_down(self, reason: str) -> None:
         """Stop every worker; a task not done by then stops for `reason`."""
         kill = self._closing == "kill"
-        for worker in list(self._workers):
+        for worker in self._workers:  # all at once: each exits while the next is told
             if kill or worker.job is not None:
                 _kill(worker.process)
+            with contextlib.suppress(OSError):
+                worker.process.stdin.close()  # type: ignore[union-attr]  # an idle worker exits at its end
+        for worker in list(self._workers):
             job = worker.job
-            self._retire(worker)  # closing its stdin tells an idle worker to exit
+            self._retire(worker)
             if job is not None:
                 _resolve(job.future, error=Stopped(reason))
         self._fail_queue(reason)
