@@ -185,6 +185,7 @@ class Pool:
             return
         job, worker.job = worker.job, None
         if answer.leaving or worker.verdict is not None:  # a worker killed here as it answered goes too
+            log.debug("extraction process %d leaves (%s)", worker.process.pid, answer.status)
             self._retire(worker)
         if job is None:
             return

@@ -131,7 +131,7 @@ def _assert_failed_alone(run: Sampled, server, root: Path, bad: str, reason: str
     assert git(root, "log", "--format=%H", "--", f"{folder(root, server.url(bad)).relative_to(root)}").split() \
         == [commit]
     assert git(root, "rev-list", "--count", f"{commit}..HEAD").strip() == "1"  # the run committed /fine
-    # The bytes the server sent stay evidence of the check: nothing of them in the archive's pages.
+    # The committed WARCs hold the first version's response alone: the failed check made no version.
     assert [r.uri for r in responses(root / "warcs", server.url(bad))] == [server.url(bad)]
     _assert_archive_sound(root)
 
