@@ -101,7 +101,7 @@ class Unextractable(Exception):
 
 
 class Extractor:
-    """Runs `extract` in worker processes, each page under the CPU-time and memory limits of `limits`."""
+    """Runs `extract` in worker processes, each page under the CPU-time and memory limits of the settings."""
 
     def __init__(self, fetch: FetchConfig, rules: tuple[IgnoreRule, ...]) -> None:
         self.sizes = Sizes(html=fetch.max_decoded_bytes, pdf=fetch.max_body_bytes)

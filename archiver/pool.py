@@ -74,27 +74,25 @@ class _Worker:
 
 
 class Pool:
+    """Up to `size` worker processes, started as tasks come (or by `start`); `close` ends them."""
+
     def __init__(self, size: int, limits: Limits, preload: tuple[str, ...] = ()) -> None:
         self.size = max(1, size)
         self.limits = limits
-        self.preload = preload
+        self.preload = preload  # modules each worker imports before its first task
         self.most = 0  # the most worker processes alive at once
         self._queue: deque[_Job] = deque()
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._prestart = 0
         self._closing: str | None = None  # "drain" or "kill"
-        self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        self._selector.register(self._wake_r, selectors.EVENT_READ)
-        self._manager = threading.Thread(target=self._manage, name="extract-pool", daemon=True)
-        self._manager.start()
+        self._manager: threading.Thread | None = None  # started with the first task: a pool unused costs nothing
 
     def start(self, count: int) -> None:
         """Start `count` workers now (at most the pool's size), so that their start overlaps other work."""
         with self._lock:
             self._prestart = max(self._prestart, min(count, self.size))
+            self._run_manager()
         self._wake()
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
@@ -104,6 +102,7 @@ class Pool:
             if self._closing:
                 raise RuntimeError("the extraction pool is closed")
             self._queue.append(job)
+            self._run_manager()
         self._wake()
         return job.future
 
@@ -112,6 +111,8 @@ class Pool:
         with self._lock:
             self._closing = "kill" if kill else "drain"
             workers = list(self._workers)
+        if self._manager is None:
+            return
         if kill:
             for worker in workers:
                 _kill(worker.process)
@@ -120,6 +121,17 @@ class Pool:
         if not self._manager.is_alive():  # else it may still wake on them; two descriptors are cheap
             os.close(self._wake_r)
             os.close(self._wake_w)
+
+    def _run_manager(self) -> None:
+        """Start the manager thread, once (called holding the lock)."""
+        if self._manager is not None or self._closing:
+            return
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._manager = threading.Thread(target=self._manage, name="extract-pool", daemon=True)
+        self._manager.start()
 
     # -- in the manager thread -------------------------------------------------------------------
 
@@ -269,6 +281,8 @@ class Pool:
         self._selector.close()
 
     def _wake(self) -> None:
+        if self._manager is None:
+            return
         with contextlib.suppress(BlockingIOError):  # full: the manager has wake-ups enough to read
             os.write(self._wake_w, b"x")
 
