@@ -91,6 +91,8 @@ class Pool:
     def start(self, count: int) -> None:
         """Start `count` workers now (at most the pool's size), so that their start overlaps other work."""
         with self._lock:
+            if self._closing:
+                return
             self._prestart = max(self._prestart, min(count, self.size))
             self._run_manager()
         self._wake()
