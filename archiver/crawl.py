@@ -206,9 +206,9 @@ class Run:
             raise
         finally:
             queues.close()
-            # Interrupted (SIGTERM, Ctrl-C, a bug), the run ends now: the extraction processes are killed,
+            # Interrupted (SIGTERM, Ctrl-C, a bug), the run ends now: extractions still running are stopped,
             # and fetches still in flight are left to die with this process rather than waited for.
-            self.extractor.close(interrupted=not finished)
+            self.extractor.close()
             for worker in workers if finished else ():
                 worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()

@@ -130,9 +130,9 @@ class Extractor:
         except Stopped as exc:
             raise Unextractable(str(exc)) from None
 
-    def close(self, interrupted: bool = False) -> None:
-        """Stop the worker processes: at once if the run is `interrupted`, else once they are idle."""
-        self._pool.close(kill=interrupted)
+    def close(self) -> None:
+        """Stop the worker processes at once; an extraction still running (the run is being interrupted) stops."""
+        self._pool.close()
 
 
 def default_processes() -> int:

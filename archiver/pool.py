@@ -34,7 +34,7 @@ POLL = 0.01  # seconds between two looks at the busy workers' memory (a worker m
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 ATTEMPTS = 2  # a task whose worker process dies is tried once more, in a new one
-LEAVE_WAIT = 5.0  # seconds an idle worker has to exit once told to
+LEAVE_WAIT = 5.0  # seconds for a worker to be gone once killed or leaving, and for the manager to stop
 
 
 class Stopped(Exception):
@@ -85,7 +85,7 @@ class Pool:
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._prestart = 0
-        self._closing: str | None = None  # "drain" or "kill"
+        self._closing = False
         self._manager: threading.Thread | None = None  # started with the first task: a pool unused costs nothing
 
     def start(self, count: int) -> None:
@@ -108,18 +108,20 @@ class Pool:
         self._wake()
         return job.future
 
-    def close(self, kill: bool = False) -> None:
-        """Stop every worker: at once with `kill` (the run is being interrupted), else once idle."""
+    def close(self) -> None:
+        """Stop every worker at once (an idle one has nothing to lose; one still starting is not waited for).
+
+        A task not done by then stops: when the run is being interrupted (SIGTERM, Ctrl-C).
+        """
         with self._lock:
-            self._closing = "kill" if kill else "drain"
+            self._closing = True
             workers = list(self._workers)
         if self._manager is None:
             return
-        if kill:
-            for worker in workers:
-                _kill(worker.process)
+        for worker in workers:
+            _kill(worker.process)
         self._wake()
-        self._manager.join(timeout=None if not kill else 5.0)
+        self._manager.join(timeout=LEAVE_WAIT)
         if not self._manager.is_alive():  # else it may still wake on them; two descriptors are cheap
             os.close(self._wake_r)
             os.close(self._wake_w)
@@ -150,7 +152,7 @@ class Pool:
                 self._police()
         except Exception:  # never leave a caller waiting on a future that no one will resolve
             log.exception("the extraction pool failed")
-            self._closing = "kill"
+            self._closing = True
             self._shut_down("extraction stopped: the extraction processes failed (see the log)")
         else:
             self._shut_down("extraction stopped: the run was interrupted")
@@ -268,12 +270,8 @@ class Pool:
 
     def _shut_down(self, reason: str) -> None:
         """Stop every worker; a task not done by then stops for `reason`."""
-        kill = self._closing == "kill"
-        for worker in self._workers:  # all at once: each exits while the next is told
-            if kill or worker.job is not None:
-                _kill(worker.process)
-            with contextlib.suppress(OSError):
-                worker.process.stdin.close()  # type: ignore[union-attr]  # an idle worker exits at its end
+        for worker in self._workers:  # all at once: each dies while the next is killed
+            _kill(worker.process)
         for worker in list(self._workers):
             job = worker.job
             self._retire(worker)

@@ -88,7 +88,6 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
     window = 2 * extractor.size
     written: list[str] = []
     pending: deque[_Pending] = deque()
-    finished = False
     try:
         with tempfile.TemporaryDirectory(dir=root / WORK_DIR, prefix="rebuild-") as work:
             for number, (url, folder) in enumerate(folders):
@@ -99,9 +98,8 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
                     _finish(store, extractor, pending.popleft(), summary, written)
             while pending:
                 _finish(store, extractor, pending.popleft(), summary, written)
-        finished = True
     finally:
-        extractor.close(interrupted=not finished)
+        extractor.close()
     summary.extract_processes = extractor.processes
     if written:
         # The ignore rules in force shaped the text: part of the record, as with a snapshot.
