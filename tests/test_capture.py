@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -253,3 +255,21 @@ def test_a_killed_extraction_process_costs_no_page(site, tmp_path):
     for i, url in enumerate(urls):
         assert f"This is story number {i} of the series." in (root / page_dir(url) / "article.md").read_text()
     assert not [pid for pid in killed if Path(f"/proc/{pid}").exists()]  # reaped, not left as zombies
+
+
+def test_a_library_users_unguarded_script_runs_once(site, tmp_path):
+    """Worker processes do not import the program's main module again (multiprocessing's would, and run an
+    unguarded script once per worker): a script need not guard itself, nor turn anything on."""
+    url = serve_story(site, path="/news/script")
+    root = tmp_path / "archive"
+    script = tmp_path / "snapshot.py"
+    script.write_text(f"""import sys
+from archiver import Archive
+print("script body ran", file=sys.stderr)
+_, summary = Archive.open({str(root)!r}, create=True).add([{url!r}], depth=0)
+print(summary.results[0].outcome, summary.extract_processes)
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["new", "1"]
+    assert done.stderr.count("script body ran") == 1
