@@ -34,6 +34,7 @@ POLL = 0.01  # seconds between two looks at the busy workers' memory (a worker m
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 ATTEMPTS = 2  # a task whose worker process dies is tried once more, in a new one
+INTERRUPTED = "extraction stopped: the run was interrupted"
 LEAVE_WAIT = 5.0  # seconds for a worker to be gone once killed or leaving, and for the manager to stop
 
 
@@ -155,7 +156,7 @@ class Pool:
             self._closing = True
             self._shut_down("extraction stopped: the extraction processes failed (see the log)")
         else:
-            self._shut_down("extraction stopped: the run was interrupted")
+            self._shut_down(INTERRUPTED)
 
     def _spawn_and_dispatch(self) -> None:
         with self._lock:
@@ -222,7 +223,9 @@ class Pool:
         job = worker.job
         if job is None:
             return
-        if worker.verdict is not None:
+        if self._closing:  # killed by `close`: no retry, and nothing to report but the interruption
+            _resolve(job.future, error=Stopped(INTERRUPTED))
+        elif worker.verdict is not None:
             _resolve(job.future, error=Stopped(worker.verdict))
         elif code == -signal.SIGXCPU:  # RLIMIT_CPU: C code that never let the CPU timer interrupt it
             _resolve(job.future, error=Stopped(cpu_message(self.limits.cpu_seconds)))
