@@ -164,35 +164,9 @@ def responses_of_checks(root: Path) -> list[Record]:
 # --- processes -----------------------------------------------------------------------------------------
 
 
-def _processes() -> dict[int, tuple[int, bytes]]:
-    """Every process: its parent's pid and its command line."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                found[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes())
-            except (OSError, IndexError, ValueError):
-                continue  # gone meanwhile
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes `pid` started, and theirs."""
-    table = _processes()
-    members, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [p for p, (ppid, _) in table.items() if ppid == parent]
-        members += children
-        frontier += children
-    return members
-
-
 def worker_processes(pid: int) -> list[int]:
     """The extraction worker processes among the descendants of `pid`."""
-    table = _processes()
-    return [p for p in descendants(pid) if b"archiver.worker" in table.get(p, (0, b""))[1]]
+    return [p for p in _tree(pid)[1:] if b"archiver.worker" in _resident_kb(p)[1]]
 
 
 @dataclass
