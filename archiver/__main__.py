@@ -2,5 +2,5 @@
 
 from .cli import main
 
-if __name__ == "__main__":  # extraction worker processes import this module again: they must not run it
+if __name__ == "__main__":
     main()

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, atomic, cdxj, cron, extract, render, untrusted, wacz
+from . import __version__, atomic, cdxj, cron, render, untrusted, wacz
 from .archive import Archive
 from .crawl import GONE_KINDS, PageResult, RunSummary
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
@@ -349,8 +349,13 @@ def rebuild(
     summary = Archive.open(archive).rebuild(urls or None)
     if as_json:
         _json(summary.as_dict())
-    elif summary.commit or not ctx.obj["quiet"]:
-        _say(summary.line())
+    else:
+        for failed in summary.failed:
+            _say(f"failed: {failed.url}: {failed.reason}", err=True)
+        if summary.commit or summary.failed or not ctx.obj["quiet"]:
+            _say(summary.line())
+    if summary.failed:
+        raise typer.Exit(int(ExitCode.SOME_FAILED))
 
 
 def _write_report(page: str, output: Path) -> None:
@@ -476,7 +481,6 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
 
 def main() -> None:
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")  # never hang on a credentials prompt from cron
-    extract.processes_allowed = True  # our entry points guard their main module
     signal.signal(signal.SIGTERM, _terminated)
     app()
 

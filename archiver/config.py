@@ -45,6 +45,8 @@ RANGES = {
     "fetch.max_body_bytes": Range(1024, 1 << 30, "bytes"),  # 1 KiB (not even an error page fits in less) to 1 GiB
     "fetch.max_decoded_bytes": Range(1024, 256 << 20, "bytes"),  # extraction holds three times this: 768 MiB
     "fetch.extract_processes": Range(0, 64),
+    "fetch.max_extract_seconds": Range(1, 3600, "seconds"),  # an hour of CPU is beyond any real page
+    "fetch.max_extract_memory": Range(100, 65536, "MB"),  # a worker holds about 50 MB before its first page
     "fetch.max_redirects": Range(1, 50),  # browsers stop at 20
     "fetch.per_host": Range(1, 64),
     "fetch.per_host_delay": Range(0, 600, "seconds"),
@@ -80,12 +82,18 @@ deadline = 120.0
 # Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length);
 # {_R['fetch.max_body_bytes']} (1 KiB to 1 GiB).
 max_body_bytes = 52428800
-# Largest decompressed body fed to the text extractor, in bytes (guards against gzip bombs; extraction
-# holds about three times this much memory); {_R['fetch.max_decoded_bytes']} (1 KiB to 256 MiB).
-max_decoded_bytes = 20971520
-# Processes that extract text in large runs (0: one per CPU core; 1: in the fetching process);
-# {_R['fetch.extract_processes']}.
+# Largest decompressed HTML fed to the text extractor, in bytes (guards against gzip bombs;
+# {_R['fetch.max_decoded_bytes']}): the text of a larger page is taken from its first part. Extracting a page
+# takes 30 to 45 times its size in memory, so this much fits within max_extract_memory. A PDF is read whole
+# (up to max_body_bytes) or kept without text.
+max_decoded_bytes = 2097152
+# Processes that extract text, one page at a time each (0: one per CPU core; {_R['fetch.extract_processes']}).
 extract_processes = 0
+# Limits on the extraction of one page: CPU seconds ({_R['fetch.max_extract_seconds']}), and megabytes of memory
+# for its process ({_R['fetch.max_extract_memory']}; about 50 MB of it the extractor's own code). A page over
+# either fails with that reason; its response is kept as evidence, and the rest of the run goes on.
+max_extract_seconds = 30.0
+max_extract_memory = 160
 # Redirect hops followed before the fetch fails ({_R['fetch.max_redirects']}).
 max_redirects = 10
 # User-Agent sent with every request.
@@ -191,6 +199,8 @@ class FetchConfig:
     max_body_bytes: int
     max_decoded_bytes: int
     extract_processes: int
+    max_extract_seconds: float
+    max_extract_memory: int  # MB
     max_redirects: int
     user_agent: str
     verify_tls: bool
@@ -323,6 +333,9 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
     elif isinstance(value, type(default)):
         return value
     raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
+
+
+    return value
 
 
 def _check_range(name: str, value: float, source: str) -> float:

@@ -29,7 +29,7 @@ from .config import Config
 from .deadline import Deadline
 from .due import due_at, next_interval
 from .errors import ArchiverError, FolderCollision
-from .extract import Extractor, body_of, default_processes, document_meta
+from .extract import Extractor, Unextractable, body_of, document_meta
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
@@ -78,7 +78,7 @@ class RunSummary:
     warc: str | None = None
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    extract_processes: int = 0  # worker processes that extracted text (0: done in the fetching process)
+    extract_processes: int = 0  # the most worker processes extracting text at once
     recovered: list[str] = field(default_factory=list)  # WARCs of an interrupted run, set aside first
 
     def counts(self) -> dict[str, int]:
@@ -157,8 +157,7 @@ class Run:
         # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
         self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=CHECKS)
         self.robots = Robots(config.fetch.user_agent, self.fetcher) if config.fetch.robots else None
-        processes = config.fetch.extract_processes or default_processes()
-        self.extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore, processes)
+        self.extractor = Extractor(config.fetch, config.ignore)
         self.budget = Budget(config.sources.seconds_per_article)
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageVersion] = {}  # each page's current files, as this run left them
@@ -187,6 +186,7 @@ class Run:
         results: queue.Queue[tuple[Job, Fetched | Exception]] = queue.Queue()
         workers = [threading.Thread(target=self._worker, args=(queues, results), name=f"fetch-{i}", daemon=True)
                    for i in range(self.config.fetch.workers)]
+        finished = False
         try:
             for worker in workers:
                 worker.start()
@@ -194,7 +194,7 @@ class Run:
                 schedule(url, 0)
             for url in sources:  # checked on their own: the sources on one site share a budget
                 schedule(url, 1, budget=f"the sources on {site_of(url)} checked on their own")
-            self.extractor.use_pool(len(scheduled))
+            self.extractor.start(len(scheduled))  # the extraction processes start while the first fetches run
             while len(scheduled) > len(summary.results):  # every scheduled job reports exactly once
                 job, fetched = results.get()
                 result, check, links = self._settle(job, fetched)
@@ -212,16 +212,19 @@ class Run:
                         schedule(link.url, result.depth + 1, budget=job.budget or f"the sources of {job.url}")
             summary.warc = _posix(self.warc.close())
             self.checks_warc.close()
+            finished = True
         except BaseException:
             self.warc.abort()
             self.checks_warc.abort()
             raise
         finally:
             queues.close()
-            for worker in workers:
+            # Interrupted (SIGTERM, Ctrl-C, a bug), the run ends now: extractions still running are stopped,
+            # and fetches still in flight are left to die with this process rather than waited for.
+            self.extractor.close()
+            for worker in workers if finished else ():
                 worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()
-            self.extractor.close()
             shutil.rmtree(self.spool, ignore_errors=True)
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
@@ -234,7 +237,7 @@ class Run:
         self.state.record(checks)
         if summary.commit and self.config.git_push_remote:
             summary.push_error = self.store.push(self.config.git_push_remote)
-        summary.extract_processes = self.extractor.processes if self.extractor.pooled else 0
+        summary.extract_processes = self.extractor.processes
         summary.finished = datetime.now(UTC)
         summary.timings["total"] = round((summary.finished - self.started).total_seconds(), 3)
         return summary
@@ -300,10 +303,7 @@ class Run:
         outcome, error = answer.verdict(capture, conditional=bool(job.headers))
         if outcome != "ok":
             return Fetched(capture, job.depth, outcome=outcome, error=error)
-        document = self._extract(capture)
-        if isinstance(document, Future):
-            return Fetched(capture, job.depth, outcome="ok", extraction=document)
-        return Fetched(capture, job.depth, document=document, outcome="ok")
+        return Fetched(capture, job.depth, outcome="ok", extraction=self._extract(capture))
 
     def _fetch(self, job: Job, deadline: Deadline) -> Capture | Fetched:
         """The capture of the page, or why it was not fetched (the address policy, robots.txt)."""
@@ -326,9 +326,11 @@ class Run:
         return self.fetcher.fetch(url, dict(job.headers), self.policy, deadline=deadline)
 
     def _extracted(self, fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
-        """`fetched` with the document a worker process extracted (or this process, if that one failed)."""
+        """`fetched` with the document a worker process extracted; failed if the page gives none."""
         try:
-            fetched.document = self.extractor.result(future, body_of(fetched.capture))
+            fetched.document = self.extractor.result(future)
+        except Unextractable as exc:  # over a limit: the capture stays, as evidence of what was served
+            return Fetched(fetched.capture, fetched.depth, outcome="failed", error=str(exc))
         except Exception as exc:
             log.exception("extraction failed for %s", fetched.capture.url)
             return exc
@@ -337,7 +339,7 @@ class Run:
     def _host_pause(self) -> None:
         time.sleep(self.config.fetch.per_host_delay)
 
-    def _extract(self, capture: Capture) -> Document | Future[Document | None] | None:
+    def _extract(self, capture: Capture) -> Future[Document | None] | None:
         final = capture.final
         if final.body is None:
             return None

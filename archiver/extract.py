@@ -1,16 +1,15 @@
-"""From a fetched body to a `Document`, in this process or in a pool of processes.
+"""From a fetched body to a `Document`, in worker processes under a CPU-time and a memory limit per page.
 
-Extraction is CPU work under Python's global lock: with many pages a run hands it to worker processes
-so that every core is used, while the fetch threads keep the network busy.
+Extraction is CPU work under Python's global lock, and a hostile page can make it take minutes and
+gigabytes: every page is extracted in a worker process (`pool.py`), so that every core is used while the
+fetch threads keep the network busy, and a page over a limit fails alone.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,16 +17,15 @@ from typing import Any
 
 from . import payload
 from .capture import Capture
-from .config import IgnoreRule
+from .config import FetchConfig, IgnoreRule
 from .normalize import Document, from_html
+from .pool import Limits, Pool, Stopped
 
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-POOL_THRESHOLD = 24  # fewer pages than this in a run: starting processes costs more than it saves
-# Worker processes import the program's main module again, which runs an unguarded script a second
-# time: the command line (guarded) turns them on; a library user who guards theirs may too.
-processes_allowed = False
+# Loaded by each worker process before its first page (the PDF reader only when a PDF comes).
+PRELOAD = ("archiver.extract", "trafilatura")
 
 
 @dataclass(frozen=True)
@@ -43,16 +41,26 @@ class Body:
     captured: datetime
 
 
-def extract(body: Body, limit: int, rules: tuple[IgnoreRule, ...]) -> Document | None:
+@dataclass(frozen=True)
+class Sizes:
+    """How much of a decoded body extraction reads."""
+
+    html: int  # fetch.max_decoded_bytes: the text of a larger page is taken from its first part
+    pdf: int  # fetch.max_body_bytes: a PDF is parsed whole or not at all
+
+
+def extract(body: Body, sizes: Sizes, rules: tuple[IgnoreRule, ...]) -> Document | None:
     """The document in `body`, or None for a body we keep without text."""
-    data, cut = payload.decode_content(body.path, body.content_encoding, limit)
+    data, cut = payload.decode_content(body.path, body.content_encoding, sizes.html)
     kind = text_kind(body.content_type, data)
     if kind == "html" and payload.looks_binary(data, body.content_type_header):
         kind = None  # binary bytes served as text/html: kept in the WARC without text, like any binary
+    if kind == "pdf" and cut:
+        data, cut = payload.decode_content(body.path, body.content_encoding, sizes.pdf)
     if kind is None or (kind == "pdf" and (cut or body.truncated)):
         return None  # a PDF cut short cannot be parsed; the WARC still holds what came
     if cut:
-        log.warning("%s: decoded body larger than %d bytes; text taken from the first part", body.url, limit)
+        log.warning("%s: decoded body larger than %d bytes; text taken from the first part", body.url, sizes.html)
     if kind == "pdf":
         from .pdf import from_pdf
 
@@ -87,55 +95,44 @@ def text_kind(content_type: str, head: bytes) -> str | None:
     return "html" if html_like else None
 
 
+class Unextractable(Exception):
+    """A body that gives no document, and why, in one line: its extraction went over a limit, or the
+    process extracting it died twice."""
+
+
 class Extractor:
-    """Runs `extract` inline, or in a process pool once a run is large enough to gain from one."""
+    """Runs `extract` in worker processes, each page under the CPU-time and memory limits of the settings."""
 
-    def __init__(self, limit: int, rules: tuple[IgnoreRule, ...], processes: int) -> None:
-        self.limit = limit
+    def __init__(self, fetch: FetchConfig, rules: tuple[IgnoreRule, ...]) -> None:
+        self.sizes = Sizes(html=fetch.max_decoded_bytes, pdf=fetch.max_body_bytes)
         self.rules = rules
-        self.processes = processes
-        self.pooled = False  # whether this run used worker processes
-        self._pool: ProcessPoolExecutor | None = None
+        limits = Limits(cpu_seconds=fetch.max_extract_seconds, memory_mb=fetch.max_extract_memory)
+        self.size = fetch.extract_processes or default_processes()
+        self._pool = Pool(self.size, limits, preload=PRELOAD)
 
-    def use_pool(self, pages: int) -> None:
-        """Start the pool if `pages` are expected and more than one process is allowed."""
-        if self._pool is None and processes_allowed and self.processes > 1 and pages >= POOL_THRESHOLD:
-            # forkserver: the fetch threads are running, and forking a threaded process is unsafe.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["archiver.normalize", "archiver.pdf", "trafilatura"])
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
-            self.pooled = True
+    @property
+    def processes(self) -> int:
+        """The most worker processes that were alive at once."""
+        return self._pool.most
 
-    def __call__(self, body: Body) -> Document | Future[Document | None] | None:
-        """The document now, or a future of it when the pool runs (the caller need not wait for it)."""
-        pool = self._pool  # fetch threads call this concurrently; one of them may drop a broken pool
-        if pool is not None:
-            try:
-                return pool.submit(extract, body, self.limit, self.rules)
-            except BrokenProcessPool:  # a worker process died (killed, out of memory): go on without them
-                log.warning("extraction processes died; extracting in this process for the rest of the run")
-                self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
-        return self.inline(body)
+    def start(self, pages: int) -> None:
+        """Start the worker processes `pages` will need, while the caller goes on (fetching, reading WARCs)."""
+        self._pool.start(pages)
 
-    def inline(self, body: Body) -> Document | None:
-        """Extract in this process: the fallback when a worker process died."""
-        return extract(body, self.limit, self.rules)
+    def __call__(self, body: Body) -> Future[Document | None]:
+        """The document, to come (the caller need not wait for it)."""
+        return self._pool.submit(extract, body, self.sizes, self.rules)
 
-    def result(self, outcome: Document | Future[Document | None] | None, body: Body) -> Document | None:
-        """The document `__call__` gave, waited for; extracted here if its worker process failed."""
-        if not isinstance(outcome, Future):
-            return outcome
+    def result(self, outcome: Future[Document | None]) -> Document | None:
+        """The document `__call__` promised, waited for; `Unextractable` if the page gives none."""
         try:
             return outcome.result()
-        except Exception as exc:  # a crashed worker process (out of memory, killed) must not fail the page
-            log.warning("extraction process failed for %s (%r); extracting in this process", body.url, exc)
-            return self.inline(body)
+        except Stopped as exc:
+            raise Unextractable(str(exc)) from None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the worker processes at once; an extraction still running (the run is being interrupted) stops."""
+        self._pool.close()
 
 
 def default_processes() -> int:

@@ -25,7 +25,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from .capture import Capture
 from .config import CONFIG_NAME, Config
 from .errors import UsageError
-from .extract import Body, Extractor, body_of, default_processes, document_meta
+from .extract import Body, Extractor, Unextractable, body_of, document_meta
 from .normalize import Document, extractor_versions
 from .store import WORK_DIR, PageVersion, Store, dump_meta
 from .urls import normalize_url
@@ -46,18 +46,21 @@ class RebuildSummary:
     pages: list[str] = field(default_factory=list)  # re-derived
     changed: list[str] = field(default_factory=list)  # of those, the ones whose files changed
     skipped: list[Skipped] = field(default_factory=list)  # no text to derive (gone, soft-404, binary)
+    failed: list[Skipped] = field(default_factory=list)  # extraction over a limit: the page is left as it is
     commit: str | None = None
-    extract_processes: int = 0  # worker processes that extracted text (0: done in this process)
+    extract_processes: int = 0  # the most worker processes extracting text at once
 
     def line(self) -> str:
         skipped = f", {len(self.skipped)} skipped (no text)" if self.skipped else ""
+        failed = f", {len(self.failed)} failed" if self.failed else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
         pages = f"{len(self.pages)} page{'s' if len(self.pages) != 1 else ''}"
-        return f"{pages} re-derived{skipped}: {len(self.changed)} changed{tail}"
+        return f"{pages} re-derived{skipped}{failed}: {len(self.changed)} changed{tail}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"pages": self.pages, "changed": self.changed, "skipped": [asdict(s) for s in self.skipped],
-                "commit": self.commit, "extractor": self.extractor, "extract_processes": self.extract_processes}
+                "failed": [asdict(s) for s in self.failed], "commit": self.commit, "extractor": self.extractor,
+                "extract_processes": self.extract_processes}
 
 
 @dataclass
@@ -67,24 +70,22 @@ class _Pending:
     url: str
     page: PageVersion
     body: Body
-    document: Document | Future[Document | None] | None
+    document: Future[Document | None]
 
 
 def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
             urls: list[str] | None = None) -> RebuildSummary:
     """Re-derive every page (or those at `urls`); the caller holds the archive lock.
 
-    Extraction runs in the snapshot's process pool when there are enough pages; pages are read in order and
-    a few bodies at a time wait on disk for a worker, so the order of the results and the disk used are
-    those of reading them one by one.
+    Extraction runs in the snapshot's worker processes, under its limits; pages are read in order and a
+    few bodies at a time wait on disk for a worker, so the order of the results and the disk used are those
+    of reading them one by one.
     """
     summary = RebuildSummary(extractor=extractor_versions())
     folders = _folders(store, urls)
-    extractor = Extractor(config.fetch.max_decoded_bytes, config.ignore,
-                          config.fetch.extract_processes or default_processes())
-    extractor.use_pool(len(folders))
-    summary.extract_processes = extractor.processes if extractor.pooled else 0
-    window = 2 * extractor.processes if extractor.pooled else 1
+    extractor = Extractor(config.fetch, config.ignore)
+    extractor.start(len(folders))
+    window = 2 * extractor.size
     written: list[str] = []
     pending: deque[_Pending] = deque()
     try:
@@ -99,6 +100,7 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
                 _finish(store, extractor, pending.popleft(), summary, written)
     finally:
         extractor.close()
+    summary.extract_processes = extractor.processes
     if written:
         # The ignore rules in force shaped the text: part of the record, as with a snapshot.
         summary.commit = store.commit(_message(summary), datetime.now(UTC), author, [*written, CONFIG_NAME])
@@ -131,7 +133,11 @@ def _start(root: Path, store: Store, extractor: Extractor, url: str, folder: Pur
 def _finish(store: Store, extractor: Extractor, item: _Pending, summary: RebuildSummary, written: list[str]) -> None:
     """Compare the re-derived files with the page's, and write them if they differ."""
     try:
-        document = extractor.result(item.document, item.body)
+        document = extractor.result(item.document)
+    except Unextractable as exc:  # its files stay as the snapshot wrote them
+        log.warning("%s: %s", item.url, exc)
+        summary.failed.append(Skipped(item.url, str(exc)))
+        return
     finally:
         item.body.path.unlink(missing_ok=True)
     if document is None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from conftest import git
 from newssite import Response, article
+from userview import worker_processes
 
 from archiver import Archive
 from archiver.urls import page_dir
@@ -208,13 +210,8 @@ def test_list_reports_status_title_versions(site, archive):
     assert page.last_change is not None
 
 
-def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tmp_path, monkeypatch):
-    from archiver import extract
-
-    monkeypatch.setattr(extract, "processes_allowed", True)  # as the command line does (pytest guards main)
-    POOL_THRESHOLD = extract.POOL_THRESHOLD
-
-    count = POOL_THRESHOLD + 6  # large enough for a run to start its extraction processes
+def test_one_or_two_worker_processes_extract_the_same_text(site, tmp_path):
+    count = 12
     started = []
     urls = [serve_story(site, path=f"/news/pool-{i}", title=f"Story {i} on the harbour dredging plan",
                         paragraphs=[*PARAGRAPHS, f"This is story number {i} of the series."]) for i in range(count)]
@@ -228,26 +225,24 @@ def test_worker_processes_extract_the_same_text_as_the_fetching_process(site, tm
         assert [r.outcome for r in summary.results] == ["new"] * count
         started.append(summary.extract_processes)
         texts[processes] = {u: (root / page_dir(u) / "article.md").read_bytes() for u in urls}
-    assert started == [2, 0]  # the first run used two worker processes, the second none
+    assert started == [2, 1]
     assert texts[2] == texts[1]
     assert b"This is story number 7 of the series." in texts[2][urls[7]]
 
 
-def test_a_killed_extraction_process_costs_no_page(site, tmp_path, monkeypatch):
-    from archiver import extract
-
-    monkeypatch.setattr(extract, "processes_allowed", True)
-    count = extract.POOL_THRESHOLD + 6
+def test_a_killed_extraction_process_costs_no_page(site, tmp_path):
+    """Killed once (as the OOM killer would), a page is extracted again in a new process; queued pages wait."""
+    count = 30
     urls = [serve_story(site, path=f"/news/kill-{i}", title=f"Story {i} on the harbour dredging plan",
                         paragraphs=[*PARAGRAPHS, f"This is story number {i} of the series."]) for i in range(count)]
     served = site.routes["/news/kill-10"]
 
     killed = []
 
-    def kill_the_workers(handler):  # as the OOM killer would, halfway through the run
-        for child in multiprocessing.active_children():
-            os.kill(child.pid, signal.SIGKILL)
-            killed.append(child.pid)
+    def kill_the_workers(handler):  # halfway through the run
+        for pid in worker_processes(os.getpid()):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
         return served
 
     site.routes["/news/kill-10"] = kill_the_workers
@@ -259,3 +254,22 @@ def test_a_killed_extraction_process_costs_no_page(site, tmp_path, monkeypatch):
     assert [r.outcome for r in summary.results] == ["new"] * count
     for i, url in enumerate(urls):
         assert f"This is story number {i} of the series." in (root / page_dir(url) / "article.md").read_text()
+    assert not [pid for pid in killed if Path(f"/proc/{pid}").exists()]  # reaped, not left as zombies
+
+
+def test_a_library_users_unguarded_script_runs_once(site, tmp_path):
+    """Worker processes do not import the program's main module again (multiprocessing's would, and run an
+    unguarded script once per worker): a script need not guard itself, nor turn anything on."""
+    url = serve_story(site, path="/news/script")
+    root = tmp_path / "archive"
+    script = tmp_path / "snapshot.py"
+    script.write_text(f"""import sys
+from archiver import Archive
+print("script body ran", file=sys.stderr)
+_, summary = Archive.open({str(root)!r}, create=True).add([{url!r}], depth=0)
+print(summary.results[0].outcome, summary.extract_processes)
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["new", "1"]
+    assert done.stderr.count("script body ran") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -145,8 +146,10 @@ def test_a_run_while_the_lock_is_held_exits_75(tmp_path, story):
 
 
 def test_two_concurrent_runs_one_proceeds_one_is_refused(tmp_path, site):
+    answer = threading.Event()  # the first run's page is answered only once the second run is over
+
     def slow(handler):
-        time.sleep(1.5)
+        answer.wait(60)
         return Response(body=article("Slow story", STORY).encode())
 
     site.routes["/slow"] = slow
@@ -160,6 +163,7 @@ def test_two_concurrent_runs_one_proceeds_one_is_refused(tmp_path, site):
     while site.hits["/slow"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     second = run_cli("snapshot", "-a", str(root))
+    answer.set()
     out, err = first.communicate(timeout=60)
     assert second.returncode == ExitCode.LOCKED, second.stderr
     assert first.returncode == 0, err

@@ -24,7 +24,8 @@ def test_defaults() -> None:
     assert fetch.read_timeout == 30.0
     assert fetch.deadline == 120.0
     assert fetch.max_body_bytes == 50 * 1024 * 1024
-    assert fetch.max_decoded_bytes == 20 * 1024 * 1024
+    assert fetch.max_decoded_bytes == 2 * 1024 * 1024
+    assert (fetch.max_extract_seconds, fetch.max_extract_memory) == (30.0, 160)
     assert fetch.max_redirects == 10
     assert fetch.user_agent == config.DEFAULT_USER_AGENT
     assert fetch.verify_tls is True
@@ -116,6 +117,22 @@ def test_wrong_type_message_from_toml() -> None:
 @pytest.mark.parametrize("value", [0, -1])
 def test_non_positive(setting: str, value: int) -> None:
     assert f"fetch.{setting}" in _error({"fetch": {setting: value}})
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("max_extract_seconds", 0.5, "'fetch.max_extract_seconds' must be between 1 and 3600 seconds"),
+    ("max_extract_seconds", 86400, "'fetch.max_extract_seconds' must be between 1 and 3600 seconds"),
+    ("max_extract_memory", 64, "'fetch.max_extract_memory' must be between 100 and 65536 MB"),
+    ("max_extract_memory", 10**6, "'fetch.max_extract_memory' must be between 100 and 65536 MB"),
+    ("max_extract_memory", 0, "'fetch.max_extract_memory' must be a finite number greater than 0"),
+])
+def test_extraction_limits_out_of_range(setting: str, value: float, message: str) -> None:
+    assert _error({"fetch": {setting: value}}).endswith(message)
+
+
+def test_extraction_limits_within_range() -> None:
+    fetch = config.from_dict({"fetch": {"max_extract_seconds": 5, "max_extract_memory": 512}}).fetch
+    assert (fetch.max_extract_seconds, fetch.max_extract_memory) == (5.0, 512)
 
 
 @pytest.mark.parametrize("setting", ["connect_timeout", "read_timeout", "deadline"])

@@ -12,6 +12,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,3 +159,94 @@ def redirect(to: str, status: str = "302 Found"):
 
 def responses_of_checks(root: Path) -> list[Record]:
     return [r for r in records(root / ".archiver" / "checks") if r.type == "response"]
+
+
+# --- processes -----------------------------------------------------------------------------------------
+
+
+def worker_processes(pid: int) -> list[int]:
+    """The extraction worker processes among the descendants of `pid`."""
+    return [p for p in _tree(pid)[1:] if b"archiver.worker" in _resident_kb(p)[1]]
+
+
+@dataclass
+class Sampled:
+    """A run of the real command watched from outside: what it printed, and the memory of its process tree."""
+
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    peak_mb: float  # the largest sum of resident memory of the tree's processes at one moment, or more
+    workers: set[int]  # extraction worker processes seen while it ran
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.stdout)
+
+    def result(self, url: str) -> dict:
+        [entry] = [r for r in self.data["results"] if r["url"] == normalize_url(url)]
+        return entry
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process it started, and theirs (from each thread's list of children)."""
+    members, frontier = [], [pid]
+    while frontier:
+        member = frontier.pop()
+        members.append(member)
+        for task in Path(f"/proc/{member}/task").glob("*/children"):
+            try:
+                frontier += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue  # the thread or process ended meanwhile
+    return members
+
+
+def _resident_kb(pid: int) -> tuple[int, bytes]:
+    """Resident memory of a live process in KB (0 for a zombie) and its command line."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return 0, b""
+    rss = [line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")]
+    return (int(rss[0]) if rss else 0), cmdline
+
+
+def run_sampled(root: Path, *args: str, timeout: float = 300, interval: float = 0.02,
+                on_sample: Callable[[subprocess.Popen, set[int]], None] | None = None) -> Sampled:
+    """Run `archiver ARGS -a ROOT` in a subprocess while sampling the resident memory of its whole process
+    tree (the command, its extraction workers, git); the peak is the largest sum at one sample, or the
+    command's own ru_maxrss if larger (a peak of its own between two samples). `on_sample` may act on the
+    running command (send it a signal) with the worker processes seen so far."""
+    exe = Path(sys.executable).with_name("archiver")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        peak_kb, workers = 0, set()
+        try:
+            # wait4, not poll(): it reaps the command with its rusage (ru_maxrss)
+            while not (ended := os.wait4(proc.pid, os.WNOHANG))[0]:
+                assert time.monotonic() - started < timeout, f"still running after {timeout} s"
+                total = 0
+                for pid in _tree(proc.pid):
+                    rss, cmdline = _resident_kb(pid)
+                    total += rss
+                    if b"archiver.worker" in cmdline:
+                        workers.add(pid)
+                peak_kb = max(peak_kb, total)
+                if on_sample:
+                    on_sample(proc, workers)
+                time.sleep(interval)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        _pid, status, usage = ended
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        peak_mb = max(peak_kb, usage.ru_maxrss) / 1024
+        return Sampled(code, out.read().decode(), err.read().decode(), seconds, peak_mb, workers)
