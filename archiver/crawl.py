@@ -24,12 +24,12 @@ from . import __version__, answer
 from .addresses import AddressPolicy, PrivateAddress, check_public, origin
 from .answer import GONE_STATUSES
 from .capture import Capture
-from .compare import compare, parse_links
+from .compare import compare, parse_article, parse_links
 from .config import Config
 from .deadline import Deadline
 from .due import due_at, next_interval
 from .errors import ArchiverError, FolderCollision
-from .extract import Extractor, Unextractable, body_of, document_meta
+from .extract import Extractor, Unextractable, body_of, document_meta, text_kind
 from .fetch import Fetcher
 from .kinds import moved as kinds_moved
 from .kinds import soft_404
@@ -405,6 +405,12 @@ class Run:
             return base, [Link(url=u, text=t, href=u) for u, t in parse_links(previous.links)]
         previous_text = self._last_text(previous)
         candidate = self._candidate(url, folder, fetched, previous, previous_text)
+        if _loses_text(previous_text, candidate):  # an empty or script-built page, an unreadable PDF: no edit
+            base.error = ("no text in the answer, where the archived version has some (an empty page, one built "
+                          "by scripts, or an unreadable PDF); the archived text is kept")
+            base.outcome = "failed"
+            self.checks_warc.write_capture(capture)
+            return base, []
         base.title = candidate.meta.get("title", "")
         # A page without text now (gone, a soft-404's front page) cites nothing of its own.
         links = fetched.document.links if fetched.document and candidate.article is not None else []
@@ -539,6 +545,20 @@ def _kind(previous: PageVersion | None, candidate: PageVersion,
         where = meta.get("canonical_url") if meta["final_url"] == pm.get("final_url") else meta["final_url"]
         return "moved", f"moved to {where}" + (f"; {summary}" if not comparison.empty else ""), comparison.counts()
     return "edited", summary, comparison.counts()
+
+
+def _loses_text(previous_text: str | None, candidate: PageVersion) -> bool:
+    """A page whose archived version has text answers, in a type that holds text, with none at all."""
+    meta = candidate.meta
+    if "soft_404" in meta or meta["status"] in GONE_STATUSES or _blank(previous_text) or not _blank(candidate.article):
+        return False
+    media = meta.get("content_type") or ""
+    return text_kind(media, b"") is not None or media in ("", "application/octet-stream", "text/plain")
+
+
+def _blank(text: str | None) -> bool:
+    sections = parse_article(text)
+    return not (sections.headline or sections.body)
 
 
 def _fact_change(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from .capture import Capture
 from .config import FetchConfig, IgnoreRule
 from .normalize import Document, from_html
 from .pool import Limits, Pool, Stopped
+from .worker import Refused
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,14 @@ class Sizes:
 
 def extract(body: Body, sizes: Sizes, rules: tuple[IgnoreRule, ...]) -> Document | None:
     """The document in `body`, or None for a body we keep without text."""
-    data, cut = payload.decode_content(body.path, body.content_encoding, sizes.html)
+    data, cut = _decoded(body, sizes.html)
     kind = text_kind(body.content_type, data)
     if kind == "html" and payload.looks_binary(data, body.content_type_header):
         kind = None  # binary bytes served as text/html: kept in the WARC without text, like any binary
     if kind == "pdf" and cut:
-        data, cut = payload.decode_content(body.path, body.content_encoding, sizes.pdf)
+        data, cut = _decoded(body, sizes.pdf)
+    if kind == "html" and not data.strip():
+        raise Unextractable("the page is empty: nothing but white space")
     if kind is None or (kind == "pdf" and (cut or body.truncated)):
         return None  # a PDF cut short cannot be parsed; the WARC still holds what came
     if cut:
@@ -66,6 +69,14 @@ def extract(body: Body, sizes: Sizes, rules: tuple[IgnoreRule, ...]) -> Document
 
         return from_pdf(data)
     return from_html(payload.decode_text(data, body.content_type_header), body.url, body.captured, rules)
+
+
+def _decoded(body: Body, limit: int) -> tuple[bytes, bool]:
+    """The body without its content-coding; Unextractable if the coding is damaged (not where we cut it)."""
+    try:
+        return payload.decode_content(body.path, body.content_encoding, limit, whole=not body.truncated)
+    except payload.CodingDamaged as exc:
+        raise Unextractable(f"the {body.content_encoding} body is {exc}: not the whole page") from None
 
 
 def body_of(capture: Capture) -> Body:
@@ -95,9 +106,9 @@ def text_kind(content_type: str, head: bytes) -> str | None:
     return "html" if html_like else None
 
 
-class Unextractable(Exception):
-    """A body that gives no document, and why, in one line: its extraction went over a limit, or the
-    process extracting it died twice."""
+class Unextractable(Refused):
+    """A body that gives no document, and why, in one line: it is not whole (a content-coding cut short) or
+    holds nothing, its extraction went over a limit, or the process extracting it died twice."""
 
 
 class Extractor:

@@ -40,15 +40,20 @@ _SUPERSETS = {"iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254", "
 _BINARY = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 
 
-def decode_content(path: Path, content_encoding: str | None, limit: int) -> tuple[bytes, bool]:
+class CodingDamaged(Exception):
+    """A gzip or deflate body that is cut short or corrupt: what it decodes to is not the whole page."""
+
+
+def decode_content(path: Path, content_encoding: str | None, limit: int, whole: bool = False) -> tuple[bytes, bool]:
     """Return the body with its content-coding removed, at most `limit` bytes, and whether it was cut.
 
-    Decompression is bounded so a small gzip bomb cannot expand into memory.
+    Decompression is bounded so a small gzip bomb cannot expand into memory. With `whole`, a coded body that
+    is cut short or corrupt before `limit` raises CodingDamaged instead of giving the part before the damage.
     """
     coding = content_coding(content_encoding)
     with path.open("rb") as f:
         if coding is not None:
-            return _inflate(f, coding, limit)
+            return _inflate(f, coding, limit, whole)
         data = f.read(limit + 1)
         return data[:limit], len(data) > limit
 
@@ -64,19 +69,20 @@ def content_coding(content_encoding: str | None) -> str | None:
     return None
 
 
-def _inflate(f: BinaryIO, coding: str, limit: int) -> tuple[bytes, bool]:
+def _inflate(f: BinaryIO, coding: str, limit: int, whole: bool) -> tuple[bytes, bool]:
     out = bytearray()
-    for piece in inflate(iter(lambda: f.read(READ), b""), coding, limit + 1):
+    for piece in inflate(iter(lambda: f.read(READ), b""), coding, limit + 1, whole):
         out += piece
         if len(out) > limit:
             break
     return bytes(out[:limit]), len(out) > limit
 
 
-def inflate(chunks: Iterator[bytes], coding: str, piece: int = READ) -> Iterator[bytes]:
+def inflate(chunks: Iterator[bytes], coding: str, piece: int = READ, whole: bool = False) -> Iterator[bytes]:
     """Remove a gzip or deflate content-coding, yielding at most `piece` bytes at a time (bounded memory).
 
-    A gzip body may hold several members; zero padding after the last is ignored, corruption ends the body.
+    A gzip body may hold several members; zero padding after the last is ignored. Corruption, or a member cut
+    short, ends the body; with `whole` it then raises CodingDamaged, once everything before it is yielded.
     """
     first = next(chunks, b"")
     # 32 + MAX_WBITS accepts gzip and zlib headers; raw deflate (a common server bug) is tried when they fail.
@@ -85,19 +91,25 @@ def inflate(chunks: Iterator[bytes], coding: str, piece: int = READ) -> Iterator
         zlib.decompressobj(wbits).decompress(first[:1024], 1)
     except zlib.error:
         wbits = -zlib.MAX_WBITS
-    inflater, done = zlib.decompressobj(wbits), 0
+    inflater, done, open_member = zlib.decompressobj(wbits), 0, False
     try:
         for data in itertools.chain([first], chunks):
             while data:
+                open_member = True
                 out = inflater.decompress(data, piece)
                 done += len(out)
                 yield out
                 data = inflater.unconsumed_tail
                 if inflater.eof:
                     data = inflater.unused_data if inflater.unused_data.strip(b"\0") else b""
-                    inflater = zlib.decompressobj(wbits)  # the next member
+                    inflater, open_member = zlib.decompressobj(wbits), False  # the next member
     except zlib.error as exc:
         log.info("content-coding %s is corrupt after %d bytes: %s", coding, done, exc)
+        if whole:
+            raise CodingDamaged(f"corrupt after {done} bytes ({exc})") from None
+        return
+    if open_member and whole:
+        raise CodingDamaged(f"cut short after {done} bytes")
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -49,6 +49,10 @@ class Answer:
     leaving: bool = False  # the worker exits after this answer (it is replaced if work remains)
 
 
+class Refused(Exception):
+    """A task that gives no result, for the reason its message gives in one line (a page that is not whole)."""
+
+
 class OverCpu(BaseException):
     """Raised by the profiling timer; a BaseException, so that no `except Exception` of the extractor hides it."""
 
@@ -131,6 +135,8 @@ def _run(task: Task) -> tuple[str, Any]:
             signal.setitimer(signal.ITIMER_PROF, 0)
     except OverCpu:
         return "unextractable", cpu_message(task.cpu_seconds)
+    except Refused as exc:
+        return "unextractable", str(exc)
     except Exception:
         return "error", traceback.format_exc()
 

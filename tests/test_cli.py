@@ -76,7 +76,8 @@ def test_snapshot_json_and_list_json(tmp_path, story, site):
     result = run_cli("snapshot", "--all", "-a", str(root), "--json")
     data = json.loads(result.stdout)
     assert result.returncode == 0
-    assert data["counts"] == {"new": 0, "changed": 1, "unchanged": 0, "gone": 0, "failed": 0, "skipped": 0}
+    assert data["counts"] == {"new": 0, "changed": 1, "unchanged": 0, "gone": 0, "failed": 0, "skipped": 0,
+                              "deferred": 0}
     assert data["commit"] == git(root, "rev-parse", "HEAD").strip()
     assert data["results"][0]["url"] == story and data["warc"].startswith("warcs/")
 

@@ -5,6 +5,7 @@ and what came is kept as evidence of the failure in `.archiver/checks/`.
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -14,6 +15,7 @@ from userview import STORY, archiver, article, configure, folder, records
 
 TEXT_HTML = [("Content-Type", "text/html; charset=utf-8")]
 BODY = page("Terminal approved", STORY).encode()
+GZIPPED = gzip.compress(BODY)
 
 BROKEN_ANSWERS = {
     # id: (the raw answer, then the connection closes; words the failure's reason holds)
@@ -39,6 +41,18 @@ BROKEN_ANSWERS = {
                            "invalid Content-Length: '0x10'"),
     "content-length-negative": (response("200 OK", [*TEXT_HTML, ("Content-Length", "-1")], BODY, length=False),
                                 "invalid Content-Length: '-1'"),
+    # Whole answers that are no whole page: a content-coding cut short or corrupt, a page without any text
+    "gzip-cut-short": (response("200 OK", [*TEXT_HTML, ("Content-Encoding", "gzip")], GZIPPED[:len(GZIPPED) // 2]),
+                       "the gzip body is cut short after"),
+    "gzip-corrupt": (response("200 OK", [*TEXT_HTML, ("Content-Encoding", "gzip")],
+                              GZIPPED[:40] + bytes(b ^ 0x55 for b in GZIPPED[40:80]) + GZIPPED[80:]),
+                     "the gzip body is corrupt after"),
+    "only-white-space": (response("200 OK", TEXT_HTML, b" \r\n\t " * 100), "the page is empty"),
+    "no-text-at-all": (response("200 OK", TEXT_HTML, b"<html><head></head><body><div id=app></div></body></html>"),
+                       "no text in the answer, where the archived version has some"),
+    "unreadable-pdf": (response("200 OK", [("Content-Type", "application/pdf")],
+                                b"%PDF-1.7\n" + bytes(range(256)) * 40),
+                       "no text in the answer, where the archived version has some"),
 }
 
 
@@ -73,7 +87,8 @@ def test_a_broken_or_empty_answer_after_an_archived_version_is_a_failed_check(se
     assert archiver(root, "verify").code == 0
 
 
-@pytest.mark.parametrize("case", ["closed-inside-the-headers", "unrequested-206", "204", "200-zero-length"])
+@pytest.mark.parametrize("case", ["closed-inside-the-headers", "unrequested-206", "204", "200-zero-length",
+                                  "gzip-cut-short", "only-white-space"])
 def test_a_broken_or_empty_first_answer_makes_no_version(server, root, case):
     raw, reason = BROKEN_ANSWERS[case]
     server.routes["/story"] = lambda conn: conn.send(raw)

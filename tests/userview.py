@@ -129,14 +129,8 @@ def assert_nothing_written(root: Path, url: str) -> None:
 
 def run_measured(root: Path, *args: str) -> tuple[int, str, float]:
     """Run the real command in a subprocess; its exit code, stdout, and peak RSS in MB (process tree)."""
-    exe = Path(sys.executable).with_name("archiver")
-    out = root.parent / "stdout.json"
-    with out.open("wb") as stdout:
-        proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=stdout, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out.read_text(), usage.ru_maxrss / 1024
+    run = run_sampled(root, *args)
+    return run.code, run.stdout, run.peak_mb
 
 
 def streamed(root: Path, *args: str, keep: int = 0) -> tuple[int, bytes, int, float]:
@@ -177,7 +171,7 @@ class Sampled:
     stdout: str
     stderr: str
     seconds: float
-    peak_mb: float  # the largest sum of resident memory of the tree's processes at one moment, or more
+    peak_mb: float  # the largest sum of resident memory of the tree's processes at one sample
     workers: set[int]  # extraction worker processes seen while it ran
 
     @property
@@ -217,22 +211,22 @@ def _resident_kb(pid: int) -> tuple[int, bytes]:
 def run_sampled(root: Path, *args: str, timeout: float = 300, interval: float = 0.02,
                 on_sample: Callable[[subprocess.Popen, set[int]], None] | None = None) -> Sampled:
     """Run `archiver ARGS -a ROOT` in a subprocess while sampling the resident memory of its whole process
-    tree (the command, its extraction workers, git); the peak is the largest sum at one sample, or the
-    command's own ru_maxrss if larger (a peak of its own between two samples). `on_sample` may act on the
-    running command (send it a signal) with the worker processes seen so far."""
+    tree (the command, its extraction workers, git); the peak is the largest sum at one sample. Not the
+    command's ru_maxrss: on Linux a child's starts at the peak of the process that forked it (pytest's, which
+    may be hundreds of MB after other tests). `on_sample` may act on the running command (send it a signal)
+    with the worker processes seen so far."""
     exe = Path(sys.executable).with_name("archiver")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         peak_kb, workers = 0, set()
         try:
-            # wait4, not poll(): it reaps the command with its rusage (ru_maxrss)
             while not (ended := os.wait4(proc.pid, os.WNOHANG))[0]:
                 assert time.monotonic() - started < timeout, f"still running after {timeout} s"
                 total = 0
                 for pid in _tree(proc.pid):
-                    rss, cmdline = _resident_kb(pid)
-                    total += rss
+                    kb, cmdline = _resident_kb(pid)
+                    total += kb
                     if b"archiver.worker" in cmdline:
                         workers.add(pid)
                 peak_kb = max(peak_kb, total)
@@ -243,10 +237,9 @@ def run_sampled(root: Path, *args: str, timeout: float = 300, interval: float = 
             proc.kill()
             proc.wait()
             raise
-        _pid, status, usage = ended
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code = os.waitstatus_to_exitcode(ended[1])
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
-        peak_mb = max(peak_kb, usage.ru_maxrss) / 1024
+        peak_mb = peak_kb / 1024
         return Sampled(code, out.read().decode(), err.read().decode(), seconds, peak_mb, workers)
