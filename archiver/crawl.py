@@ -204,11 +204,12 @@ class Run:
                 if on_result:
                     on_result(result)
                 if result.depth < max_depth:
-                    for link in self._in_scope(result, links):
+                    cited = self._in_scope(result, links)
+                    for link in cited:
                         self.citations[link.url].add(job.url)
                     # Least recently checked first: when the article's time budget runs out, the sources it leaves
                     # for the next run come first then.
-                    for link in sorted(self._in_scope(result, links), key=self._last_checked):
+                    for link in sorted(cited, key=self._last_checked):
                         schedule(link.url, result.depth + 1, budget=job.budget or f"the sources of {job.url}")
             summary.warc = _posix(self.warc.close())
             self.checks_warc.close()
