@@ -287,7 +287,10 @@ def _record_at(f: BinaryIO, ref: dict[str, Any]) -> ArcWarcRecord:
 
 
 def _warc_date(when: datetime) -> str:
-    return datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
+    """Whole seconds, as wget, Heritrix and warcprox write: replay indexes key captures by 14-digit timestamps, and
+    a revisit's WARC-Refers-To-Date must equal its original's WARC-Date to be found by them. The exact time of a
+    version stays in its meta.json (`captured_at`)."""
+    return datetime_to_iso_date(when.replace(tzinfo=None, microsecond=0))
 
 
 def warcinfo(software: str, extractor: dict[str, str]) -> dict[str, str]:
