@@ -122,12 +122,13 @@ def versions(root: Path, url: str) -> list[dict]:
 
 
 def expected_pages(history: History, urls: list[str]) -> set[tuple[str, datetime, str | None]]:
-    """(url, capture time, title) of every version of these pages, as `archiver log` and git know them."""
+    """(url, record date, title) of every version of these pages, as `archiver log` and git know them: the WARC-Date
+    of the version's record, to the second, which replay tools look captures up by."""
     pages = set()
     for url in urls:
         for v in versions(history.root, url):
             meta = json.loads(git(history.root, "show", f"{v['commit']}:{page_dir(url).as_posix()}/meta.json"))
-            pages.add((url, datetime.fromisoformat(v["captured_at"]), meta.get("title")))
+            pages.add((url, datetime.fromisoformat(meta["warc"]["date"]), meta.get("title")))
     return pages
 
 
