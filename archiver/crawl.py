@@ -157,7 +157,8 @@ class Run:
         self.started = datetime.now(UTC)
         self.spool = root / WORK_DIR / "spool"  # bodies in flight; nothing in it outlives a run
         self.fetcher = Fetcher(config.fetch, self.spool)
-        info = warcinfo(f"archiver/{__version__}", extractor_versions())
+        info = warcinfo(f"archiver/{__version__}", extractor_versions(), config.fetch.user_agent, config.fetch.robots,
+                        config.warc_operator)
         self.warc = WarcFile(root, config.warc_prefix, self.started, info)
         # Checks that found a version unchanged: revisits of its record, committed with the run. Named apart from
         # the main WARCs, so that no tool that puts WARCs side by side (pywb, a WACZ) sees two files of one name.

@@ -73,6 +73,17 @@ def _error(user: dict[str, Any]) -> str:
     return message
 
 
+@pytest.mark.parametrize("operator", ["Desk\nWARC-Type: response", "tab\there", "bell\a"])
+def test_an_operator_that_would_break_the_warcinfo_record_is_refused(operator: str) -> None:
+    assert "warc.operator" in _error({"warc": {"operator": operator}})
+
+
+def test_the_operator_is_free_text() -> None:
+    named = "Rédaction du Port <archive@example.org>, +33 1 23 45 67 89"
+    assert config.from_dict({"warc": {"operator": named}}).warc_operator == named
+    assert config.from_dict({}).warc_operator == ""
+
+
 @pytest.mark.parametrize(
     ("user", "names"),
     [
@@ -253,7 +264,7 @@ def test_default_toml_covers_every_setting() -> None:
     parsed = tomllib.loads(config.DEFAULT_TOML)
     fetch_fields = {f.name for f in dataclasses.fields(config.FetchConfig)}
     assert set(parsed["fetch"]) == fetch_fields
-    assert parsed["warc"].keys() == {"prefix"}
+    assert parsed["warc"].keys() == {"prefix", "operator"}
     assert parsed["git"].keys() == {"author_name", "author_email", "push_remote"}
     schedule_fields = {f.name for f in dataclasses.fields(config.ScheduleConfig)} - {"rules"}
     assert set(parsed["schedule"]) == schedule_fields
