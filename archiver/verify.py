@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import io
 import logging
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from .chunked import is_chunked
 from .gzmembers import members
-from .store import CHECKS, WARCS, Store
+from .store import CHECKS, CONFIRMED, WARCS, Store
 from .urls import names_folder
 from .versions import RecordedVersion, recorded_versions
 from .warc import entity, page_of, whole_second
@@ -114,9 +113,14 @@ def verify(store: Store) -> Report:
     by_file: dict[str, list[Evidence]] = defaultdict(list)
     for item in evidence:
         by_file[item.file].append(item)
-    files = sorted(set(_warc_files(store.root)) | set(by_file))
+    # A checks WARC is named by no meta.json: git's history says which there must be.
+    confirmations = store.added(CONFIRMED)
+    files = sorted(set(_warc_files(store.root)) | set(by_file) | set(confirmations))
     seen = _Seen()
     for rel in files:
+        if rel in confirmations and not (store.root / rel).is_file():
+            problems.append(Problem(rel, None, "the checks WARC is missing", commit=confirmations[rel]))
+            continue
         problems += _check_file(store.root, rel, by_file.get(rel, []), seen)
     # A version's own revisit is checked against its meta.json, which names the record it refers to.
     checked = {(e.file, e.offset) for e in evidence if not e.holds_payload}
@@ -275,7 +279,7 @@ def _scan(path: Path, algorithms: dict[int, str]) -> dict[int, _Scanned]:
     with path.open("rb") as f:
         for member in members(f, resume_at=algorithms):
             if member.error is not None:
-                scanned[member.offset] = _Scanned(target_uri=_partial_uri(member.data), errors=[member.error])
+                scanned[member.offset] = _Scanned(target_uri=member.target_uri, errors=[member.error])
                 continue
             scanned[member.offset] = _parse(member.data, {"sha1", algorithms.get(member.offset, "sha1")})
     return scanned
@@ -318,12 +322,6 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
 def _chunked(record: ArcWarcRecord) -> bool:
     headers = record.http_headers if record.rec_type in PAYLOAD_RECORDS else None
     return headers is not None and is_chunked(headers.get_header("Transfer-Encoding"))
-
-
-def _partial_uri(data: bytes) -> str | None:
-    """The target URI in the headers of a record that could only be partly decompressed."""
-    match = re.search(rb"\r\nWARC-Target-URI: ?([^\r\n]*)\r\n", data[:65536], re.IGNORECASE)
-    return match.group(1).decode("utf-8", "replace").strip() if match else None
 
 
 def _page_uri(uri: str | None) -> str | None:

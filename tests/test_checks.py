@@ -61,7 +61,7 @@ def served_page(site: Site, path: str) -> tuple[str, dict]:
 
     def serve(handler) -> Response:
         headers = [("ETag", state["etag"])] if state["etag"] else []
-        if state["mode"] == "304" and handler.headers.get("If-None-Match") == state["etag"]:
+        if state["mode"] == "304" and state["etag"] and handler.headers.get("If-None-Match") == state["etag"]:
             return Response(status=304, headers=headers, content_type=None)
         state["served"].append(state["body"])
         return Response(body=state["body"], headers=headers)
@@ -234,6 +234,12 @@ def test_verify_checks_the_confirmations_and_what_they_refer_to(checked):
     rewrite_record(path, lambda text: text.replace(dated, b"WARC-Refers-To-Date: 2001-01-01T00:00:00Z"))
     damaged = run_cli("verify", "--archive", str(checked.root))
     assert damaged.returncode == 5 and "as dated 2001-01-01T00:00:00Z, a record dated" in damaged.stdout
+    # A checks WARC deleted: no meta.json names it, git's history does.
+    path.unlink()
+    missing = run_cli("verify", "--archive", str(checked.root))
+    assert missing.returncode == 5
+    assert missing.stdout.splitlines() == [
+        f"{entry['warc']['file']}: (no page) (commit {entry['commit'][:10]}): the checks WARC is missing"]
 
 
 def rewrite_record(path: Path, change) -> None:
@@ -280,30 +286,31 @@ def test_index_and_wacz_hold_the_confirmations(checked, tmp_path):
             assert headers["WARC-Refers-To"] == confirmation["warc"]["refers_to"]["record_id"] in packed
 
 
-def test_pywb_replays_around_confirmations_and_shows_the_confirmed_version_at_theirs(site, archive, tmp_path):
-    """pywb knows no identical-text profile: it looks for a record with the revisit's payload digest, finds none,
-    and falls back to the closest capture it can load. With only the version besides, that is the version."""
-    text_url, text = served_page(site, "/news/text")
-    bytes_url, same = served_page(site, "/news/bytes")
-    text["body"] = article("Ferry terminal approved", STORY).encode()
-    same["body"] = article("Library opens late", STORY).encode()
-    archive.add([text_url, bytes_url])
-    text["body"] = article("Ferry terminal approved", STORY).encode()  # other bytes, same text
+def test_pywb_replays_around_confirmations_and_what_it_shows_at_theirs(site, archive, tmp_path):
+    """pywb resolves an identical-payload revisit to the version's record. It knows no identical-text profile: it
+    looks for a record with the revisit's payload digest, finds none, and falls back to the closest capture it can
+    load; with only the version besides, that is the version. A 304 it replays as it came: an empty 304."""
+    pages = {kind: served_page(site, f"/news/{kind}") for kind in ("same-text", "same-bytes", "not-modified")}
+    for kind, (_, state) in pages.items():
+        state.update(body=article(f"Ferry terminal {kind}", STORY).encode(), mode="304", etag=f'"{kind}"')
+    archive.add([url for url, _ in pages.values()])
+    pages["same-text"][1].update(body=article("Ferry terminal same-text", STORY).encode(), etag=None)
+    pages["same-bytes"][1].update(etag=None)
     time.sleep(1.1)  # pywb's timestamps are seconds
     summary = archive.snapshot(all_pages=True)
-    assert summary.confirmed == 2 and summary.commit
+    assert summary.confirmed == 3 and summary.commit
     run_cli("index", "--archive", str(archive.root))
-    entries = {url: json.loads(run_cli("log", url, "--checks", "--json", "--archive", str(archive.root)).stdout)
-               for url in (text_url, bytes_url)}
 
-    with wayback(archive.root, tmp_path, text_url) as (http, base):
-        for url, state in ((text_url, text), (bytes_url, same)):
-            version, confirmation = entries[url]
-            assert confirmation["how"] == ("same-text" if url == text_url else "same-bytes")
+    with wayback(archive.root, tmp_path, pages["same-text"][0]) as (http, base):
+        for kind, (url, state) in pages.items():
+            version, confirmation = json.loads(run_cli("log", url, "--checks", "--json", "--archive",
+                                                       str(archive.root)).stdout)
+            assert confirmation["how"] == kind
             first = state["served"][0]
             for stamp in (version["captured_at"], confirmation["checked_at"]):
                 when = datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y%m%d%H%M%S")
                 replayed = http.get(f"{base}/{when}id_/{url}", timeout=30)
-                assert replayed.status_code == 200 and replayed.content == first, (url, stamp)
-            latest = http.get(f"{base}/mp_/{url}", timeout=30)  # rewritten for the browser, latest
-            assert latest.status_code == 200 and ("Ferry terminal" in latest.text or "Library opens" in latest.text)
+                if stamp == confirmation["checked_at"] and kind == "not-modified":
+                    assert (replayed.status_code, replayed.content) == (304, b"")
+                else:
+                    assert replayed.status_code == 200 and replayed.content == first, (url, stamp)
