@@ -60,6 +60,7 @@ def once(code: Path, root: Path) -> dict[str, float]:
     summary = json.loads(done.stdout)
     checks = summary.get("checks")
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss / 1024, "git_bytes": git_size(root) - size,
+            "commit_s": summary["timings"].get("commit", 0.0),
             "checks_bytes": (root / checks).stat().st_size if checks else 0,
             "unchanged": summary["counts"]["unchanged"], "confirmed": summary.get("confirmed", 0)}
 
@@ -95,6 +96,7 @@ def main() -> None:
         confirmed = max(r["confirmed"] for r in runs)
         per_check = statistics.median(r["checks_bytes"] for r in runs) / confirmed if confirmed else 0
         print(f"{code}: {medians(runs)}; "
+              f"commit step median {statistics.median(r['commit_s'] for r in runs):.2f} s; "
               f"git bytes per run median {statistics.median(r['git_bytes'] for r in runs):.0f}; "
               f"checks WARC {per_check:.0f} bytes per confirmation; "
               f"`log --checks` {logs[code][0]:.2f} s ({logs[code][1]} lines)")

@@ -119,6 +119,11 @@ def test_log_checks_interleaves_versions_with_the_checks_that_confirmed_them(che
     # Without --checks, the versions alone, as before.
     assert [line.split("\t")[0] for line in checked.cli("log", checked.url).splitlines()] == ["v1", "v2"]
     assert checked.cli("log", checked.url, "--checks", "--reverse").splitlines() == lines[::-1]
+    # Read from the committed files alone: a fresh clone (no state, no index) shows the same.
+    clone = checked.root.parent / "clone"
+    git(checked.root.parent, "clone", "-q", str(checked.root), str(clone))
+    again = run_cli("log", checked.url, "--checks", "--archive", str(clone))
+    assert again.returncode == 0 and again.stdout.splitlines() == lines, again.stderr
 
     entries = json.loads(checked.cli("log", checked.url, "--checks", "--json"))
     confirmations = [e for e in entries if e["kind"] == "confirmed"]
