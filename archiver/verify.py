@@ -3,8 +3,9 @@
 For every version in the git history (not only the current tree), the WARC record that meta.json names must
 exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a revisit's payload is
 checked in the record it refers to). Every WARC file under warcs/ and .archiver/checks/ must decompress to
-its end, every gzip member whole, and pass warcio's digest checks (what `warcio check` does). Each file is
-read once, in order.
+its end, every gzip member whole, and pass warcio's digest checks (what `warcio check` does); the HTTP framing
+of every response and revisit record must hold over the bytes stored (framing.py). Each file is read once, in
+order.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
 
+from .framing import framing
 from .gzmembers import members
 from .store import CHECKS, WARCS, Store
 from .urls import names_folder
@@ -31,6 +34,8 @@ from .versions import RecordedVersion, recorded_versions
 log = logging.getLogger(__name__)
 
 PAYLOAD_RECORDS = ("response", "resource")
+FRAMED_RECORDS = ("response", "revisit")  # records whose block is an HTTP response: its framing must hold
+PIECE = 1 << 16
 METADATA_PREFIX = "metadata:"  # warc.py gives a page's metadata record the URI metadata:<page URL>
 
 
@@ -229,19 +234,36 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
     found: _Scanned | None = None
     try:
         for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
-            payload = record.raw_stream.read()  # after the HTTP headers: the payload as stored
-            errors = [f"warcio check: {p}" for p in record.digest_checker.problems]
-            if found is None:
+            first = found is None
+            if first:
                 headers = record.rec_headers
                 found = _Scanned(record.rec_type, headers.get_header("WARC-Record-ID"),
                                  headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Payload-Digest"))
-                if record.rec_type in PAYLOAD_RECORDS:
-                    found.payload_hashes = {a: hashlib.new(a, payload).digest() for a in algorithms}
-            found.errors += errors
+            hashes = {a: hashlib.new(a) for a in algorithms} if first and record.rec_type in PAYLOAD_RECORDS else {}
+            flaw = _read(record, list(hashes.values()))
+            if hashes:
+                found.payload_hashes = {a: h.digest() for a, h in hashes.items()}
+            found.errors += [f"warcio check: {p}" for p in record.digest_checker.problems]
+            found.errors += [flaw] if flaw else []
     except (ArchiveLoadFailed, ValueError, OSError) as exc:
         found = found or _Scanned()
         found.errors.append(f"not a readable WARC record: {exc}")
     return found or _Scanned(errors=["an empty gzip member, no WARC record"])
+
+
+def _read(record: ArcWarcRecord, hashes: list[Any]) -> str | None:
+    """Read the record's payload as stored (after the HTTP headers) into `hashes`, a piece at a time, and say what
+    is wrong with its HTTP framing, if anything."""
+    check = None
+    if record.rec_type in FRAMED_RECORDS and record.http_headers is not None:
+        check = framing(record.http_headers, revisit=record.rec_type == "revisit",
+                        truncated=bool(record.rec_headers.get_header("WARC-Truncated")))
+    for piece in iter(lambda: record.raw_stream.read(PIECE), b""):
+        for digest in hashes:
+            digest.update(piece)
+        if check is not None:
+            check.feed(piece)
+    return check.end() if check is not None else None
 
 
 def _partial_uri(data: bytes) -> str | None:
