@@ -11,6 +11,7 @@ made by real runs against servers that frame their answers every lawful way, ver
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import random
@@ -28,9 +29,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archiver import chunked as chunked_coding
 from archiver.errors import ExitCode
 from archiver.framing import flaw
-from archiver.warc import RawHeaders
+from archiver.warc import RawHead
 
 WARCIO = Path(sys.executable).with_name("warcio")
 HTML = [("Content-Type", "text/html; charset=utf-8")]
@@ -99,28 +101,44 @@ def gzip_member(data: bytes, extra: int = 0) -> bytes:
     return out[:3] + bytes([out[3] | 0x04]) + out[4:10] + struct.pack("<H", extra - 2) + bytes(extra - 2) + out[10:]
 
 
+def warcio_check(path: Path) -> list[str]:
+    """What `warcio check` finds wrong in the file: the kind of each failure."""
+    check = subprocess.run([str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True)
+    return [line.strip().partition(" failed")[0] + " failed" for line in check.stdout.splitlines() if "failed" in line]
+
+
 def rewrite(path: Path, offset: int, headers: list[tuple[str, str]], body: bytes, keep_length: bool = True) -> None:
     """Write the record at `offset` again with warcio, as archiver's writer writes it (same WARC headers, the
-    status line as stored, digests computed afresh), with the HTTP `headers` and `body` given. Its gzip member
-    keeps its length, padded in its header, so that every later record stays where meta.json says it is; without
-    `keep_length`, the records after it move (only a page's last records, which nothing names)."""
+    status line as stored, the head's bytes as given, the payload digest of the body without its transfer coding,
+    the block digest computed afresh), with the HTTP `headers` and `body` given. Its gzip member keeps its length,
+    padded in its header, so that every later record stays where meta.json says it is; without `keep_length`, the
+    records after it move (only a page's last records, which nothing names)."""
     length, record = member(path, offset)
     old = next(ArchiveIterator(io.BytesIO(record)))
     warc_headers = {k: v for k, v in old.rec_headers.headers if k.lower() not in DIGESTS_AND_FRAME}
+    te = [v for k, v in headers if k.lower() == "transfer-encoding"]
+    payload = b"".join(chunked_coding.payload(io.BytesIO(body))) if chunked_coding.is_chunked(", ".join(te)) \
+        else body
+    warc_headers["WARC-Payload-Digest"] = "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode()
+    status = f"{old.http_headers.protocol} {old.http_headers.statusline}"
+    raw_head = "".join(f"{line}\r\n" for line in [status, *(f"{k}: {v}" for k, v in headers), ""])
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=False, warc_version="1.1")
-    http = RawHeaders(old.http_headers.statusline, headers, protocol=old.http_headers.protocol)
     writer.write_record(writer.create_warc_record(
         old.rec_headers.get_header("WARC-Target-URI"), old.rec_type, payload=io.BytesIO(body), length=len(body),
-        warc_headers_dict=warc_headers, http_headers=http))
+        warc_content_type="application/http; msgtype=response", warc_headers_dict=warc_headers,
+        http_headers=RawHead(raw_head.encode("latin-1"))))
     damaged = gzip_member(out.getvalue())
     if keep_length:
         assert len(damaged) + 2 <= length, "the damaged record must come out shorter, to keep the records after it"
         damaged = gzip_member(out.getvalue(), extra=length - len(damaged))
+    before = warcio_check(path)
     data = path.read_bytes()
     path.write_bytes(data[:offset] + damaged + data[offset + length :])
-    check = subprocess.run([str(WARCIO), "check", str(path)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout  # only the framing is wrong: every digest holds
+    # Only the framing is wrong: `warcio check` finds what it found before, which is nothing, but for the payload
+    # digest of a chunked body (warcio digests its framing too, WARC 1.1 the payload: warcio issue 74).
+    assert warcio_check(path) == before
+    assert set(before) <= {"payload digest failed"}, before
 
 
 def without(headers: StatusAndHeaders, *names: str) -> list[tuple[str, str]]:
@@ -170,7 +188,8 @@ def test_a_chunked_block_whose_last_chunk_is_missing(server, root):
         + chunked(moved) + b"0\r\n\r\n")
     server.answer("/new", page("Terminal approved"))
     old = server.url("/old")
-    assert archiver(root, "add", old).code == 0
+    added = archiver(root, "add", old, "--json")
+    assert added.code == 0, added.stdout
     assert archiver(root, "verify").code == 0
     [(path, offset)] = offsets(root, old)
     head, body = stored(path, offset)
@@ -180,7 +199,7 @@ def test_a_chunked_block_whose_last_chunk_is_missing(server, root):
     headers = [*without(head, "transfer-encoding", "content-length"), ("Transfer-Encoding", "chunked")]
     rewrite(path, offset, headers, chunk(moved[:800]) + chunk(moved[800:1600]))
     assert_reported(root, damage_line(root, path, offset, old,
-                                      "the chunked body stops before its last chunk and final CRLF"))
+                                      "chunked framing: the body ends before its last chunk"))
 
 
 def test_a_body_longer_than_its_content_length(server, root):
@@ -283,6 +302,7 @@ SOUND = {
     "gzip, then chunked": (head("200 OK", ("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "Chunked"),
                                 ("Content-Length", "1")), b"2\r\nhi\r\n0\r\n\r\n", {}),
     "chunked cut short, truncated": (head("200 OK", CHUNKED), b"5\r\nhello\r\n1a;ext\r\nabc", {"truncated": True}),
+    "chunked cut in a size line, truncated": (head("200 OK", CHUNKED), b"5\r\nhello\r\n1", {"truncated": True}),
     "Content-Length": (head("200 OK", ("Content-Length", "5")), b"hello", {}),
     "a list of one length": (head("200 OK", ("Content-Length", "5, 5"), ("Content-Length", "5")), b"hello", {}),
     "shorter, truncated": (head("200 OK", ("Content-Length", "500")), b"hello", {"truncated": True}),
@@ -296,15 +316,19 @@ SOUND = {
 }
 BROKEN = {
     "no last chunk": (head("200 OK", CHUNKED), b"5\r\nhello\r\n", {},
-                      "the chunked body stops before its last chunk and final CRLF"),
+                      "chunked framing: the body ends before its last chunk"),
     "no final CRLF": (head("200 OK", CHUNKED), b"5\r\nhello\r\n0\r\n", {},
-                      "the chunked body stops before its last chunk and final CRLF"),
+                      "chunked framing: the body ends inside its trailer"),
     "bytes after the last chunk": (head("200 OK", CHUNKED), b"5\r\nhello\r\n0\r\n\r\nHTTP/1.1", {"truncated": True},
-                                   "8 bytes follow the end of the chunked body"),
-    "a size that is not hex": (head("200 OK", CHUNKED), b"0x5\r\nhello\r\n0\r\n\r\n", {},
-                               "the chunked body is malformed: illegal chunk header: b'0x5\\r\\n'"),
+                                   "chunked framing: 8 bytes follow the end of the chunked body"),
+    "a size that is not hex": (head("200 OK", CHUNKED), b"0x5\r\nhello\r\n0\r\n\r\n", {"truncated": True},
+                               "chunked framing: not a chunk size: b'0x5\\r\\n'"),
     "no CRLF after a chunk's data": (head("200 OK", CHUNKED), b"5\r\nhelloX\r\n0\r\n\r\n", {},
-                                     "the chunked body is malformed: malformed chunk footer: b'X"),
+                                     "chunked framing: a chunk's data is followed by b'X\\r', not CRLF"),
+    "a bare LF": (head("200 OK", CHUNKED), b"5\nhello\r\n0\r\n\r\n", {},
+                  "chunked framing: a chunk-size line ends in a bare LF"),
+    "not a trailer field": (head("200 OK", CHUNKED), b"5\r\nhello\r\n0\r\nno colon\r\n\r\n", {},
+                            "chunked framing: not a trailer field: b'no colon\\r\\n'"),
     "shorter than its Content-Length": (head("301 Moved", ("Content-Length", "5")), b"", {},
                                         "Content-Length says 5, the block holds 0 bytes"),
     "longer, even truncated": (head("200 OK", ("Content-Length", "5")), b"hello!", {"truncated": True},
@@ -317,14 +341,12 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("case", list(SOUND))
-def test_sound_framing_holds_whatever_the_pieces(case):
+def test_sound_framing_holds(case):
     message_head, body, flags = SOUND[case]
-    assert flaw(message_head, [body], **flags) is None
-    assert flaw(message_head, [body[i : i + 1] for i in range(len(body))], **flags) is None
+    assert flaw(message_head, io.BytesIO(body), **flags) is None
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_broken_framing_is_told(case):
     message_head, body, flags, message = BROKEN[case]
-    assert flaw(message_head, [body], **flags).startswith(message)
-    assert flaw(message_head, [body[i : i + 1] for i in range(len(body))], **flags).startswith(message)
+    assert flaw(message_head, io.BytesIO(body), **flags) == message
