@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import socket
 from typing import Any, BinaryIO
 
@@ -28,6 +27,7 @@ from urllib3.util.connection import create_connection
 
 from .addresses import Pin, current_pin
 from .deadline import register
+from .framing import content_length
 
 
 def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
@@ -47,9 +47,6 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
             error = NewConnectionError(conn, f"Failed to establish a new connection to {address}: {exc}")
     assert error is not None, "a pin always holds an address"
     raise error
-
-
-_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 class Tape:
@@ -154,11 +151,8 @@ class CheckedResponse(http.client.HTTPResponse):
 def _bad_length(values: list[str], chunked: bool) -> str | None:
     """The Content-Length value that frames no message (RFC 9112 §6.3: ASCII digits, or a list of the same
     number), which http.client would read with int(): "+5", "1_000" or Arabic-Indic digits. None when sound."""
-    if chunked:
-        return None  # chunked framing rules; Content-Length is ignored
-    numbers = {n.strip() for value in values for n in value.split(",")}
-    if all(_DIGITS.fullmatch(n) for n in numbers) and len({int(n) for n in numbers}) <= 1:
-        return None
+    if chunked or not values or content_length(values) is not None:
+        return None  # chunked framing rules (Content-Length is ignored), or no length: read to the close
     return ", ".join(values)
 
 
