@@ -67,6 +67,14 @@ def payload(stream: BinaryIO, strict: bool = False, flaws: list[ChunkedError] | 
         raise ChunkedError("bytes follow the end of the chunked body")
 
 
+def size_of(line: bytes) -> int | None:
+    """The size a whole chunk-size line gives (hex digits, then any `;extension`), or None when it gives none:
+    http.client reads it with int(…, 16), which also takes `0x1a6`, `+5`, ` 5` and `1_0` — sizes another reader
+    would take otherwise, so that two readers would disagree on where the chunk ends."""
+    digits = line.split(b";", 1)[0].strip()
+    return int(digits, 16) if _SIZE.fullmatch(digits) else None
+
+
 def _size(line: bytes, depart: _Departures) -> int | None:
     """The chunk size a line gives; None when the body ends here (leniently: cut short or malformed)."""
     if not line.endswith(b"\n"):
@@ -76,13 +84,13 @@ def _size(line: bytes, depart: _Departures) -> int | None:
             depart(ChunkedCut("the body ends inside a chunk-size line") if len(line) <= MAX_LINE
                    else ChunkedError("a chunk-size line never ends"))
         return None
-    digits = line.split(b";", 1)[0].strip()
-    if not _SIZE.fullmatch(digits):
+    size = size_of(line)
+    if size is None:
         depart(ChunkedError(f"not a chunk size: {line[:40]!r}"))
         return None
     if not line.endswith(b"\r\n"):
         depart(ChunkedError("a chunk-size line ends in a bare LF"))
-    return int(digits, 16)
+    return size
 
 
 def _data(stream: BinaryIO, size: int, depart: _Departures) -> Iterator[bytes]:

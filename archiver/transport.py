@@ -26,6 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
 from .addresses import Pin, current_pin
+from .chunked import size_of
 from .deadline import register
 from .framing import content_length
 
@@ -121,6 +122,13 @@ def write_all(out: BinaryIO, data: bytes | memoryview) -> None:
         view = view[out.write(view) or 0:]
 
 
+class InvalidChunkSize(http.client.HTTPException):
+    """A chunk-size line that is not hex digits: where the chunk ends is a guess, so the answer is refused."""
+
+    def __init__(self, line: bytes) -> None:
+        super().__init__(f"invalid chunk size {line[:40]!r}")
+
+
 class CheckedResponse(http.client.HTTPResponse):
     """An HTTPResponse whose bytes are recorded as read (`tape`), that knows whether the blank line ending its
     headers arrived (`head_complete`), and whether its Content-Length is one (`bad_length`: the value, when it
@@ -139,6 +147,16 @@ class CheckedResponse(http.client.HTTPResponse):
     def _read_status(self) -> tuple[str, int, str]:
         self.tape.restart()
         return super()._read_status()  # type: ignore[misc]
+
+    def _read_next_chunk_size(self) -> int:
+        """The next chunk's size, its line held to the grammar (chunked.size_of), which http.client is not."""
+        line = self.fp.readline(http.client._MAXLINE + 1)  # type: ignore[attr-defined]
+        if len(line) > http.client._MAXLINE:  # type: ignore[attr-defined]
+            raise http.client.LineTooLong("chunk size")
+        size = size_of(line)
+        if size is None:
+            raise InvalidChunkSize(line)
+        return size
 
     def begin(self) -> None:
         if self.headers is not None:
