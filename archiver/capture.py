@@ -9,23 +9,29 @@ from pathlib import Path
 
 @dataclass
 class Exchange:
-    """One HTTP request and its response, as sent and as received."""
+    """One HTTP request and its response: the bytes as written and read, and what was parsed of them."""
 
     url: str
     started: datetime
-    method: str
-    request_target: str  # path and query as sent on the request line
-    request_headers: list[tuple[str, str]]
+    request: bytes  # the request as written to the connection
+    head: bytes  # the answer's status line and header block as read, blank line included (when it came)
     http_version: str  # e.g. "HTTP/1.1"
     status: int
     reason: str
-    headers: list[tuple[str, str]]  # as received (order, case, duplicates), minus Transfer-Encoding
-    body: Path | None = None  # spooled body bytes as sent (content-coded, de-chunked)
+    headers: list[tuple[str, str]]  # as parsed from `head` (order, case, duplicates kept), for decisions
+    body: Path | None = None  # spooled payload: the body as sent, content-coded, transfer coding removed
+    framed: Path | None = None  # the body as read, when a transfer coding framed it (chunked): the record's
     body_length: int = 0
     payload_digest: str = ""  # "sha1:<base32>", the WARC payload digest of `body`
     truncated: str | None = None  # WARC-Truncated reason: "length", "time" or "disconnect"
     peer_ip: str | None = None
     unframed: str | None = None  # an invalid Content-Length received: the body's end unknown, none read
+
+    def discard(self) -> None:
+        for path in (self.body, self.framed):
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self.body = self.framed = None
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -63,6 +69,4 @@ class Capture:
     def discard(self) -> None:
         """Delete the spooled bodies once they are written (or not needed)."""
         for exchange in self.exchanges:
-            if exchange.body is not None:
-                exchange.body.unlink(missing_ok=True)
-                exchange.body = None
+            exchange.discard()

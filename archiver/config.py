@@ -164,6 +164,9 @@ unreachable_after_days = 7.0
 [warc]
 # WARC file names: warcs/YYYY/MM/<prefix>-<timestamp>-<serial>.warc.gz
 prefix = "archiver"
+# Who runs this archive (a person or organisation, and how to reach them), written into every WARC file's
+# warcinfo record as `operator`, as crawlers do; empty writes none.
+operator = ""
 
 [git]
 # Author of the snapshot commits.
@@ -269,6 +272,7 @@ class Config:
     git_author_email: str
     git_push_remote: str
     ignore: tuple[IgnoreRule, ...] = field(default=())
+    warc_operator: str = ""
 
 
 def defaults() -> dict[str, Any]:
@@ -298,6 +302,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         sources=_sources(merged["sources"], source),
         unreachable_after_days=merged["status"]["unreachable_after_days"],
         warc_prefix=_check_prefix(merged["warc"]["prefix"], source),
+        warc_operator=_check_field(merged["warc"]["operator"], "warc.operator", source),
         git_author_name=merged["git"]["author_name"],
         git_author_email=merged["git"]["author_email"],
         git_push_remote=merged["git"]["push_remote"],
@@ -400,6 +405,13 @@ def _patterns(values: list[Any], name: str, source: str) -> tuple[re.Pattern[str
         return tuple(re.compile(v) for v in values)
     except re.error as exc:
         raise ConfigError(f"{source}: bad pattern in '{name}': {exc}") from None
+
+
+def _check_field(value: str, name: str, source: str) -> str:
+    """A value written into a WARC header field: one line of printable text."""
+    if any(not c.isprintable() for c in value):
+        raise ConfigError(f"{source}: '{name}' must be one line of printable text")
+    return value
 
 
 def _check_prefix(prefix: str, source: str) -> str:

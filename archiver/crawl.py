@@ -152,7 +152,8 @@ class Run:
         self.started = datetime.now(UTC)
         self.spool = root / WORK_DIR / "spool"  # bodies in flight; nothing in it outlives a run
         self.fetcher = Fetcher(config.fetch, self.spool)
-        info = warcinfo(f"archiver/{__version__}", extractor_versions())
+        info = warcinfo(f"archiver/{__version__}", extractor_versions(), config.fetch.user_agent, config.fetch.robots,
+                        config.warc_operator)
         self.warc = WarcFile(root, config.warc_prefix, self.started, info)
         # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
         self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=CHECKS)

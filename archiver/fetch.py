@@ -1,7 +1,8 @@
 """HTTP fetching with requests: one session per worker thread, redirects hop by hop, caps and deadlines.
 
-Bodies are streamed to spool files exactly as the server sent them (content-coded, de-chunked),
-so the WARC holds the evidence byte for byte and memory stays flat whatever the body size.
+Every byte is recorded where it passes (`transport.Tape`): the request as written, the answer's head as read and,
+for a chunked answer, its body with the chunk framing. The payload (content-coded, de-chunked: what WARC calls the
+payload) is spooled to a file for the extractor and the digest, so memory stays flat whatever the body size.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .capture import Capture, Exchange
 from .config import FetchConfig
 from .deadline import Deadline
 from .errors import InvalidURL, unwritable
-from .transport import GuardedAdapter
+from .transport import CheckedResponse, GuardedAdapter, write_all
 from .urls import DEFAULT_PORTS, normalize_host
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class Fetcher:
         """
         capture = Capture(url=url, started=datetime.now(UTC))
         begun = time.monotonic()
+        # A capture starts with no cookies: what a page sets never changes what a later page on this thread shows.
+        # Hops of one capture keep theirs, as a browser would.
+        self._session().cookies.clear()
         with contextlib.ExitStack() as stack:
             if deadline is None:
                 deadline = stack.enter_context(Deadline(self.config.deadline))
@@ -202,53 +206,66 @@ class Fetcher:
             response = self._session().get(url, headers=headers, stream=True, allow_redirects=False,
                                            timeout=timeout, **insecure)
         try:
-            exchange = _exchange_from(response, url, started)
             original = response.raw._original_response
-            if not getattr(original, "head_complete", True):
+            exchange = _exchange_from(original, url, started)
+            if not original.head_complete:
                 # No body can follow a head that never ended; the deadline cuts the socket, which reads as a close.
                 exchange.truncated = "time" if deadline.fired else "disconnect"
                 return exchange
-            if getattr(original, "bad_length", None) is not None:
+            if original.bad_length is not None:
                 exchange.unframed = original.bad_length  # where the body ends is unknown: none is read
                 return exchange
             try:
                 self._spool_body(response, exchange, deadline)
             except BaseException:
-                if exchange.body is not None:  # a half-read body is never kept
-                    exchange.body.unlink(missing_ok=True)
+                exchange.discard()  # a half-read body is never kept
                 raise
         finally:
             response.close()
         return exchange
 
     def _spool_body(self, response: requests.Response, exchange: Exchange, deadline: Deadline) -> None:
-        raw = response.raw
+        """The payload to `exchange.body`; a chunked answer's body as framed on the wire to `exchange.framed`."""
+        raw, tape = response.raw, response.raw._original_response.tape
         digest = hashlib.sha1()
         cap = self.config.max_body_bytes
-        with _disk(self.spool_dir):
-            self.spool_dir.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="body-")
-        exchange.body = Path(name)
-        with os.fdopen(fd, "wb", buffering=0) as spool:  # unbuffered: a full disk shows at the write, not later
+        exchange.body = self._spool_file()
+        with contextlib.ExitStack() as files:
+            # Unbuffered: a full disk shows at the write, not later.
+            spool = files.enter_context(exchange.body.open("wb", buffering=0))
+            if response.raw._original_response.chunked:
+                exchange.framed = self._spool_file()
+                tape.sink = files.enter_context(exchange.framed.open("w+b", buffering=0))
             while True:
                 if deadline.remaining() <= 0:
                     raise FetchError(f"deadline of {self.config.deadline:g}s exceeded while reading the body")
                 # read1 returns what has arrived, so a trickling server cannot hold us past the deadline.
                 chunk = raw.read1(CHUNK, decode_content=False)
+                if tape.failure is not None:
+                    raise unwritable(tape.failure, exchange.framed) or tape.failure
                 if not chunk:
                     break
                 if exchange.body_length + len(chunk) > cap:
-                    chunk = chunk[: cap - exchange.body_length]
+                    kept = cap - exchange.body_length
+                    with _disk(exchange.framed or exchange.body):
+                        tape.drop(len(chunk) - kept)  # the record ends where the kept payload does
+                    chunk = chunk[:kept]
                     exchange.truncated = "length"
                 with _disk(exchange.body):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[spool.write(view) or 0:]
+                    write_all(spool, chunk)
                 digest.update(chunk)
                 exchange.body_length += len(chunk)
                 if exchange.truncated:
                     break
+            tape.sink = None
         exchange.payload_digest = "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+    def _spool_file(self) -> Path:
+        with _disk(self.spool_dir):
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.spool_dir, prefix="body-")
+            os.close(fd)
+        return Path(name)
 
 
 @contextlib.contextmanager
@@ -261,22 +278,19 @@ def _disk(where: Path) -> Iterator[None]:
         raise unwritable(exc, where) or exc from None
 
 
-def _exchange_from(response: requests.Response, url: str, started: datetime) -> Exchange:
-    original = response.raw._original_response  # http.client.HTTPResponse: the headers as received
-    headers = [(k, v) for k, v in original.msg.raw_items() if k.lower() != "transfer-encoding"]
-    request = response.request
-    request_headers = [("Host", _host_header(url)), *request.headers.items()]
+def _exchange_from(original: CheckedResponse, url: str, started: datetime) -> Exchange:
+    """The exchange as recorded by the connection: the bytes written and read, and what http.client parsed of them
+    (for decisions; the record is the bytes)."""
     return Exchange(
         url=url,
         started=started,
-        method=request.method or "GET",
-        request_target=request.path_url,
-        request_headers=request_headers,
+        request=original.request_bytes,
+        head=bytes(original.tape.head),
         http_version="HTTP/1.0" if original.version == 10 else "HTTP/1.1",
-        status=response.status_code,
+        status=original.status,
         reason=original.reason or "",
-        headers=headers,
-        peer_ip=_peer_ip(response),
+        headers=list(original.msg.raw_items()),
+        peer_ip=original.peer_ip,
     )
 
 
@@ -285,17 +299,6 @@ def _host(url: str) -> str:
         return normalize_host(urlsplit(url).hostname or "")
     except InvalidURL:
         return ""
-
-
-def _host_header(url: str) -> str:
-    return urlsplit(url).netloc
-
-
-def _peer_ip(response: requests.Response) -> str | None:
-    try:
-        return response.raw._connection.sock.getpeername()[0]
-    except (AttributeError, OSError, IndexError, TypeError):
-        return None
 
 
 def _redirect_target(base: str, location: str) -> str:

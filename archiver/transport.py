@@ -3,6 +3,8 @@
 requests offers no hook to the socket, so urllib3 connection and pool classes of our own do both:
 - each connection registers its socket with the fetching thread's `Deadline`, which shuts it down when
   time runs out;
+- each response records the bytes as they pass (`Tape`): the request as written, the status line, headers and
+  body as read, framing included, so the WARC holds what the wire carried, not what was parsed from it;
 - each response knows whether its head arrived whole (`CheckedResponse`): http.client takes a connection closed
   inside the headers for their end, and the answer for a whole one;
 - under `addresses.pinned`, a connection goes to the addresses that were checked instead of resolving
@@ -13,9 +15,10 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import socket
-from typing import Any
+from typing import Any, BinaryIO
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -49,40 +52,102 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
-class _HeadReader:
-    """A response's socket file while its head is read: notes whether the last line read ended the head."""
+class Tape:
+    """A response's socket file, recording every byte http.client takes from it, in order.
+
+    The head (status line to the blank line) is kept in memory: http.client bounds it (65,536 bytes a line,
+    100 header lines). The body's bytes go to `sink` once the reader gives one (a spool file), or are only counted:
+    where no transfer coding frames the body, they are the payload, spooled already. Interim 1xx answers are
+    dropped from the head: the record holds the final answer.
+    """
 
     def __init__(self, fp: Any) -> None:
         self.fp = fp
-        self.ended = False
+        self.head = bytearray()
+        self.head_ended = False
+        self.sink: BinaryIO | None = None
+        self.body_bytes = 0
+        self.failure: OSError | None = None  # the sink refused a write (a full disk): the reader raises it
+
+    def restart(self) -> None:
+        """A status line is about to be read: what came before it was an interim answer."""
+        self.head.clear()
+        self.head_ended = False
+
+    def _keep(self, data: bytes | memoryview) -> None:
+        if not self.head_ended:
+            self.head += data
+        elif data:
+            self.body_bytes += len(data)
+            if self.sink is not None:
+                try:
+                    write_all(self.sink, data)
+                except OSError as exc:  # raised here, urllib3 would report a broken connection
+                    self.sink, self.failure = None, exc
 
     def readline(self, limit: int = -1) -> bytes:
         line = self.fp.readline(limit)
-        self.ended = line in (b"\r\n", b"\n")  # b"" is the connection closing: http.client stops there too
+        self._keep(line)
+        if not self.head_ended and len(self.head) > len(line):  # the status line never ends the head
+            self.head_ended = line in (b"\r\n", b"\n")  # b"" is the connection closing: http.client stops too
         return line
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fp.read(size)
+        self._keep(data)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data = self.fp.read1(size)
+        self._keep(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.fp.readinto(buffer)
+        self._keep(memoryview(buffer)[:count])
+        return count
+
+    def drop(self, count: int) -> None:
+        """Forget the last `count` body bytes read: the part of a read past the body's size limit."""
+        self.body_bytes -= count
+        if self.sink is not None and count:
+            self.sink.truncate(self.sink.seek(-count, os.SEEK_END))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.fp, name)
 
 
+def write_all(out: BinaryIO, data: bytes | memoryview) -> None:
+    """Write all of `data`."""
+    view = memoryview(data)
+    while view:  # an unbuffered file may take part of a write
+        view = view[out.write(view) or 0:]
+
+
 class CheckedResponse(http.client.HTTPResponse):
-    """An HTTPResponse that knows whether the blank line ending its headers arrived (`head_complete`), and
-    whether its Content-Length is one (`bad_length`: the value, when it is not)."""
+    """An HTTPResponse whose bytes are recorded as read (`tape`), that knows whether the blank line ending its
+    headers arrived (`head_complete`), and whether its Content-Length is one (`bad_length`: the value, when it
+    is not). The connection adds the request's bytes as written (`request_bytes`) and the peer's address."""
 
     head_complete = True
     bad_length: str | None = None
+    request_bytes = b""
+    peer_ip: str | None = None
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self.tape = Tape(self.fp)
+        self.fp = self.tape  # type: ignore[assignment]
+
+    def _read_status(self) -> tuple[str, int, str]:
+        self.tape.restart()
+        return super()._read_status()  # type: ignore[misc]
 
     def begin(self) -> None:
         if self.headers is not None:
             return
-        reader = _HeadReader(self.fp)
-        self.fp = reader  # type: ignore[assignment]
-        try:
-            super().begin()
-        finally:
-            if self.fp is reader:
-                self.fp = reader.fp
-        self.head_complete = reader.ended
+        super().begin()
+        self.head_complete = self.tape.head_ended
         self.bad_length = _bad_length(self.headers.get_all("Content-Length") or [], self.chunked)
 
 
@@ -107,9 +172,27 @@ class _Guarded:
         pin = current_pin()
         return super()._new_conn() if pin is None else _connect_pinned(self, pin)  # type: ignore[misc]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sent = bytearray()  # the bytes of the request being sent (a proxy's CONNECT first, when tunnelling)
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        self._sent = bytearray()
+        super().putrequest(*args, **kwargs)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if isinstance(data, bytes | bytearray | memoryview):  # a GET sends its head in one piece, no body
+            self._sent += data
+        super().send(data)  # type: ignore[misc]
+
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        register(self.sock)  # type: ignore[attr-defined]
-        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        sock = self.sock  # type: ignore[attr-defined]
+        register(sock)
+        response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        original = response._original_response
+        original.request_bytes = bytes(self._sent)
+        original.peer_ip = _peer(sock)
+        return response
 
 
 class _GuardedHTTPConnection(_Guarded, HTTPConnection):
@@ -118,6 +201,13 @@ class _GuardedHTTPConnection(_Guarded, HTTPConnection):
 
 class _GuardedHTTPSConnection(_Guarded, HTTPSConnection):
     pass
+
+
+def _peer(sock: socket.socket) -> str | None:
+    try:
+        return str(sock.getpeername()[0])
+    except (OSError, IndexError, TypeError):
+        return None
 
 
 def _checked(conn: Any) -> Any:

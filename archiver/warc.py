@@ -9,8 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +21,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
+from . import chunked
 from .atomic import fsync_dir, naming
 from .capture import Capture, Exchange
+from .chunked import is_chunked
 from .payload import content_coding, inflate
 from .state import Record
 from .store import WARCS
@@ -31,19 +32,30 @@ from .store import WARCS
 log = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
+# A page's metadata record is named for the page in a scheme of its own, as Browsertrix names its `urn:pageinfo:`
+# records: replay tools look records up by URI, and would serve the metadata as the page. Older archives wrote
+# `metadata:` and the page's URL.
+METADATA_URIS = ("urn:archiver:metadata:", "metadata:")
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
 
-class RawHeaders(StatusAndHeaders):
-    """Status line and headers serialized as the bytes received.
+class RawHead(StatusAndHeaders):
+    """An HTTP head written as the bytes that passed on the wire, never re-serialized from parsed headers.
 
-    http.client decodes header bytes as ISO-8859-1, so encoding back with it restores them exactly;
-    warcio's default would %-encode any non-ASCII value, which is not what the server sent.
+    warcio would rebuild it from its parse: `a:b` as `a: b`, obs-fold lines joined, bare LF as CRLF, non-ASCII
+    %-encoded. The record is evidence of what was sent and received, so the bytes are written as they are.
     """
 
-    def compute_headers_buffer(self, header_filter=None) -> None:
-        self.headers_buff = self.to_str(header_filter).encode("latin-1", "replace") + b"\r\n"
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("", [])
+        self.raw = raw
+
+    def compute_headers_buffer(self, header_filter: Any = None) -> None:
+        self.headers_buff = self.raw
+
+    def __bool__(self) -> bool:  # warcio writes a head only when it is true: an empty parse would be false
+        return bool(self.raw)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ class WarcFile:
         self.relpath: Path | None = None
         self._file: io.BufferedWriter | None = None
         self._writer: WARCWriter | None = None
+        self._info_id = ""
 
     @property
     def open_path(self) -> Path:
@@ -106,6 +119,7 @@ class WarcFile:
             break
         self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
         record = self._writer.create_warcinfo_record(name, self.info)
+        self._info_id = record.rec_headers.get_header("WARC-Record-ID")  # named by every record after it
         with naming(self.open_path):  # a write that fails (a full disk) names no file of itself
             self._writer.write_record(record)
         return self._writer
@@ -143,37 +157,37 @@ class WarcFile:
 
     def _write_exchange(self, exchange: Exchange, original: Record | None = None,
                         profile: str | None = None) -> RecordRef:
+        """The response (or, with `original`, a revisit of it) and its request, each block the bytes as they passed."""
         writer = self._open()
         date = _warc_date(exchange.started)
-        warc_headers = {"WARC-Date": date}
+        warc_headers = {"WARC-Date": date, "WARC-Warcinfo-ID": self._info_id}
         if exchange.peer_ip:
             warc_headers["WARC-IP-Address"] = exchange.peer_ip
         if exchange.truncated:
             warc_headers["WARC-Truncated"] = exchange.truncated
         if exchange.payload_digest:
             warc_headers["WARC-Payload-Digest"] = exchange.payload_digest  # computed while spooling
-        http_headers = RawHeaders(f"{exchange.status} {exchange.reason}".rstrip(), exchange.headers,
-                                  protocol=exchange.http_version)
         if original is not None:
             warc_headers.update({"WARC-Profile": profile, "WARC-Refers-To": original.record_id,
                                  "WARC-Refers-To-Target-URI": original.uri, "WARC-Refers-To-Date": original.date})
             if profile == NOT_MODIFIED:
                 warc_headers.pop("WARC-Payload-Digest", None)
-        body = exchange.body.open("rb") if exchange.body and original is None else io.BytesIO()
-        with body:
+        body = exchange.framed or exchange.body
+        stream = body.open("rb") if body is not None and original is None else io.BytesIO()
+        with stream:
+            length = os.fstat(stream.fileno()).st_size if isinstance(stream, io.BufferedReader) else 0
             response = writer.create_warc_record(
-                exchange.url, "revisit" if original else "response", payload=body,
-                length=0 if original else exchange.body_length,
-                warc_headers_dict=warc_headers, http_headers=http_headers,
+                exchange.url, "revisit" if original else "response", payload=stream, length=length,
+                warc_content_type="application/http; msgtype=response",
+                warc_headers_dict=warc_headers, http_headers=RawHead(exchange.head),
             )
             offset = self._file.tell()
             writer.write_record(response)
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         request = writer.create_warc_record(
-            exchange.url, "request",
-            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
-            http_headers=RawHeaders(f"{exchange.method} {exchange.request_target} {exchange.http_version}",
-                                    exchange.request_headers, is_http_request=True),
+            exchange.url, "request", warc_content_type="application/http; msgtype=request",
+            warc_headers_dict={"WARC-Date": date, "WARC-Warcinfo-ID": self._info_id, "WARC-Concurrent-To": response_id},
+            http_headers=RawHead(exchange.request),
         )
         writer.write_record(request)
         refers_to = None
@@ -195,9 +209,10 @@ class WarcFile:
         body = "".join(f"{key}: {value}\r\n" for key, values in fields.items() for value in values)
         data = body.encode("utf-8")
         record = self._writer.create_warc_record(
-            f"metadata:{ref.target_uri}", "metadata", payload=io.BytesIO(data), length=len(data),
+            METADATA_URIS[0] + ref.target_uri, "metadata", payload=io.BytesIO(data), length=len(data),
             warc_content_type="application/warc-fields",
-            warc_headers_dict={"WARC-Refers-To": ref.record_id, "WARC-Concurrent-To": ref.record_id},
+            warc_headers_dict={"WARC-Date": ref.date, "WARC-Warcinfo-ID": self._info_id,
+                               "WARC-Refers-To": ref.record_id, "WARC-Concurrent-To": ref.record_id},
         )
         self._writer.write_record(record)
 
@@ -244,8 +259,7 @@ def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
         return copy_payload(root, ref["refers_to"], out)
     with (root / ref["file"]).open("rb") as f:
         record = _record_at(f, ref)
-        stream = record.raw_stream
-        chunks = iter(lambda: stream.read(1 << 16), b"")
+        chunks = entity(record)
         coding = content_coding(record.http_headers.get_header("Content-Encoding") if record.http_headers else None)
         if coding is not None:
             chunks = inflate(chunks, coding)
@@ -255,8 +269,8 @@ def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
 
 
 def read_response(root: Path, ref: dict[str, Any], body: Path) -> Exchange:
-    """The response record `ref` (from meta.json) as the `Exchange` it was written from, its body as sent
-    (content-coded, de-chunked) copied to `body`; the request side is left empty.
+    """The response record `ref` (from meta.json) as the `Exchange` it was written from, its payload (content-coded,
+    de-chunked) copied to `body`; the request side is left empty.
 
     A revisit has its own status line and headers, and the payload of the record it refers to.
     """
@@ -264,18 +278,36 @@ def read_response(root: Path, ref: dict[str, Any], body: Path) -> Exchange:
         record = _record_at(f, ref)
         if not ref.get("refers_to"):
             with body.open("wb") as out:
-                shutil.copyfileobj(record.raw_stream, out)
+                for piece in entity(record):
+                    out.write(piece)
     if ref.get("refers_to"):
         read_response(root, ref["refers_to"], body)
     http, warc_headers = record.http_headers, record.rec_headers
     return Exchange(
         url=warc_headers.get_header("WARC-Target-URI"),
         started=iso_date_to_datetime(warc_headers.get_header("WARC-Date")).replace(tzinfo=UTC),
-        method="GET", request_target="", request_headers=[], http_version=http.protocol,
+        request=b"", head=http.headers_buff or b"", http_version=http.protocol,
         status=int(http.get_statuscode()), reason=http.statusline.partition(" ")[2], headers=list(http.headers),
         body=body, body_length=body.stat().st_size, payload_digest=warc_headers.get_header("WARC-Payload-Digest") or "",
         truncated=warc_headers.get_header("WARC-Truncated"),
     )
+
+
+def entity(record: ArcWarcRecord) -> Iterator[bytes]:
+    """The payload of a record warcio parsed, a piece at a time: its body with the transfer coding removed (a
+    chunked body is stored with its framing, as it came), the content coding kept."""
+    stream = record.raw_stream
+    if record.http_headers and is_chunked(record.http_headers.get_header("Transfer-Encoding")):
+        return chunked.payload(stream)
+    return iter(lambda: stream.read(chunked.PIECE), b"")
+
+
+def page_of(uri: str) -> str:
+    """The page a record is about: itself, or the page a metadata record describes."""
+    for prefix in METADATA_URIS:
+        if uri.startswith(prefix):
+            return uri[len(prefix):]
+    return uri
 
 
 def _record_at(f: BinaryIO, ref: dict[str, Any]) -> ArcWarcRecord:
@@ -293,11 +325,17 @@ def _warc_date(when: datetime) -> str:
     return datetime_to_iso_date(when.replace(tzinfo=None, microsecond=0))
 
 
-def warcinfo(software: str, extractor: dict[str, str]) -> dict[str, str]:
-    return {
+def warcinfo(software: str, extractor: dict[str, str], user_agent: str = "", robots: bool = True,
+             operator: str = "") -> dict[str, str]:
+    """The warcinfo fields of a run's files: what wrote them, how it asked (its User-Agent, whether it obeyed
+    robots.txt), who runs it, and the extractor whose text the versions hold."""
+    fields = {
         "software": software,
         "format": "WARC File Format 1.1",
         "conformsTo": "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "http-header-user-agent": user_agent,
+        "robots": "obey" if robots else "ignore",
+        "operator": operator,
         "extractor": ", ".join(f"{k} {v}" for k, v in sorted(extractor.items())),
     }
-
+    return {k: v for k, v in fields.items() if v}

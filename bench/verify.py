@@ -56,10 +56,11 @@ def exchange(url: str, when: datetime, body: bytes, spool: Path) -> Exchange:
     path = spool / hashlib.sha1(url.encode() + when.isoformat().encode()).hexdigest()
     path.write_bytes(body)
     digest = "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode()
-    return Exchange(url=url, started=when, method="GET", request_target=urlsplit(url).path,
-                    request_headers=[("Host", "news.example"), ("User-Agent", "archiver-bench")],
-                    http_version="HTTP/1.1", status=200, reason="OK",
-                    headers=[("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
+    request = f"GET {urlsplit(url).path} HTTP/1.1\r\nHost: news.example\r\nUser-Agent: archiver-bench\r\n\r\n"
+    head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    return Exchange(url=url, started=when, request=request.encode(), head=head.encode(),
+                    http_version="HTTP/1.1", status=200, reason="OK", headers=headers,
                     body=path, body_length=len(body), payload_digest=digest, peer_ip="127.0.0.1")
 
 

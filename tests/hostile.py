@@ -28,9 +28,11 @@ class Conn:
     stop: threading.Event
     target: str  # the request target as received (a path, or an absolute URL when used as a proxy)
     head: bytes  # the whole request head
+    sent: bytearray = field(default_factory=bytearray)  # every byte sent on this connection, in order
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
+        self.sent += data
 
     def trickle(self, data: bytes, interval: float) -> None:
         """Send `data` one byte at a time, `interval` seconds apart, until done or the server stops."""
@@ -38,6 +40,7 @@ class Conn:
             if self.stop.wait(interval):
                 return
             self.sock.sendall(data[i : i + 1])
+            self.sent += data[i : i + 1]
 
     def wait(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -61,6 +64,7 @@ class Hostile:
     fallback: Script | None = None  # for paths without a route (None: 404 Not Found)
     targets: list[str] = field(default_factory=list)  # every request target received, in order
     heads: list[bytes] = field(default_factory=list)  # every request head received, in order
+    conns: list[Conn] = field(default_factory=list)  # every connection served, in order: what it received and sent
     _stop: threading.Event = field(default_factory=threading.Event)
     _sock: socket.socket | None = None
     _acceptor: threading.Thread | None = None
@@ -90,6 +94,10 @@ class Hostile:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{self.host}:{self.port}{path}"
 
+    def served(self, path: str) -> list[Conn]:
+        """The connections that asked for `path`, in order."""
+        return [c for c in self.conns if (urlsplit(c.target).path if "://" in c.target else c.target) == path]
+
     def paths(self) -> list[str]:
         return [urlsplit(t).path if "://" in t else t for t in self.targets]
 
@@ -116,7 +124,9 @@ class Hostile:
             self.heads.append(head)
             script = self.routes.get(target) or self.routes.get(urlsplit(target).path) or self.fallback \
                 or not_found
-            script(Conn(sock, self._stop, target, head))
+            conn = Conn(sock, self._stop, target, head)
+            self.conns.append(conn)
+            script(conn)
         except (OSError, ssl.SSLError):
             pass  # the client gave up, or the script broke the connection on purpose
         finally:

@@ -73,6 +73,17 @@ def _error(user: dict[str, Any]) -> str:
     return message
 
 
+@pytest.mark.parametrize("operator", ["Desk\nWARC-Type: response", "tab\there", "bell\a"])
+def test_an_operator_that_would_break_the_warcinfo_record_is_refused(operator: str) -> None:
+    assert "warc.operator" in _error({"warc": {"operator": operator}})
+
+
+def test_the_operator_is_free_text() -> None:
+    named = "Rédaction du Port <archive@example.org>, +33 1 23 45 67 89"
+    assert config.from_dict({"warc": {"operator": named}}).warc_operator == named
+    assert config.from_dict({}).warc_operator == ""
+
+
 @pytest.mark.parametrize(
     ("user", "names"),
     [

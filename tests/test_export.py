@@ -195,5 +195,5 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
     assert {r["uri"] for r in records if r["type"] in ("response", "revisit")} == {history.article, history.source}
     assert not any(history.other in (r["uri"] or "") for r in records)
     wanted = {r["id"] for r in originals.values() if r["type"] != "warcinfo" and r["uri"] and
-              r["uri"].removeprefix("metadata:") in (history.article, history.source)}
+              r["uri"].removeprefix("urn:archiver:metadata:") in (history.article, history.source)}
     assert {r["id"] for r in records if r["type"] != "warcinfo"} == wanted

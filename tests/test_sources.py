@@ -132,7 +132,7 @@ def test_article_sources_are_archived_once_with_their_own_pages(site, other, arc
 
     with (archive.root / summary.warc).open("rb") as f:
         outlinks = next(r.raw_stream.read().decode() for r in ArchiveIterator(f) if r.rec_type == "metadata"
-                        and r.rec_headers.get_header("WARC-Target-URI") == f"metadata:{url}")
+                        and r.rec_headers.get_header("WARC-Target-URI") == f"urn:archiver:metadata:{url}")
     assert f"outlink: {sources['statement']} {sources['statement']}?utm_source=newsletter" in outlinks
     assert f"outlink: {sources['relative']} ../analysis/background#section-2" in outlinks
 
