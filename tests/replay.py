@@ -1,6 +1,6 @@
 """Replay of the archive in the tools web archivists check WARCs with: pywb and ReplayWeb.page.
 
-- `build_replayed`: an archive made by real runs on the loopback site, holding a page that went A -> B -> A
+- `replayed_once`: an archive made by real runs on the loopback site, holding a page that went A -> B -> A
   (tests/evidence.py), a redirect chain (301 -> 302 -> the final page, each hop with a body) and a page
   served chunked; its WARC records read back with warcio, and its index and WACZ made by the real command.
 - `Wayback`: pywb's `wayback` server on loopback over the archive's own WARC files and index.
@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import html
 import io
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,21 +26,23 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 import requests
-from conftest import CHROMIUM_FLAGS, run_cli
-from evidence import History, build_history
+from conftest import CHROMIUM_FLAGS, allow_loopback_sources, run_cli
+from evidence import build_history
 from newssite import Response, Site, article
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 from werkzeug.exceptions import HTTPException, NotFound
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as WsgiResponse
@@ -80,16 +85,14 @@ class Stored:
 class Replayed:
     """The archive under replay, what was served for it, and where each capture is."""
 
-    history: History  # article A -> B -> A, its source, another article
+    root: Path
+    article: str  # went A -> B -> A
+    bodies: list[bytes]  # its HTML as served for A and B
     chain: list[str]  # the redirect chain's URLs: 301, 302, final page
     chunked: str  # a page served with Transfer-Encoding: chunked
     chunked_body: bytes
-    wacz: Path
-    records: list[Stored] = field(default_factory=list)
-
-    @property
-    def root(self) -> Path:
-        return self.history.root
+    wacz: Path  # `archiver export --wacz` of the whole archive
+    records: list[Stored]  # every response and revisit, in the order of the WARC files
 
     def captures(self, url: str) -> list[Stored]:
         return [r for r in self.records if r.url == url]
@@ -112,27 +115,56 @@ def stored_records(warcs: Iterable[Path]) -> list[Stored]:
     return found
 
 
-def build_replayed(site: Site, archive: Archive, out: Path) -> Replayed:
-    """Four real runs: the A -> B -> A history (a second apart: replay tools tell captures apart by their
-    second), then the redirect chain and the chunked page added; then `archiver index` and `export --wacz`."""
-    history = build_history(site, archive, pause=1.1)
-    chain = [site.url("/world/ferry"), site.url("/world/ferry-moved"), site.url("/world/ferry-final")]
-    site.routes["/world/ferry"] = Response(status=301, headers=[("Location", "/world/ferry-moved")],
-                                           body=b"<html><body><p>Moved permanently.</p></body></html>")
-    site.routes["/world/ferry-moved"] = Response(status=302, headers=[("Location", chain[2])],
-                                                 body=b"<html><body><p>Found elsewhere.</p></body></html>")
-    site.page("/world/ferry-final", article("Ferry service resumes", FERRY, noise=False))
-    chunked_body = article("Tram line extended to the hospital", TRAM, noise=False).encode()
-    site.routes["/news/tram"] = Response(body=chunked_body, chunked=True)
-    archive.add([chain[0], site.url("/news/tram")])
-    for args in (("index",), ("export", "--wacz", str(out))):
-        result = run_cli(*args, "--archive", str(archive.root))
+def replayed_once(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
+    """The archive under replay, built once per test run: the first pytest-xdist worker to ask builds it (the
+    others wait on a lock), and each reads it back."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    manifest = base / "replayed" / "replayed.json"
+    with (base / "replayed.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
+        if not manifest.exists():
+            shutil.rmtree(manifest.parent, ignore_errors=True)  # what a failed build left
+            manifest.parent.mkdir()
+            _build(manifest)
+    saved = json.loads(manifest.read_text())
+    return Replayed(Path(saved["root"]), saved["article"], [b.encode() for b in saved["bodies"]], saved["chain"],
+                    saved["chunked"], saved["chunked_body"].encode(), Path(saved["wacz"]),
+                    stored_records(sorted((Path(saved["root"]) / "warcs").rglob("*.warc.gz"))))
+
+
+def _build(manifest: Path) -> None:
+    """Four real runs on the loopback site: the A -> B -> A history (a second apart: replay tools tell captures
+    apart by their second), then the redirect chain and the chunked page added; then `archiver index` and
+    `export --wacz`. The site stops before any replay: what replays comes from the archive alone."""
+    root, wacz = manifest.parent / "archive", manifest.parent / "archive.wacz"
+    Archive.init(root)
+    allow_loopback_sources(root)
+    archive = Archive.open(root)
+    site = Site().start()
+    try:
+        history = build_history(site, archive, pause=1.1)
+        chain = [site.url("/world/ferry"), site.url("/world/ferry-moved"), site.url("/world/ferry-final")]
+        site.routes["/world/ferry"] = Response(status=301, headers=[("Location", "/world/ferry-moved")],
+                                               body=b"<html><body><p>Moved permanently.</p></body></html>")
+        site.routes["/world/ferry-moved"] = Response(status=302, headers=[("Location", chain[2])],
+                                                     body=b"<html><body><p>Found elsewhere.</p></body></html>")
+        site.page("/world/ferry-final", article("Ferry service resumes", FERRY, noise=False))
+        chunked = article("Tram line extended to the hospital", TRAM, noise=False)
+        site.routes["/news/tram"] = Response(body=chunked.encode(), chunked=True)
+        archive.add([chain[0], site.url("/news/tram")])
+    finally:
+        site.stop()
+    for args in (("index",), ("export", "--wacz", str(wacz))):
+        result = run_cli(*args, "--archive", str(root))
         assert result.returncode == 0, result.stdout + result.stderr
-    replayed = Replayed(history, chain, site.url("/news/tram"), chunked_body, out,
-                        stored_records(history.warcs()))
-    assert [r.type for r in replayed.captures(history.article)] == ["response", "response", "revisit"]
-    assert [r.status for r in replayed.records if r.url in chain] == [301, 302, 200]
-    return replayed
+    records = stored_records(history.warcs())
+    assert [r.type for r in records if r.url == history.article] == ["response", "response", "revisit"]
+    assert [r.status for r in records if r.url in chain] == [301, 302, 200]
+    manifest.write_text(json.dumps({
+        "root": str(root), "article": history.article, "bodies": [b.decode() for b in history.bodies],
+        "chain": chain, "chunked": site.url("/news/tram"), "chunked_body": chunked, "wacz": str(wacz)}))
 
 
 # -- pywb -------------------------------------------------------------------------------------------------
@@ -164,15 +196,23 @@ class Wayback:
             self._server = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
                                             cwd=self.work, stdout=log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{port}/news"
-        deadline = time.monotonic() + within
+        try:
+            self._wait_ready(time.monotonic() + within)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, deadline: float) -> None:
+        assert self._server is not None
         while True:
             try:
                 if self.http.get(f"{self.base}/cdx", params={"url": "example.com"}, timeout=5).status_code == 200:
-                    return self
+                    return
             except requests.ConnectionError:
                 pass
             assert time.monotonic() < deadline and self._server.poll() is None, self.log.read_text()
-            time.sleep(0.3)
+            time.sleep(0.3)  # polling for the server to listen, not timing the test
 
     @property
     def log(self) -> Path:
@@ -183,8 +223,8 @@ class Wayback:
         once `within` seconds pass with no byte coming."""
         try:
             return self.http.get(f"{self.base}/{stamp}{mode}/{url}", allow_redirects=follow, timeout=within)
-        except requests.Timeout:
-            raise AssertionError(f"pywb left {stamp}{mode}/{url} unfinished for {within} s") from None
+        except (requests.Timeout, requests.ConnectionError) as exc:  # a read timeout in the body is the latter
+            raise AssertionError(f"pywb gave no whole answer to {stamp}{mode}/{url} within {within} s: {exc}") from None
 
     def stop(self) -> None:
         if self._server:
@@ -203,7 +243,9 @@ RWP_FILES = ("ui.js", "sw.js")
 REPLAY_BASE = "/replay/"  # where ui.js and sw.js are served: the service worker's scope
 SW_SCRIPT = f"{REPLAY_BASE}sw.js?serveIndex=1"  # exactly as the component registers it (its swmanager)
 WACZ_PATH = "/archive.wacz"
-TIMEOUT_MS = 120_000  # a first load starts the service worker and reads the WACZ: seconds, on a loaded machine
+# Every wait in the browser: a first load starts the service worker and reads the WACZ, a few seconds on a
+# loaded machine; a replay that never comes fails after this.
+TIMEOUT_MS = 120_000
 
 
 def download_cache() -> Path:
@@ -248,31 +290,12 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class StaticServer:
-    """ReplayWeb.page's files and the WACZ on 127.0.0.1 (with Range requests, which ReplayWeb.page reads a WACZ
-    by), and `/embed?url=...&ts=...`: the embedding page for that capture."""
+@contextmanager
+def replay_site(assets: Path, wacz: Path) -> Iterator[str]:
+    """ReplayWeb.page's files and the WACZ on 127.0.0.1 (with the Range requests ReplayWeb.page reads a WACZ by),
+    and `/embed?url=...&ts=...`, the embedding page for that capture; yields the site's address."""
 
-    def __init__(self, assets: Path, wacz: Path) -> None:
-        self.assets = assets
-        self.wacz = wacz
-        self._server: BaseWSGIServer | None = None
-
-    def start(self) -> StaticServer:
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_Quiet)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def base(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def _app(self, environ: dict, start_response):  # type: ignore[no-untyped-def]
+    def app(environ: dict, start_response):  # type: ignore[no-untyped-def]
         request = Request(environ)
         try:
             if request.path == "/":
@@ -281,14 +304,22 @@ class StaticServer:
                 attributes = {"source": WACZ_PATH, "replayBase": REPLAY_BASE, "embed": "replayonly", **request.args}
                 answer = WsgiResponse(embed_page(attributes), mimetype="text/html")
             elif request.path == WACZ_PATH:
-                answer = send_file(self.wacz, environ)
+                answer = send_file(wacz, environ)
             elif request.path.removeprefix(REPLAY_BASE) in RWP_FILES:
-                answer = send_file(self.assets / request.path.removeprefix(REPLAY_BASE), environ)
+                answer = send_file(assets / request.path.removeprefix(REPLAY_BASE), environ)
             else:
                 raise NotFound()
         except HTTPException as exc:  # a range past the end, an unknown path: their HTTP answer
             answer = exc.get_response(environ)
         return answer(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -302,8 +333,8 @@ class Replay:
 class ReplayWebPage:
     """One Chromium (Playwright) and one served WACZ; each `replay` opens the embedding page in a new tab."""
 
-    def __init__(self, server: StaticServer, chromium: str) -> None:
-        self.server = server
+    def __init__(self, site: str, chromium: str) -> None:
+        self.site = site  # the address `replay_site` serves on
         self.chromium = chromium
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -311,10 +342,15 @@ class ReplayWebPage:
 
     def start(self) -> ReplayWebPage:
         self._playwright = sync_playwright().start()
-        # The Debian binary, never a downloaded browser build.
-        self._browser = self._playwright.chromium.launch(executable_path=self.chromium, args=list(CHROMIUM_FLAGS))
-        self._context = self._browser.new_context()
-        self._activate_service_worker()
+        try:
+            # The Debian binary, never a downloaded browser build.
+            self._browser = self._playwright.chromium.launch(executable_path=self.chromium, args=list(CHROMIUM_FLAGS))
+            self._context = self._browser.new_context()
+            self._context.set_default_timeout(TIMEOUT_MS)
+            self._activate_service_worker()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _activate_service_worker(self) -> None:
@@ -324,11 +360,12 @@ class ReplayWebPage:
         assert self._context is not None
         page = self._context.new_page()
         try:
-            page.goto(f"{self.server.base}/", timeout=TIMEOUT_MS)
+            page.goto(f"{self.site}/")
             page.evaluate("""async ([script, scope]) => {
                 const registration = await navigator.serviceWorker.register(script, {scope});
                 const worker = registration.installing || registration.waiting || registration.active;
                 while (worker.state !== "activated") {
+                    if (worker.state === "redundant") throw new Error("ReplayWeb.page's service worker failed");
                     await new Promise((changed) => worker.addEventListener("statechange", changed, {once: true}));
                 }
             }""", [SW_SCRIPT, REPLAY_BASE])
@@ -348,15 +385,15 @@ class ReplayWebPage:
         assert self._context is not None
         page = self._context.new_page()
         try:
-            page.goto(f"{self.server.base}/embed?{urlencode({'url': url, 'ts': ts})}", timeout=TIMEOUT_MS)
+            page.goto(f"{self.site}/embed?{urlencode({'url': url, 'ts': ts})}")
             replayed = page.frame_locator("replay-web-page iframe").frame_locator("iframe")
             try:
-                replayed.locator(wait_for).wait_for(timeout=TIMEOUT_MS)
+                replayed.locator(wait_for).wait_for()
             except PlaywrightTimeout:
                 raise AssertionError(f"ReplayWeb.page showed no {wait_for!r} for {url} at {ts}: "
                                      f"{_frames(page)}") from None
-            text = replayed.locator("body").inner_text(timeout=TIMEOUT_MS)
-            frame = replayed.owner.element_handle(timeout=TIMEOUT_MS).content_frame()
+            text = replayed.locator("body").inner_text()
+            frame = replayed.owner.element_handle().content_frame()
             assert frame is not None
             return Replay(text, frame.url)
         finally:

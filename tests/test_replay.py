@@ -6,6 +6,8 @@ the final page, and raw replay gives each redirect's status, Location and body a
 served chunked replays its text. pywb serves the archive's WARC files and `archiver index`; ReplayWeb.page
 (in Chromium) loads the WACZ of `archiver export --wacz`. The site is stopped before replay: what replays
 comes from the archive alone.
+
+One archive per test run (pytest-xdist workers share it), one pywb and one Chromium per worker.
 """
 
 from __future__ import annotations
@@ -16,39 +18,26 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
-from conftest import allow_loopback_sources, chromium
+from conftest import chromium
 from evidence import EDIT, STORY
 from lxml import html as lxml_html
-from newssite import Site
 from replay import (
     FERRY,
     TRAM,
     Replayed,
     ReplayWebPage,
-    StaticServer,
     Stored,
     Wayback,
-    build_replayed,
+    replay_site,
+    replayed_once,
     replaywebpage,
 )
 from warcio.timeutils import iso_date_to_datetime
 
-from archiver import Archive
-
-# One archive, one pywb, one browser for the module: its tests run in one worker (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("replay")
-
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory) -> Replayed:
-    site = Site().start()
-    root = tmp_path_factory.mktemp("replay") / "archive"
-    Archive.init(root)
-    allow_loopback_sources(root)
-    try:
-        return build_replayed(site, Archive.open(root), root.parent / "archive.wacz")
-    finally:
-        site.stop()
+    return replayed_once(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -65,23 +54,22 @@ def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
         pytest.skip("no Chromium binary found (install Debian's `chromium`): ReplayWeb.page runs in it")
     assets = tmp_path_factory.mktemp("replaywebpage")
     replaywebpage(assets)
-    server = StaticServer(assets, replayed.wacz).start()
-    player = ReplayWebPage(server, browser).start()
-    yield player
-    player.stop()
-    server.stop()
+    with replay_site(assets, replayed.wacz) as site:
+        player = ReplayWebPage(site, browser).start()
+        yield player
+        player.stop()
 
 
 def versions(replayed: Replayed) -> list[tuple[Stored, bool]]:
     """The article's three captures (response A, response B, revisit of A), each with whether it is B."""
-    return list(zip(replayed.captures(replayed.history.article), [False, True, False], strict=True))
+    return list(zip(replayed.captures(replayed.article), [False, True, False], strict=True))
 
 
-def assert_article(text: str, edited: bool) -> None:
-    """The text of version A, or of B when `edited` (A and a new paragraph)."""
-    assert "Harbour dredging plan approved" in text
-    assert all(paragraph in text for paragraph in STORY), text
-    assert (EDIT in text) == edited, text
+def assert_article(text: str, edited: bool, record: Stored) -> None:
+    """The text of version A, or of B when `edited` (A and a new paragraph), for the capture `record`."""
+    shows = f"the capture of {record.date} ({'B' if edited else 'A'}) shows: {text}"
+    assert "Harbour dredging plan approved" in text and all(paragraph in text for paragraph in STORY), shows
+    assert (EDIT in text) == edited, shows
 
 
 def page_text(response: requests.Response) -> str:
@@ -94,35 +82,37 @@ def memento(response: requests.Response) -> datetime:
 
 
 def captured(record: Stored) -> datetime:
-    return iso_date_to_datetime(record.date).replace(tzinfo=UTC)
+    """The record's WARC-Date to the second, as Memento-Datetime gives it."""
+    return iso_date_to_datetime(record.date).replace(tzinfo=UTC, microsecond=0)
 
 
 # -- the A -> B -> A page ------------------------------------------------------------------------------------
 
 
 def test_pywb_raw_replay_gives_each_version_its_own_bytes_by_its_timestamp(replayed, wayback):
-    bodies = replayed.history.bodies
+    bodies = replayed.bodies
     for (record, edited), body in zip(versions(replayed), [bodies[0], bodies[1], bodies[0]], strict=True):
-        answer = wayback.get(record.stamp, "id_", replayed.history.article)
+        answer = wayback.get(record.stamp, "id_", replayed.article)
         assert answer.status_code == 200 and memento(answer) == captured(record), record
         assert answer.content == body, record
-        assert_article(page_text(answer), edited)
+        assert_article(page_text(answer), edited, record)
 
 
 def test_pywb_replays_each_version_by_its_timestamp(replayed, wayback):
     for record, edited in versions(replayed):
-        answer = wayback.get(record.stamp, "mp_", replayed.history.article)
+        answer = wayback.get(record.stamp, "mp_", replayed.article)
         assert answer.status_code == 200 and memento(answer) == captured(record), record
-        assert_article(page_text(answer), edited)
-    latest = wayback.get("", "mp_", replayed.history.article)  # no timestamp: the latest capture, A again
-    assert memento(latest) == captured(versions(replayed)[-1][0])
-    assert_article(page_text(latest), edited=False)
+        assert_article(page_text(answer), edited, record)
+    last = versions(replayed)[-1][0]
+    latest = wayback.get("", "mp_", replayed.article)  # no timestamp: the latest capture, A again
+    assert memento(latest) == captured(last)
+    assert_article(page_text(latest), False, last)
 
 
 def test_replaywebpage_replays_each_version_by_its_timestamp(replayed, rwp):
     for record, edited in versions(replayed):
-        shown = rwp.replay(replayed.history.article, record.stamp)
-        assert_article(shown.text, edited)
+        shown = rwp.replay(replayed.article, record.stamp)
+        assert_article(shown.text, edited, record)
 
 
 # -- the redirect chain ------------------------------------------------------------------------------------
