@@ -207,6 +207,8 @@ class Fetcher:
                                            timeout=timeout, **insecure)
         try:
             original = response.raw._original_response
+            if not isinstance(original, CheckedResponse):  # a SOCKS proxy's own connections: no bytes recorded
+                raise FetchError("SOCKS proxies are not supported: the exchange could not be recorded as it passed")
             exchange = _exchange_from(original, url, started)
             if not original.head_complete:
                 # No body can follow a head that never ended; the deadline cuts the socket, which reads as a close.

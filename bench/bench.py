@@ -52,8 +52,9 @@ def paragraphs(rng: random.Random, count: int) -> list[str]:
 class NewsSite:
     """Articles on host A citing sources on hosts A and B; edits applied on demand."""
 
-    def __init__(self, articles: int, latency: float, seed: int = 7) -> None:
+    def __init__(self, articles: int, latency: float, seed: int = 7, chunked: bool = False) -> None:
         self.latency = latency
+        self.chunked = chunked  # every answer with Transfer-Encoding: chunked, as many news sites send them
         self.a, self.b = Site("127.0.0.1").start(), Site("127.0.0.2").start()
         rng = random.Random(seed)
         pool = [(self.a if i % 2 else self.b, f"/sources/doc-{i}") for i in range(int(articles * 3.5))]
@@ -76,7 +77,7 @@ class NewsSite:
     def _serve(self, host: Site, path: str, title: str, key: str, links: list[tuple[str, str]]) -> None:
         def respond(handler: object) -> Response:
             time.sleep(self.latency)
-            return Response(body=article(title, self.texts[key], links=links).encode())
+            return Response(body=article(title, self.texts[key], links=links).encode(), chunked=self.chunked)
 
         host.routes[path] = respond
 

@@ -264,7 +264,7 @@ def test_default_toml_covers_every_setting() -> None:
     parsed = tomllib.loads(config.DEFAULT_TOML)
     fetch_fields = {f.name for f in dataclasses.fields(config.FetchConfig)}
     assert set(parsed["fetch"]) == fetch_fields
-    assert parsed["warc"].keys() == {"prefix"}
+    assert parsed["warc"].keys() == {"prefix", "operator"}
     assert parsed["git"].keys() == {"author_name", "author_email", "push_remote"}
     schedule_fields = {f.name for f in dataclasses.fields(config.ScheduleConfig)} - {"rules"}
     assert set(parsed["schedule"]) == schedule_fields
