@@ -1,8 +1,7 @@
-"""Interoperability: `archiver index` (CDXJ for pywb), `archiver export --wacz`, and replay in pywb.
+"""Interoperability: `archiver index` (CDXJ for pywb) and `archiver export --wacz` (replay: tests/test_replay.py).
 
 What a user checks: the index has a line for each response and revisit warcio finds, keyed as pywb looks
-them up; `wacz validate` accepts the package and its page list is the archive's versions; pywb, serving the
-archive's own WARCs and index on 127.0.0.1, gives back each version's bytes.
+them up; `wacz validate` accepts the package and its page list is the archive's versions.
 """
 
 from __future__ import annotations
@@ -10,15 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import requests
 from conftest import git, run_cli
 from evidence import History, build_history
 from newssite import article
@@ -201,47 +197,3 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
     wanted = {r["id"] for r in originals.values() if r["type"] != "warcinfo" and r["uri"] and
               r["uri"].removeprefix("urn:archiver:metadata:") in (history.article, history.source)}
     assert {r["id"] for r in records if r["type"] != "warcinfo"} == wanted
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_pywb_replays_every_version_from_the_archive_warcs_and_index(site, archive, tmp_path):
-    history = build_history(site, archive, pause=1.1)  # one capture per second: pywb's timestamps are seconds
-    cli_ok(history.root, "index")
-    collection = tmp_path / "pywb"
-    collection.mkdir()
-    (collection / "config.yaml").write_text(
-        f"collections:\n  news:\n    index_paths: {history.root / INDEX}\n"
-        f"    archive_paths: {history.root / 'warcs'}/\n")
-    port = free_port()
-    log = (tmp_path / "wayback.log").open("w")
-    server = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=collection,
-                              stdout=log, stderr=subprocess.STDOUT)
-    http = requests.Session()
-    http.trust_env = False  # no proxy between us and loopback
-    base = f"http://127.0.0.1:{port}/news"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http.get(f"{base}/cdx", params={"url": history.article}, timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "wayback.log").read_text()
-            time.sleep(0.3)
-        bodies = [history.bodies[0], history.bodies[1], history.bodies[0]]  # v3 is a revisit of v1's bytes
-        for version, body in zip(versions(history.root, history.article), bodies, strict=True):
-            stamp = datetime.fromisoformat(version["captured_at"]).astimezone(UTC).strftime("%Y%m%d%H%M%S")
-            replayed = http.get(f"{base}/{stamp}id_/{history.article}", timeout=30)
-            assert replayed.status_code == 200 and replayed.content == body, version
-        page = http.get(f"{base}/mp_/{history.source}", timeout=30)  # rewritten for the browser, latest
-        assert page.status_code == 200 and "Dredging impact report" in page.text
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
