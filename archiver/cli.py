@@ -228,16 +228,19 @@ def log_(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")] = False,
+    checks: Annotated[bool, typer.Option("--checks", help="Also the later checks that found a version "
+                                                          "unchanged (from the committed checks WARCs).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The versions of a page, oldest first: time, kind, commit, and what changed."""
-    versions = Archive.open(archive).history(url).versions()
+    history = Archive.open(archive).history(url)
+    entries = history.timeline() if checks else history.versions()
     if reverse:
-        versions = versions[::-1]
+        entries = entries[::-1]
     if as_json:
-        _json([v.as_dict() for v in versions])
+        _json([entry.as_dict() for entry in entries])
         return
-    _say("\n".join(render.log_lines(versions)))
+    _say("\n".join(render.log_lines(entries)))
 
 
 # Negative version numbers ("-1") are arguments, not options.
@@ -461,7 +464,7 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
     if as_json:
         _json({**summary.as_dict(), **(extra or {})})
     else:
-        changed = summary.commit is not None
+        changed = summary.changed  # a commit of confirmations alone is no news (cron mails what -q prints)
         if ctx.obj["verbose"] or sys.stdout.isatty():
             for result in summary.results:
                 if result.outcome == "failed":

@@ -38,8 +38,8 @@ from .normalize import Document, extractor_versions
 from .politeness import Budget, HostQueues, site_of
 from .robots import Robots, RobotsUnavailable
 from .state import Check, Record, State
-from .store import ARTICLE, CHECKS, META, WORK_DIR, PageVersion, Store
-from .warc import WarcFile, warcinfo
+from .store import ARTICLE, CHECKS, CONFIRMED, META, WORK_DIR, PageVersion, Store
+from .warc import IDENTICAL_PAYLOAD, IDENTICAL_TEXT, NOT_MODIFIED, WarcFile, warcinfo
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ class RunSummary:
     results: list[PageResult] = field(default_factory=list)
     commit: str | None = None
     warc: str | None = None
+    checks: str | None = None  # the WARC of the run's confirmations (revisits of the versions found unchanged)
+    confirmed: int = 0  # versions confirmed unchanged (a revisit record each)
+    changed: bool = False  # the commit holds more than confirmations
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     extract_processes: int = 0  # the most worker processes extracting text at once
@@ -106,6 +109,8 @@ class RunSummary:
             "counts": self.counts(),
             "commit": self.commit,
             "warc": self.warc,
+            "checks": self.checks,
+            "confirmed": self.confirmed,
             "push_error": self.push_error,
             "timings": self.timings,
             "extract_processes": self.extract_processes,
@@ -155,8 +160,12 @@ class Run:
         info = warcinfo(f"archiver/{__version__}", extractor_versions(), config.fetch.user_agent, config.fetch.robots,
                         config.warc_operator)
         self.warc = WarcFile(root, config.warc_prefix, self.started, info)
-        # 304 revisits: evidence of checks that found nothing new, kept out of git (.archiver/ is ignored).
-        self.checks_warc = WarcFile(root, config.warc_prefix, self.started, info, base=CHECKS)
+        # Checks that found a version unchanged: revisits of its record, committed with the run. Named apart from
+        # the main WARCs, so that no tool that puts WARCs side by side (pywb, a WACZ) sees two files of one name.
+        self.confirmations = WarcFile(root, f"{config.warc_prefix}-checks", self.started, info, base=CONFIRMED)
+        self.confirmed = 0
+        # Failed checks: what came is kept as evidence, out of git (.archiver/ is ignored).
+        self.failures = WarcFile(root, f"{config.warc_prefix}-failed", self.started, info, base=CHECKS)
         self.robots = Robots(config.fetch.user_agent, self.fetcher) if config.fetch.robots else None
         self.extractor = Extractor(config.fetch, config.ignore)
         self.budget = Budget(config.sources.seconds_per_article)
@@ -213,11 +222,13 @@ class Run:
                     for link in sorted(cited, key=self._last_checked):
                         schedule(link.url, result.depth + 1, budget=job.budget or f"the sources of {job.url}")
             summary.warc = _posix(self.warc.close())
-            self.checks_warc.close()
+            summary.checks = _posix(self.confirmations.close())
+            self.failures.close()
             finished = True
         except BaseException:
             self.warc.abort()
-            self.checks_warc.abort()
+            self.confirmations.abort()
+            self.failures.abort()
             raise
         finally:
             queues.close()
@@ -394,13 +405,13 @@ class Run:
         if fetched.outcome in ("failed", "skipped", "deferred"):
             base.error = fetched.error
             if capture.exchanges:  # what came before the failure (a redirect loop's hops), or the failed answer
-                self.checks_warc.write_capture(capture)
+                self.failures.write_capture(capture)
             return base, []
         previous = self.store.read(folder, url)
         if previous is not None:
             self.pages[url] = previous
         if fetched.outcome == "not-modified" and previous is not None:
-            self.checks_warc.write_not_modified(capture, record_of(previous))
+            self._confirm(capture, previous, NOT_MODIFIED)
             base.outcome, base.version = "unchanged", previous.meta.get("version")
             base.title = previous.meta.get("title", "")
             # Unchanged by the server's word: it cites what it cited.
@@ -411,12 +422,14 @@ class Run:
             base.error = ("no text in the answer, where the archived version has some (an empty page, one built "
                           "by scripts, or an unreadable PDF); the archived text is kept")
             base.outcome = "failed"
-            self.checks_warc.write_capture(capture)
+            self.failures.write_capture(capture)
             return base, []
         base.title = candidate.meta.get("title", "")
         # A page without text now (gone, a soft-404's front page) cites nothing of its own.
         links = fetched.document.links if fetched.document and candidate.article is not None else []
         if previous is not None and _same(previous, candidate):
+            same_bytes = capture.final.payload_digest == previous.meta["warc"].get("payload_digest")
+            self._confirm(capture, previous, IDENTICAL_PAYLOAD if same_bytes else IDENTICAL_TEXT)
             base.outcome, base.version = "unchanged", previous.meta.get("version")
             return base, links
         kind, summary, changes = _kind(previous, candidate, had_text=previous_text is not None)
@@ -435,6 +448,12 @@ class Run:
         log.info("%s: %s (version %d): %s", url, kind, version, summary)
         base.outcome, base.version, base.kind, base.summary = KIND_OUTCOME[kind], version, kind, summary
         return base, links
+
+    def _confirm(self, capture: Capture, previous: PageVersion, profile: str) -> None:
+        """Record that the check found `previous` unchanged: a revisit of its record, with `profile`."""
+        self.confirmations.write_revisit(capture, record_of(previous), profile)
+        self.confirmed += 1
+        self.latest_capture = max(self.latest_capture, capture.final.started)
 
     def _candidate(self, url: str, folder: PurePosixPath, fetched: Fetched, previous: PageVersion | None,
                    previous_text: str | None) -> PageVersion:
@@ -504,13 +523,20 @@ class Run:
     def _commit(self, summary: RunSummary, paths: list[str]) -> str | None:
         versions = [r for r in summary.results if r.outcome in VERSION_OUTCOMES]
         paths = [r.folder for r in versions] + paths
-        if summary.warc:
-            paths.append(summary.warc)
+        paths += [path for path in (summary.warc, summary.checks) if path]
         counts = summary.counts()
-        head = ", ".join(f"{counts[k]} {k}" for k in VERSION_OUTCOMES if counts[k])
-        head = head or "settings or tracked URLs updated"
-        body = "\n".join(_message_line(r) for r in versions)
-        message = f"archiver: {head}\n\n{body}\n" if body else f"archiver: {head}\n"
+        summary.confirmed = self.confirmed
+
+        def message(changed: list[str]) -> str:
+            summary.changed = any(path != summary.checks for path in changed)
+            head = [f"{counts[k]} {k}" for k in VERSION_OUTCOMES if counts[k]]
+            if not versions and summary.changed:
+                head.append("settings or tracked URLs updated")
+            if self.confirmed:
+                head.append(f"{self.confirmed} confirmed unchanged")
+            body = "\n".join(_message_line(r) for r in versions)
+            return f"archiver: {', '.join(head)}\n\n{body}\n" if body else f"archiver: {', '.join(head)}\n"
+
         author = (self.config.git_author_name, self.config.git_author_email)
         # git dates have whole seconds: round up, so "as of the commit date" includes every capture in it.
         when = self.latest_capture

@@ -6,6 +6,7 @@ passes a truncated file); zlib checks every member's CRC-32 and length, so a fli
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import BinaryIO
 CHUNK = 64 * 1024  # small: the bytes after a member's end are copied once per member
 SALVAGE_STEP = 64
 GZIP = 16 + zlib.MAX_WBITS  # wbits for a gzip header and trailer (CRC-32 and length checked)
+TARGET_URI = re.compile(rb"\r\nWARC-Target-URI: ?([^\r\n]*)\r\n", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,13 @@ class Member:
     length: int  # compressed bytes read (for a damaged member: up to where the damage was found)
     data: bytes
     error: str | None = None
+
+    @property
+    def target_uri(self) -> str | None:
+        """The WARC-Target-URI in the record's headers, found without parsing them: they may be cut short, and
+        finding a page's records among thousands needs no more."""
+        match = TARGET_URI.search(self.data, 0, 65536)
+        return match.group(1).decode("utf-8", "replace").strip() if match else None
 
 
 def members(f: BinaryIO, resume_at: Iterable[int] = ()) -> Iterator[Member]:

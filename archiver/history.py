@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from typing import Any
 
+from .checks import Confirmation, confirmations
 from .compare import Comparison, compare
 from .errors import FolderCollision, UsageError
 from .store import ARTICLE, LINKS, META, Store
 from .urls import normalize_url
+from .warc import whole_second
 
 _NUMBER = re.compile(r"-?\d{1,6}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,6 +68,27 @@ class History:
                 raise UsageError(f"no versions of {self.url} in the archive")
         return self._versions
 
+    def confirmations(self) -> list[Confirmation]:
+        """The checks that found a version of the page unchanged, oldest first, each with the version it confirms:
+        the one in force then whose record (or the record holding its payload) the revisit refers to."""
+        versions = self.versions()
+        found = []
+        for confirmation in confirmations(self.store, {self.url}):
+            version = _confirmed(versions, confirmation)
+            if version is None:
+                log.warning("%s at %s confirms no version of %s (run `archiver verify`)", confirmation.file,
+                            confirmation.offset, self.url)
+                continue
+            found.append(replace(confirmation, version=version.number))
+        return sorted(found, key=lambda c: whole_second(c.checked_at))
+
+    def timeline(self) -> list[Version | Confirmation]:
+        """The versions and the confirmations between them, oldest first."""
+        entries: list[tuple[datetime, int, Version | Confirmation]] = [
+            (whole_second(v.captured_at), 0, v) for v in self.versions()]
+        entries += [(whole_second(c.checked_at), 1, c) for c in self.confirmations()]
+        return [entry for *_, entry in sorted(entries, key=lambda e: e[:2])]
+
     def resolve(self, spec: str | None, default: int = -1) -> Version:
         """A version from a number (1 first, -1 latest), a commit, or a date/time ("as of" that moment)."""
         versions = self.versions()
@@ -94,6 +120,19 @@ class History:
 
     def compare(self, old: Version, new: Version) -> Comparison:
         return compare(self.text(old), self.text(new), self.links(old), self.links(new))
+
+
+def _confirmed(versions: list[Version], confirmation: Confirmation) -> Version | None:
+    """The latest version, captured before `confirmation`, whose record it refers to."""
+    record = confirmation.refers_to.get("record_id")
+    at = whole_second(confirmation.checked_at)
+    chosen = None
+    for version in versions:
+        ref = version.meta.get("warc") or {}
+        ids = {ref.get("record_id"), (ref.get("refers_to") or {}).get("record_id")}
+        if record in ids and whole_second(version.captured_at) <= at:
+            chosen = version
+    return chosen
 
 
 def _by_number(versions: list[Version], number: int) -> Version:

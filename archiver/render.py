@@ -6,6 +6,7 @@ from rich.text import Text
 
 from . import untrusted
 from .align import Budget
+from .checks import Confirmation
 from .compare import Comparison, sentence_pairs, word_budget, word_diff
 from .history import Version
 
@@ -22,8 +23,11 @@ def _add(out: Text, text: str, style: str | None = None) -> None:
     out.append(untrusted.printable(text), style=style)
 
 
-def log_lines(versions: list[Version]) -> list[str]:
-    return [f"v{v.number}\t{when(v)}\t{v.kind}\t{v.commit[:10]}\t{v.summary}" for v in versions]
+def log_lines(entries: list[Version | Confirmation]) -> list[str]:
+    """A line per version (tab-separated fields); with `log --checks`, a sentence per confirmation between them."""
+    return [entry.line() if isinstance(entry, Confirmation) else
+            f"v{entry.number}\t{when(entry)}\t{entry.kind}\t{entry.commit[:10]}\t{entry.summary}"
+            for entry in entries]
 
 
 def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bool = False) -> Text:

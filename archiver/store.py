@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +30,8 @@ META = "meta.json"
 PAGES = "pages"
 WARCS = "warcs"
 WORK_DIR = ".archiver"  # operational state, never committed (.gitignore)
-CHECKS = f"{WORK_DIR}/checks"  # WARCs of checks that made no version (304s, failed redirect chains)
+CHECKS = f"{WORK_DIR}/checks"  # WARCs of failed checks (the answers that came, redirect loops): not committed
+CONFIRMED = f"{WARCS}/checks"  # WARCs of checks that found a version unchanged (revisits): committed with the run
 
 # git does not fsync by default: a power cut after a commit could leave the branch pointing at empty objects.
 # Its own remedy (core.fsync with fsyncMethod=batch) flushed 1,900 objects in 0.6 s; a commit of ours writes
@@ -186,8 +187,11 @@ class Store:
     def _claim(self, version: PageVersion) -> None:
         _owned(version.dir, self.meta(version.dir), version.meta.get("url"))
 
-    def commit(self, message: str, when: datetime, author: tuple[str, str], paths: Iterable[str]) -> str | None:
+    def commit(self, message: str | Callable[[list[str]], str], when: datetime, author: tuple[str, str],
+               paths: Iterable[str]) -> str | None:
         """Commit `paths` (deletions included) as they are on disk, dated `when`; None if nothing changed.
+
+        `message` may be a function of the files that changed, which only this comparison knows.
 
         git fast-import writes the commit's objects as one pack: `git update-index` wrote 1,900 new page files
         as loose objects, one file each, in 1.4 s of kernel time. Everything reaches the disk (one sync)
@@ -199,6 +203,8 @@ class Store:
             changes = self._changes(repo, parent, files)
             if not changes:
                 return None
+            if callable(message):
+                message = message([name for name, _ in changes])
             sha = _fast_import(repo, _commit_header(message, when, author, parent), changes)
             os.sync()
             # The expected old value makes the move fail, rather than lose a commit, if the branch moved meanwhile.
@@ -290,6 +296,24 @@ class Store:
             log.warning("%d committed versions are missing from the git object store (first: %s)",
                         len(missing), missing[0])
         return [Revision(commit, date, path, blobs[blob]) for commit, date, path, blob in changes if blob in blobs]
+
+    def added(self, folder: str) -> dict[str, str]:
+        """Each file ever committed under `folder`, with the commit that added it, oldest first; one git call."""
+        with self._repo() as repo:
+            try:
+                listing = repo.git.log("--reverse", "--diff-filter=A", "--no-renames", "--name-only", "-z",
+                                       "--format=commit %H", "--", folder)
+            except git.GitCommandError:
+                return {}  # no commit yet
+        files: dict[str, str] = {}
+        commit = ""
+        for token in listing.split("\0"):
+            token = token.strip("\n")
+            if token.startswith("commit "):
+                commit = token.removeprefix("commit ")
+            elif token:
+                files.setdefault(token, commit)
+        return files
 
     def ancestors(self, commit: str) -> set[str]:
         """`commit` and every commit in its history (made at or before it), in one git call."""

@@ -2,10 +2,11 @@
 
 For every version in the git history (not only the current tree), the WARC record that meta.json names must
 exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a revisit's payload is
-checked in the record it refers to). Every WARC file under warcs/ and .archiver/checks/ must decompress to
-its end, every gzip member whole, and pass warcio's digest checks (what `warcio check` does); the HTTP framing
-of every response and revisit record must hold over the bytes stored (framing.py). Each file is read once, in
-order.
+checked in the record it refers to). Every WARC file under warcs/ (the checks WARCs of confirmations included)
+and .archiver/checks/ must decompress to its end, every gzip member whole, and pass warcio's digest checks
+(what `warcio check` does); the HTTP framing of every response and revisit record must hold over the bytes
+stored (framing.py); and every revisit must refer to a record of the archive that holds a payload, by its URI
+and date. Each file is read once, in order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import binascii
 import hashlib
 import io
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -29,10 +29,10 @@ from warcio.recordloader import ArcWarcRecord
 from .chunked import is_chunked
 from .framing import Framed
 from .gzmembers import members
-from .store import CHECKS, WARCS, Store
+from .store import CHECKS, CONFIRMED, WARCS, Store
 from .urls import names_folder
 from .versions import RecordedVersion, recorded_versions
-from .warc import entity, page_of
+from .warc import entity, page_of, whole_second
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Evidence:
     record_id: str
     digest: str  # the payload digest recorded in meta.json
     holds_payload: bool  # False: the version's own record is a revisit, its payload is elsewhere
+    refers_to: str = ""  # for a revisit, the record meta.json says it refers to
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,16 @@ class _Scanned:
     header_digest: str | None = None
     payload_hashes: dict[str, bytes] = field(default_factory=dict)  # algorithm -> raw digest of the payload
     errors: list[str] = field(default_factory=list)
+    date: str | None = None
+    refers_to: tuple[str, str | None, str | None] | None = None  # a revisit's WARC-Refers-To, -Target-URI, -Date
+
+
+@dataclass
+class _Seen:
+    """What the whole archive holds, for the checks across files: every record by id, and every revisit."""
+
+    records: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)  # type, URI, date
+    revisits: list[tuple[str, int, _Scanned]] = field(default_factory=list)  # file, offset, record
 
 
 def verify(store: Store) -> Report:
@@ -106,9 +117,18 @@ def verify(store: Store) -> Report:
     by_file: dict[str, list[Evidence]] = defaultdict(list)
     for item in evidence:
         by_file[item.file].append(item)
-    files = sorted(set(_warc_files(store.root)) | set(by_file))
+    # A checks WARC is named by no meta.json: git's history says which there must be.
+    confirmations = store.added(CONFIRMED)
+    files = sorted(set(_warc_files(store.root)) | set(by_file) | set(confirmations))
+    seen = _Seen()
     for rel in files:
-        problems += _check_file(store.root, rel, by_file.get(rel, []))
+        if rel in confirmations and not (store.root / rel).is_file():
+            problems.append(Problem(rel, None, "the checks WARC is missing", commit=confirmations[rel]))
+            continue
+        problems += _check_file(store.root, rel, by_file.get(rel, []), seen)
+    # A version's own revisit is checked against its meta.json, which names the record it refers to.
+    checked = {(e.file, e.offset) for e in evidence if not e.holds_payload}
+    problems += _dangling([r for r in seen.revisits if r[:2] not in checked], seen.records)
     versions = len({(e.url, e.version) for e in evidence})
     log.info("verified %d versions, %d records, %d WARC files", versions, len(evidence), len(files))
     return Report(versions, len(files), problems)
@@ -161,19 +181,24 @@ def _items(meta: dict[str, Any], ref: dict[str, Any], commit: str) -> list[Evide
     url, version, digest = meta.get("url", ""), meta.get("version"), ref.get("payload_digest", "")
     original = ref.get("refers_to")
     own = Evidence(url, version, commit, ref["file"], int(ref["offset"]), ref["record_id"], digest,
-                   holds_payload=not original)
+                   holds_payload=not original, refers_to=original["record_id"] if original else "")
     if not original:
         return [own]
     return [own, Evidence(url, version, commit, original["file"], int(original["offset"]), original["record_id"],
                           digest, holds_payload=True)]
 
 
-def _check_file(root: Path, rel: str, expected: list[Evidence]) -> list[Problem]:
+def _check_file(root: Path, rel: str, expected: list[Evidence], seen: _Seen) -> list[Problem]:
     path = root / rel
     if not path.is_file():
         return [_problem(e, "the WARC file is missing") for e in expected]
     # Every expected offset is a place to resume after damage; the algorithm is that of the recorded digest.
     scanned = _scan(path, {e.offset: _algorithm(e.digest) for e in expected})
+    for offset, found in scanned.items():
+        if found.record_id:
+            seen.records[found.record_id] = (found.rec_type, found.target_uri, found.date)
+        if found.refers_to:
+            seen.revisits.append((rel, offset, found))
     at: dict[int, list[Evidence]] = defaultdict(list)
     for item in expected:
         at[item.offset].append(item)
@@ -206,12 +231,46 @@ def _mismatches(item: Evidence, found: _Scanned) -> list[str]:
             return [f"a {found.rec_type} record where meta.json names a revisit"]
         if found.header_digest and not _same_digest(item.digest, found.header_digest):
             return [f"the revisit records payload digest {found.header_digest}, meta.json {item.digest}"]
+        if found.refers_to and found.refers_to[0] != item.refers_to:
+            return [f"the revisit refers to {found.refers_to[0]}, meta.json to {item.refers_to}"]
         return []
     if found.rec_type not in PAYLOAD_RECORDS:
         return [f"a {found.rec_type} record, which holds no payload"]
     if not _holds(item.digest, found.payload_hashes):
         return [f"payload digest is {_encode(item.digest, found.payload_hashes)}, meta.json records {item.digest}"]
     return []
+
+
+def _dangling(revisits: list[tuple[str, int, _Scanned]],
+              records: dict[str, tuple[str | None, str | None, str | None]]) -> list[Problem]:
+    """Revisits whose WARC-Refers-To names no record of the archive holding a payload, or names it by another URI or
+    date: replay tools look the original up by URI and date, and would find none, or another."""
+    problems = []
+    for rel, offset, found in revisits:
+        assert found.refers_to is not None
+        record_id, uri, date = found.refers_to
+        if record_id not in records:
+            message = f"the revisit refers to {record_id}, which is in no WARC file of the archive"
+        else:
+            rec_type, target, when = records[record_id]
+            if rec_type not in PAYLOAD_RECORDS:
+                message = f"the revisit refers to {record_id}, a {rec_type} record, which holds no payload"
+            elif uri != target:
+                message = f"the revisit refers to {record_id} as {uri}, a record of {target}"
+            elif not _same_second(date, when):
+                message = f"the revisit refers to {record_id} as dated {date}, a record dated {when}"
+            else:
+                continue
+        problems.append(Problem(rel, _page_uri(found.target_uri), message, offset))
+    return problems
+
+
+def _same_second(one: str | None, other: str | None) -> bool:
+    """Two WARC dates name the same second (replay indexes key captures by 14-digit timestamps)."""
+    try:
+        return whole_second(one or "") == whole_second(other or "")
+    except ValueError:
+        return False
 
 
 def _problem(item: Evidence, message: str) -> Problem:
@@ -224,7 +283,7 @@ def _scan(path: Path, algorithms: dict[int, str]) -> dict[int, _Scanned]:
     with path.open("rb") as f:
         for member in members(f, resume_at=algorithms):
             if member.error is not None:
-                scanned[member.offset] = _Scanned(target_uri=_partial_uri(member.data), errors=[member.error])
+                scanned[member.offset] = _Scanned(target_uri=member.target_uri, errors=[member.error])
                 continue
             scanned[member.offset] = _parse(member.data, {"sha1", algorithms.get(member.offset, "sha1")})
     return scanned
@@ -255,7 +314,11 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
             if found is None:
                 headers = record.rec_headers
                 found = _Scanned(record.rec_type, headers.get_header("WARC-Record-ID"),
-                                 headers.get_header("WARC-Target-URI"), declared)
+                                 headers.get_header("WARC-Target-URI"), declared, date=headers.get_header("WARC-Date"))
+                if record.rec_type == "revisit":
+                    found.refers_to = (headers.get_header("WARC-Refers-To"),
+                                       headers.get_header("WARC-Refers-To-Target-URI"),
+                                       headers.get_header("WARC-Refers-To-Date"))
                 found.payload_hashes = payload_hashes
             found.errors += errors
     except (ArchiveLoadFailed, ValueError, OSError) as exc:
@@ -277,12 +340,6 @@ def _body(record: ArcWarcRecord) -> tuple[Iterable[bytes], Framed | None]:
 def _chunked(record: ArcWarcRecord) -> bool:
     headers = record.http_headers if record.rec_type in PAYLOAD_RECORDS else None
     return headers is not None and is_chunked(headers.get_header("Transfer-Encoding"))
-
-
-def _partial_uri(data: bytes) -> str | None:
-    """The target URI in the headers of a record that could only be partly decompressed."""
-    match = re.search(rb"\r\nWARC-Target-URI: ?([^\r\n]*)\r\n", data[:65536], re.IGNORECASE)
-    return match.group(1).decode("utf-8", "replace").strip() if match else None
 
 
 def _page_uri(uri: str | None) -> str | None:

@@ -1,10 +1,11 @@
 """`archiver export --wacz`: a WACZ 1.1.1 package (WARCs, CDXJ index, page list, datapackage) of the whole
 archive, or of chosen pages and the sources they cite, for ReplayWeb.page, pywb or another archive.
 
-A whole-archive package holds the WARC files as they are; a chosen one holds, per WARC file involved, only
-the records its pages need (each version's response or revisit with its request and metadata, the redirect
-hops before it, the record a revisit refers to, and the file's warcinfo), copied byte for byte: every
-record keeps its WARC-Record-ID and digests, so it is the same evidence.
+A whole-archive package holds the WARC files as they are (the checks WARCs of confirmations among them); a chosen
+one holds, per WARC file involved, only the records its pages need (each version's response or revisit with its
+request and metadata, the redirect hops before it, the record a revisit refers to, each confirmation of a version
+with its hops and request, and the file's warcinfo), copied byte for byte: every record keeps its WARC-Record-ID
+and digests, so it is the same evidence.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from . import cdxj
+from .checks import Confirmation, confirmations
 from .errors import ArchiveDamaged, UsageError
 from .store import WARCS, Store
 from .urls import normalize_url
@@ -85,7 +87,7 @@ def export(store: Store, dest: Path, urls: Iterable[str] = (), software: str = "
         if chosen is None:
             warcs, lines = _whole(store.root)
         else:
-            warcs, lines = _selection(store.root, versions, Path(work))
+            warcs, lines = _selection(store.root, versions, confirmations(store, chosen), Path(work))
         tmp = Path(work) / dest.name
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as package:
             resources = [_add_file(package, f"archive/{name}", path) for name, path in warcs.items()]
@@ -136,8 +138,10 @@ def _whole(root: Path) -> tuple[dict[str, Path], list[str]]:
     return {names[f]: root / WARCS / f for f in files}, sorted(_renamed(line, names) for line in lines)
 
 
-def _selection(root: Path, versions: list[RecordedVersion], work: Path) -> tuple[dict[str, Path], list[str]]:
-    """Per WARC file involved, a file of only the records the chosen versions need, and their index."""
+def _selection(root: Path, versions: list[RecordedVersion], confirmed: list[Confirmation],
+               work: Path) -> tuple[dict[str, Path], list[str]]:
+    """Per WARC file involved, a file of only the records the chosen versions and their confirmations need, and
+    their index."""
     ids: dict[str, set[str]] = defaultdict(set)  # file -> record ids needed
     uris: dict[str, set[str]] = defaultdict(set)  # file -> URLs whose responses are needed (redirect hops)
     for version in versions:
@@ -147,6 +151,8 @@ def _selection(root: Path, versions: list[RecordedVersion], work: Path) -> tuple
         uris[ref["file"]].update([ref.get("target_uri", version.url), *hops])
         if ref.get("refers_to"):
             ids[ref["refers_to"]["file"]].add(ref["refers_to"]["record_id"])
+    for confirmation in confirmed:  # what each refers to is a version's record, taken above
+        ids[confirmation.file].update(confirmation.records)
     names = _package_names(sorted(ids))
     warcs, lines = {}, []
     for rel in sorted(ids):

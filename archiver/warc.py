@@ -38,6 +38,10 @@ OPEN_SUFFIX = ".open"
 METADATA_URIS = ("urn:archiver:metadata:", "metadata:")
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+# Ours (a tag: URI, RFC 4151; WARC 1.1 lets a reader skip a profile it does not know): other bytes, whose normalized
+# text, cited links and stable facts are those of the version whose record it refers to. Its WARC-Payload-Digest is
+# that of the bytes received, which are not kept: an identical-payload revisit would say they were the same.
+IDENTICAL_TEXT = "tag:archiver,2026:revisit/identical-text"
 
 
 class RawHead(StatusAndHeaders):
@@ -144,14 +148,15 @@ class WarcFile:
                 self._write_metadata(ref, metadata)
         return ref
 
-    def write_not_modified(self, capture: Capture, original: Record) -> RecordRef:
-        """A 304 answer to a conditional request: a server-not-modified revisit of `original`."""
+    def write_revisit(self, capture: Capture, original: Record, profile: str) -> RecordRef:
+        """A check that found the version `original` holds: redirect hops as they came, then the final answer as a
+        revisit of `original` with `profile` (NOT_MODIFIED for a 304, IDENTICAL_PAYLOAD, IDENTICAL_TEXT)."""
         ref = None
         self._open()
         with naming(self.open_path):
             for exchange in capture.exchanges:
                 final = exchange is capture.exchanges[-1]
-                ref = self._write_exchange(exchange, original if final else None, NOT_MODIFIED if final else None)
+                ref = self._write_exchange(exchange, original if final else None, profile if final else None)
         assert ref is not None
         return ref
 
@@ -323,6 +328,13 @@ def _warc_date(when: datetime) -> str:
     a revisit's WARC-Refers-To-Date must equal its original's WARC-Date to be found by them. The exact time of a
     version stays in its meta.json (`captured_at`)."""
     return datetime_to_iso_date(when.replace(tzinfo=None, microsecond=0))
+
+
+def whole_second(stamp: str) -> datetime:
+    """An ISO 8601 time (a WARC-Date, a version's capture time) to the second, in UTC: replay indexes know no finer,
+    and a WARC-Date has whole seconds."""
+    when = datetime.fromisoformat(stamp)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
 
 
 def warcinfo(software: str, extractor: dict[str, str], user_agent: str = "", robots: bool = True,

@@ -21,12 +21,15 @@ import os
 import random
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -36,6 +39,7 @@ from newssite import Response, Site, article  # noqa: E402 - the test suite's lo
 from archiver.urls import page_dir  # noqa: E402
 
 EXE = Path(sys.executable).with_name("archiver")
+T = TypeVar("T")
 WORDS = ("council budget minister report audit hospital waiting figures regional funding inquiry officials "
          "said published thursday statement opposition documents review court ruling election").split()
 
@@ -137,6 +141,23 @@ def _tree(root: int) -> list[tuple[int, int, int]]:
                 members.add(pid)
                 frontier.append(pid)
     return [(pid, stats[pid][1], stats[pid][2]) for pid in members if pid in stats]
+
+
+def interleaved(variants: list[T], runs: int,
+                measure: Callable[[T], dict[str, float]]) -> dict[T, list[dict[str, float]]]:
+    """`measure` of each variant `runs` times, alternating: a change in the machine's load falls on all alike."""
+    figures: dict[T, list[dict[str, float]]] = {variant: [] for variant in variants}
+    for _ in range(runs):
+        for variant in variants:
+            figures[variant].append(measure(variant))
+    return figures
+
+
+def medians(runs: list[dict[str, float]]) -> str:
+    """Wall time (median, min, max) and median CPU time of some runs of `run`."""
+    walls = sorted(r["wall_s"] for r in runs)
+    return (f"wall median {statistics.median(walls):.3f} s (min {walls[0]:.3f}, max {walls[-1]:.3f}); "
+            f"CPU median {statistics.median(r['cpu_s'] for r in runs):.2f} s")
 
 
 def git_size(root: Path) -> int:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 from newssite import Site, article  # noqa: E402 - the test suite's loopback site
 
-from bench import paragraphs, run  # noqa: E402 - the process-tree sampler
+from bench import interleaved, medians, paragraphs, run  # noqa: E402 - the process-tree sampler
 
 
 def once(exe: Path, url: str, work: Path) -> dict[str, float]:
@@ -51,23 +51,17 @@ def main() -> None:
     site = Site().start()
     site.page("/news/story", article("Council approves the harbour plan", paragraphs(random.Random(3), 8)))
     url = site.url("/news/story")
-    figures: dict[str, list[dict[str, float]]] = {str(e): [] for e in exes}
     try:
         with tempfile.TemporaryDirectory(prefix="archiver-small-") as work:
             for exe in exes:  # a first run of each warms the disk cache; not counted
                 once(exe, url, Path(work))
-            for _ in range(options.runs):
-                for exe in exes:
-                    figures[str(exe)].append(once(exe, url, Path(work)))
+            figures = interleaved(exes, options.runs, lambda exe: once(exe, url, Path(work)))
     finally:
         site.stop()
     print(f"one-page `add`, {options.runs} runs each; load {os.getloadavg()[0]:.2f}; "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     for exe, runs in figures.items():
-        walls = sorted(r["wall_s"] for r in runs)
-        print(f"{exe}: wall median {statistics.median(walls):.3f} s (min {walls[0]:.3f}, max {walls[-1]:.3f}); "
-              f"CPU median {statistics.median(r['cpu_s'] for r in runs):.2f} s; "
-              f"peak RSS median {statistics.median(r['peak_rss_mb'] for r in runs):.0f} MB")
+        print(f"{exe}: {medians(runs)}; peak RSS median {statistics.median(r['peak_rss_mb'] for r in runs):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """An archive with history for the evidence tests (verify, index, export), built by real runs on the loopback site.
 
-Three runs, three WARC files:
+Three runs, three WARC files of versions and two of confirmations:
 1. `article` (citing `source`) and an unrelated `other` article are added: all three are new.
-2. `article` is edited: its version 2, alone in the second WARC file.
-3. `article` is put back exactly as it was: version 3 is an identical-payload revisit of version 1's record.
+2. `article` is edited: its version 2, alone in the second WARC file. `source` and `other` are served with new
+   ads and tokens, the same text: a checks WARC holds their confirmations (identical-text revisits of version 1).
+3. `article` is put back exactly as it was: version 3 is an identical-payload revisit of version 1's record;
+   `source` and `other` are confirmed again, in a second checks WARC.
 """
 
 from __future__ import annotations
@@ -42,7 +44,12 @@ class History:
         return json.loads((self.root / page_dir(url) / "meta.json").read_text())
 
     def warcs(self) -> list[Path]:
-        return sorted((self.root / "warcs").rglob("*.warc.gz"))
+        """The WARC files of versions."""
+        return sorted(p for p in (self.root / "warcs").rglob("*.warc.gz") if "checks" not in p.parts)
+
+    def checks(self) -> list[Path]:
+        """The checks WARCs: confirmations of versions found unchanged."""
+        return sorted((self.root / "warcs" / "checks").rglob("*.warc.gz"))
 
 
 def build_history(site: Site, archive: Archive, pause: float = 0) -> History:
@@ -65,5 +72,5 @@ def build_history(site: Site, archive: Archive, pause: float = 0) -> History:
     archive.snapshot(all_pages=True)
     history = History(archive, article_url, source, other, bodies)
     assert history.meta(article_url)["version"] == 3 and history.meta(article_url)["warc"].get("refers_to")
-    assert len(history.warcs()) == 3
+    assert len(history.warcs()) == 3 and len(history.checks()) == 2
     return history

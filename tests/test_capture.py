@@ -78,10 +78,11 @@ def test_first_capture_writes_text_links_meta_and_one_commit(site, archive):
     assert git(archive.root, "status", "--porcelain") == ""
 
 
-def test_recapture_with_rotating_boilerplate_makes_no_commit_and_no_warc(site, archive):
+def test_recapture_with_rotating_boilerplate_makes_no_version_only_a_confirmation(site, archive):
     url = serve_story(site)
     archive.add([url])
     before = commits(archive.root)
+    pages = git(archive.root, "log", "--format=%H", "--", "pages/")
     text = (page_files(archive, url) / "article.md").read_bytes()
     warcs = sorted((archive.root / "warcs").rglob("*"))
 
@@ -89,9 +90,13 @@ def test_recapture_with_rotating_boilerplate_makes_no_commit_and_no_warc(site, a
 
     assert site.hits["/news/minister-resigns"] == 2
     assert [r.outcome for r in summary.results] == ["unchanged"]
-    assert summary.commit is None and summary.warc is None
-    assert commits(archive.root) == before
-    assert sorted((archive.root / "warcs").rglob("*")) == warcs
+    assert summary.warc is None and summary.confirmed == 1
+    # One commit, of the run's checks WARC alone: the revisit that shows the page still said the same.
+    assert commits(archive.root)[1:] == before
+    assert git(archive.root, "show", "--name-only", "--format=%s", "HEAD").split() == [
+        "archiver:", "1", "confirmed", "unchanged", summary.checks]
+    assert git(archive.root, "log", "--format=%H", "--", "pages/") == pages
+    assert sorted(p for p in (archive.root / "warcs").rglob("*") if "checks" not in p.parts) == warcs
     assert (page_files(archive, url) / "article.md").read_bytes() == text
     assert git(archive.root, "status", "--porcelain") == ""
 

@@ -57,7 +57,8 @@ def test_add_creates_archive_snapshots_and_prints_one_line(tmp_path, story):
 
     again = run_cli("add", story, "--archive", str(tmp_path / "archive"), "--json")
     data = json.loads(again.stdout)
-    assert data["added"] == [] and data["counts"]["unchanged"] == 1 and data["commit"] is None
+    assert data["added"] == [] and data["counts"]["unchanged"] == 1
+    assert data["confirmed"] == 1 and data["warc"] is None and data["checks"].startswith("warcs/checks/")
     assert (tmp_path / "archive" / "urls.txt").read_text().count(story) == 1
 
 

@@ -253,3 +253,55 @@ def test_files_written_atomically_are_readable_by_other_users(template):
     root, _ = template  # urls.txt and archiver.toml go through the temporary-file-and-rename writer
     for name in ("urls.txt", "archiver.toml"):
         assert (root / name).stat().st_mode & 0o044 == 0o044, name
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An archive holding every page of a site that then serves them unchanged: a run only confirms."""
+    server = Site().start()
+    root = tmp_path_factory.mktemp("unchanged") / "archive"
+    assert run_cli("init", str(root)).returncode == 0
+    allow_loopback_sources(root)
+    _publish(server, 1)
+    done = run_cli("add", "--archive", str(root), *[server.url(f"/news/{i}") for i in range(ARTICLES)])
+    assert done.returncode == 0, done.stderr
+    yield root
+    server.stop()
+
+
+def _checks_open(root: Path) -> Callable[[], bool]:
+    return lambda: any(p.stat().st_size > 0 for p in (root / "warcs" / "checks").glob("**/*.open"))
+
+
+@pytest.mark.parametrize("moment", ["checks-warc-open", "fast-import", "after-commit"])
+def test_a_run_of_confirmations_killed_leaves_no_half_file_committed(moment, unchanged, slow_git, tmp_path):
+    root = tmp_path / "archive"
+    shutil.copytree(unchanged, root, symlinks=True)
+    before = git(root, "rev-parse", "HEAD").strip()
+    paused = tmp_path / "paused"
+    env = {}
+    if moment != "checks-warc-open":
+        env = {"PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}", "PAUSE_AT": moment, "PAUSED": str(paused)}
+    _kill_when(root, _checks_open(root) if moment == "checks-warc-open" else paused.exists, env)
+    committed = git(root, "rev-list", f"{before}..HEAD").split()
+    left_open = sorted(p.name for p in (root / "warcs").glob("**/*.open"))
+
+    again = run_cli("snapshot", "--all", "--json", "--archive", str(root))
+
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["confirmed"] == ARTICLES * 3 and summary["counts"]["unchanged"] == ARTICLES * 3
+    assert git(root, "log", "-1", "--format=%s").strip() == f"archiver: {ARTICLES * 3} confirmed unchanged"
+    # Killed before its commit, the run left nothing in git; after it, its commit stands whole.
+    assert len(committed) == (1 if moment == "after-commit" else 0)
+    assert sorted(Path(p).name for p in summary["recovered"] if p.endswith(".open")) == left_open
+    if moment == "checks-warc-open":
+        assert left_open and all("-checks-" in name for name in left_open)
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    _assert_committed_whole(root)
+    checks = git(root, "ls-files", "warcs/checks").splitlines()
+    assert len(checks) == len(committed) + 1
+    verified = run_cli("verify", "--archive", str(root))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert git(root, "log", "--format=%H", "--", "pages/").split() == git(unchanged, "log", "--format=%H", "--",
+                                                                               "pages/").split()

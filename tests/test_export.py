@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,13 +18,11 @@ from conftest import git, run_cli
 from evidence import History, build_history
 from newssite import article
 from pywb.utils.canonicalize import canonicalize
+from replay import BIN, INDEX
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archiver.urls import page_dir
-
-BIN = Path(sys.executable).parent
-INDEX = Path(".archiver", "indexes", "index.cdxj")
 
 
 def cli_ok(root: Path, *args: str) -> str:
@@ -72,12 +69,13 @@ def as_found(entries: list[tuple[str, str, dict]]) -> dict[tuple[str, int], tupl
 
 def test_the_index_has_a_line_for_every_response_and_revisit_keyed_as_pywb_looks_up(site, archive):
     history = build_history(site, archive)
-    assert cli_ok(history.root, "index").startswith("indexed 3 new WARC files: 5 lines for 3 WARC files in ")
+    # 5 lines of versions; 4 of confirmations (`source` and `other`, twice).
+    assert cli_ok(history.root, "index").startswith("indexed 5 new WARC files: 9 lines for 5 WARC files in ")
 
     lines = (history.root / INDEX).read_text().splitlines()
     assert lines == sorted(lines) and len(lines) == len(set(lines))
     entries = index_entries(lines)
-    assert as_found(entries) == expected_entries(history.root, history.warcs())
+    assert as_found(entries) == expected_entries(history.root, history.warcs() + history.checks())
     # Requests, warcinfo and metadata records have no line; the revisit has pywb's mime for it.
     article_lines = [e for key, _, e in entries if e["url"] == history.article]
     assert [e["mime"] for e in article_lines] == ["text/html", "text/html", "warc/revisit"]
@@ -161,10 +159,11 @@ def test_a_wacz_of_the_whole_archive_validates_and_lists_every_version(site, arc
         check_package(package)
         assert package_pages(package) == expected_pages(history, [history.article, history.source, history.other])
         # The WARC files as they are, and an index of them under their names in the package.
+        warcs = history.warcs() + history.checks()  # names apart: no file is renamed in the package
         assert {n: package.read(n) for n in package.namelist() if n.startswith("archive/")} == {
-            f"archive/{p.name}": p.read_bytes() for p in history.warcs()}
+            f"archive/{p.name}": p.read_bytes() for p in warcs}
         entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
-        assert as_found(entries) == expected_entries(history.root, history.warcs(), name=lambda p: p.name)
+        assert as_found(entries) == expected_entries(history.root, warcs, name=lambda p: p.name)
 
 
 def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, archive, tmp_path):
@@ -175,7 +174,7 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
 
     check = wacz_validate(out)
     assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout + check.stderr
-    originals = {r["id"]: r for path in history.warcs() for r in warc_records(path)}
+    originals = {r["id"]: r for path in history.warcs() + history.checks() for r in warc_records(path)}
     with zipfile.ZipFile(out) as package:
         check_package(package)
         assert package_pages(package) == expected_pages(history, [history.article, history.source])
@@ -190,7 +189,9 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
             records += found
         entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
         assert as_found(entries) == expected_entries(tmp_path, [tmp_path / n for n in names], name=lambda p: p.name)
-    # Copied byte for byte (same ids, same blocks); the unrelated article is left out.
+    # Copied byte for byte (same ids, same blocks), the source's confirmations with them; the unrelated article
+    # is left out, its confirmations too.
+    assert len(names) == 5
     assert all(r["block"] == originals[r["id"]]["block"] for r in records)
     assert {r["uri"] for r in records if r["type"] in ("response", "revisit")} == {history.article, history.source}
     assert not any(history.other in (r["uri"] or "") for r in records)

@@ -111,6 +111,15 @@ def head(archive: Archive) -> str:
     return git(archive.root, "rev-parse", "HEAD").strip()
 
 
+def only_confirmed(archive: Archive, since: str) -> None:
+    """The commits after `since` hold no version: each adds its run's checks WARC, and nothing else."""
+    commits = git(archive.root, "rev-list", f"{since}..HEAD").split()
+    assert commits
+    for commit in commits:
+        files = git(archive.root, "show", "--name-only", "--format=", commit).split()
+        assert len(files) == 1 and files[0].startswith("warcs/checks/"), files
+
+
 def text_at(archive: Archive, commit: str, url: str) -> str:
     return git(archive.root, "show", f"{commit}:{rel(url, 'article.md')}")
 
@@ -448,8 +457,10 @@ def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archiv
     assert evidence["warc"]["file"] in git(archive.root, "ls-files", "warcs")
     assert archive.pages()[0].status == "404"
 
-    assert outcome(recheck(archive), story.url)[0] == "unchanged"  # still 404: no new version
-    assert head(archive) == summary.commit
+    assert outcome(recheck(archive), story.url)[0] == "unchanged"  # still 404: no new version...
+    only_confirmed(archive, summary.commit)  # ...but a confirmation that it was still gone
+    [still] = [line for line in cli_ok(archive, "log", story.url, "--checks").splitlines() if "confirmed" in line]
+    assert still.startswith("v2 confirmed unchanged at ") and still.endswith(" (HTTP 404, same bytes)")
 
     site.routes[PATH] = Response(status=410, body=b"<html><title>Gone</title><h1>Gone</h1></html>")
     assert outcome(recheck(archive), story.url) == ("gone", "gone", "HTTP 410")
@@ -527,7 +538,7 @@ def test_redirect_to_the_home_page_or_a_section_front_is_a_soft_404(site, archiv
     assert f"soft-404: {story.url} ({reason})" in message(archive, summary.commit).splitlines()
     assert archive.pages()[0].status == "soft-404"
     assert outcome(recheck(archive), story.url)[0] == "unchanged"  # the same redirect again: no new version
-    assert head(archive) == summary.commit
+    only_confirmed(archive, summary.commit)
 
     story.serve()
     assert outcome(recheck(archive), story.url)[:2] == ("changed", "restored")

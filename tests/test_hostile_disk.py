@@ -364,7 +364,9 @@ def test_a_disk_that_fills_after_the_commit_keeps_the_commit(site, template, dis
     assert_no_traces(root)
     free(disk)
     again = run(root, "snapshot", "--all", "--json")
-    assert again.returncode == 0 and json.loads(again.stdout)["commit"] is None  # nothing new: it was committed
+    assert again.returncode == 0, again.stderr
+    data = json.loads(again.stdout)  # nothing new: it was committed; the pages are confirmed unchanged
+    assert data["counts"]["new"] == data["counts"]["changed"] == 0 and data["warc"] is None and data["confirmed"]
     assert_archive_sound(root)
 
 

@@ -143,11 +143,13 @@ def test_a_new_ignore_rule_applies_on_rebuild_and_the_next_snapshot_agrees(harbo
     assert set(git(root, "show", "--name-only", "--format=", "HEAD").split()) == {
         "archiver.toml", harbour.rel(harbour.article, "article.md")}
     rebuilt = harbour.head()
-    # The next snapshot derives the same text from a fresh fetch: no spurious change, no commit.
+    # The next snapshot derives the same text from a fresh fetch: no spurious change, only confirmations.
     snapshot = harbour.cli("snapshot", "--all", "--json")
     assert snapshot.returncode == 0, snapshot.stderr
-    assert json.loads(snapshot.stdout)["counts"]["changed"] == 0
-    assert harbour.head() == rebuilt
+    run = json.loads(snapshot.stdout)
+    assert run["counts"]["changed"] == 0 and run["confirmed"] == run["counts"]["unchanged"] > 0
+    assert git(root, "rev-parse", "HEAD~1").strip() == rebuilt
+    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [run["checks"]]
 
 
 def test_gone_pages_are_skipped(harbour):

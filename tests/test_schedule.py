@@ -157,7 +157,9 @@ def test_snapshot_checks_nothing_until_due_and_all_checks_everything(tmp_path, s
 
     forced = run_cli("snapshot", "--all", "-a", str(root))
     assert forced.returncode == 0 and forced.stderr == ""
-    assert forced.stdout.splitlines() == ["1 checked: 0 new, 0 changed, 1 unchanged, 0 failed; no commit"]
+    assert forced.stdout.splitlines() == [  # committed: the confirmation of the version found unchanged
+        f"1 checked: 0 new, 0 changed, 1 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"]
+    assert git(root, "rev-parse", "HEAD~1") == head
     assert site.hits["/news/harbour"] == 2
 
 
@@ -169,7 +171,7 @@ def test_a_page_becomes_due_after_its_interval(archive, site):
     assert site.hits["/news/harbour"] == 1
     sleep_until_due(archive.root, url)
     summary = archive.snapshot()
-    assert outcomes(summary) == {url: "unchanged"} and summary.commit is None
+    assert outcomes(summary) == {url: "unchanged"} and summary.confirmed == 1 and summary.warc is None
     assert site.hits["/news/harbour"] == 2
     assert archive.snapshot().results == []  # due again only after the grown interval
 
@@ -236,9 +238,13 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     result = run_cli("snapshot", "-a", str(root))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "2 checked (1 articles, 1 sources): 0 new, 0 changed, 2 unchanged, 0 failed; no commit"]
+        f"2 checked (1 articles, 1 sources): 0 new, 0 changed, 2 unchanged, 0 failed; commit "
+        f"{git(root, 'rev-parse', 'HEAD')[:10]}"]
     assert (site.hits["/news/harbour"], other.hits["/reports/dredging"]) == (2, 2)
-    assert git(root, "rev-parse", "HEAD") == head and git(root, "ls-files") == tracked
+    # The confirmations of both pages are all the run committed.
+    assert git(root, "rev-parse", "HEAD~1") == head
+    [checks] = git(root, "show", "--name-only", "--format=", "HEAD").split()
+    assert git(root, "ls-files").split() == sorted([*tracked.split(), checks])
     assert git(root, "status", "--porcelain") == ""
     assert {u: (root / page_dir(u) / "article.md").read_text() for u in (url, source)} == texts
     log = json.loads(run_cli("log", url, "--json", "-a", str(root)).stdout)
@@ -530,7 +536,7 @@ def conditional(body: bytes):
     return serve
 
 
-def test_not_modified_check_sends_validators_and_keeps_a_revisit_out_of_git(archive, site):
+def test_not_modified_check_sends_validators_and_commits_a_revisit_apart_from_the_versions(archive, site):
     site.routes["/news/harbour"] = conditional(article("Harbour dredging plan approved", STORY).encode())
     url = site.url("/news/harbour")
     archive.add([url])
@@ -544,13 +550,15 @@ def test_not_modified_check_sends_validators_and_keeps_a_revisit_out_of_git(arch
         summary = archive.snapshot(all_pages=True)
         sent = site.requests[-1]
         assert (sent["If-None-Match"], sent["If-Modified-Since"]) == (ETAG, LAST_MODIFIED)
-        assert outcomes(summary) == {url: "unchanged"} and summary.commit is None and summary.warc is None
+        assert outcomes(summary) == {url: "unchanged"} and summary.warc is None and summary.confirmed == 1
         assert [r.version for r in summary.results] == [1]
 
-        assert git(archive.root, "rev-parse", "HEAD") == head
-        assert files_under(archive.root, "warcs") == warcs
+        # A commit of the run's checks WARC alone: no version, no main WARC.
+        assert git(archive.root, "rev-parse", f"HEAD~{check}") == head
+        assert git(archive.root, "show", "--name-only", "--format=", "HEAD").split() == [summary.checks]
+        assert files_under(archive.root, "warcs") - files_under(archive.root, "warcs/checks") == warcs
         assert git(archive.root, "status", "--porcelain", "--ignored=no") == ""
-        checks = sorted((archive.root / ".archiver" / "checks").glob("*/*/*.warc.gz"))
+        checks = sorted((archive.root / "warcs" / "checks").glob("*/*/*.warc.gz"))
         assert len(checks) == check
         revisits = [(h, s) for t, h, s in records(checks[-1]) if t == "revisit"]
         assert len(revisits) == 1

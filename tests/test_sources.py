@@ -287,6 +287,8 @@ def test_sources_are_rechecked_with_their_article(site, other, archive):
     by_url = {r.url: r.outcome for r in summary.results}
     assert by_url[url] == "unchanged" and by_url[sources["statement"]] == "changed"
     assert read_meta(archive, sources["statement"])["version"] == 2
-    assert git(archive.root, "log", "-1", "--format=%s").strip() == "archiver: 1 changed"
+    confirmed = sum(outcome == "unchanged" for outcome in by_url.values())
+    subject = git(archive.root, "log", "-1", "--format=%s").strip()
+    assert subject == f"archiver: 1 changed, {confirmed} confirmed unchanged"
 
 

@@ -59,7 +59,7 @@ def test_a_sound_archive_verifies_with_exit_0_and_one_line(site, archive):
 
     result = verify(history.root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == f"verified {count} versions in 3 WARC files: no problems\n"
+    assert result.stdout == f"verified {count} versions in 5 WARC files: no problems\n"
     assert result.stderr == ""
     as_json = verify(history.root, "--json")
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
@@ -82,7 +82,7 @@ def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(site
     assert f"offset {original['offset']}: corrupt gzip member" in first[0]
     # The other pages of that run, in the same file, are intact and not reported.
     assert history.source not in result.stdout and history.other not in result.stdout
-    assert result.stderr.startswith("archiver: error: verified 5 versions in 3 WARC files: 2 problems")
+    assert result.stderr.startswith("archiver: error: verified 5 versions in 5 WARC files: 2 problems")
 
 
 def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archive):
@@ -140,13 +140,19 @@ def test_a_deleted_warc_is_reported_for_every_version_it_held(site, archive):
     for url, number in ((history.article, 1), (history.article, 3), (history.source, 1), (history.other, 1)):
         [line] = lines_for(result, rel, url, number)
         assert line.endswith(": the WARC file is missing"), line
-    assert len(result.stdout.splitlines()) == 4
-    assert "archiver: error: verified 5 versions in 3 WARC files: 4 problems" in result.stderr
+    # The later checks that confirmed `source` and `other` unchanged refer to records that are gone with it.
+    for checks in history.checks():
+        name = checks.relative_to(history.root).as_posix()
+        for url in (history.source, history.other):
+            [line] = [line for line in result.stdout.splitlines() if line.startswith(f"{name}: {url}, offset ")]
+            assert line.endswith(", which is in no WARC file of the archive") and ": the revisit refers to <" in line
+    assert len(result.stdout.splitlines()) == 8
+    assert "archiver: error: verified 5 versions in 5 WARC files: 8 problems" in result.stderr
 
 
 def test_the_checks_warcs_are_verified_too(site, archive):
-    """A 304 is evidence of a check, kept in .archiver/checks/ out of git: verify reads it, and a flipped
-    byte there is damage like any other."""
+    """A 304 is evidence of a check, committed in the run's checks WARC: verify reads it, and a flipped byte there
+    is damage like any other."""
     etag = '"v1"'
 
     def serve(handler) -> Response:
@@ -157,9 +163,10 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     site.routes["/news/checked"] = serve
     url = site.url("/news/checked")
     archive.add([url])
-    archive.snapshot(all_pages=True)  # answered 304: a revisit record in .archiver/checks/
-    checks = sorted((archive.root / ".archiver" / "checks").rglob("*.warc.gz"))
-    assert len(checks) == 1
+    archive.snapshot(all_pages=True)  # answered 304: a revisit record in the run's checks WARC
+    checks = sorted((archive.root / "warcs" / "checks").rglob("*.warc.gz"))
+    assert len(checks) == 1 and git(archive.root, "ls-files", "warcs/checks").split() == [
+        checks[0].relative_to(archive.root).as_posix()]
     result = verify(archive.root)
     assert result.returncode == 0 and result.stdout == "verified 1 versions in 2 WARC files: no problems\n"
 
