@@ -152,7 +152,7 @@ class State:
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:  # new, or an older archiver's layout: operational state only
-                log.info("state database %s is new or has an old layout; starting it from the archive", self.path)
+                _log_start(self.path, db, version)
                 db.executescript("DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
                                  "DROP TABLE IF EXISTS records;" + SCHEMA)
             if _layout(db) != _expected_layout():  # before any write to it: a damaged file is set aside as it is
@@ -293,6 +293,16 @@ def _fill(db: sqlite3.Connection, seed: Seed) -> None:
                        [(d, *astuple(r)) for d, r in seed.records.items()])
         db.executemany(f"INSERT INTO pages ({PAGE_COLUMNS}) VALUES ({', '.join('?' * len(fields(PageState)))})",
                        [astuple(page) for page in seed.pages])
+
+
+def _log_start(path: Path, db: sqlite3.Connection, version: int) -> None:
+    """Say why the database is started from the archive: there was none, or an older archiver's. Tables not ours are
+    neither: the layout check finds them and the file is set aside as damaged, with a warning of its own."""
+    tables = set(_layout(db))
+    if not tables:  # no database was there (or an empty file)
+        log.info("state database %s is new; starting it from the archive", path)
+    elif tables <= set(_expected_layout()):
+        log.info("state database %s has an old layout (version %d); starting it again from the archive", path, version)
 
 
 def _layout(db: sqlite3.Connection) -> dict[str, list[str]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import socket
 from typing import Any, BinaryIO
 
@@ -27,7 +26,9 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
 from .addresses import Pin, current_pin
+from .chunked import size_of
 from .deadline import register
+from .framing import content_length
 
 
 def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
@@ -47,9 +48,6 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
             error = NewConnectionError(conn, f"Failed to establish a new connection to {address}: {exc}")
     assert error is not None, "a pin always holds an address"
     raise error
-
-
-_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 class Tape:
@@ -124,6 +122,13 @@ def write_all(out: BinaryIO, data: bytes | memoryview) -> None:
         view = view[out.write(view) or 0:]
 
 
+class InvalidChunkSize(http.client.HTTPException):
+    """A chunk-size line that is not hex digits: where the chunk ends is a guess, so the answer is refused."""
+
+    def __init__(self, line: bytes) -> None:
+        super().__init__(f"invalid chunk size {line[:40]!r}")
+
+
 class CheckedResponse(http.client.HTTPResponse):
     """An HTTPResponse whose bytes are recorded as read (`tape`), that knows whether the blank line ending its
     headers arrived (`head_complete`), and whether its Content-Length is one (`bad_length`: the value, when it
@@ -143,6 +148,16 @@ class CheckedResponse(http.client.HTTPResponse):
         self.tape.restart()
         return super()._read_status()  # type: ignore[misc]
 
+    def _read_next_chunk_size(self) -> int:
+        """The next chunk's size, its line held to the grammar (chunked.size_of), which http.client is not."""
+        line = self.fp.readline(http.client._MAXLINE + 1)  # type: ignore[attr-defined]
+        if len(line) > http.client._MAXLINE:  # type: ignore[attr-defined]
+            raise http.client.LineTooLong("chunk size")
+        size = size_of(line)
+        if size is None:
+            raise InvalidChunkSize(line)
+        return size
+
     def begin(self) -> None:
         if self.headers is not None:
             return
@@ -154,11 +169,8 @@ class CheckedResponse(http.client.HTTPResponse):
 def _bad_length(values: list[str], chunked: bool) -> str | None:
     """The Content-Length value that frames no message (RFC 9112 §6.3: ASCII digits, or a list of the same
     number), which http.client would read with int(): "+5", "1_000" or Arabic-Indic digits. None when sound."""
-    if chunked:
-        return None  # chunked framing rules; Content-Length is ignored
-    numbers = {n.strip() for value in values for n in value.split(",")}
-    if all(_DIGITS.fullmatch(n) for n in numbers) and len({int(n) for n in numbers}) <= 1:
-        return None
+    if chunked or not values or content_length(values) is not None:
+        return None  # chunked framing rules (Content-Length is ignored), or no length: read to the close
     return ", ".join(values)
 
 

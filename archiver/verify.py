@@ -4,8 +4,9 @@ For every version in the git history (not only the current tree), the WARC recor
 exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a revisit's payload is
 checked in the record it refers to). Every WARC file under warcs/ (the checks WARCs of confirmations included)
 and .archiver/checks/ must decompress to its end, every gzip member whole, and pass warcio's digest checks
-(what `warcio check` does), and every revisit must refer to a record of the archive that holds a payload, by
-its URI and date. Each file is read once, in order.
+(what `warcio check` does); the HTTP framing of every response and revisit record must hold over the bytes
+stored (framing.py); and every revisit must refer to a record of the archive that holds a payload, by its URI
+and date. Each file is read once, in order.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
 from .chunked import is_chunked
+from .framing import Framed
 from .gzmembers import members
 from .store import CHECKS, CONFIRMED, WARCS, Store
 from .urls import names_folder
@@ -34,6 +37,7 @@ from .warc import entity, page_of, whole_second
 log = logging.getLogger(__name__)
 
 PAYLOAD_RECORDS = ("response", "resource")
+FRAMED_RECORDS = ("response", "revisit")  # records whose block is an HTTP response: its framing must hold
 
 
 @dataclass(frozen=True)
@@ -290,17 +294,22 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
     found: _Scanned | None = None
     try:
         for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
-            payload = b"".join(entity(record))  # the body with its transfer coding removed
+            body, framed = _body(record)
+            hashes = {a: hashlib.new(a) for a in algorithms} if record.rec_type in PAYLOAD_RECORDS else {}
+            for piece in body:
+                for digest in hashes.values():
+                    digest.update(piece)
+            flaw = framed.flaw() if framed is not None else None  # reads on to the block's end
             record.raw_stream.read()  # to the block's end, where warcio checks its digests
+            errors = [flaw] if flaw else []
+            payload_hashes = {a: h.digest() for a, h in hashes.items()}
             chunked = _chunked(record)
             # warcio digests a chunked body's framing too, where WARC 1.1 digests the payload (warcio issue 74):
             # such a record's payload digest is checked here instead.
-            errors = [f"warcio check: {p}" for p in record.digest_checker.problems
-                      if not (chunked and p.startswith("payload digest"))]
+            errors += [f"warcio check: {p}" for p in record.digest_checker.problems
+                       if not (chunked and p.startswith("payload digest"))]
             declared = record.rec_headers.get_header("WARC-Payload-Digest")
-            hashes = {a: hashlib.new(a, payload).digest() for a in algorithms} if record.rec_type in PAYLOAD_RECORDS \
-                else {}
-            if chunked and declared and not _holds(declared, hashes | {"sha1": hashlib.sha1(payload).digest()}):
+            if chunked and declared and not _holds(declared, payload_hashes):
                 errors.append(f"payload digest failed: {declared}")
             if found is None:
                 headers = record.rec_headers
@@ -310,13 +319,22 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
                     found.refers_to = (headers.get_header("WARC-Refers-To"),
                                        headers.get_header("WARC-Refers-To-Target-URI"),
                                        headers.get_header("WARC-Refers-To-Date"))
-                if record.rec_type in PAYLOAD_RECORDS:
-                    found.payload_hashes = hashes
+                found.payload_hashes = payload_hashes
             found.errors += errors
     except (ArchiveLoadFailed, ValueError, OSError) as exc:
         found = found or _Scanned()
         found.errors.append(f"not a readable WARC record: {exc}")
     return found or _Scanned(errors=["an empty gzip member, no WARC record"])
+
+
+def _body(record: ArcWarcRecord) -> tuple[Iterable[bytes], Framed | None]:
+    """The record's payload, a piece at a time (its body with the transfer coding removed), and for an HTTP
+    response or revisit, its framing checked on the way."""
+    if record.rec_type in FRAMED_RECORDS and record.http_headers:
+        framed = Framed(record.http_headers, record.raw_stream, revisit=record.rec_type == "revisit",
+                        truncated=bool(record.rec_headers.get_header("WARC-Truncated")))
+        return framed, framed
+    return entity(record), None
 
 
 def _chunked(record: ArcWarcRecord) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,20 @@ def site() -> Iterator[Site]:
     server = Site().start()
     yield server
     server.stop()
+
+
+# Chromium as the browser tests run it. Without the background-networking flags its own connections fail
+# slowly on a closed network.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def chromium() -> str | None:
+    """The Chromium binary (Debian's `chromium`), or None: browser tests skip without one."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if found := shutil.which(name):
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 def allow_loopback_sources(root: Path) -> None:

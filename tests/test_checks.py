@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from conftest import git, run_cli
 from newssite import Response, Site, article
-from replay import BIN, INDEX, wayback
+from replay import BIN, Wayback
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver import Archive
+from archiver import Archive, cdxj
 from archiver.urls import page_dir
 
 STORY = ["The harbour authority approved the dredging plan on Monday after a long public consultation.",
@@ -263,7 +263,7 @@ def rewrite_record(path: Path, change) -> None:
 
 def test_index_and_wacz_hold_the_confirmations(checked, tmp_path):
     checked.cli("index")
-    lines = (checked.root / INDEX).read_text().splitlines()
+    lines = cdxj.index_path(checked.root).read_text().splitlines()
     entries = [json.loads(line.split(" ", 2)[2]) for line in lines]
     confirmations = [e for e in json.loads(checked.cli("log", checked.url, "--checks", "--json"))
                      if e["kind"] == "confirmed"]
@@ -306,7 +306,8 @@ def test_pywb_replays_around_confirmations_and_what_it_shows_at_theirs(site, arc
     assert summary.confirmed == 3 and summary.commit
     run_cli("index", "--archive", str(archive.root))
 
-    with wayback(archive.root, tmp_path, pages["same-text"][0]) as (http, base):
+    pywb = Wayback(archive.root, tmp_path).start()
+    try:
         for kind, (url, state) in pages.items():
             version, confirmation = json.loads(run_cli("log", url, "--checks", "--json", "--archive",
                                                        str(archive.root)).stdout)
@@ -314,8 +315,10 @@ def test_pywb_replays_around_confirmations_and_what_it_shows_at_theirs(site, arc
             first = state["served"][0]
             for stamp in (version["captured_at"], confirmation["checked_at"]):
                 when = datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y%m%d%H%M%S")
-                replayed = http.get(f"{base}/{when}id_/{url}", timeout=30)
+                replayed = pywb.get(when, "id_", url)
                 if stamp == confirmation["checked_at"] and kind == "not-modified":
                     assert (replayed.status_code, replayed.content) == (304, b"")
                 else:
                     assert replayed.status_code == 200 and replayed.content == first, (url, stamp)
+    finally:
+        pywb.stop()

@@ -1,8 +1,7 @@
-"""Interoperability: `archiver index` (CDXJ for pywb), `archiver export --wacz`, and replay in pywb.
+"""Interoperability: `archiver index` (CDXJ for pywb) and `archiver export --wacz` (replay: tests/test_replay.py).
 
 What a user checks: the index has a line for each response and revisit warcio finds, keyed as pywb looks
-them up; `wacz validate` accepts the package and its page list is the archive's versions; pywb, serving the
-archive's own WARCs and index on 127.0.0.1, gives back each version's bytes.
+them up; `wacz validate` accepts the package and its page list is the archive's versions.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from conftest import git, run_cli
 from evidence import History, build_history
 from newssite import article
 from pywb.utils.canonicalize import canonicalize
-from replay import BIN, INDEX, wayback
+from replay import BIN, INDEX
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
@@ -199,16 +198,3 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
     wanted = {r["id"] for r in originals.values() if r["type"] != "warcinfo" and r["uri"] and
               r["uri"].removeprefix("urn:archiver:metadata:") in (history.article, history.source)}
     assert {r["id"] for r in records if r["type"] != "warcinfo"} == wanted
-
-
-def test_pywb_replays_every_version_from_the_archive_warcs_and_index(site, archive, tmp_path):
-    history = build_history(site, archive, pause=1.1)  # one capture per second: pywb's timestamps are seconds
-    cli_ok(history.root, "index")
-    with wayback(history.root, tmp_path, history.article) as (http, base):
-        bodies = [history.bodies[0], history.bodies[1], history.bodies[0]]  # v3 is a revisit of v1's bytes
-        for version, body in zip(versions(history.root, history.article), bodies, strict=True):
-            stamp = datetime.fromisoformat(version["captured_at"]).astimezone(UTC).strftime("%Y%m%d%H%M%S")
-            replayed = http.get(f"{base}/{stamp}id_/{history.article}", timeout=30)
-            assert replayed.status_code == 200 and replayed.content == body, version
-        page = http.get(f"{base}/mp_/{history.source}", timeout=30)  # rewritten for the browser, latest
-        assert page.status_code == 200 and "Dredging impact report" in page.text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from conftest import allow_loopback_sources, git, run_cli
+from conftest import CHROMIUM_FLAGS, allow_loopback_sources, chromium, git, run_cli
 from lxml import html as lxml_html
 from newssite import Site, article
 
@@ -330,22 +329,12 @@ addEventListener("load", () => {
 </script>"""
 
 
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if found := shutil.which(name):
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 def dump_dom(page: Path, profile: Path) -> subprocess.CompletedProcess[str]:
     browser = chromium()
     if browser is None:
         pytest.skip("no Chromium binary found (install Debian's `chromium`): this test renders the report in it")
-    # Without the background-networking flags Chromium's own connections fail slowly on a closed network.
-    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1400,1000",
-                           "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+    return subprocess.run([browser, *CHROMIUM_FLAGS, "--hide-scrollbars", f"--user-data-dir={profile}",
+                           "--window-size=1400,1000", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
                           capture_output=True, text=True, timeout=120)
 
 

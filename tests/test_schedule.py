@@ -253,6 +253,40 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     assert run_cli("snapshot", "-a", str(root)).stdout.splitlines() == [NOTHING_DUE]
 
 
+# The state database of archiver before the schedule and revisits (no user_version): a real older layout.
+OLDER_LAYOUT = """
+CREATE TABLE checks (url TEXT NOT NULL, checked_at TEXT NOT NULL, outcome TEXT NOT NULL, status INTEGER,
+                     duration_ms INTEGER, payload_digest TEXT, error TEXT);
+CREATE INDEX checks_url ON checks (url, checked_at);
+CREATE TABLE pages (url TEXT PRIMARY KEY, last_checked TEXT NOT NULL, last_outcome TEXT NOT NULL, last_status INTEGER,
+                    last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, failing_since TEXT);
+"""
+
+
+def test_the_log_tells_a_new_state_database_from_one_of_an_older_layout(tmp_path, site):
+    url = serve_story(site, "/news/harbour")
+    root = new_archive(tmp_path)
+    state = root / ".archiver" / "state.sqlite"
+
+    first = run_cli("-v", "add", url, "-a", str(root))
+    assert first.returncode == 0, first.stderr
+    assert f"state database {state} is new; starting it from the archive" in first.stderr
+    assert "old layout" not in first.stderr
+
+    for path in (root / ".archiver").glob("state.sqlite*"):
+        path.unlink()
+    with sqlite3.connect(state) as db:
+        db.executescript(OLDER_LAYOUT)
+    db.close()
+    older = run_cli("-v", "snapshot", "-a", str(root))
+    assert older.returncode == 0, older.stderr
+    assert f"state database {state} has an old layout (version 0); starting it again from the archive" in older.stderr
+    assert "is new" not in older.stderr
+
+    again = run_cli("-v", "snapshot", "-a", str(root))
+    assert again.returncode == 0 and "state database" not in again.stderr, again.stderr
+
+
 def test_cited_sources_are_checked_when_they_are_due_not_when_their_article_is(archive, site, other):
     # A fast article citing a slow source, and a slow article citing a fast source.
     other.page("/slow-source", lambda: article("Slow source report", STORY[:2]))

@@ -184,6 +184,20 @@ def test_a_304_is_recorded_as_sent_and_refers_to_the_version_it_confirms(server,
     assert sorted(requests) == sorted([first.head, second.head])
 
 
+@pytest.mark.parametrize("size", [b"0x%x", b"+%x", b" %x_"])
+def test_a_chunk_size_other_readers_would_read_otherwise_fails_the_check(server, root, size):
+    """http.client reads a chunk size with int(…, 16), which takes `0x1a6`; a strict reader takes 0: no version
+    may rest on which of them is right."""
+    body = b"".join(size % len(piece) + b"\r\n" + piece + b"\r\n" for piece in (HTML[:500], HTML[500:])) + b"0\r\n\r\n"
+    server.routes["/story"] = sends(head("HTTP/1.1 200 OK", "Content-Type: text/html", "Transfer-Encoding: chunked",
+                                         "Connection: close") + body)
+    outcome = archiver(root, "add", server.url("/story"), "--json")
+    assert outcome.code == 1
+    result = outcome.result(server.url("/story"))
+    assert result["outcome"] == "failed" and "invalid chunk size" in result["error"], result
+    assert archiver(root, "verify").code == 0
+
+
 def test_cookies_stay_within_one_capture(server, root):
     """A cookie set by one page is never sent with another page's request; a redirect within a capture keeps it."""
     configure(root, workers=1)  # one fetching thread: both pages would share its session
