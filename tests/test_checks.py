@@ -322,3 +322,23 @@ def test_pywb_replays_around_confirmations_and_what_it_shows_at_theirs(site, arc
                     assert replayed.status_code == 200 and replayed.content == first, (url, stamp)
     finally:
         pywb.stop()
+
+
+def test_a_failed_check_is_kept_under_a_name_no_main_warc_has(site, archive):
+    """The answers of failed checks stay in .archiver/checks/, uncommitted; their file is never named as the run's
+    main WARC (same prefix, stamp and serial), which tools that put WARCs side by side would confuse."""
+    edited, edited_state = served_page(site, "/news/edited")
+    failing, failing_state = served_page(site, "/news/failing")
+    for state in (edited_state, failing_state):
+        state["body"] = article("Harbour dredging plan approved", STORY).encode()
+    archive.add([edited, failing])
+    edited_state["body"] = article("Harbour dredging plan approved", [*STORY, EDIT]).encode()
+    site.routes["/news/failing"] = Response(status=500, body=b"<h1>Internal Server Error</h1>")
+
+    summary = archive.snapshot(all_pages=True)
+
+    assert {r.url: r.outcome for r in summary.results} == {edited: "changed", failing: "failed"}
+    [failed] = sorted((archive.root / ".archiver" / "checks").rglob("*.warc.gz"))
+    assert Path(summary.warc).name != failed.name and "-failed-" in failed.name
+    assert failed.name.replace("-failed-", "-") == Path(summary.warc).name  # same run, same stamp and serial
+    assert failed.relative_to(archive.root).as_posix() not in git(archive.root, "ls-files")
