@@ -18,10 +18,11 @@ from conftest import git, run_cli
 from evidence import History, build_history
 from newssite import article
 from pywb.utils.canonicalize import canonicalize
-from replay import BIN, INDEX
+from replay import BIN
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
+from archiver import cdxj
 from archiver.urls import page_dir
 
 
@@ -72,7 +73,7 @@ def test_the_index_has_a_line_for_every_response_and_revisit_keyed_as_pywb_looks
     # 5 lines of versions; 4 of confirmations (`source` and `other`, twice).
     assert cli_ok(history.root, "index").startswith("indexed 5 new WARC files: 9 lines for 5 WARC files in ")
 
-    lines = (history.root / INDEX).read_text().splitlines()
+    lines = cdxj.index_path(history.root).read_text().splitlines()
     assert lines == sorted(lines) and len(lines) == len(set(lines))
     entries = index_entries(lines)
     assert as_found(entries) == expected_entries(history.root, history.warcs() + history.checks())
@@ -88,7 +89,7 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
     site.page("/news/budget", lambda: article("Council approves budget", text))
     archive.add([url])
     cli_ok(archive.root, "index")
-    before = (archive.root / INDEX).read_text().splitlines()
+    before = cdxj.index_path(archive.root).read_text().splitlines()
     [first] = sorted((archive.root / "warcs").rglob("*.warc.gz"))
     # Proof that indexed files are not read again: the first file is garbled, same size, same mtime.
     stat, kept = first.stat(), first.read_bytes()
@@ -99,7 +100,7 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
     archive.snapshot(all_pages=True)
     [second] = [p for p in (archive.root / "warcs").rglob("*.warc.gz") if p != first]
     assert cli_ok(archive.root, "index").startswith("indexed 1 new WARC files: 2 lines for 2 WARC files")
-    after = (archive.root / INDEX).read_text().splitlines()
+    after = cdxj.index_path(archive.root).read_text().splitlines()
     assert set(before) < set(after) and after == sorted(after)
     new = index_entries(sorted(set(after) - set(before)))
     assert as_found(new) == expected_entries(archive.root, [second])
