@@ -9,7 +9,8 @@ Each repeat runs every command once on a new archive, in turn, so that a change 
 all alike; it prints the median wall time and CPU time per page of each. With --chunked every answer comes with
 `Transfer-Encoding: chunked`. An older checkout can run without installing it: a two-line script
 `PYTHONPATH=/path/to/checkout exec /path/to/.venv/bin/python -m archiver "$@"` (its worker processes inherit the
-path).
+path; every command runs in a temporary folder, since `-m` puts the current folder first on the path). Give
+each --exe as an absolute path.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from bench import NewsSite, run  # noqa: E402 - the benchmark site and the proce
 def first_snapshot(exe: str, articles: Path, work: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU ms per page, and pages of `exe add --file ARTICLES` on a new archive."""
     root = Path(tempfile.mkdtemp(prefix="ab-", dir=work)) / "archive"
-    subprocess.run([exe, "init", str(root)], check=True, capture_output=True)
+    subprocess.run([exe, "init", str(root)], check=True, capture_output=True, cwd=work)
     toml = root / "archiver.toml"
     toml.write_text(toml.read_text().replace("allow_private = false", "allow_private = true"))
     wall, cpu, _rss, done = run([exe, "add", "--file", str(articles), "--json", "--archive", str(root)], work)
