@@ -136,7 +136,7 @@ def rewrite(path: Path, offset: int, headers: list[tuple[str, str]], body: bytes
     data = path.read_bytes()
     path.write_bytes(data[:offset] + damaged + data[offset + length :])
     # Only the framing is wrong: `warcio check` finds what it found before, which is nothing, but for the payload
-    # digest of a chunked body (warcio digests its framing too, WARC 1.1 the payload: warcio issue 74).
+    # digest of a chunked body (warcio digests its framing too, WARC 1.1 the payload).
     assert warcio_check(path) == before
     assert set(before) <= {"payload digest failed"}, before
 

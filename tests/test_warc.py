@@ -115,7 +115,7 @@ def test_exact_bytes_of_a_chunked_response(site, archive):
     assert response["raw"] != HTML and response["raw"].endswith(b"\r\n0\r\n\r\n")
     assert ChunkedDataReader(io.BytesIO(response["raw"]), raise_exceptions=True).read() == HTML
     # WARC 1.1: the payload is the body with the transfer coding removed, and so is its digest. `warcio check`
-    # digests the chunked bytes instead (warcio issue 74): it disagrees on that record alone, the block digest passes.
+    # digests the chunked bytes instead: it disagrees on that record alone, the block digest passes.
     expected = "sha1:" + base64.b32encode(sha1(HTML).digest()).decode()
     assert response["headers"].get_header("WARC-Payload-Digest") == expected
     report = warcio_check(the_warc(archive)).stdout
