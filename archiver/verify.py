@@ -304,8 +304,8 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
             errors = [flaw] if flaw else []
             payload_hashes = {a: h.digest() for a, h in hashes.items()}
             chunked = _chunked(record)
-            # warcio digests a chunked body's framing too, where WARC 1.1 digests the payload (warcio disagrees with the standard here):
-            # such a record's payload digest is checked here instead.
+            # warcio digests a chunked body's framing too, where WARC 1.1 digests the payload without it: such a
+            # record's payload digest is checked here instead.
             errors += [f"warcio check: {p}" for p in record.digest_checker.problems
                        if not (chunked and p.startswith("payload digest"))]
             declared = record.rec_headers.get_header("WARC-Payload-Digest")
