@@ -213,7 +213,7 @@ class Store:
             try:
                 _stage(repo, files)  # the objects exist now: git only hashes the files and records their stat data
             except git.GitCommandError as exc:
-                damage = _index_damage(exc)
+                damage = _index_damage(exc) or _checksum_damage(repo)
                 if not damage:
                     raise
                 _rebuild_index(repo, damage)  # the commit is made: the index only has to follow it
@@ -415,8 +415,8 @@ def _index_state(repo: git.Repo) -> str:
     index = Path(repo.git_dir) / "index"
     if not index.exists():
         return "missing"
-    if not _checksum_matches(index.read_bytes()):
-        return "its checksum does not match"
+    if damage := _checksum_damage(repo):
+        return damage
     try:
         repo.git.diff_index("--cached", "--quiet", "HEAD", "--")
     except git.GitCommandError as exc:
@@ -443,6 +443,16 @@ def _index_damage(exc: git.GitCommandError) -> str:
     """What git said was wrong with the index, or "" if the failure was something else."""
     message = exc.stderr if isinstance(exc.stderr, str) else ""
     return next((sign for sign in INDEX_DAMAGE if sign in message), "")
+
+
+def _checksum_damage(repo: git.Repo) -> str:
+    """"its checksum does not match" when the index's bytes are not what git wrote, else "": damaged bytes make git
+    fail in ways its messages do not all name (an entry read from garbage "has null sha1")."""
+    index = Path(repo.git_dir) / "index"
+    try:
+        return "" if _checksum_matches(index.read_bytes()) else "its checksum does not match"
+    except OSError:
+        return ""
 
 
 def _rebuild_index(repo: git.Repo, why: str) -> None:
