@@ -184,7 +184,8 @@ def test_a_redirect_whose_body_was_dropped_under_its_content_length(server, root
 def test_a_chunked_block_whose_last_chunk_is_missing(server, root):
     moved = noise(3000, 2)
     server.routes["/old"] = lambda conn: conn.send(
-        b"HTTP/1.1 302 Found\r\nLocation: /new\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"HTTP/1.1 302 Found\r\nLocation: /new\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n"  # the server closes: a pooled connection reused for /new would be reset
         + chunked(moved) + b"0\r\n\r\n")
     server.answer("/new", page("Terminal approved"))
     old = server.url("/old")
