@@ -34,7 +34,7 @@ from typing import TypeVar
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from newssite import Response, Site, article  # noqa: E402 - the test suite's loopback site
+from support.newssite import Response, Site, article  # noqa: E402 - the test suite's loopback site
 
 from archiver.urls import page_dir  # noqa: E402
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
-from newssite import Site, article  # noqa: E402 - the test suite's loopback site
+from support.newssite import Site, article  # noqa: E402 - the test suite's loopback site
 
 from bench import interleaved, medians, paragraphs, run  # noqa: E402 - the process-tree sampler
 

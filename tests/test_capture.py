@@ -10,9 +10,9 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import git
-from newssite import Response, article
-from userview import worker_processes
+from support.commands import git
+from support.newssite import Response, article
+from support.userview import worker_processes
 
 from archiver import Archive
 from archiver.urls import page_dir

@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
-from newssite import Response, Site, article
-from replay import BIN, Wayback
+from support.commands import git, run_cli
+from support.newssite import Response, Site, article
+from support.replay import BIN, Wayback
+from support.warcs import records
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver import Archive, cdxj
@@ -95,18 +96,6 @@ def warc_digest(data: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode()
 
 
-def read_records(path: Path) -> list:
-    """(type, WARC headers, HTTP status, offset) of every record of a WARC file, read back with warcio."""
-    out = []
-    with path.open("rb") as f:
-        it = ArchiveIterator(f)
-        for record in it:
-            record.raw_stream.read()
-            status = record.http_headers.get_statuscode() if record.http_headers else None
-            out.append((record.rec_type, record.rec_headers, status, it.get_record_offset()))
-    return out
-
-
 def test_log_checks_interleaves_versions_with_the_checks_that_confirmed_them(checked):
     lines = checked.cli("log", checked.url, "--checks").splitlines()
 
@@ -141,20 +130,20 @@ def test_log_checks_interleaves_versions_with_the_checks_that_confirmed_them(che
 
 def test_each_confirmation_is_a_revisit_of_the_version_record_with_its_request(checked):
     entries = json.loads(checked.cli("log", checked.url, "--checks", "--json"))
-    records = {}
+    refs = {}
     for entry in entries:
         if entry["kind"] != "confirmed":
-            records[entry["version"]] = checked.meta_at(entry["commit"])["warc"]
+            refs[entry["version"]] = checked.meta_at(entry["commit"])["warc"]
     for entry, profile, digest in zip(
             [e for e in entries if e["kind"] == "confirmed"],
             [NOT_MODIFIED, IDENTICAL_PAYLOAD, IDENTICAL_TEXT, IDENTICAL_TEXT],
             [None, warc_digest(checked.served[0]), warc_digest(checked.served[2]), warc_digest(checked.served[4])],
             strict=True):
-        original = records[entry["version"]]
-        found = read_records(checked.root / entry["warc"]["file"])
-        assert found[0][0] == "warcinfo"
-        [revisit] = [r for r in found if r[0] == "revisit"]
-        _, headers, status, offset = revisit
+        original = refs[entry["version"]]
+        found = records(checked.root / entry["warc"]["file"])
+        assert found[0].type == "warcinfo"
+        [revisit] = [r for r in found if r.type == "revisit"]
+        headers, status, offset = revisit.warc, revisit.http_status, revisit.offset
         assert offset == entry["warc"]["offset"]
         assert headers["WARC-Profile"] == profile
         assert headers["WARC-Target-URI"] == checked.url
@@ -165,9 +154,9 @@ def test_each_confirmation_is_a_revisit_of_the_version_record_with_its_request(c
         assert status == ("304" if profile == NOT_MODIFIED else "200")
         if profile == IDENTICAL_TEXT:
             assert digest != original["payload_digest"]
-        [request] = [r for r in found if r[0] == "request"]
-        assert request[1]["WARC-Concurrent-To"] == headers["WARC-Record-ID"]
-        assert [r[0] for r in found] == ["warcinfo", "revisit", "request"]  # nothing else: no body kept
+        [request] = [r for r in found if r.type == "request"]
+        assert request.warc["WARC-Concurrent-To"] == headers["WARC-Record-ID"]
+        assert [r.type for r in found] == ["warcinfo", "revisit", "request"]  # nothing else: no body kept
 
 
 def test_confirmations_are_committed_alone_and_never_in_the_history_of_pages(checked):
@@ -282,11 +271,12 @@ def test_index_and_wacz_hold_the_confirmations(checked, tmp_path):
             for name in names:
                 copy = tmp_path / f"{len(args)}-{Path(name).name}"
                 copy.write_bytes(package.read(name))
-                packed.update({r[1]["WARC-Record-ID"]: (Path(name).name, *r) for r in read_records(copy)})
+                packed.update({r.warc["WARC-Record-ID"]: (Path(name).name, r) for r in records(copy)})
             lines = package.read("indexes/index.cdxj").decode().splitlines()
         indexed = {(e["filename"], int(e["offset"])) for e in (json.loads(line.split(" ", 2)[2]) for line in lines)}
         for confirmation in confirmations:  # each revisit, indexed where it is, and what it refers to with it
-            name, _, headers, _, offset = packed[confirmation["warc"]["record_id"]]
+            name, record = packed[confirmation["warc"]["record_id"]]
+            headers, offset = record.warc, record.offset
             assert (name, offset) in indexed
             assert headers["WARC-Refers-To"] == confirmation["warc"]["refers_to"]["record_id"] in packed
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
-from newssite import Response, article
+from support.commands import git, run_cli
+from support.newssite import Response, article
 
 from archiver.errors import ExitCode
 from archiver.lock import ArchiveLock

@@ -375,7 +375,7 @@ def test_each_range_is_written_in_the_comment_of_its_setting(name: str) -> None:
 
 def test_a_huge_workers_setting_stops_the_command_with_one_line(tmp_path: Path) -> None:
     """fetch.workers = 100000000 was accepted, and a run grew to 2 GB."""
-    from conftest import run_cli
+    from support.commands import run_cli
 
     root = tmp_path / "arc"
     assert run_cli("init", str(root)).returncode == 0
@@ -392,8 +392,8 @@ def test_a_huge_workers_setting_stops_the_command_with_one_line(tmp_path: Path) 
 @pytest.mark.parametrize("setting", ["min_interval = 1e300", "old_after_days = 1e12"])
 def test_a_schedule_beyond_any_date_is_refused_not_a_crash(tmp_path: Path, site, setting: str) -> None:
     """Due times are dates: an interval past the year 9999 made every run that archived a page fail (exit 70)."""
-    from conftest import run_cli
-    from newssite import article
+    from support.commands import run_cli
+    from support.newssite import article
 
     site.page("/news/harbour", article("Harbour plan approved", ["The harbour authority approved the plan."]))
     root = tmp_path / "arc"

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import allow_loopback_sources, git, run_cli
-from newssite import Site, article
+from support.archives import allow_loopback_sources
+from support.commands import git, run_cli
+from support.newssite import Site, article
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.urls import page_dir

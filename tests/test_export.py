@@ -14,12 +14,12 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import git, run_cli
-from evidence import History, build_history
-from newssite import article
 from pywb.utils.canonicalize import canonicalize
-from replay import BIN
-from warcio.archiveiterator import ArchiveIterator
+from support.commands import git, run_cli
+from support.evidence import History, build_history
+from support.newssite import article
+from support.replay import BIN
+from support.warcs import records
 from warcio.timeutils import iso_date_to_timestamp
 
 from archiver import cdxj
@@ -32,20 +32,6 @@ def cli_ok(root: Path, *args: str) -> str:
     return result.stdout
 
 
-def warc_records(path: Path) -> list[dict]:
-    """Every record of a WARC file as warcio reads it: type, headers, offset, and the whole block."""
-    out = []
-    with path.open("rb") as f:
-        it = ArchiveIterator(f)
-        for record in it:
-            block = record.raw_stream.read()
-            out.append({"type": record.rec_type, "id": record.rec_headers.get_header("WARC-Record-ID"),
-                        "uri": record.rec_headers.get_header("WARC-Target-URI"), "headers": record.rec_headers,
-                        "status": record.http_headers.get_statuscode() if record.http_headers else None,
-                        "offset": it.get_record_offset(), "block": block})
-    return out
-
-
 def index_entries(lines: list[str]) -> list[tuple[str, str, dict]]:
     return [(key, stamp, json.loads(data)) for key, stamp, data in (line.split(" ", 2) for line in lines)]
 
@@ -55,11 +41,11 @@ def expected_entries(root: Path, warcs: list[Path], name=None) -> dict[tuple[str
     name = name or (lambda path: path.relative_to(root / "warcs").as_posix())
     found = {}
     for path in warcs:
-        for r in warc_records(path):
-            if r["type"] in ("response", "revisit"):
-                found[(name(path), r["offset"])] = (
-                    canonicalize(r["uri"]), iso_date_to_timestamp(r["headers"].get_header("WARC-Date")), r["uri"],
-                    r["status"], r["headers"].get_header("WARC-Payload-Digest"))
+        for r in records(path):
+            if r.type in ("response", "revisit"):
+                found[(name(path), r.offset)] = (
+                    canonicalize(r.uri), iso_date_to_timestamp(r.warc.get_header("WARC-Date")), r.uri,
+                    r.http_status, r.warc.get_header("WARC-Payload-Digest"))
     return found
 
 
@@ -175,27 +161,28 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
 
     check = wacz_validate(out)
     assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout + check.stderr
-    originals = {r["id"]: r for path in history.warcs() + history.checks() for r in warc_records(path)}
+    originals = {r.headers["WARC-Record-ID"]: r
+                 for path in history.warcs() + history.checks() for r in records(path)}
     with zipfile.ZipFile(out) as package:
         check_package(package)
         assert package_pages(package) == expected_pages(history, [history.article, history.source])
         names = [n for n in package.namelist() if n.startswith("archive/")]
-        records = []
+        packed = []
         for name in names:
             path = tmp_path / name
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(package.read(name))
-            found = warc_records(path)
-            assert found[0]["type"] == "warcinfo"
-            records += found
+            found = records(path)
+            assert found[0].type == "warcinfo"
+            packed += found
         entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
         assert as_found(entries) == expected_entries(tmp_path, [tmp_path / n for n in names], name=lambda p: p.name)
     # Copied byte for byte (same ids, same blocks), the source's confirmations with them; the unrelated article
     # is left out, its confirmations too.
     assert len(names) == 5
-    assert all(r["block"] == originals[r["id"]]["block"] for r in records)
-    assert {r["uri"] for r in records if r["type"] in ("response", "revisit")} == {history.article, history.source}
-    assert not any(history.other in (r["uri"] or "") for r in records)
-    wanted = {r["id"] for r in originals.values() if r["type"] != "warcinfo" and r["uri"] and
-              r["uri"].removeprefix("urn:archiver:metadata:") in (history.article, history.source)}
-    assert {r["id"] for r in records if r["type"] != "warcinfo"} == wanted
+    assert all(r.payload == originals[r.headers["WARC-Record-ID"]].payload for r in packed)
+    assert {r.uri for r in packed if r.type in ("response", "revisit")} == {history.article, history.source}
+    assert not any(history.other in (r.uri or "") for r in packed)
+    wanted = {r.headers["WARC-Record-ID"] for r in originals.values() if r.type != "warcinfo" and r.uri and
+              r.uri.removeprefix("urn:archiver:metadata:") in (history.article, history.source)}
+    assert {r.headers["WARC-Record-ID"] for r in packed if r.type != "warcinfo"} == wanted

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from newssite import Response, Site
+from support.newssite import Response, Site
 
 from archiver import config
 from archiver.capture import Capture

@@ -9,9 +9,11 @@ import gzip
 import json
 
 import pytest
-from conftest import git
-from hostile import page, response
-from userview import STORY, archiver, article, configure, folder, records
+from support.archives import article, configure, folder
+from support.commands import git
+from support.hostile import page, response
+from support.userview import STORY, archiver
+from support.warcs import records
 
 TEXT_HTML = [("Content-Type", "text/html; charset=utf-8")]
 BODY = page("Terminal approved", STORY).encode()

@@ -2,7 +2,7 @@
 
 A page of 16,000 identical sentences, edited by one sentence, once took 224 s to compare during a snapshot,
 and as long again for `archiver diff`: under a cron time limit no run ever committed again. Each test runs the
-real command against `hostile.Hostile` on loopback and checks what a user sees.
+real command against `support.hostile.Hostile` on loopback and checks what a user sees.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import json
 import time
 from pathlib import Path
 
-from conftest import git, run_cli
-from hostile import page
-from userview import STORY, archiver, article, folder, meta
+from support.archives import article, folder, meta
+from support.commands import git, run_cli
+from support.hostile import page
+from support.userview import STORY, archiver
 
 SENTENCE = "The council met again and the minutes of the previous meeting were read aloud in full."
 ADDED = "A councillor then asked why the minutes had been read aloud sixteen thousand times."

@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import allow_loopback_sources, git, run_cli
-from newssite import Response, Site, article
-from userview import STORY
+from support.archives import allow_loopback_sources, meta
+from support.commands import git, run_cli
+from support.newssite import Response, Site, article
+from support.userview import STORY
 
 from archiver.urls import normalize_url, page_dir
 
@@ -165,10 +166,6 @@ def assert_archive_sound(root: Path) -> None:
     checked = run(root, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert_no_traces(root)
-
-
-def meta(root: Path, url: str) -> dict:
-    return json.loads((root / page_dir(normalize_url(url)) / "meta.json").read_text())
 
 
 # --- a read-only archive -----------------------------------------------------------------------------------------

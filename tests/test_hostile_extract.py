@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
-from hostile import endless, page
-from userview import STORY, Sampled, archiver, article, configure, folder, meta, responses, run_sampled
+from support.archives import article, configure, folder, meta
+from support.commands import git, run_cli
+from support.hostile import endless, page
+from support.userview import STORY, Sampled, archiver, run_sampled
+from support.warcs import responses
 
 from archiver.pool import Limits, Pool, Stopped
 

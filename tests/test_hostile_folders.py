@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import git
-from hostile import page
-from userview import STORY, archiver, article, configure
+from support.archives import article, configure
+from support.commands import git
+from support.hostile import page
+from support.userview import STORY, archiver
 
 from archiver import urls
 from archiver.urls import normalize_url

@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 import time
 
-from hostile import Conn, page, response
-from userview import STORY, archiver, configure
+from support.archives import configure
+from support.hostile import Conn, page, response
+from support.userview import STORY, archiver
 
 from archiver.politeness import site_of
 

@@ -9,9 +9,11 @@ import gzip
 import json
 
 import pytest
-from conftest import git
-from hostile import page
-from userview import STORY, archiver, article, configure, folder, meta, records, run_measured
+from support.archives import article, configure, folder, meta
+from support.commands import git
+from support.hostile import page
+from support.userview import STORY, archiver, run_measured
+from support.warcs import records
 
 NOT_A_URL = "redirect to something that is not an http(s) URL"
 BAD_LOCATIONS = {

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from newssite import article
+from support.newssite import article
 
 from archiver import config
 from archiver.normalize import Document, from_html

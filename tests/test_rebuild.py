@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
-from newssite import Response, Site, article
+from support.commands import git, run_cli
+from support.newssite import Response, Site, article
 
 from archiver import Archive
 from archiver.errors import ExitCode

@@ -18,10 +18,10 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
-from conftest import chromium
-from evidence import EDIT, STORY
 from lxml import html as lxml_html
-from replay import (
+from support.browser import chromium
+from support.evidence import EDIT, STORY
+from support.replay import (
     FERRY,
     TRAM,
     Replayed,

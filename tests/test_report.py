@@ -17,9 +17,11 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM_FLAGS, allow_loopback_sources, chromium, git, run_cli
 from lxml import html as lxml_html
-from newssite import Site, article
+from support.archives import allow_loopback_sources
+from support.browser import CHROMIUM_FLAGS, chromium
+from support.commands import git, run_cli
+from support.newssite import Site, article
 
 from archiver import Archive
 from archiver.citations import CitedSource

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-from conftest import git, run_cli
-from newssite import Response, Site, article, pdf
+from support.archives import meta
+from support.commands import git, run_cli
+from support.newssite import Response, Site, article, pdf
 
 from archiver import Archive
 from archiver.urls import page_dir
@@ -16,17 +15,6 @@ INTRO = [
     "The health ministry published new figures on hospital waiting times on Thursday morning.",
     "Patients in the north waited twice as long as those in the capital, the figures show.",
 ]
-
-
-@pytest.fixture
-def other() -> Iterator[Site]:
-    server = Site(host="127.0.0.2").start()
-    yield server
-    server.stop()
-
-
-def read_meta(archive: Archive, url: str) -> dict:
-    return json.loads((archive.root / page_dir(url) / "meta.json").read_text())
 
 
 def cite(href: str, text: str) -> str:
@@ -113,15 +101,15 @@ def test_article_sources_are_archived_once_with_their_own_pages(site, other, arc
         assert path not in followed
     assert not [p for p in followed if p.startswith("/trend/")]
 
-    pdf_meta = read_meta(archive, sources["pdf"])
+    pdf_meta = meta(archive.root, sources["pdf"])
     assert pdf_meta["role"] == "source" and pdf_meta["content_type"] == "application/pdf"
     assert pdf_meta["cited_by"] == sorted([url, second])
     pdf_text = (archive.root / page_dir(sources["pdf"]) / "article.md").read_text()
     assert pdf_text == ("# Waiting times report\n\nWaiting times report 2026.\n"
                         "Median wait rose to 14 weeks.\nRegional gaps widened.\n")
-    moved = read_meta(archive, sources["moved"])
+    moved = meta(archive.root, sources["moved"])
     assert moved["final_url"] == other.url("/press/2026/waiting-times") and moved["redirects"][0]["status"] == 301
-    assert read_meta(archive, sources["missing"])["status"] == 404
+    assert meta(archive.root, sources["missing"])["status"] == 404
     assert not (archive.root / page_dir(sources["missing"]) / "article.md").exists()
     assert sources["statement"] not in (archive.root / "urls.txt").read_text()
     message = git(archive.root, "log", "-1", "--format=%B")
@@ -246,7 +234,7 @@ def test_depth_options(site, other, archive):
     assert other.hits["/annex"] == 1
     [annex] = [r for r in summary.results if r.url == other.url("/annex")]
     assert (annex.depth, annex.role, annex.outcome) == (2, "source", "new")
-    assert read_meta(archive, other.url("/annex"))["cited_by"] == [sources["statement"]]
+    assert meta(archive.root, other.url("/annex"))["cited_by"] == [sources["statement"]]
 
     result = run_cli("snapshot", "--all", "--no-sources", "--json", "-a", str(archive.root))
     assert [r["url"] for r in json.loads(result.stdout)["results"]] == [url]
@@ -258,8 +246,8 @@ def test_a_tracked_article_cited_by_another_keeps_its_article_role(site, other, 
     archive.add([site.url("/b")])
     _, summary = archive.add([site.url("/a")])
     assert site.hits["/b"] == 2
-    meta = read_meta(archive, site.url("/b"))
-    assert meta["role"] == "article" and meta["cited_by"] == [site.url("/a")]
+    kept = meta(archive.root, site.url("/b"))
+    assert kept["role"] == "article" and kept["cited_by"] == [site.url("/a")]
     assert [r.outcome for r in summary.results] == ["new", "unchanged"]
     assert git(archive.root, "status", "--porcelain") == ""
 
@@ -286,7 +274,7 @@ def test_sources_are_rechecked_with_their_article(site, other, archive):
 
     by_url = {r.url: r.outcome for r in summary.results}
     assert by_url[url] == "unchanged" and by_url[sources["statement"]] == "changed"
-    assert read_meta(archive, sources["statement"])["version"] == 2
+    assert meta(archive.root, sources["statement"])["version"] == 2
     confirmed = sum(outcome == "unchanged" for outcome in by_url.values())
     subject = git(archive.root, "log", "-1", "--format=%s").strip()
     assert subject == f"archiver: 1 changed, {confirmed} confirmed unchanged"

@@ -3,21 +3,17 @@ store stays small over many runs."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from support.commands import git
 
 from archiver import store as store_module
 from archiver.store import Store
 
 AUTHOR = ("archiver", "archiver@localhost")
 WHEN = datetime(2026, 11, 24, 9, 30, 5, tzinfo=timezone(timedelta(hours=2)))
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
 
 
 def objects(root: Path) -> dict[str, int]:

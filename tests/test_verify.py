@@ -1,6 +1,6 @@
 """`archiver verify`: every version's WARC evidence in the whole history, checked as a skeptic would.
 
-An archive with history (tests/evidence.py: three runs, a revisit) is verified sound, then damaged the ways
+An archive with history (tests/support/evidence.py: three runs, a revisit) is verified sound, then damaged the ways
 evidence gets damaged: a flipped byte on disk, a payload altered and re-gzipped so that the file is still
 valid gzip, a file cut short, a file deleted. Each must exit 5 and name the WARC file and the page.
 """
@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import git, run_cli
-from evidence import STORY, build_history
-from newssite import Response, article
+from support.commands import git, run_cli
+from support.evidence import STORY, build_history
+from support.newssite import Response, article
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import ExitCode

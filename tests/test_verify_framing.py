@@ -16,15 +16,15 @@ import io
 import json
 import random
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import git
-from hostile import Conn, response
-from userview import STORY, archiver, configure, meta, records
+from support.archives import configure, meta
+from support.commands import git
+from support.hostile import Conn, chunk, response
+from support.userview import STORY, archiver
+from support.warcs import records, warcio_check
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -34,7 +34,6 @@ from archiver.errors import ExitCode
 from archiver.framing import flaw
 from archiver.warc import RawHead
 
-WARCIO = Path(sys.executable).with_name("warcio")
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 DIGESTS_AND_FRAME = {"warc-type", "warc-target-uri", "content-type", "content-length", "warc-block-digest",
                      "warc-payload-digest"}  # what warcio writes afresh for a record
@@ -49,10 +48,6 @@ def page(title: str) -> bytes:
 def noise(size: int, seed: int) -> bytes:
     """Text that compresses poorly: a damaged record that drops it comes out shorter once gzipped."""
     return base64.b64encode(random.Random(seed).randbytes(size * 3 // 4))
-
-
-def chunk(data: bytes, extension: bytes = b"") -> bytes:
-    return b"%x%s\r\n%s\r\n" % (len(data), extension, data)
 
 
 def chunked(data: bytes, pieces: int = 4) -> bytes:
@@ -101,9 +96,9 @@ def gzip_member(data: bytes, extra: int = 0) -> bytes:
     return out[:3] + bytes([out[3] | 0x04]) + out[4:10] + struct.pack("<H", extra - 2) + bytes(extra - 2) + out[10:]
 
 
-def warcio_check(path: Path) -> list[str]:
+def warcio_failures(path: Path) -> list[str]:
     """What `warcio check` finds wrong in the file: the kind of each failure."""
-    check = subprocess.run([str(WARCIO), "check", "-v", str(path)], capture_output=True, text=True)
+    check = warcio_check(path)
     return [line.strip().partition(" failed")[0] + " failed" for line in check.stdout.splitlines() if "failed" in line]
 
 
@@ -132,12 +127,12 @@ def rewrite(path: Path, offset: int, headers: list[tuple[str, str]], body: bytes
     if keep_length:
         assert len(damaged) + 2 <= length, "the damaged record must come out shorter, to keep the records after it"
         damaged = gzip_member(out.getvalue(), extra=length - len(damaged))
-    before = warcio_check(path)
+    before = warcio_failures(path)
     data = path.read_bytes()
     path.write_bytes(data[:offset] + damaged + data[offset + length :])
     # Only the framing is wrong: `warcio check` finds what it found before, which is nothing, but for the payload
     # digest of a chunked body (warcio digests its framing too, WARC 1.1 the payload).
-    assert warcio_check(path) == before
+    assert warcio_failures(path) == before
     assert set(before) <= {"payload digest failed"}, before
 
 

@@ -6,13 +6,12 @@ import base64
 import gzip
 import io
 import json
-import subprocess
-import sys
 import zlib
 from hashlib import sha1
 from pathlib import Path
 
-from newssite import Response, article
+from support.newssite import Response, article
+from support.warcs import records, warcio_check
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
 
@@ -24,27 +23,9 @@ HTML = article("Exact bytes", ["Every byte of this page must come back from the 
                noise=False).encode("utf-8")
 
 
-def records(path: Path) -> list[dict]:
-    out = []
-    with path.open("rb") as f:
-        for record in ArchiveIterator(f):
-            out.append({
-                "type": record.rec_type,
-                "headers": record.rec_headers,
-                "http": record.http_headers,
-                "raw": record.raw_stream.read(),
-            })
-    return out
-
-
 def the_warc(archive: Archive) -> Path:
     [path] = [p for p in (archive.root / "warcs").rglob("*.warc.gz")]
     return path
-
-
-def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(Path(sys.executable).with_name("warcio")), "check", "-v", str(path)],
-                          capture_output=True, text=True)
 
 
 def test_warc_structure_and_warcio_check(site, archive):
@@ -59,28 +40,28 @@ def test_warc_structure_and_warcio_check(site, archive):
     assert check.returncode == 0, check.stdout + check.stderr
 
     recs = records(path)
-    assert [r["type"] for r in recs] == ["warcinfo", "response", "request", "metadata"]
-    assert all(r["headers"].protocol == "WARC/1.1" for r in recs)
-    info = recs[0]["raw"].decode()
+    assert [r.type for r in recs] == ["warcinfo", "response", "request", "metadata"]
+    assert all(r.warc.protocol == "WARC/1.1" for r in recs)
+    info = recs[0].payload.decode()
     assert "software: archiver/" in info and "trafilatura" in info
-    user_agent = recs[2]["http"].get_header("User-Agent")
+    user_agent = recs[2].http.get_header("User-Agent")
     assert f"http-header-user-agent: {user_agent}\r\n" in info and "robots: obey\r\n" in info
     assert "operator:" not in info  # none set: none written
-    info_id = recs[0]["headers"].get_header("WARC-Record-ID")
-    assert all(r["headers"].get_header("WARC-Warcinfo-ID") == info_id for r in recs[1:])
+    info_id = recs[0].warc.get_header("WARC-Record-ID")
+    assert all(r.warc.get_header("WARC-Warcinfo-ID") == info_id for r in recs[1:])
     response, request, metadata = recs[1], recs[2], recs[3]
-    assert request["headers"].get_header("WARC-Concurrent-To") == response["headers"].get_header("WARC-Record-ID")
-    assert response["headers"].get_header("WARC-Block-Digest").startswith("sha1:")
-    assert response["headers"].get_header("WARC-IP-Address") == "127.0.0.1"
-    assert request["http"].protocol == "GET" and request["http"].get_header("User-Agent").startswith("archiver/")
+    assert request.warc.get_header("WARC-Concurrent-To") == response.warc.get_header("WARC-Record-ID")
+    assert response.warc.get_header("WARC-Block-Digest").startswith("sha1:")
+    assert response.warc.get_header("WARC-IP-Address") == "127.0.0.1"
+    assert request.http.protocol == "GET" and request.http.get_header("User-Agent").startswith("archiver/")
     # Headers as received: order, case and duplicates preserved.
-    names = [k for k, _ in response["http"].headers]
+    names = [k for k, _ in response.http.headers]
     assert names.index("Set-Cookie") < names.index("X-Custom") < names.index("set-cookie")
-    assert response["http"].get_header("X-Custom") == "MiXeD"
-    assert metadata["headers"].get_header("WARC-Target-URI") == "urn:archiver:metadata:" + site.url("/plain")
-    assert metadata["headers"].get_header("WARC-Date") == response["headers"].get_header("WARC-Date")
-    assert metadata["headers"].get_header("WARC-Refers-To") == response["headers"].get_header("WARC-Record-ID")
-    assert b"extractor: trafilatura " in metadata["raw"]
+    assert response.http.get_header("X-Custom") == "MiXeD"
+    assert metadata.warc.get_header("WARC-Target-URI") == "urn:archiver:metadata:" + site.url("/plain")
+    assert metadata.warc.get_header("WARC-Date") == response.warc.get_header("WARC-Date")
+    assert metadata.warc.get_header("WARC-Refers-To") == response.warc.get_header("WARC-Record-ID")
+    assert b"extractor: trafilatura " in metadata.payload
 
 
 def test_the_operator_set_is_named_in_the_warcinfo(site, archive):
@@ -88,7 +69,7 @@ def test_the_operator_set_is_named_in_the_warcinfo(site, archive):
     toml.write_text(toml.read_text().replace('operator = ""', 'operator = "Harbour Desk <archive@example.org>"'))
     site.routes["/plain"] = Response(body=HTML)
     Archive.open(archive.root).add([site.url("/plain")])
-    assert b"operator: Harbour Desk <archive@example.org>\r\n" in records(the_warc(archive))[0]["raw"]
+    assert b"operator: Harbour Desk <archive@example.org>\r\n" in records(the_warc(archive))[0].payload
 
 
 def test_exact_bytes_of_a_gzip_encoded_response(site, archive):
@@ -96,10 +77,10 @@ def test_exact_bytes_of_a_gzip_encoded_response(site, archive):
     site.routes["/gz"] = Response(body=compressed, headers=[("Content-Encoding", "gzip")])
     archive.add([site.url("/gz")])
 
-    [response] = [r for r in records(the_warc(archive)) if r["type"] == "response"]
-    assert response["raw"] == compressed  # the bytes on the wire
-    assert response["http"].get_header("Content-Encoding") == "gzip"
-    assert gzip.decompress(response["raw"]) == HTML
+    [response] = [r for r in records(the_warc(archive)) if r.type == "response"]
+    assert response.payload == compressed  # the bytes on the wire
+    assert response.http.get_header("Content-Encoding") == "gzip"
+    assert gzip.decompress(response.payload) == HTML
     with the_warc(archive).open("rb") as f:  # warcio's decoded view gives the page itself
         decoded = next(r for r in ArchiveIterator(f) if r.rec_type == "response").content_stream().read()
     assert decoded == HTML
@@ -110,14 +91,14 @@ def test_exact_bytes_of_a_chunked_response(site, archive):
     site.routes["/chunked"] = Response(body=HTML, chunked=True)
     archive.add([site.url("/chunked")])
 
-    [response] = [r for r in records(the_warc(archive)) if r["type"] == "response"]
-    assert response["http"].get_header("Transfer-Encoding") == "chunked"  # stored as it came, framing and all
-    assert response["raw"] != HTML and response["raw"].endswith(b"\r\n0\r\n\r\n")
-    assert ChunkedDataReader(io.BytesIO(response["raw"]), raise_exceptions=True).read() == HTML
+    [response] = [r for r in records(the_warc(archive)) if r.type == "response"]
+    assert response.http.get_header("Transfer-Encoding") == "chunked"  # stored as it came, framing and all
+    assert response.payload != HTML and response.payload.endswith(b"\r\n0\r\n\r\n")
+    assert ChunkedDataReader(io.BytesIO(response.payload), raise_exceptions=True).read() == HTML
     # WARC 1.1: the payload is the body with the transfer coding removed, and so is its digest. `warcio check`
     # digests the chunked bytes instead: it disagrees on that record alone, the block digest passes.
     expected = "sha1:" + base64.b32encode(sha1(HTML).digest()).decode()
-    assert response["headers"].get_header("WARC-Payload-Digest") == expected
+    assert response.warc.get_header("WARC-Payload-Digest") == expected
     report = warcio_check(the_warc(archive)).stdout
     assert report.count("payload digest failed") == 1 and "block digest failed" not in report
 
@@ -127,8 +108,8 @@ def test_deflate_response_is_kept_as_sent_and_extracted(site, archive):
     site.routes["/deflate"] = Response(body=compressed, headers=[("Content-Encoding", "deflate")])
     archive.add([site.url("/deflate")])
 
-    [response] = [r for r in records(the_warc(archive)) if r["type"] == "response"]
-    assert response["raw"] == compressed
+    [response] = [r for r in records(the_warc(archive)) if r.type == "response"]
+    assert response.payload == compressed
     text = (archive.root / page_dir(site.url("/deflate")) / "article.md").read_text()
     assert "Every byte of this page must come back from the WARC exactly as it was sent." in text
 
@@ -155,10 +136,10 @@ def test_redirect_hops_each_have_a_response_record(site, archive):
     site.redirect("/start", "/final", status=301)
     archive.add([site.url("/start")])
 
-    responses = [r for r in records(the_warc(archive)) if r["type"] == "response"]
-    assert [(r["headers"].get_header("WARC-Target-URI"), r["http"].get_statuscode()) for r in responses] == [
+    responses = [r for r in records(the_warc(archive)) if r.type == "response"]
+    assert [(r.warc.get_header("WARC-Target-URI"), r.http.get_statuscode()) for r in responses] == [
         (site.url("/start"), "301"), (site.url("/final"), "200")]
-    assert responses[0]["http"].get_header("Location") == "/final"
+    assert responses[0].http.get_header("Location") == "/final"
 
 
 def test_truncated_body_is_marked(site, archive, tmp_path):
@@ -168,9 +149,9 @@ def test_truncated_body_is_marked(site, archive, tmp_path):
     archive = Archive.open(archive.root)
     archive.add([site.url("/big")])
 
-    [response] = [r for r in records(the_warc(archive)) if r["type"] == "response"]
-    assert response["headers"].get_header("WARC-Truncated") == "length"
-    assert response["raw"] == big[:100_000]
+    [response] = [r for r in records(the_warc(archive)) if r.type == "response"]
+    assert response.warc.get_header("WARC-Truncated") == "length"
+    assert response.payload == big[:100_000]
     meta = json.loads((archive.root / page_dir(site.url("/big")) / "meta.json").read_text())
     assert meta["truncated"] == "length"
     assert warcio_check(the_warc(archive)).returncode == 0

@@ -16,9 +16,10 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hostile import Conn, page
-from userview import STORY, archiver, article, configure, run_sampled
-from warcio.archiveiterator import ArchiveIterator
+from support.archives import article, configure
+from support.hostile import Conn, page
+from support.userview import STORY, archiver, run_sampled
+from support.warcs import records
 from warcio.bufferedreaders import ChunkedDataReader
 
 HTML = page("Ferry terminal approved", STORY).encode()
@@ -27,14 +28,7 @@ GONE_FOR_GOOD = b"<html><body><p>" + b"This page has moved for good. " * 70 + b"
 
 def blocks(root: Path, url: str, kind: str = "response") -> list[tuple[dict[str, str], bytes]]:
     """(WARC headers, block as stored) of every `kind` record for `url` in the archive's WARC files, in order."""
-    found = []
-    for path in sorted(root.rglob("*.warc.gz")):
-        with path.open("rb") as f:
-            for record in ArchiveIterator(f, no_record_parse=True):
-                headers = dict(record.rec_headers.headers)
-                if record.rec_type == kind and headers.get("WARC-Target-URI") == url:
-                    found.append((headers, record.raw_stream.read()))
-    return found
+    return [(r.headers, r.payload) for r in records(root, parse_http=False) if r.type == kind and r.uri == url]
 
 
 def sends(data: bytes):

@@ -1,6 +1,6 @@
 """A hostile HTTP server on loopback: each path answers with a script of raw bytes, pauses, resets.
 
-http.server (tests/newssite.py) only speaks correct HTTP; the cases here need a server that trickles,
+http.server (tests/support/newssite.py) only speaks correct HTTP; the cases here need a server that trickles,
 never stops, lies about lengths and charsets, resets the connection or closes without a word.
 One request per connection: every scripted answer closes (or breaks) the connection afterwards.
 """
@@ -153,6 +153,16 @@ def response(status: str, headers: Iterable[tuple[str, str]] = (), body: bytes =
     if length:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def chunk(data: bytes, extension: bytes = b"") -> bytes:
+    """One chunk of the chunked transfer coding (with a chunk extension, such as b";name=value")."""
+    return b"%x%s\r\n%s\r\n" % (len(data), extension, data)
+
+
+# A page of council minutes as raw bytes: its head, and a paragraph block to repeat as long as a test needs.
+HTML_HEAD = b"<html><head><title>Endless minutes</title></head><body><article><h1>Endless minutes</h1>"
+MINUTES = b"<p>The council met again and the minutes of the previous meeting were read aloud in full.</p>\n" * 40
 
 
 def not_found(conn: Conn) -> None:

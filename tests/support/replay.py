@@ -1,7 +1,7 @@
 """Replay of the archive in the tools web archivists check WARCs with: pywb and ReplayWeb.page.
 
 - `replayed_once`: an archive made by real runs on the loopback site, holding a page that went A -> B -> A
-  (tests/evidence.py), a redirect chain (301 -> 302 -> the final page, each hop with a body) and a page
+  (tests/support/evidence.py), a redirect chain (301 -> 302 -> the final page, each hop with a body) and a page
   served chunked; its WARC records read back with warcio, and its index and WACZ made by the real command.
 - `Wayback`: pywb's `wayback` server on loopback over the archive's own WARC files and index.
 - `ReplayWebPage`: the `replaywebpage` npm package (fetched from the npm registry, checked against its pinned
@@ -34,9 +34,6 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from conftest import CHROMIUM_FLAGS, allow_loopback_sources, run_cli
-from evidence import build_history
-from newssite import Response, Site, article
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from warcio.archiveiterator import ArchiveIterator
@@ -48,6 +45,11 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as WsgiResponse
 
 from archiver import Archive, cdxj
+from support.archives import allow_loopback_sources
+from support.browser import CHROMIUM_FLAGS
+from support.commands import run_cli
+from support.evidence import build_history
+from support.newssite import Response, Site, article
 
 BIN = Path(sys.executable).parent
 

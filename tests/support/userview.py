@@ -1,7 +1,8 @@
 """The real command as a user runs it against hostile servers, and what they see of it.
 
 Shared by the hostile suite (tests/test_hostile*.py): the exit code, stdout and stderr of a run, its `--json`
-results, the archive's files, the WARC records read back with warcio, and peak memory of the command.
+results, what it left in the archive, and the memory of the command's processes (the archive's files are read
+with `support.archives`, its WARC records with `support.warcs`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import git
-from hostile import response
 from typer.testing import CliRunner
-from warcio.archiveiterator import ArchiveIterator
 
 from archiver.cli import app
-from archiver.urls import normalize_url, page_dir
+from archiver.urls import normalize_url
+from support.archives import folder
+from support.commands import git
+from support.hostile import response
 
 STORY = [
     "The harbour authority approved the new ferry terminal on Tuesday after a long public inquiry.",
@@ -66,54 +66,6 @@ def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outco
     return Outcome(result.exit_code, result.stdout, result.stderr, data)
 
 
-def configure(root: Path, **settings: object) -> None:
-    """Set `key = value` lines of archiver.toml (every key used here is unique in the file)."""
-    toml = root / "archiver.toml"
-    text = toml.read_text()
-    for key, value in settings.items():
-        text, count = re.subn(rf"^{key} = .*$", f"{key} = {json.dumps(value)}", text, flags=re.MULTILINE)
-        assert count == 1, key
-    toml.write_text(text)
-
-
-def folder(root: Path, url: str) -> Path:
-    return root / page_dir(normalize_url(url))
-
-
-def meta(root: Path, url: str) -> dict:
-    return json.loads((folder(root, url) / "meta.json").read_text())
-
-
-def article(root: Path, url: str) -> str:
-    return (folder(root, url) / "article.md").read_text()
-
-
-@dataclass
-class Record:
-    type: str
-    uri: str
-    headers: dict[str, str]
-    http_status: str | None
-    payload: bytes
-
-
-def records(base: Path) -> list[Record]:
-    """Every record of every WARC under `base`, read back with warcio; the payload as stored (not decoded)."""
-    found = []
-    for path in sorted(base.rglob("*.warc.gz*")):
-        with path.open("rb") as f:
-            for rec in ArchiveIterator(f):
-                http = rec.http_headers if rec.rec_type != "request" else None
-                status = http.get_statuscode() if http else None
-                found.append(Record(rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
-                                    dict(rec.rec_headers.headers), status, rec.raw_stream.read()))
-    return found
-
-
-def responses(base: Path, url: str) -> list[Record]:
-    return [r for r in records(base) if r.type == "response" and r.uri == url]
-
-
 def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()]  # nothing when `path` does not exist
 
@@ -124,7 +76,6 @@ def assert_nothing_written(root: Path, url: str) -> None:
     assert files_under(root / "warcs") == [] and files_under(root / ".archiver" / "spool") == []
     assert git(root, "ls-files", "warcs", "pages") == ""
     assert not list(root.rglob("*.open"))
-
 
 
 def run_measured(root: Path, *args: str) -> tuple[int, str, float]:
@@ -149,10 +100,6 @@ def streamed(root: Path, *args: str, keep: int = 0) -> tuple[int, bytes, int, fl
 
 def redirect(to: str, status: str = "302 Found"):
     return lambda conn: conn.send(response(status, [("Location", to)]))
-
-
-def responses_of_checks(root: Path) -> list[Record]:
-    return [r for r in records(root / ".archiver" / "checks") if r.type == "response"]
 
 
 # --- processes -----------------------------------------------------------------------------------------

@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from newssite import Response, Site, article
-
 from archiver import Archive
 from archiver.urls import page_dir
+from support.newssite import Response, Site, article
 
 STORY = ["The harbour authority approved the dredging plan on Monday after a long public consultation.",
          "Fishermen said the work would damage the oyster beds. The authority disputed their figures.",

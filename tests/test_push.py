@@ -1,0 +1,49 @@
+"""`push_remote`: a snapshot that commits pushes to the remote; a failed push exits 4 and keeps the local commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from support.commands import git, run_cli
+from support.newssite import article
+from support.schedule import EDIT, STORY, new_archive, serve_story
+
+from archiver.errors import ExitCode
+from archiver.urls import page_dir
+
+
+def test_a_snapshot_that_commits_pushes_to_the_remote(tmp_path, site):
+    paragraphs = list(STORY)
+    site.page("/news/harbour", lambda: article("Harbour dredging plan approved", paragraphs))
+    url = site.url("/news/harbour")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    root = new_archive(tmp_path, push_remote="origin")
+    git(root, "remote", "add", "origin", str(remote))
+
+    added = run_cli("add", url, "-a", str(root))
+    assert (added.returncode, added.stderr) == (0, "")
+    assert git(remote, "rev-parse", "HEAD") == git(root, "rev-parse", "HEAD")
+    assert "pages/" in git(remote, "ls-tree", "-r", "--name-only", "HEAD")
+
+    paragraphs.append(EDIT)
+    changed = run_cli("snapshot", "--all", "-a", str(root))
+    assert (changed.returncode, changed.stderr) == (0, "") and "1 changed" in changed.stdout
+    assert git(remote, "rev-parse", "HEAD") == git(root, "rev-parse", "HEAD")
+
+
+def test_a_failed_push_exits_4_and_keeps_the_local_commit(tmp_path, site):
+    url = serve_story(site, "/news/harbour")
+    root = new_archive(tmp_path, push_remote="origin")
+    git(root, "remote", "add", "origin", str(tmp_path / "nowhere" / "remote.git"))
+    before = git(root, "rev-parse", "HEAD")
+
+    result = run_cli("-q", "add", url, "-a", str(root))
+    assert result.returncode == ExitCode.PUSH_FAILED
+    assert "push failed" in result.stderr
+    head = git(root, "rev-parse", "HEAD").strip()
+    assert head != before.strip() and result.stdout.splitlines() == [
+        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {head[:10]}"]
+    assert str(page_dir(url)) in git(root, "show", "--name-only", "--format=", "HEAD")
+    assert git(root, "status", "--porcelain") == ""
