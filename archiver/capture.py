@@ -63,6 +63,13 @@ class Capture:
         return self.exchanges[-1] if self.exchanges else None
 
     @property
+    def answer(self) -> Exchange:
+        """The final exchange, where one is known to exist (a capture judged to hold an answer)."""
+        if not self.exchanges:
+            raise ValueError(f"the capture of {self.url} holds no answer")
+        return self.exchanges[-1]
+
+    @property
     def final_url(self) -> str:
         return self.final.url if self.final else self.url
 

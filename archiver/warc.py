@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -25,6 +25,7 @@ from . import chunked
 from .atomic import fsync_dir, naming
 from .capture import Capture, Exchange
 from .chunked import is_chunked
+from .meta import WarcRef
 from .payload import content_coding, inflate
 from .state import Record
 from .store import WARCS
@@ -78,8 +79,8 @@ class RecordRef:
         return Record(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
                       record_id=self.record_id)
 
-    def as_dict(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    def as_dict(self) -> WarcRef:
+        return cast(WarcRef, {k: v for k, v in asdict(self).items() if v is not None})
 
 
 class WarcFile:
