@@ -102,7 +102,7 @@ class PageState:
 
 
 @dataclass(frozen=True)
-class Record:
+class PayloadRecord:
     """A response record already in the archive, for identical-payload revisits."""
 
     uri: str
@@ -118,7 +118,7 @@ class Seed:
     last capture, latest status; due now) and the record holding each archived payload."""
 
     pages: list[PageState]
-    records: dict[str, Record]
+    records: dict[str, PayloadRecord]
 
 
 PAGE_COLUMNS = ", ".join(f.name for f in fields(PageState))
@@ -136,7 +136,7 @@ class State:
     def __init__(self, path: Path, seed: Callable[[], Seed]) -> None:
         self.path = path
         self._seed = seed
-        self._new_records: dict[str, Record] = {}
+        self._new_records: dict[str, PayloadRecord] = {}
         try:
             self.db = self._connect()
         except sqlite3.DatabaseError as exc:
@@ -233,16 +233,16 @@ class State:
                                                (url,)).fetchall())
         return [Check(*row) for row in rows]
 
-    def remember_record(self, digest: str, record: Record) -> None:
+    def remember_record(self, digest: str, record: PayloadRecord) -> None:
         """Note an archived payload; saved with the run's checks (one transaction, not one per page)."""
         self._new_records.setdefault(digest, record)
 
-    def find_record(self, digest: str) -> Record | None:
+    def find_record(self, digest: str) -> PayloadRecord | None:
         if digest in self._new_records:
             return self._new_records[digest]
         row = self._use(lambda db: db.execute("SELECT uri, date, file, offset, record_id FROM records "
                                               "WHERE payload_digest = ?", (digest,)).fetchone())
-        return Record(*row) if row else None
+        return PayloadRecord(*row) if row else None
 
 
 def read_pages(path: Path) -> dict[str, PageState]:
