@@ -21,8 +21,9 @@ from .crawl import Run
 from .errors import ArchiveMissing, InvalidURL, UsageError
 from .history import History
 from .lock import ArchiveLock
+from .meta import Kind, PageMeta
 from .results import PageResult, RunSummary
-from .state import PageState, State, read_pages
+from .state import Outcome, PageState, State, read_pages
 from .store import WORK_DIR, Store
 from .urls import normalize_url
 from .verify import Report
@@ -204,7 +205,7 @@ class Archive:
         urls += sorted(u for u in metas if u not in tracked)
         return self._infos(urls, metas)
 
-    def _metas(self, urls: list[str]) -> dict[str, dict]:
+    def _metas(self, urls: list[str]) -> dict[str, PageMeta]:
         return {u: m for u in urls if (m := self.store.meta_of(u)) is not None}
 
     def cited_by(self, url: str) -> list[PageInfo]:
@@ -262,14 +263,14 @@ class Archive:
         """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ package."""
         return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
 
-    def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
+    def _infos(self, urls: list[str], metas: dict[str, PageMeta], role: str = "article") -> list[PageInfo]:
         states = read_pages(self.root / WORK_DIR / STATE_NAME)
         now, limit = datetime.now(UTC), self.config.unreachable_after_days
         return [_page_info(url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit)
                 for url in urls]
 
 
-def _page_info(url: str, folder: PurePosixPath, meta: dict | None, state: PageState | None, role: str,
+def _page_info(url: str, folder: PurePosixPath, meta: PageMeta | None, state: PageState | None, role: str,
                now: datetime, unreachable_after: float) -> PageInfo:
     meta = meta or {}
     return PageInfo(
@@ -287,12 +288,12 @@ def _page_info(url: str, folder: PurePosixPath, meta: dict | None, state: PageSt
     )
 
 
-def _status(meta: dict, state: PageState | None, now: datetime, unreachable_after: float) -> str:
+def _status(meta: PageMeta, state: PageState | None, now: datetime, unreachable_after: float) -> str:
     """The latest HTTP status, or what kept us from having one."""
     if state is None:
         return str(meta["status"]) if "status" in meta else "never captured"
-    if state.last_outcome == "failed":
-        return "unreachable" if state.failing_for_days(now) >= unreachable_after else "failed"
-    if state.last_outcome == "skipped":
-        return "skipped"
-    return "soft-404" if meta.get("kind") == "soft-404" else str(state.last_status)
+    if state.last_outcome == Outcome.FAILED:
+        return "unreachable" if state.failing_for_days(now) >= unreachable_after else Outcome.FAILED
+    if state.last_outcome == Outcome.SKIPPED:
+        return Outcome.SKIPPED
+    return Kind.SOFT_404 if meta.get("kind") == Kind.SOFT_404 else str(state.last_status)

@@ -26,6 +26,7 @@ from .archive import Archive
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
 from .meta import GONE_KINDS
 from .results import PageResult, RunSummary
+from .state import Outcome
 
 logger = logging.getLogger("archiver")
 
@@ -467,7 +468,7 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
         changed = summary.changed  # a commit of confirmations alone is no news (cron mails what -q prints)
         if ctx.obj["verbose"] or sys.stdout.isatty():
             for result in summary.results:
-                if result.outcome == "failed":
+                if result.outcome == Outcome.FAILED:
                     _say(f"failed: {result.url}: {result.error}", err=True)
         if changed or summary.any_failed or not ctx.obj["quiet"]:
             _say(summary.line())

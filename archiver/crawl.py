@@ -39,8 +39,8 @@ from .meta import GONE_KINDS
 from .normalize import Document, extractor_versions
 from .policy import Captured, CapturePolicy
 from .politeness import HostQueues, site_of
-from .results import KIND_OUTCOME, VERSION_OUTCOMES, Outcome, PageResult, RunSummary
-from .state import Check, PageState, PayloadRecord, State
+from .results import KIND_OUTCOME, VERSION_OUTCOMES, PageResult, RunSummary
+from .state import Check, Outcome, PageState, PayloadRecord, State
 from .store import ARTICLE, CHECKS, CONFIRMED, META, WORK_DIR, PageFiles, Store, commit_message
 from .warc import IDENTICAL_PAYLOAD, IDENTICAL_TEXT, NOT_MODIFIED, WarcFile, warcinfo
 

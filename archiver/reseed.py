@@ -12,8 +12,8 @@ from pathlib import PurePosixPath
 
 from .crawl import record_of
 from .meta import load as load_meta
-from .results import KIND_OUTCOME, Outcome
-from .state import PageState, PayloadRecord, Seed
+from .results import KIND_OUTCOME
+from .state import Outcome, PageState, PayloadRecord, Seed
 from .store import META, PAGES, PageFiles, Store
 
 log = logging.getLogger(__name__)

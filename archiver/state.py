@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -60,11 +61,23 @@ CREATE TABLE IF NOT EXISTS records (
 """
 
 
+class Outcome(StrEnum):
+    """What one check of a page came to (serialized as its value, in `--json` and the state database)."""
+
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    GONE = "gone"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not fetched by policy: a private address, robots.txt
+    DEFERRED = "deferred"  # not checked this run: the sources' time budget ran out
+
+
 @dataclass(frozen=True)
 class Check:
     url: str
     checked_at: str  # ISO 8601, UTC
-    outcome: str  # new | changed | unchanged | gone | failed | skipped
+    outcome: Outcome
     status: int | None
     duration_ms: int
     payload_digest: str | None
@@ -219,8 +232,8 @@ class State:
                      etag = CASE WHEN :failed THEN pages.etag ELSE excluded.etag END,
                      last_modified = CASE WHEN :failed THEN pages.last_modified ELSE excluded.last_modified END""",
                 [{"url": c.url, "role": c.role, "at": c.checked_at, "outcome": c.outcome, "status": c.status,
-                  "error": c.error, "failed": int(c.outcome == "failed"),
-                  "failing_since": c.checked_at if c.outcome == "failed" else None,
+                  "error": c.error, "failed": int(c.outcome == Outcome.FAILED),
+                  "failing_since": c.checked_at if c.outcome == Outcome.FAILED else None,
                   "interval": c.interval_minutes, "next_due": c.next_due, "etag": c.etag,
                   "last_modified": c.last_modified} for c in checks],
             )
