@@ -27,7 +27,7 @@ from .capture import Capture, Exchange
 from .chunked import is_chunked
 from .meta import WarcRef
 from .payload import content_coding, inflate
-from .state import Record
+from .state import PayloadRecord
 from .store import WARCS
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,8 @@ class RecordRef:
     date: str = ""  # WARC-Date of the record
     refers_to: dict[str, object] | None = None  # for a revisit: the record that holds the payload
 
-    def as_record(self) -> Record:
-        return Record(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
+    def as_record(self) -> PayloadRecord:
+        return PayloadRecord(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
                       record_id=self.record_id)
 
     def as_dict(self) -> WarcRef:
@@ -130,7 +130,7 @@ class WarcFile:
         return self._writer
 
     def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None,
-                      duplicate_of: Callable[[str], Record | None] | None = None) -> RecordRef:
+                      duplicate_of: Callable[[str], PayloadRecord | None] | None = None) -> RecordRef:
         """Write every exchange of `capture` (redirect hops first); return the final response's ref.
 
         When `duplicate_of` finds the final payload already archived, the final exchange is written as an
@@ -149,7 +149,7 @@ class WarcFile:
                 self._write_metadata(ref, metadata)
         return ref
 
-    def write_revisit(self, capture: Capture, original: Record, profile: str) -> RecordRef:
+    def write_revisit(self, capture: Capture, original: PayloadRecord, profile: str) -> RecordRef:
         """A check that found the version `original` holds: redirect hops as they came, then the final answer as a
         revisit of `original` with `profile` (NOT_MODIFIED for a 304, IDENTICAL_PAYLOAD, IDENTICAL_TEXT)."""
         ref = None
@@ -161,7 +161,7 @@ class WarcFile:
         assert ref is not None
         return ref
 
-    def _write_exchange(self, exchange: Exchange, original: Record | None = None,
+    def _write_exchange(self, exchange: Exchange, original: PayloadRecord | None = None,
                         profile: str | None = None) -> RecordRef:
         """The response (or, with `original`, a revisit of it) and its request, each block the bytes as they passed."""
         writer = self._open()
