@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from newssite import Site, article
+from support.newssite import Site, article
 
 from archiver import Archive
 from archiver.errors import UsageError
