@@ -208,9 +208,9 @@ def _check_file(root: Path, rel: str, expected: list[Evidence], seen: _Seen) -> 
             url = _page_uri(found.target_uri) or _preceding(expected, offset)
             problems += [Problem(rel, url, error, offset) for error in found.errors]
     for offset, items in sorted(at.items()):
-        found = scanned.get(offset)
+        record = scanned.get(offset)
         for item in items:
-            problems += [_problem(item, message) for message in _compare(item, found)]
+            problems += [_problem(item, message) for message in _compare(item, record)]
     return sorted(problems, key=lambda p: p.offset or 0)
 
 
