@@ -7,7 +7,20 @@ all an answer that broke off, or one the request did not ask for: a false edit i
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from .capture import Capture
+
+
+class Verdict(StrEnum):
+    """What the capture stage makes of a job, before any text is read."""
+
+    OK = "ok"  # an answer that may make a version
+    NOT_MODIFIED = "not-modified"  # 304 to a conditional request: the archived version stands
+    GONE = "gone"  # 404 or 410
+    FAILED = "failed"  # no usable answer: nothing archived changes
+    SKIPPED = "skipped"  # not fetched by policy (a private address, robots.txt)
+    DEFERRED = "deferred"  # not fetched this run: the time budget of its group of sources is spent
 
 GONE_STATUSES = (404, 410)
 PAGE_STATUSES = (200, 203)  # a page as asked for (203: the same, through a transforming proxy)
@@ -18,22 +31,21 @@ _NOT_A_PAGE = {
 }
 
 
-def verdict(capture: Capture, conditional: bool) -> tuple[str, str | None]:
-    """("ok", None) for an answer that may make a version; else the check's outcome ("skipped", "not-modified",
-    "gone", "failed") and, for a failure or a skip, the reason."""
+def verdict(capture: Capture, conditional: bool) -> tuple[Verdict, str | None]:
+    """(OK, None) for an answer that may make a version; else what it is and, for a failure or a skip, why."""
     final = capture.final
     if capture.blocked:
-        return "skipped", capture.blocked
+        return Verdict.SKIPPED, capture.blocked
     if final is not None and final.status == 304 and conditional and not capture.error:
-        return "not-modified", None
+        return Verdict.NOT_MODIFIED, None
     if capture.error or final is None:
-        return "failed", capture.error or "no response"
+        return Verdict.FAILED, capture.error or "no response"
     if final.status in GONE_STATUSES:
-        return "gone", None
+        return Verdict.GONE, None
     status = f"HTTP {final.status} {final.reason}".rstrip()
     if final.status not in PAGE_STATUSES:
         why = _NOT_A_PAGE.get(final.status) or ("not a page" if 200 <= final.status < 300 else "")
-        return "failed", f"{status}: {why}" if why else status
+        return Verdict.FAILED, f"{status}: {why}" if why else status
     if final.body_length == 0:
-        return "failed", f"{status} with an empty body: the server sent no page"
-    return "ok", None
+        return Verdict.FAILED, f"{status} with an empty body: the server sent no page"
+    return Verdict.OK, None

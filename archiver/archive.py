@@ -16,13 +16,15 @@ from . import config as configmod
 from . import rebuild as rebuildmod
 from .citations import cited_sources
 from .compare import compare, parse_links
-from .crawl import PageResult, Run, RunSummary
+from .crawl import Run
 from .errors import ArchiveMissing, InvalidURL, UsageError
-from .history import History, Version
+from .history import History
 from .lock import ArchiveLock
+from .results import PageResult, RunSummary
 from .state import PageState, State, read_pages
 from .store import WORK_DIR, Store
 from .urls import normalize_url
+from .versions import Version
 from .warc import copy_payload, read_payload
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .compare import parse_links
-from .crawl import GONE_KINDS
 from .errors import UsageError
-from .history import History, Version
+from .history import History
+from .meta import GONE_KINDS
 from .store import Store
+from .versions import Version
 
 ALIVE, CHANGED, GONE, NOT_ARCHIVED = "alive", "changed", "gone", "not archived"
 

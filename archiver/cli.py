@@ -23,8 +23,9 @@ from rich.text import Text
 
 from . import __version__, atomic, cdxj, cron, render, untrusted, wacz
 from .archive import Archive
-from .crawl import GONE_KINDS, PageResult, RunSummary
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
+from .meta import GONE_KINDS
+from .results import PageResult, RunSummary
 from .verify import verify as check_evidence
 
 logger = logging.getLogger("archiver")

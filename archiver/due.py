@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .config import ScheduleConfig
+from .results import VERSION_OUTCOMES, Outcome
 from .state import PageState
 
 MINUTE = 60.0
@@ -15,9 +16,9 @@ def next_interval(config: ScheduleConfig, url: str, outcome: str, previous: Page
     """Minutes until the page is due again, after a check with `outcome`."""
     low, high = config.bounds(url)
     last = previous.interval_minutes if previous and previous.interval_minutes else low
-    if outcome in ("new", "changed", "gone"):
+    if outcome in VERSION_OUTCOMES:
         interval = low  # something happened: look again soon
-    elif outcome == "failed":
+    elif outcome == Outcome.FAILED:
         failures = (previous.failures if previous else 0) + 1
         interval = low * config.growth ** (failures - 1)  # back off while it keeps failing
     else:

@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from . import payload
 from .capture import Capture
@@ -87,7 +87,16 @@ def body_of(capture: Capture) -> Body:
                 truncated=bool(answer.truncated), captured=capture.started)
 
 
-def document_meta(document: Document) -> dict[str, Any]:
+class DocumentFacts(TypedDict):
+    """The facts of a document that a version records in meta.json, beside its text and links."""
+
+    title: str
+    byline: str | None
+    published: str | None
+    canonical_url: str | None
+
+
+def document_meta(document: Document) -> DocumentFacts:
     """The facts of a document that a version records in meta.json, beside its text and links."""
     return {"title": document.title, "byline": document.byline or None, "published": document.published or None,
             "canonical_url": document.canonical_url}

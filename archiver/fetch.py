@@ -20,6 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,6 +49,26 @@ ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
 
 class FetchError(Exception):
     """A fetch that produced no usable answer (network error, deadline, redirect loop)."""
+
+
+@dataclass(frozen=True)
+class _Hops:
+    """The address policy of one fetch, and the addresses its caller already checked for one host."""
+
+    policy: AddressPolicy
+    known: Pin | None = None
+
+    def checked(self, url: str) -> Pin | None:
+        """`known`, when `url` goes to the host and port it was checked for."""
+        if self.known is None:
+            return None
+        parts = urlsplit(url)
+        try:
+            host = normalize_host(parts.hostname or "")
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
+        except (InvalidURL, ValueError):
+            return None
+        return self.known if self.known.allows(host, port) else None
 
 
 class _Session(requests.Session):
@@ -103,13 +124,14 @@ class Fetcher:
             self._sessions.clear()
 
     def fetch(self, url: str, headers: dict[str, str] | None = None, policy: AddressPolicy = OPEN,
-              retry: bool = True, deadline: Deadline | None = None) -> Capture:
+              retry: bool = True, deadline: Deadline | None = None, pin: Pin | None = None) -> Capture:
         """Fetch `url`, following redirects by hand; never raises for network trouble.
 
         Every hop `policy` checks is resolved first, and refused if an address is not public (`capture.blocked`);
         the connection then goes to the addresses checked. `retry` false answers a 429 or 503 at once.
         `deadline` (one the caller entered) bounds this fetch with the caller's other requests; by default it
-        has a deadline of its own.
+        has a deadline of its own. `pin`: the addresses already checked for a host (by `check`), which hops
+        to that host connect to without resolving its name again.
         """
         capture = Capture(url=url, started=datetime.now(UTC))
         begun = time.monotonic()
@@ -120,7 +142,7 @@ class Fetcher:
             if deadline is None:
                 deadline = stack.enter_context(Deadline(self.config.deadline))
             try:
-                self._follow_retrying(capture, url, headers or {}, deadline, policy,
+                self._follow_retrying(capture, url, headers or {}, deadline, _Hops(policy, pin),
                                       self.config.retries if retry else 0)
             except PrivateAddress as exc:
                 capture.blocked = str(exc)
@@ -134,10 +156,10 @@ class Fetcher:
         return capture
 
     def _follow_retrying(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
-                         policy: AddressPolicy, retries: int) -> None:
+                         hops: _Hops, retries: int) -> None:
         """Fetch, retrying a 429 or 503 answer as its Retry-After asks, within the retry budget and deadline."""
         for attempt in range(retries + 1):
-            self._follow(capture, url, headers, deadline, policy)
+            self._follow(capture, url, headers, deadline, hops)
             final = capture.final
             if final is None or final.status not in RETRY_STATUSES or attempt == retries:
                 return
@@ -150,11 +172,10 @@ class Fetcher:
             capture.exchanges.clear()
             time.sleep(wait)
 
-    def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
-                policy: AddressPolicy) -> None:
+    def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline, hops: _Hops) -> None:
         seen: set[str] = set()
         while True:
-            pin = self._check(url) if policy.checks(url) else None
+            pin = (hops.checked(url) or self.check(url)) if hops.policy.checks(url) else None
             exchange = self._exchange(url, headers, deadline, pin)
             capture.exchanges.append(exchange)  # a broken answer too: what came is evidence of the failure
             if exchange.truncated in HEAD_CUT:
@@ -170,7 +191,7 @@ class Fetcher:
             if len(capture.exchanges) > self.config.max_redirects:
                 raise FetchError(f"more than {self.config.max_redirects} redirects")
 
-    def _check(self, url: str) -> Pin | None:
+    def check(self, url: str) -> Pin | None:
         """The addresses a hop to `url` may connect to, all public; PrivateAddress if one is not.
 
         None when a proxy makes the connection: it resolves the name itself, out of our reach.

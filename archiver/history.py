@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, time
-from typing import Any
 
 from .checks import Confirmation, confirmations
 from .compare import Comparison, compare
 from .errors import FolderCollision, UsageError
+from .meta import load as load_meta
 from .store import ARTICLE, LINKS, META, Store
 from .urls import normalize_url
+from .versions import Version
 from .warc import whole_second
 
 _NUMBER = re.compile(r"-?\d{1,6}")
@@ -21,22 +21,6 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Version:
-    number: int  # 1 = first
-    commit: str
-    captured_at: str
-    kind: str
-    status: int | None
-    final_url: str | None
-    summary: str
-    meta: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"version": self.number, "commit": self.commit, "captured_at": self.captured_at, "kind": self.kind,
-                "status": self.status, "final_url": self.final_url, "summary": self.summary}
 
 
 class History:
@@ -52,7 +36,7 @@ class History:
             self._versions = []
             last = None
             for revision in self.store.history(f"{self.folder}/{META}"):
-                commit, meta = revision.commit, json.loads(revision.content)
+                commit, meta = revision.commit, load_meta(revision.content)
                 if meta.get("url") != self.url:
                     raise FolderCollision(f"the folder {self.folder} holds a version of {meta.get('url')!r} "
                                           f"(commit {commit[:10]}), not of {self.url}: run `archiver verify`")
@@ -60,10 +44,7 @@ class History:
                 if number is None or number == last:
                     continue
                 last = number
-                self._versions.append(Version(
-                    number=len(self._versions) + 1, commit=commit, captured_at=meta.get("captured_at", ""),
-                    kind=meta.get("kind", ""), status=meta.get("status"), final_url=meta.get("final_url"),
-                    summary=meta.get("summary", ""), meta=meta))
+                self._versions.append(Version(self.url, len(self._versions) + 1, commit, meta, revision.path))
             if not self._versions:
                 raise UsageError(f"no versions of {self.url} in the archive")
         return self._versions

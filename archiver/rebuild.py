@@ -26,8 +26,9 @@ from .capture import Capture
 from .config import CONFIG_NAME, Config
 from .errors import UsageError
 from .extract import Body, Extractor, Unextractable, body_of, document_meta
+from .meta import dump as dump_meta
 from .normalize import Document, extractor_versions
-from .store import WORK_DIR, PageVersion, Store, dump_meta
+from .store import WORK_DIR, PageFiles, Store
 from .urls import normalize_url
 from .warc import read_response
 
@@ -68,7 +69,7 @@ class _Pending:
     """A page whose body is spooled and handed to extraction, waiting for its document."""
 
     url: str
-    page: PageVersion
+    page: PageFiles
     body: Body
     document: Future[Document | None]
 
@@ -144,7 +145,7 @@ def _finish(store: Store, extractor: Extractor, item: _Pending, summary: Rebuild
         summary.skipped.append(Skipped(item.url, "the archived body has no text for the current extractor"))
         return
     page = item.page
-    fresh = PageVersion(page.dir, {**page.meta, **document_meta(document), "extractor": extractor_versions()},
+    fresh = PageFiles(page.dir, {**page.meta, **document_meta(document), "extractor": extractor_versions()},
                         document.article_text(), document.links_text())
     summary.pages.append(item.url)
     if (fresh.article, fresh.links, dump_meta(fresh.meta)) != (page.article, page.links, dump_meta(page.meta)):

@@ -10,7 +10,7 @@ from . import untrusted
 from .align import Budget
 from .checks import Confirmation
 from .compare import Comparison, sentence_pairs, word_budget, word_diff
-from .history import Version
+from .versions import Version
 
 DELETE = "red"
 INSERT = "green"

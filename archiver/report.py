@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from .align import Budget
 from .citations import ALIVE, CHANGED, GONE, NOT_ARCHIVED, CitedSource
 from .compare import Comparison, Sections, body_runs, parse_article, sentence_pairs, word_budget, word_diff
-from .history import Version
+from .versions import Version
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PREFIXES = (("## ", "sub"), ("- ", "item"), ("> ", "quote"))

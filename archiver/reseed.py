@@ -7,13 +7,14 @@ stored again instead of as revisits, and sources no article cites any more would
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import PurePosixPath
 
-from .crawl import KIND_OUTCOME, record_of
+from .crawl import record_of
+from .meta import load as load_meta
+from .results import KIND_OUTCOME, Outcome
 from .state import PageState, Record, Seed
-from .store import META, PAGES, PageVersion, Store
+from .store import META, PAGES, PageFiles, Store
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,9 @@ def seed(store: Store) -> Seed:
     records: dict[str, Record] = {}
     for revision in store.revisions(f"{PAGES}/**/{META}"):
         try:
-            meta = json.loads(revision.content)
+            meta = load_meta(revision.content)
             url, captured, digest = meta["url"], meta["captured_at"], meta["warc"].get("payload_digest")
-            record = record_of(PageVersion(PurePosixPath(revision.path).parent, meta, None, None))
+            record = record_of(PageFiles(PurePosixPath(revision.path).parent, meta, None, None))
         except (ValueError, KeyError, TypeError, AttributeError):
             log.info("skipped an unreadable %s of commit %s (`archiver verify` checks them)", revision.path,
                      revision.commit[:10])
@@ -36,7 +37,7 @@ def seed(store: Store) -> Seed:
             records.setdefault(digest, record)
         first = pages[url].first_seen if url in pages else captured
         pages[url] = PageState(url=url, role=meta.get("role", "article"), first_seen=first, last_checked=captured,
-                               last_outcome=KIND_OUTCOME.get(meta.get("kind", ""), "new"),
+                               last_outcome=KIND_OUTCOME.get(meta.get("kind", ""), Outcome.NEW),
                                last_status=meta.get("status"), last_error=None, failures=0, failing_since=None,
                                interval_minutes=None, next_due=None, etag=None, last_modified=None)
     return Seed(pages=list(pages.values()), records=records)

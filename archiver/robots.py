@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from .addresses import OPEN, AddressPolicy
+from .addresses import OPEN, AddressPolicy, Pin
 from .payload import decode_content
 
 if TYPE_CHECKING:
@@ -42,10 +42,11 @@ class Robots:
         self._guard = threading.Lock()
 
     def allowed(self, url: str, on_fetch: Callable[[], None] = lambda: None, policy: AddressPolicy = OPEN,
-                deadline: Deadline | None = None) -> bool:
+                deadline: Deadline | None = None, pin: Pin | None = None) -> bool:
         """May `url` be fetched? `on_fetch` runs after robots.txt had to be fetched for it (politeness).
 
-        The robots.txt request, and its redirects, are held to `policy`, within `deadline` (the page's).
+        The robots.txt request, and its redirects, are held to `policy`, within `deadline` (the page's); `pin`
+        holds the addresses already checked for the host.
         """
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -53,16 +54,18 @@ class Robots:
             lock = self._locks.setdefault(origin, threading.Lock())
         with lock:
             if origin not in self._rules:
-                self._rules[origin] = self._load(origin, policy, deadline)
+                self._rules[origin] = self._load(origin, policy, deadline, pin)
                 on_fetch()
         rules = self._rules[origin]
         if isinstance(rules, str):
             raise RobotsUnavailable(rules)
         return rules if isinstance(rules, bool) else rules.can_fetch(url, self.agent)
 
-    def _load(self, origin: str, policy: AddressPolicy, deadline: Deadline | None) -> Protego | bool | str:
+    def _load(self, origin: str, policy: AddressPolicy, deadline: Deadline | None,
+              pin: Pin | None) -> Protego | bool | str:
         """Rules for `origin`: a parser, True (no restrictions), or why the site is off limits this run."""
-        capture = self.fetcher.fetch(f"{origin}/robots.txt", policy=policy, retry=False, deadline=deadline)
+        capture = self.fetcher.fetch(f"{origin}/robots.txt", policy=policy, retry=False, deadline=deadline,
+                                     pin=pin)
         try:
             final = capture.final
             if capture.error or capture.blocked or final is None:

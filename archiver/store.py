@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -20,6 +19,9 @@ import git
 
 from . import atomic
 from .errors import FolderCollision, unwritable
+from .meta import PageMeta
+from .meta import dump as dump_meta
+from .meta import load as load_meta
 from .urls import legacy_page_dir, page_dir
 
 log = logging.getLogger(__name__)
@@ -51,27 +53,23 @@ NO_OPTIONAL_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}  # `git status` must not try to 
 
 
 @dataclass
-class PageVersion:
+class PageFiles:
     """The files of one version of a page; `article`/`links` None means the file is absent."""
 
     dir: PurePosixPath
-    meta: dict[str, Any]
+    meta: PageMeta
     article: str | None
     links: str | None
 
 
 @dataclass(frozen=True)
-class Revision:
+class CommittedFile:
     """One committed content of a file: the commit that wrote it, that commit's date, the path, the bytes."""
 
     commit: str
     date: str
     path: str
     content: bytes
-
-
-def dump_meta(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 class Store:
@@ -127,37 +125,37 @@ class Store:
             meta = None
         return legacy if meta is not None and meta.get("url") == url else current
 
-    def page(self, url: str) -> PageVersion | None:
+    def page(self, url: str) -> PageFiles | None:
         """The current files of the page at `url` (None: no version archived)."""
         return self.read(self.folder(url), url)
 
-    def meta_of(self, url: str) -> dict[str, Any] | None:
+    def meta_of(self, url: str) -> PageMeta | None:
         """The current meta.json of the page at `url` alone (None: no version archived)."""
         folder = self.folder(url)
         return _owned(folder, self.meta(folder), url)
 
-    def read(self, folder: PurePosixPath, url: str | None = None) -> PageVersion | None:
+    def read(self, folder: PurePosixPath, url: str | None = None) -> PageFiles | None:
         """The files in `folder`; with `url`, FolderCollision if they are another page's."""
         meta = _owned(folder, self.meta(folder), url)
         if meta is None:
             return None
-        return PageVersion(folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS))
+        return PageFiles(folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS))
 
-    def meta(self, folder: PurePosixPath) -> dict[str, Any] | None:
+    def meta(self, folder: PurePosixPath) -> PageMeta | None:
         """The page's meta.json alone (None: no version of it is archived)."""
         text = self._read_opt(folder / META)
-        return json.loads(text) if text is not None else None
+        return load_meta(text) if text is not None else None
 
-    def folders(self) -> Iterator[tuple[PurePosixPath, dict[str, Any]]]:
+    def folders(self) -> Iterator[tuple[PurePosixPath, PageMeta]]:
         """Every page folder with its meta.json, in folder order (unreadable ones skipped with a warning)."""
         for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):
             try:
-                yield PurePosixPath(path.parent.relative_to(self.root).as_posix()), json.loads(
+                yield PurePosixPath(path.parent.relative_to(self.root).as_posix()), load_meta(
                     path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 log.warning("unreadable %s: %s", path, exc)
 
-    def metas(self) -> Iterator[dict[str, Any]]:
+    def metas(self) -> Iterator[PageMeta]:
         return (meta for _, meta in self.folders())
 
     def _read_opt(self, rel: PurePosixPath) -> str | None:
@@ -168,7 +166,7 @@ class Store:
 
     # Page files are written without fsync: until a commit holds them, an interrupted run's page files are
     # restored from git (recovery.py), and a run syncs the disk once before it declares itself done.
-    def write(self, version: PageVersion) -> None:
+    def write(self, version: PageFiles) -> None:
         """Write a version's files; meta.json last in the folder's listing, but all renamed together.
 
         Never over another page's files: a folder whose meta.json names another URL is a collision.
@@ -180,11 +178,11 @@ class Store:
         atomic.write_folder(self.root / version.dir, {ARTICLE: encode(version.article), LINKS: encode(version.links),
                                                       META: dump_meta(version.meta).encode("utf-8")}, durable=False)
 
-    def write_meta(self, version: PageVersion) -> None:
+    def write_meta(self, version: PageFiles) -> None:
         self._claim(version)
         atomic.write_folder(self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")}, durable=False)
 
-    def _claim(self, version: PageVersion) -> None:
+    def _claim(self, version: PageFiles) -> None:
         _owned(version.dir, self.meta(version.dir), version.meta.get("url"))
 
     def commit(self, message: str | Callable[[list[str]], str], when: datetime, author: tuple[str, str],
@@ -256,7 +254,7 @@ class Store:
             if _ref_exists(repo, PENDING_REF):
                 repo.git.update_ref("-d", PENDING_REF)
 
-    def history(self, path: str) -> list[Revision]:
+    def history(self, path: str) -> list[CommittedFile]:
         """Every content committed to `path`, oldest first (its deletions left out), in two git calls."""
         return self._revisions(f":(literal){path}")
 
@@ -271,7 +269,7 @@ class Store:
             content = _cat(repo, [f"{commit}:{path}"])[0]
         return content.decode("utf-8") if content is not None else None
 
-    def revisions(self, pattern: str) -> list[Revision]:
+    def revisions(self, pattern: str) -> list[CommittedFile]:
         """Every content committed to a file matching the glob `pattern` (e.g. `pages/**/meta.json`), oldest
         commit first; deletions left out.
 
@@ -280,7 +278,7 @@ class Store:
         """
         return self._revisions(f":(glob){pattern}")
 
-    def _revisions(self, pathspec: str) -> list[Revision]:
+    def _revisions(self, pathspec: str) -> list[CommittedFile]:
         with self._repo() as repo:
             try:
                 listing = repo.git.log("--reverse", "--no-renames", "--no-abbrev", "--raw", "-z", "--format=%H %cI",
@@ -295,7 +293,7 @@ class Store:
         if missing:
             log.warning("%d committed versions are missing from the git object store (first: %s)",
                         len(missing), missing[0])
-        return [Revision(commit, date, path, blobs[blob]) for commit, date, path, blob in changes if blob in blobs]
+        return [CommittedFile(commit, date, path, blobs[blob]) for commit, date, path, blob in changes if blob in blobs]
 
     def added(self, folder: str) -> dict[str, str]:
         """Each file ever committed under `folder`, with the commit that added it, oldest first; one git call."""
@@ -385,7 +383,21 @@ class Store:
         return changed
 
 
-def _owned(folder: PurePosixPath, meta: dict[str, Any] | None, url: str | None) -> dict[str, Any] | None:
+def commit_message(counts: dict[str, int], lines: list[str], confirmed: int, changed: bool) -> str:
+    """A run's commit message: its counts of versions by outcome, then one line per version.
+
+    `changed`: the commit holds more than the confirmations' WARC (settings or tracked URLs, when no version).
+    """
+    head = [f"{n} {outcome}" for outcome, n in counts.items() if n]
+    if not lines and changed:
+        head.append("settings or tracked URLs updated")
+    if confirmed:
+        head.append(f"{confirmed} confirmed unchanged")
+    body = "\n".join(lines)
+    return f"archiver: {', '.join(head)}\n\n{body}\n" if body else f"archiver: {', '.join(head)}\n"
+
+
+def _owned(folder: PurePosixPath, meta: PageMeta | None, url: str | None) -> PageMeta | None:
     """`meta`, read from `folder`, if it is the page at `url` (or `url` is None); else FolderCollision."""
     if meta is not None and url is not None and meta.get("url") != url:
         raise FolderCollision(f"the folder {folder} holds the history of {meta.get('url')!r}, not of {url}: "

@@ -17,7 +17,7 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from .framing import Framed
 from .gzmembers import members
 from .store import CHECKS, CONFIRMED, WARCS, Store
 from .urls import names_folder
-from .versions import RecordedVersion, recorded_versions
+from .versions import Version, recorded_versions
 from .warc import entity, page_of, whole_second
 
 log = logging.getLogger(__name__)
@@ -155,11 +155,11 @@ def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(Problem(version.warc.get("file", "?") if isinstance(version.warc, dict) else "?",
                                     version.url, f"meta.json names no complete WARC record ({exc!r})",
-                                    version=version.number, commit=version.commit))
+                                    version=version.number or None, commit=version.commit))
     return list(evidence), problems
 
 
-def _strangers(versions: list[RecordedVersion]) -> list[Problem]:
+def _strangers(versions: list[Version]) -> list[Problem]:
     """Versions that are not their folder's: a folder belongs to the URL its hash suffix names and its first
     version records; any other URL's version in it is a collision, or a forgery."""
     owners: dict[str, str] = {}
@@ -173,11 +173,12 @@ def _strangers(versions: list[RecordedVersion]) -> list[Problem]:
             message = f"a version of {version.url} in {folder}, which is not the folder of that URL"
         else:
             continue
-        problems.append(Problem(version.path, version.url, message, version=version.number, commit=version.commit))
+        problems.append(Problem(version.path, version.url, message, version=version.number or None,
+                                commit=version.commit))
     return problems
 
 
-def _items(meta: dict[str, Any], ref: dict[str, Any], commit: str) -> list[Evidence]:
+def _items(meta: Mapping[str, Any], ref: Mapping[str, Any], commit: str) -> list[Evidence]:
     url, version, digest = meta.get("url", ""), meta.get("version"), ref.get("payload_digest", "")
     original = ref.get("refers_to")
     own = Evidence(url, version, commit, ref["file"], int(ref["offset"]), ref["record_id"], digest,

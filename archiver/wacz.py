@@ -31,7 +31,7 @@ from .checks import Confirmation, confirmations
 from .errors import ArchiveDamaged, UsageError
 from .store import WARCS, Store
 from .urls import normalize_url
-from .versions import RecordedVersion, recorded_versions
+from .versions import Version, recorded_versions
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def export(store: Store, dest: Path, urls: Iterable[str] = (), software: str = "
     if not dest.parent.is_dir():
         raise UsageError(f"no folder {dest.parent} to write {dest.name} in")
     recorded, _ = recorded_versions(store)
-    first: dict[tuple[str, int | None], RecordedVersion] = {}
+    first: dict[tuple[str, int | None], Version] = {}
     for version in recorded:
         if version.warc:
             first.setdefault((version.url, version.number), version)  # as first committed
@@ -105,7 +105,7 @@ def export(store: Store, dest: Path, urls: Iterable[str] = (), software: str = "
 # -- what goes in -----------------------------------------------------------------------------------------
 
 
-def _chosen(store: Store, versions: list[RecordedVersion], urls: list[str]) -> set[str]:
+def _chosen(store: Store, versions: list[Version], urls: list[str]) -> set[str]:
     """The chosen pages and, transitively, the sources they cite (`cited_by` in the current meta.json files)."""
     known = {v.url for v in versions}
     chosen = set()
@@ -138,7 +138,7 @@ def _whole(root: Path) -> tuple[dict[str, Path], list[str]]:
     return {names[f]: root / WARCS / f for f in files}, sorted(_renamed(line, names) for line in lines)
 
 
-def _selection(root: Path, versions: list[RecordedVersion], confirmed: list[Confirmation],
+def _selection(root: Path, versions: list[Version], confirmed: list[Confirmation],
                work: Path) -> tuple[dict[str, Path], list[str]]:
     """Per WARC file involved, a file of only the records the chosen versions and their confirmations need, and
     their index."""
@@ -221,7 +221,7 @@ def _renamed(line: str, names: dict[str, str]) -> str:
     return f"{key} {stamp} {json.dumps(fields)}"
 
 
-def _pages_jsonl(versions: list[RecordedVersion]) -> bytes:
+def _pages_jsonl(versions: list[Version]) -> bytes:
     """One entry per version: the page's URL at the moment of its capture, titled as it was then."""
     lines = [json.dumps(PAGES_HEADER)]
     for version in sorted(versions, key=lambda v: (v.url, v.number or 0)):
@@ -232,12 +232,12 @@ def _pages_jsonl(versions: list[RecordedVersion]) -> bytes:
     return "".join(f"{line}\n" for line in lines).encode("utf-8")
 
 
-def _page_id(version: RecordedVersion) -> str:
+def _page_id(version: Version) -> str:
     # 128 bits of the URL's hash, as its folder: two pages of an archive never share an id.
     return f"{hashlib.sha256(version.url.encode()).hexdigest()[:32]}-v{version.number}"
 
 
-def _timestamp(version: RecordedVersion) -> str:
+def _timestamp(version: Version) -> str:
     """RFC 3339 in UTC: the WARC-Date of the version's record, so replay finds that very capture."""
     ref = version.warc or {}
     date: str | None = ref.get("date")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -25,6 +25,7 @@ from . import chunked
 from .atomic import fsync_dir, naming
 from .capture import Capture, Exchange
 from .chunked import is_chunked
+from .meta import WarcRef
 from .payload import content_coding, inflate
 from .state import Record
 from .store import WARCS
@@ -78,8 +79,8 @@ class RecordRef:
         return Record(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
                       record_id=self.record_id)
 
-    def as_dict(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    def as_dict(self) -> WarcRef:
+        return cast(WarcRef, {k: v for k, v in asdict(self).items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ class WarcFile:
             self._out = None
 
 
-def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
+def read_payload(root: Path, ref: Mapping[str, Any]) -> bytes:
     """The body of the response record `ref` (from meta.json), content-coding removed: the page itself.
 
     A revisit's payload is read from the record it refers to.
@@ -268,7 +269,7 @@ def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
+def copy_payload(root: Path, ref: Mapping[str, Any], out: BinaryIO) -> None:
     """`read_payload` into `out`, a piece at a time: a gzip bomb's payload never sits in memory whole.
 
     The content-coding is removed by `payload.inflate`, not warcio, which stops after a gzip body's first member.
@@ -286,7 +287,7 @@ def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
     return None
 
 
-def read_response(root: Path, ref: dict[str, Any], body: Path) -> Exchange:
+def read_response(root: Path, ref: Mapping[str, Any], body: Path) -> Exchange:
     """The response record `ref` (from meta.json) as the `Exchange` it was written from, its payload (content-coded,
     de-chunked) copied to `body`; the request side is left empty.
 
@@ -328,7 +329,7 @@ def page_of(uri: str) -> str:
     return uri
 
 
-def _record_at(f: BinaryIO, ref: dict[str, Any]) -> ArcWarcRecord:
+def _record_at(f: BinaryIO, ref: Mapping[str, Any]) -> ArcWarcRecord:
     f.seek(ref["offset"])
     record = next(iter(ArchiveIterator(f)))
     if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from archiver.compare import compare
-from archiver.history import Version
 from archiver.render import diff
 from archiver.report import ReportData, render
+from archiver.versions import Version
 
 SENTENCE = "The council met again and the minutes of the previous meeting were read aloud in full."
 ADDED = "A councillor then asked why the minutes had been read aloud sixteen thousand times."
@@ -37,7 +37,7 @@ def article(lines: list[str]) -> str:
 
 
 def version(number: int) -> Version:
-    return Version(number, f"{number:040x}", f"2026-11-2{number}T10:00:00+00:00", "edited", 200, None, "", {})
+    return Version("", number, f"{number:040x}", {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200})
 
 
 def inputs() -> dict[str, tuple[list[str], list[str]]]:

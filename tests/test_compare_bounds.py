@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 from archiver import align
 from archiver.compare import body_runs, compare, parse_article, sentence_pairs, similarity, word_diff
-from archiver.history import Version
-from archiver.kinds import soft_404
+from archiver.classify import soft_404
 from archiver.render import diff
 from archiver.report import ReportData, render
 from archiver.text import ABBREVIATIONS, VOLATILE_SENTENCES, is_volatile, split_sentences, strip_volatile
+from archiver.versions import Version
 
 SENTENCE = "The council met again and the minutes of the previous meeting were read aloud in full."
 ADDED = "A councillor then asked why the minutes had been read aloud sixteen thousand times."
@@ -72,7 +72,7 @@ def applies(old: list[str], new: list[str], runs: list) -> bool:
 
 
 def version(number: int) -> Version:
-    return Version(number, f"{number:040x}", f"2026-11-2{number}T10:00:00+00:00", "edited", 200, None, "", {})
+    return Version("", number, f"{number:040x}", {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200})
 
 
 def report(old_text: str, new_text: str) -> str:

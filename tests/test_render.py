@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from archiver.compare import compare
-from archiver.history import Version
 from archiver.render import diff
+from archiver.versions import Version
 
 OLD = """# Council budget
 
@@ -21,7 +21,7 @@ The mayor thanked the staff.
 
 
 def version(number: int) -> Version:
-    return Version(number, f"{number:040x}", "2026-11-2{number}T10:00:00+00:00", "edited", 200, None, "", {})
+    return Version("", number, f"{number:040x}", {"captured_at": "2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200})
 
 
 def test_word_diff_pairs_each_sentence_with_the_one_it_became() -> None:

@@ -24,8 +24,8 @@ from newssite import Site, article
 from archiver import Archive
 from archiver.citations import CitedSource
 from archiver.compare import compare
-from archiver.history import Version
 from archiver.report import ReportData, render
+from archiver.versions import Version
 
 PATH = "/news/2026/11/bridge-closure"
 LONG_PATH = "/sources/" + "very-long-path-segment-" * 10 + "end"
@@ -285,9 +285,10 @@ def test_hostile_text_from_the_page_stays_text(bridge):
 
 
 def version(number: int, kind: str = "edited", **fields: object) -> Version:
-    return Version(number=number, commit=f"{number:040x}", captured_at=f"2026-11-2{number}T10:00:00+00:00",
-                   kind=kind, status=200, final_url=fields.pop("final_url", "https://news.example/a"),
-                   summary=str(fields.pop("summary", "")), meta=dict(fields))
+    meta = {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": kind, "status": 200,
+            "final_url": fields.pop("final_url", "https://news.example/a"), "summary": str(fields.pop("summary", "")),
+            **fields}
+    return Version("", number, f"{number:040x}", meta)
 
 
 def test_render_never_links_anything_but_http():
