@@ -11,20 +11,25 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from . import __version__, atomic, recovery, report, reseed, untrusted
+from . import __version__, atomic, cdxj, recovery, report, reseed, untrusted, wacz
 from . import config as configmod
 from . import rebuild as rebuildmod
+from .cdxj import IndexUpdate
 from .citations import cited_sources
 from .compare import compare, parse_links
 from .crawl import Run
 from .errors import ArchiveMissing, InvalidURL, UsageError
 from .history import History
 from .lock import ArchiveLock
+from .meta import Kind, PageMeta
 from .results import PageResult, RunSummary
-from .state import PageState, State, read_pages
+from .state import Outcome, PageState, State, read_pages
 from .store import WORK_DIR, Store
 from .urls import normalize_url
+from .verify import Report
+from .verify import verify as verify_evidence
 from .versions import Version
+from .wacz import ExportSummary
 from .warc import copy_payload, read_payload
 
 log = logging.getLogger(__name__)
@@ -53,15 +58,22 @@ class PageInfo:
 
 
 class Archive:
-    def __init__(self, root: Path, config: configmod.Config) -> None:
+    """An archive on disk: everything the command line does, as methods (library users need nothing else).
+
+    `extract_processes` overrides the setting `fetch.extract_processes` (0: one per CPU core) for what this
+    object runs: the processes that extract text in `snapshot` and `rebuild`.
+    """
+
+    def __init__(self, root: Path, config: configmod.Config, extract_processes: int | None = None) -> None:
         self.root = root
-        self.config = config
+        self.config = config if extract_processes is None else configmod.with_extract_processes(config,
+                                                                                                  extract_processes)
         self.store = Store(root)
 
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def init(cls, root: Path) -> Archive:
+    def init(cls, root: Path, extract_processes: int | None = None) -> Archive:
         root = Path(root)
         if (root / configmod.CONFIG_NAME).exists() or (root / ".git").exists():
             raise UsageError(f"{root} is already an archive (or a git repository); not overwriting it")
@@ -75,16 +87,16 @@ class Archive:
         }
         Store.create(root, files, datetime.now(UTC), (config.git_author_name, config.git_author_email))
         log.info("created archive at %s", root)
-        return cls(root, config)
+        return cls(root, config, extract_processes)
 
     @classmethod
-    def open(cls, root: Path, create: bool = False) -> Archive:
+    def open(cls, root: Path, create: bool = False, extract_processes: int | None = None) -> Archive:
         root = Path(root)
         if not (root / configmod.CONFIG_NAME).is_file() or not (root / ".git").exists():
             if create and (not root.exists() or not any(root.iterdir())):
-                return cls.init(root)
+                return cls.init(root, extract_processes)
             raise ArchiveMissing(f"no archive at {root} (create one with `archiver init {root}`)")
-        return cls(root, configmod.load(root / configmod.CONFIG_NAME))
+        return cls(root, configmod.load(root / configmod.CONFIG_NAME), extract_processes)
 
     def lock(self) -> ArchiveLock:
         return ArchiveLock(self.root / WORK_DIR / "lock")
@@ -193,7 +205,7 @@ class Archive:
         urls += sorted(u for u in metas if u not in tracked)
         return self._infos(urls, metas)
 
-    def _metas(self, urls: list[str]) -> dict[str, dict]:
+    def _metas(self, urls: list[str]) -> dict[str, PageMeta]:
         return {u: m for u in urls if (m := self.store.meta_of(u)) is not None}
 
     def cited_by(self, url: str) -> list[PageInfo]:
@@ -237,14 +249,28 @@ class Archive:
             return rebuildmod.rebuild(self.root, self.config, self.store, author,
                                       list(urls) if urls is not None else None)
 
-    def _infos(self, urls: list[str], metas: dict[str, dict], role: str = "article") -> list[PageInfo]:
+    # -- the evidence ---------------------------------------------------------------------------
+
+    def verify(self) -> Report:
+        """Check every version's WARC record and every WARC file to its end (reads only; see verify.py)."""
+        return verify_evidence(self.store)
+
+    def index(self) -> IndexUpdate:
+        """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads only new files."""
+        return cdxj.update(self.root)
+
+    def export(self, wacz_file: Path, urls: Iterable[str] = ()) -> ExportSummary:
+        """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ package."""
+        return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
+
+    def _infos(self, urls: list[str], metas: dict[str, PageMeta], role: str = "article") -> list[PageInfo]:
         states = read_pages(self.root / WORK_DIR / STATE_NAME)
         now, limit = datetime.now(UTC), self.config.unreachable_after_days
         return [_page_info(url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit)
                 for url in urls]
 
 
-def _page_info(url: str, folder: PurePosixPath, meta: dict | None, state: PageState | None, role: str,
+def _page_info(url: str, folder: PurePosixPath, meta: PageMeta | None, state: PageState | None, role: str,
                now: datetime, unreachable_after: float) -> PageInfo:
     meta = meta or {}
     return PageInfo(
@@ -262,12 +288,12 @@ def _page_info(url: str, folder: PurePosixPath, meta: dict | None, state: PageSt
     )
 
 
-def _status(meta: dict, state: PageState | None, now: datetime, unreachable_after: float) -> str:
+def _status(meta: PageMeta, state: PageState | None, now: datetime, unreachable_after: float) -> str:
     """The latest HTTP status, or what kept us from having one."""
     if state is None:
         return str(meta["status"]) if "status" in meta else "never captured"
-    if state.last_outcome == "failed":
-        return "unreachable" if state.failing_for_days(now) >= unreachable_after else "failed"
-    if state.last_outcome == "skipped":
-        return "skipped"
-    return "soft-404" if meta.get("kind") == "soft-404" else str(state.last_status)
+    if state.last_outcome == Outcome.FAILED:
+        return "unreachable" if state.failing_for_days(now) >= unreachable_after else Outcome.FAILED
+    if state.last_outcome == Outcome.SKIPPED:
+        return Outcome.SKIPPED
+    return Kind.SOFT_404 if meta.get("kind") == Kind.SOFT_404 else str(state.last_status)

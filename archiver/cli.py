@@ -21,12 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, atomic, cdxj, cron, render, untrusted, wacz
+from . import __version__, atomic, cron, render, untrusted
 from .archive import Archive
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
 from .meta import GONE_KINDS
 from .results import PageResult, RunSummary
-from .verify import verify as check_evidence
+from .state import Outcome
 
 logger = logging.getLogger("archiver")
 
@@ -385,7 +385,7 @@ def verify_(
 
     One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or altered.
     """
-    report = check_evidence(Archive.open(archive).store)
+    report = Archive.open(archive).verify()
     if as_json:
         _json([p.as_dict() for p in report.problems])
     else:
@@ -401,7 +401,7 @@ def verify_(
 @handles_errors
 def index(ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE) -> None:
     """Update the CDXJ index of the WARC files (.archiver/indexes/index.cdxj, for pywb); reads only new files."""
-    update = cdxj.update(Archive.open(archive).root)
+    update = Archive.open(archive).index()
     if update.read or not ctx.obj["quiet"]:
         _say(update.line())
     if update.failed:
@@ -419,7 +419,7 @@ def export(
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
     """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs, index, page list."""
-    summary = wacz.export(Archive.open(archive).store, wacz_file, urls or [], software=f"archiver {__version__}")
+    summary = Archive.open(archive).export(wacz_file, urls or [])
     _say(summary.line())
 
 
@@ -470,7 +470,7 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
         changed = summary.changed  # a commit of confirmations alone is no news (cron mails what -q prints)
         if ctx.obj["verbose"] or sys.stdout.isatty():
             for result in summary.results:
-                if result.outcome == "failed":
+                if result.outcome == Outcome.FAILED:
                     _say(f"failed: {result.url}: {result.error}", err=True)
         if changed or summary.any_failed or not ctx.obj["quiet"]:
             _say(summary.line())

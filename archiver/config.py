@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +309,14 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         schedule=_schedule(merged["schedule"], user.get("schedule", {}).get("rules", []), source),
         ignore=tuple(_ignore_rule(r, source) for r in user.get("ignore", [])),
     )
+
+
+def with_extract_processes(config: Config, processes: int) -> Config:
+    """`config` with another number of extraction processes (0: one per CPU core), checked like the setting."""
+    name = "fetch.extract_processes"
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes not in RANGES[name]:
+        raise UsageError(f"extract_processes must be {RANGES[name]}, not {processes!r}")
+    return replace(config, fetch=replace(config.fetch, extract_processes=processes))
 
 
 def _merge(base: dict[str, Any], user: dict[str, Any], source: str, prefix: str) -> dict[str, Any]:

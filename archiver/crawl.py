@@ -39,8 +39,8 @@ from .meta import GONE_KINDS
 from .normalize import Document, extractor_versions
 from .policy import Captured, CapturePolicy
 from .politeness import HostQueues, site_of
-from .results import KIND_OUTCOME, VERSION_OUTCOMES, Outcome, PageResult, RunSummary
-from .state import Check, PageState, Record, State
+from .results import KIND_OUTCOME, VERSION_OUTCOMES, PageResult, RunSummary
+from .state import Check, Outcome, PageState, PayloadRecord, State
 from .store import ARTICLE, CHECKS, CONFIRMED, META, WORK_DIR, PageFiles, Store, commit_message
 from .warc import IDENTICAL_PAYLOAD, IDENTICAL_TEXT, NOT_MODIFIED, WarcFile, warcinfo
 
@@ -453,11 +453,11 @@ class Run:
         return self.store.commit(message, when, author, paths)
 
 
-def record_of(previous: PageFiles) -> Record:
+def record_of(previous: PageFiles) -> PayloadRecord:
     """The record that holds the payload of the page's archived version."""
     ref = previous.meta["warc"]
     target = ref.get("refers_to") or ref
-    return Record(uri=target["target_uri"], date=target.get("date") or previous.meta.get("captured_at", ""),
+    return PayloadRecord(uri=target["target_uri"], date=target.get("date") or previous.meta.get("captured_at", ""),
                   file=target["file"], offset=target["offset"], record_id=target["record_id"])
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .config import ScheduleConfig
-from .results import VERSION_OUTCOMES, Outcome
-from .state import PageState
+from .results import VERSION_OUTCOMES
+from .state import Outcome, PageState
 
 MINUTE = 60.0
 

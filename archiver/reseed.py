@@ -12,8 +12,8 @@ from pathlib import PurePosixPath
 
 from .crawl import record_of
 from .meta import load as load_meta
-from .results import KIND_OUTCOME, Outcome
-from .state import PageState, Record, Seed
+from .results import KIND_OUTCOME
+from .state import Outcome, PageState, PayloadRecord, Seed
 from .store import META, PAGES, PageFiles, Store
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def seed(store: Store) -> Seed:
     """Each page as its versions describe it (due now), and the first record of each payload, oldest first as
     the runs remembered them."""
     pages: dict[str, PageState] = {}
-    records: dict[str, Record] = {}
+    records: dict[str, PayloadRecord] = {}
     for revision in store.revisions(f"{PAGES}/**/{META}"):
         try:
             meta = load_meta(revision.content)

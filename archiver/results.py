@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from .meta import Kind
-
-
-class Outcome(StrEnum):
-    """What one check of a page came to (serialized as its value, in `--json` and the state database)."""
-
-    NEW = "new"
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    GONE = "gone"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # not fetched by policy: a private address, robots.txt
-    DEFERRED = "deferred"  # not checked this run: the sources' time budget ran out
-
+from .state import Outcome
 
 # The outcome each kind of version counts as.
 KIND_OUTCOME: dict[str, Outcome] = {Kind.NEW: Outcome.NEW, Kind.EDITED: Outcome.CHANGED, Kind.MOVED: Outcome.CHANGED,

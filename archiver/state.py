@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -60,11 +61,23 @@ CREATE TABLE IF NOT EXISTS records (
 """
 
 
+class Outcome(StrEnum):
+    """What one check of a page came to (serialized as its value, in `--json` and the state database)."""
+
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    GONE = "gone"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not fetched by policy: a private address, robots.txt
+    DEFERRED = "deferred"  # not checked this run: the sources' time budget ran out
+
+
 @dataclass(frozen=True)
 class Check:
     url: str
     checked_at: str  # ISO 8601, UTC
-    outcome: str  # new | changed | unchanged | gone | failed | skipped
+    outcome: Outcome
     status: int | None
     duration_ms: int
     payload_digest: str | None
@@ -102,7 +115,7 @@ class PageState:
 
 
 @dataclass(frozen=True)
-class Record:
+class PayloadRecord:
     """A response record already in the archive, for identical-payload revisits."""
 
     uri: str
@@ -118,7 +131,7 @@ class Seed:
     last capture, latest status; due now) and the record holding each archived payload."""
 
     pages: list[PageState]
-    records: dict[str, Record]
+    records: dict[str, PayloadRecord]
 
 
 PAGE_COLUMNS = ", ".join(f.name for f in fields(PageState))
@@ -136,7 +149,7 @@ class State:
     def __init__(self, path: Path, seed: Callable[[], Seed]) -> None:
         self.path = path
         self._seed = seed
-        self._new_records: dict[str, Record] = {}
+        self._new_records: dict[str, PayloadRecord] = {}
         try:
             self.db = self._connect()
         except sqlite3.DatabaseError as exc:
@@ -219,8 +232,8 @@ class State:
                      etag = CASE WHEN :failed THEN pages.etag ELSE excluded.etag END,
                      last_modified = CASE WHEN :failed THEN pages.last_modified ELSE excluded.last_modified END""",
                 [{"url": c.url, "role": c.role, "at": c.checked_at, "outcome": c.outcome, "status": c.status,
-                  "error": c.error, "failed": int(c.outcome == "failed"),
-                  "failing_since": c.checked_at if c.outcome == "failed" else None,
+                  "error": c.error, "failed": int(c.outcome == Outcome.FAILED),
+                  "failing_since": c.checked_at if c.outcome == Outcome.FAILED else None,
                   "interval": c.interval_minutes, "next_due": c.next_due, "etag": c.etag,
                   "last_modified": c.last_modified} for c in checks],
             )
@@ -233,16 +246,16 @@ class State:
                                                (url,)).fetchall())
         return [Check(*row) for row in rows]
 
-    def remember_record(self, digest: str, record: Record) -> None:
+    def remember_record(self, digest: str, record: PayloadRecord) -> None:
         """Note an archived payload; saved with the run's checks (one transaction, not one per page)."""
         self._new_records.setdefault(digest, record)
 
-    def find_record(self, digest: str) -> Record | None:
+    def find_record(self, digest: str) -> PayloadRecord | None:
         if digest in self._new_records:
             return self._new_records[digest]
         row = self._use(lambda db: db.execute("SELECT uri, date, file, offset, record_id FROM records "
                                               "WHERE payload_digest = ?", (digest,)).fetchone())
-        return Record(*row) if row else None
+        return PayloadRecord(*row) if row else None
 
 
 def read_pages(path: Path) -> dict[str, PageState]:

@@ -56,7 +56,7 @@ class ExportSummary:
 
 
 @dataclass(frozen=True)
-class _Record:
+class _Scanned:
     offset: int
     length: int
     type: str
@@ -182,18 +182,18 @@ def _copy_records(source: Path, out: Path, ids: set[str], uris: set[str]) -> Non
         raise ArchiveDamaged(f"{source} has no record {sorted(missing)[0]} (run `archiver verify`)")
 
 
-def _records(f: BinaryIO) -> list[_Record]:
+def _records(f: BinaryIO) -> list[_Scanned]:
     records = []
     it = ArchiveIterator(f, no_record_parse=True)
     for record in it:
         headers = record.rec_headers
-        records.append(_Record(it.get_record_offset(), it.get_record_length(), record.rec_type,
+        records.append(_Scanned(it.get_record_offset(), it.get_record_length(), record.rec_type,
                                headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Target-URI") or "",
                                headers.get_header("WARC-Concurrent-To"), headers.get_header("WARC-Refers-To")))
     return records
 
 
-def _needed(records: list[_Record], ids: set[str], uris: set[str]) -> set[str]:
+def _needed(records: list[_Scanned], ids: set[str], uris: set[str]) -> set[str]:
     """The ids of the records to keep: those named, the responses (and revisits) of the URLs wanted, and the
     requests and metadata that belong to them, and the file's warcinfo."""
     answers = {r.id for r in records if r.id in ids or (r.type in ("response", "revisit") and r.uri in uris)}

@@ -27,7 +27,7 @@ from .capture import Capture, Exchange
 from .chunked import is_chunked
 from .meta import WarcRef
 from .payload import content_coding, inflate
-from .state import Record
+from .state import PayloadRecord
 from .store import WARCS
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,8 @@ class RecordRef:
     date: str = ""  # WARC-Date of the record
     refers_to: dict[str, object] | None = None  # for a revisit: the record that holds the payload
 
-    def as_record(self) -> Record:
-        return Record(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
+    def as_record(self) -> PayloadRecord:
+        return PayloadRecord(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
                       record_id=self.record_id)
 
     def as_dict(self) -> WarcRef:
@@ -138,7 +138,7 @@ class WarcFile:
         return self._out
 
     def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None,
-                      duplicate_of: Callable[[str], Record | None] | None = None) -> RecordRef:
+                      duplicate_of: Callable[[str], PayloadRecord | None] | None = None) -> RecordRef:
         """Write every exchange of `capture` (redirect hops first); return the final response's ref.
 
         When `duplicate_of` finds the final payload already archived, the final exchange is written as an
@@ -157,7 +157,7 @@ class WarcFile:
                 self._write_metadata(ref, metadata)
         return ref
 
-    def write_revisit(self, capture: Capture, original: Record, profile: str) -> RecordRef:
+    def write_revisit(self, capture: Capture, original: PayloadRecord, profile: str) -> RecordRef:
         """A check that found the version `original` holds: redirect hops as they came, then the final answer as a
         revisit of `original` with `profile` (NOT_MODIFIED for a 304, IDENTICAL_PAYLOAD, IDENTICAL_TEXT)."""
         ref = None
@@ -169,7 +169,7 @@ class WarcFile:
         assert ref is not None
         return ref
 
-    def _write_exchange(self, exchange: Exchange, revisit: tuple[Record, str] | None = None) -> RecordRef:
+    def _write_exchange(self, exchange: Exchange, revisit: tuple[PayloadRecord, str] | None = None) -> RecordRef:
         """The response (or, with `revisit`, a revisit of its record with its profile) and its request, each block
         the bytes as they passed."""
         out = self._open()

@@ -37,7 +37,8 @@ def article(lines: list[str]) -> str:
 
 
 def version(number: int) -> Version:
-    return Version("", number, f"{number:040x}", {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200})
+    meta = {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200}
+    return Version("", number, f"{number:040x}", meta)
 
 
 def inputs() -> dict[str, tuple[list[str], list[str]]]:

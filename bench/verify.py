@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from archiver import Archive
 from archiver.capture import Capture, Exchange
-from archiver.state import Record
+from archiver.state import PayloadRecord
 from archiver.store import Store, dump_meta
 from archiver.urls import page_dir
 from archiver.warc import WarcFile, warcinfo
@@ -73,7 +73,7 @@ def build(root: Path, versions: int, per_commit: int, kb: int, seed: int = 7) ->
     urls = [f"https://news.example/2026/{i % 12 + 1:02d}/story-{i}" for i in range(pages)]
     number = dict.fromkeys(urls, 0)
     bodies: dict[str, bytes] = {}
-    archived: dict[str, Record] = {}  # payload digest -> record, as state.sqlite keeps it
+    archived: dict[str, PayloadRecord] = {}  # payload digest -> record, as state.sqlite keeps it
     start = datetime(2026, 1, 1, tzinfo=UTC)
     spool = root / ".archiver" / "spool"
     spool.mkdir(parents=True, exist_ok=True)

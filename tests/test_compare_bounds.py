@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archiver import align
-from archiver.compare import body_runs, compare, parse_article, sentence_pairs, similarity, word_diff
 from archiver.classify import soft_404
+from archiver.compare import body_runs, compare, parse_article, sentence_pairs, similarity, word_diff
 from archiver.render import diff
 from archiver.report import ReportData, render
 from archiver.text import ABBREVIATIONS, VOLATILE_SENTENCES, is_volatile, split_sentences, strip_volatile
@@ -72,7 +72,8 @@ def applies(old: list[str], new: list[str], runs: list) -> bool:
 
 
 def version(number: int) -> Version:
-    return Version("", number, f"{number:040x}", {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200})
+    meta = {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200}
+    return Version("", number, f"{number:040x}", meta)
 
 
 def report(old_text: str, new_text: str) -> str:

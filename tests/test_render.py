@@ -21,7 +21,8 @@ The mayor thanked the staff.
 
 
 def version(number: int) -> Version:
-    return Version("", number, f"{number:040x}", {"captured_at": "2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200})
+    meta = {"captured_at": "2026-11-2{number}T10:00:00+00:00", "kind": "edited", "status": 200}
+    return Version("", number, f"{number:040x}", meta)
 
 
 def test_word_diff_pairs_each_sentence_with_the_one_it_became() -> None:
