@@ -7,6 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 
+class NotCaptured(RuntimeError):
+    """An answer or a body used where none was captured: a bug in the caller (exit 70), never bad input."""
+
+
 @dataclass
 class Exchange:
     """One HTTP request and its response: the bytes as written and read, and what was parsed of them."""
@@ -32,6 +36,13 @@ class Exchange:
             if path is not None:
                 path.unlink(missing_ok=True)
         self.body = self.framed = None
+
+    @property
+    def spooled_body(self) -> Path:
+        """`body`, where the caller knows one was read and not yet discarded; NotCaptured where it was not."""
+        if self.body is None:
+            raise NotCaptured(f"no body of {self.url} is spooled")
+        return self.body
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -60,13 +71,15 @@ class Capture:
 
     @property
     def final(self) -> Exchange | None:
+        """The last exchange: the answer, or the hop or broken answer a failed fetch ended at; None if none came."""
         return self.exchanges[-1] if self.exchanges else None
 
     @property
     def answer(self) -> Exchange:
-        """The final exchange, where one is known to exist (a capture judged to hold an answer)."""
+        """The final exchange, where the caller knows an answer came (its verdict is not a failure for want of
+        one); NotCaptured where none did."""
         if not self.exchanges:
-            raise ValueError(f"the capture of {self.url} holds no answer")
+            raise NotCaptured(f"no answer from {self.url} was captured")
         return self.exchanges[-1]
 
     @property

@@ -61,7 +61,8 @@ def warc_lines(path: Path, filename: str) -> list[str]:
 
 
 def line_filename(line: str) -> str:
-    return json.loads(line.split(" ", 2)[2])["filename"]
+    filename: str = json.loads(line.split(" ", 2)[2])["filename"]
+    return filename
 
 
 def update(root: Path) -> IndexUpdate:

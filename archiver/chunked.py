@@ -44,7 +44,7 @@ class _Departures:
 
 def is_chunked(transfer_encoding: str | None) -> bool:
     """Whether a Transfer-Encoding value makes chunked the final coding, which frames the body."""
-    return bool(transfer_encoding) and transfer_encoding.rsplit(",", 1)[-1].strip().lower() == "chunked"
+    return transfer_encoding is not None and transfer_encoding.rsplit(",", 1)[-1].strip().lower() == "chunked"
 
 
 def payload(stream: BinaryIO, strict: bool = False, flaws: list[ChunkedError] | None = None) -> Iterator[bytes]:

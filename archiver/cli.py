@@ -326,12 +326,13 @@ def schedule(
 @handles_errors
 def report(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    # Required: no default, so it stands before the arguments that have one (its place among options is kept).
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", show_default=False,
+                                         help="Where to write the HTML (- for stdout).")],
     old: Annotated[str | None, typer.Argument(metavar="[FROM]", show_default=False,
                                               help="As for `diff`; default: the version before TO.")] = None,
     new: Annotated[str | None, typer.Argument(metavar="[TO]", show_default=False,
                                               help="As for `diff`; default: the latest.")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", show_default=False,
-                                         help="Where to write the HTML (- for stdout).")] = ...,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
     """A self-contained HTML page: the version timeline and the changes between two versions, with the
@@ -453,8 +454,9 @@ class _progress:
         if self.bar is None:
             return None
         self.bar.start()
-        task = self.bar.add_task("snapshot", total=self.total)
-        return lambda result: self.bar.advance(task)
+        bar = self.bar
+        task = bar.add_task("snapshot", total=self.total)
+        return lambda result: bar.advance(task)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

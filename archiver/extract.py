@@ -81,10 +81,10 @@ def _decoded(body: Body, limit: int) -> tuple[bytes, bool]:
 
 def body_of(capture: Capture) -> Body:
     """What extraction needs of a capture's final response (fetched now, or read back from its WARC record)."""
-    final = capture.final
-    return Body(path=final.body, url=final.url, content_type=final.content_type,
-                content_type_header=final.header("Content-Type"), content_encoding=final.header("Content-Encoding"),
-                truncated=bool(final.truncated), captured=capture.started)
+    answer = capture.answer
+    return Body(path=answer.spooled_body, url=answer.url, content_type=answer.content_type,
+                content_type_header=answer.header("Content-Type"), content_encoding=answer.header("Content-Encoding"),
+                truncated=bool(answer.truncated), captured=capture.started)
 
 
 class DocumentFacts(TypedDict):

@@ -35,7 +35,7 @@ from .capture import Capture, Exchange
 from .config import FetchConfig
 from .deadline import Deadline
 from .errors import InvalidURL, unwritable
-from .transport import CheckedResponse, GuardedAdapter, write_all
+from .transport import MAX_HEADERS, MAX_LINE, CheckedResponse, GuardedAdapter, write_all
 from .urls import DEFAULT_PORTS, normalize_host
 
 log = logging.getLogger(__name__)
@@ -222,10 +222,10 @@ class Fetcher:
         started = datetime.now(UTC)
         timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
         # Only when the settings name the host: session.verify (verify_tls) holds for every other one.
-        insecure = {"verify": False} if _host(url) in self.config.insecure_tls_hosts else {}
+        verify = False if _host(url) in self.config.insecure_tls_hosts else None  # None: the session's
         with pinned(pin):
             response = self._session().get(url, headers=headers, stream=True, allow_redirects=False,
-                                           timeout=timeout, **insecure)
+                                           timeout=timeout, verify=verify)
         try:
             original = response.raw._original_response
             if not isinstance(original, CheckedResponse):  # a SOCKS proxy's own connections: no bytes recorded
@@ -239,7 +239,7 @@ class Fetcher:
                 exchange.unframed = original.bad_length  # where the body ends is unknown: none is read
                 return exchange
             try:
-                self._spool_body(response, exchange, deadline)
+                self._spool_body(response, original, exchange, deadline)
             except BaseException:
                 exchange.discard()  # a half-read body is never kept
                 raise
@@ -247,16 +247,17 @@ class Fetcher:
             response.close()
         return exchange
 
-    def _spool_body(self, response: requests.Response, exchange: Exchange, deadline: Deadline) -> None:
+    def _spool_body(self, response: requests.Response, original: CheckedResponse, exchange: Exchange,
+                    deadline: Deadline) -> None:
         """The payload to `exchange.body`; a chunked answer's body as framed on the wire to `exchange.framed`."""
-        raw, tape = response.raw, response.raw._original_response.tape
+        raw, tape = response.raw, original.tape
         digest = hashlib.sha1()
         cap = self.config.max_body_bytes
         exchange.body = self._spool_file()
         with contextlib.ExitStack() as files:
             # Unbuffered: a full disk shows at the write, not later.
             spool = files.enter_context(exchange.body.open("wb", buffering=0))
-            if response.raw._original_response.chunked:
+            if original.chunked:
                 exchange.framed = self._spool_file()
                 tape.sink = files.enter_context(exchange.framed.open("w+b", buffering=0))
             while True:
@@ -346,9 +347,9 @@ def _describe(exc: Exception) -> str:
     cause = _innermost(exc)
     if isinstance(cause, http.client.LineTooLong):  # its message: "got more than N bytes when reading <line>"
         line = str(cause).rpartition(" when reading ")[2] or "line"
-        return f"the server sent a {line} longer than {http.client._MAXLINE} bytes"
+        return f"the server sent a {line} longer than {MAX_LINE} bytes"
     if isinstance(cause, http.client.HTTPException) and "more than" in str(cause) and "headers" in str(cause):
-        return f"the server sent more than {http.client._MAXHEADERS} headers"
+        return f"the server sent more than {MAX_HEADERS} headers"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS error: {_reason(exc)}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -367,7 +368,8 @@ def _innermost(exc: BaseException) -> BaseException:
     seen = set()
     while id(exc) not in seen:
         seen.add(id(exc))
-        nested = [a for a in exc.args if isinstance(a, BaseException)] or [exc.__cause__ or exc.__context__]
+        nested: list[BaseException | None] = [a for a in exc.args if isinstance(a, BaseException)]
+        nested = nested or [exc.__cause__ or exc.__context__]
         if nested[0] is None:
             break
         exc = nested[0]

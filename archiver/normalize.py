@@ -7,10 +7,12 @@ and its `deduplicate` option stays off: its process-wide cache would make output
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lxml import etree, html
@@ -21,6 +23,9 @@ from . import untrusted
 from .config import IgnoreRule
 from .links import Link, cited
 from .urls import normalize_url
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document as Extraction
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +124,11 @@ def _parse(markup: str, rules: list[IgnoreRule]) -> html.HtmlElement | None:
     return tree
 
 
-def _extract(tree: html.HtmlElement, url: str, captured: datetime):
+def _extract(tree: html.HtmlElement, url: str, captured: datetime) -> Extraction | None:
     import trafilatura  # on first use, as in _parse: it adds a tenth of a second to every command's start
 
     try:
-        return trafilatura.bare_extraction(
+        result = trafilatura.bare_extraction(
             tree, url=url, with_metadata=True, include_links=True, include_comments=False, favor_precision=True,
             include_tables=True, include_formatting=False, deduplicate=False,
             date_extraction_params={"original_date": True, "extensive_search": False,
@@ -132,6 +137,7 @@ def _extract(tree: html.HtmlElement, url: str, captured: datetime):
     except (ValueError, TypeError, etree.LxmlError) as exc:
         log.info("extraction failed for %s: %s", url, exc)
         return None
+    return None if isinstance(result, dict) else result  # a dict only when asked for one (as_dict)
 
 
 def _blocks(body: etree._Element, patterns: list) -> list[Block]:
@@ -144,7 +150,7 @@ def _blocks(body: etree._Element, patterns: list) -> list[Block]:
     return blocks
 
 
-def _raw_blocks(element: etree._Element):
+def _raw_blocks(element: etree._Element) -> Iterator[tuple[str, str]]:
     for child in element:
         tag = child.tag
         if tag == "list":

@@ -24,7 +24,8 @@ def from_pdf(data: bytes) -> Document | None:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             reader.decrypt("")
-        title = textrules.clean(str((reader.metadata or {}).get("/Title") or ""))
+        metadata = reader.metadata
+        title = textrules.clean(str((metadata.get("/Title") if metadata else None) or ""))
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:
         log.info("unreadable PDF: %s", exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from . import untrusted
@@ -23,7 +25,7 @@ def _add(out: Text, text: str, style: str | None = None) -> None:
     out.append(untrusted.printable(text), style=style)
 
 
-def log_lines(entries: list[Version | Confirmation]) -> list[str]:
+def log_lines(entries: Sequence[Version | Confirmation]) -> list[str]:
     """A line per version (tab-separated fields); with `log --checks`, a sentence per confirmation between them."""
     return [entry.line() if isinstance(entry, Confirmation) else
             f"v{entry.number}\t{when(entry)}\t{entry.kind}\t{entry.commit[:10]}\t{entry.summary}"

@@ -170,7 +170,9 @@ def _body(data: ReportData, old: Sections, new: Sections) -> tuple[str, int]:
             starts = (before is not None and i in old.starts) or (after is not None and j in new.starts)
             words = _words([before] if before else [], [after] if after else [], budget)
             piece = f'<span class="chg"{anchor}>{words}</span>'
-            add(after if after is not None else before, starts, piece, True)
+            kept = after if after is not None else before
+            assert kept is not None, "sentence_pairs pairs each sentence with another or with nothing"
+            add(kept, starts, piece, True)
             anchor = ""
             i, j = i + (before is not None), j + (after is not None)
     rendered = "\n".join(_paragraph(p) for p in paragraphs) or '<p class="note">No body text.</p>'

@@ -407,9 +407,10 @@ def _owned(folder: PurePosixPath, meta: PageMeta | None, url: str | None) -> Pag
 
 def _head(repo: git.Repo) -> str:
     try:
-        return repo.git.rev_parse("--verify", "-q", "HEAD")
+        head: str = repo.git.rev_parse("--verify", "-q", "HEAD")
     except git.GitCommandError:
         return ""  # the archive's first commit
+    return head
 
 
 def _ref_exists(repo: git.Repo, ref: str) -> bool:
@@ -545,7 +546,7 @@ def _fast_import(repo: git.Repo, header: bytes, changes: list[tuple[str, bytes |
         sink.close()
     except BrokenPipeError:
         pass  # fast-import stopped reading: its error is raised by wait()
-    sha = proc.proc.stdout.read().decode("ascii").strip()
+    sha: str = proc.proc.stdout.read().decode("ascii").strip()
     try:
         proc.wait()
     except git.GitCommandError:

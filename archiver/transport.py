@@ -15,6 +15,7 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
 from __future__ import annotations
 
 import http.client
+import io
 import os
 import socket
 from typing import Any, BinaryIO
@@ -29,6 +30,10 @@ from .addresses import Pin, current_pin
 from .chunked import size_of
 from .deadline import register
 from .framing import content_length
+
+# http.client's bounds on a head, which our messages name: private, so typeshed does not declare them.
+MAX_LINE: int = http.client._MAXLINE  # type: ignore[attr-defined]
+MAX_HEADERS: int = http.client._MAXHEADERS  # type: ignore[attr-defined]
 
 
 def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
@@ -59,7 +64,7 @@ class Tape:
     dropped from the head: the record holds the final answer.
     """
 
-    def __init__(self, fp: Any) -> None:
+    def __init__(self, fp: io.BufferedReader) -> None:
         self.fp = fp
         self.head = bytearray()
         self.head_ended = False
@@ -146,12 +151,14 @@ class CheckedResponse(http.client.HTTPResponse):
 
     def _read_status(self) -> tuple[str, int, str]:
         self.tape.restart()
-        return super()._read_status()  # type: ignore[misc]
+        # Private to http.client, so typeshed does not declare it.
+        status: tuple[str, int, str] = super()._read_status()  # type: ignore[misc]
+        return status
 
     def _read_next_chunk_size(self) -> int:
         """The next chunk's size, its line held to the grammar (chunked.size_of), which http.client is not."""
-        line = self.fp.readline(http.client._MAXLINE + 1)  # type: ignore[attr-defined]
-        if len(line) > http.client._MAXLINE:  # type: ignore[attr-defined]
+        line = self.fp.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
             raise http.client.LineTooLong("chunk size")
         size = size_of(line)
         if size is None:
@@ -174,7 +181,7 @@ def _bad_length(values: list[str], chunked: bool) -> str | None:
     return ", ".join(values)
 
 
-class _Guarded:
+class _Guarded(HTTPConnection):
     """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline; responses
     that know whether their head is whole."""
 
@@ -182,7 +189,7 @@ class _Guarded:
 
     def _new_conn(self) -> socket.socket:
         pin = current_pin()
-        return super()._new_conn() if pin is None else _connect_pinned(self, pin)  # type: ignore[misc]
+        return super()._new_conn() if pin is None else _connect_pinned(self, pin)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,20 +197,21 @@ class _Guarded:
 
     def putrequest(self, *args: Any, **kwargs: Any) -> None:
         self._sent = bytearray()
-        super().putrequest(*args, **kwargs)  # type: ignore[misc]
+        super().putrequest(*args, **kwargs)
 
     def send(self, data: Any) -> None:
         if isinstance(data, bytes | bytearray | memoryview):  # a GET sends its head in one piece, no body
             self._sent += data
-        super().send(data)  # type: ignore[misc]
+        super().send(data)
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        sock = self.sock  # type: ignore[attr-defined]
+        sock = self.sock
         register(sock)
-        response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        response = super().getresponse(*args, **kwargs)
         original = response._original_response
-        original.request_bytes = bytes(self._sent)
-        original.peer_ip = _peer(sock)
+        if isinstance(original, CheckedResponse):  # always, by response_class; the fetch refuses any other
+            original.request_bytes = bytes(self._sent)
+            original.peer_ip = _peer(sock)
         return response
 
 

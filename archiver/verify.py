@@ -17,7 +17,7 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,7 +178,7 @@ def _strangers(versions: list[Version]) -> list[Problem]:
     return problems
 
 
-def _items(meta: dict[str, Any], ref: dict[str, Any], commit: str) -> list[Evidence]:
+def _items(meta: Mapping[str, Any], ref: Mapping[str, Any], commit: str) -> list[Evidence]:
     url, version, digest = meta.get("url", ""), meta.get("version"), ref.get("payload_digest", "")
     original = ref.get("refers_to")
     own = Evidence(url, version, commit, ref["file"], int(ref["offset"]), ref["record_id"], digest,
@@ -209,9 +209,9 @@ def _check_file(root: Path, rel: str, expected: list[Evidence], seen: _Seen) -> 
             url = _page_uri(found.target_uri) or _preceding(expected, offset)
             problems += [Problem(rel, url, error, offset) for error in found.errors]
     for offset, items in sorted(at.items()):
-        found = scanned.get(offset)
+        record = scanned.get(offset)
         for item in items:
-            problems += [_problem(item, message) for message in _compare(item, found)]
+            problems += [_problem(item, message) for message in _compare(item, record)]
     return sorted(problems, key=lambda p: p.offset or 0)
 
 

@@ -240,8 +240,9 @@ def _page_id(version: Version) -> str:
 def _timestamp(version: Version) -> str:
     """RFC 3339 in UTC: the WARC-Date of the version's record, so replay finds that very capture."""
     ref = version.warc or {}
-    if ref.get("date"):
-        return ref["date"]
+    date: str | None = ref.get("date")
+    if date:
+        return date
     return datetime.fromisoformat(version.meta["captured_at"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +83,16 @@ class RecordRef:
         return cast(WarcRef, {k: v for k, v in asdict(self).items() if v is not None})
 
 
+@dataclass(frozen=True)
+class _Output:
+    """The file a `WarcFile` writes: all there from its first record until `close()`."""
+
+    relpath: Path  # relative to the archive root, without OPEN_SUFFIX
+    file: io.BufferedWriter
+    writer: WARCWriter
+    info_id: str  # the warcinfo record's ID, named by every record after it
+
+
 class WarcFile:
     """One run's WARC file; created on the first record, finalized by `close()`."""
 
@@ -93,19 +103,17 @@ class WarcFile:
         self.prefix = prefix
         self.started = started
         self.info = info
-        self.relpath: Path | None = None
-        self._file: io.BufferedWriter | None = None
-        self._writer: WARCWriter | None = None
-        self._info_id = ""
+        self.relpath: Path | None = None  # once the first record is written
+        self._out: _Output | None = None
 
     @property
     def open_path(self) -> Path:
         assert self.relpath is not None
         return self.root / (str(self.relpath) + OPEN_SUFFIX)
 
-    def _open(self) -> WARCWriter:
-        if self._writer is not None:
-            return self._writer
+    def _open(self) -> _Output:
+        if self._out is not None:
+            return self._out
         folder = Path(self.base, f"{self.started:%Y}", f"{self.started:%m}")
         (self.root / folder).mkdir(parents=True, exist_ok=True)
         stamp = f"{self.started:%Y%m%d%H%M%S}"
@@ -114,20 +122,20 @@ class WarcFile:
             self.relpath = folder / name
             try:
                 # "x" mode: two runs (or a leftover file) never share a file.
-                self._file = self.open_path.open("xb")
+                file = self.open_path.open("xb")
             except FileExistsError:
                 continue
             if (self.root / self.relpath).exists():
-                self._file.close()
+                file.close()
                 self.open_path.unlink()
                 continue
             break
-        self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
-        record = self._writer.create_warcinfo_record(name, self.info)
-        self._info_id = record.rec_headers.get_header("WARC-Record-ID")  # named by every record after it
+        writer = WARCWriter(file, gzip=True, warc_version="1.1")
+        record = writer.create_warcinfo_record(name, self.info)
+        self._out = _Output(folder / name, file, writer, record.rec_headers.get_header("WARC-Record-ID"))
         with naming(self.open_path):  # a write that fails (a full disk) names no file of itself
-            self._writer.write_record(record)
-        return self._writer
+            writer.write_record(record)
+        return self._out
 
     def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None,
                       duplicate_of: Callable[[str], PayloadRecord | None] | None = None) -> RecordRef:
@@ -143,7 +151,7 @@ class WarcFile:
                 last = i == len(capture.exchanges) - 1
                 original = (duplicate_of(exchange.payload_digest) if last and duplicate_of and exchange.body_length
                             else None)
-                ref = self._write_exchange(exchange, original, IDENTICAL_PAYLOAD if original else None)
+                ref = self._write_exchange(exchange, (original, IDENTICAL_PAYLOAD) if original else None)
             assert ref is not None, "a capture with no exchange has nothing to write"
             if metadata:
                 self._write_metadata(ref, metadata)
@@ -157,23 +165,26 @@ class WarcFile:
         with naming(self.open_path):
             for exchange in capture.exchanges:
                 final = exchange is capture.exchanges[-1]
-                ref = self._write_exchange(exchange, original if final else None, profile if final else None)
+                ref = self._write_exchange(exchange, (original, profile) if final else None)
         assert ref is not None
         return ref
 
-    def _write_exchange(self, exchange: Exchange, original: PayloadRecord | None = None,
-                        profile: str | None = None) -> RecordRef:
-        """The response (or, with `original`, a revisit of it) and its request, each block the bytes as they passed."""
-        writer = self._open()
+    def _write_exchange(self, exchange: Exchange, revisit: tuple[PayloadRecord, str] | None = None) -> RecordRef:
+        """The response (or, with `revisit`, a revisit of its record with its profile) and its request, each block
+        the bytes as they passed."""
+        out = self._open()
+        writer = out.writer
+        original = revisit[0] if revisit else None
         date = _warc_date(exchange.started)
-        warc_headers = {"WARC-Date": date, "WARC-Warcinfo-ID": self._info_id}
+        warc_headers = {"WARC-Date": date, "WARC-Warcinfo-ID": out.info_id}
         if exchange.peer_ip:
             warc_headers["WARC-IP-Address"] = exchange.peer_ip
         if exchange.truncated:
             warc_headers["WARC-Truncated"] = exchange.truncated
         if exchange.payload_digest:
             warc_headers["WARC-Payload-Digest"] = exchange.payload_digest  # computed while spooling
-        if original is not None:
+        if revisit is not None:
+            original, profile = revisit
             warc_headers.update({"WARC-Profile": profile, "WARC-Refers-To": original.record_id,
                                  "WARC-Refers-To-Target-URI": original.uri, "WARC-Refers-To-Date": original.date})
             if profile == NOT_MODIFIED:
@@ -187,12 +198,12 @@ class WarcFile:
                 warc_content_type="application/http; msgtype=response",
                 warc_headers_dict=warc_headers, http_headers=RawHead(exchange.head),
             )
-            offset = self._file.tell()
+            offset = out.file.tell()
             writer.write_record(response)
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         request = writer.create_warc_record(
             exchange.url, "request", warc_content_type="application/http; msgtype=request",
-            warc_headers_dict={"WARC-Date": date, "WARC-Warcinfo-ID": self._info_id, "WARC-Concurrent-To": response_id},
+            warc_headers_dict={"WARC-Date": date, "WARC-Warcinfo-ID": out.info_id, "WARC-Concurrent-To": response_id},
             http_headers=RawHead(exchange.request),
         )
         writer.write_record(request)
@@ -201,7 +212,7 @@ class WarcFile:
             refers_to = {"file": original.file, "offset": original.offset, "record_id": original.record_id,
                          "target_uri": original.uri, "date": original.date}
         return RecordRef(
-            file=self.relpath.as_posix(),
+            file=out.relpath.as_posix(),
             offset=offset,
             record_id=response_id,
             payload_digest=exchange.payload_digest or response.rec_headers.get_header("WARC-Payload-Digest") or "",
@@ -214,39 +225,41 @@ class WarcFile:
         # Its own URI: replay tools would otherwise index the metadata as the page itself.
         body = "".join(f"{key}: {value}\r\n" for key, values in fields.items() for value in values)
         data = body.encode("utf-8")
-        record = self._writer.create_warc_record(
+        out = self._open()
+        record = out.writer.create_warc_record(
             METADATA_URIS[0] + ref.target_uri, "metadata", payload=io.BytesIO(data), length=len(data),
             warc_content_type="application/warc-fields",
-            warc_headers_dict={"WARC-Date": ref.date, "WARC-Warcinfo-ID": self._info_id,
+            warc_headers_dict={"WARC-Date": ref.date, "WARC-Warcinfo-ID": out.info_id,
                                "WARC-Refers-To": ref.record_id, "WARC-Concurrent-To": ref.record_id},
         )
-        self._writer.write_record(record)
+        out.writer.write_record(record)
 
     def close(self) -> Path | None:
         """Flush, fsync and rename to the final name; return the relative path, or None if unused."""
-        if self._file is None:
+        out = self._out
+        if out is None:
             return None
         with naming(self.open_path):
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-        self.open_path.replace(self.root / self.relpath)
+            out.file.flush()
+            os.fsync(out.file.fileno())
+            out.file.close()
+        self.open_path.replace(self.root / out.relpath)
         fsync_dir(self.open_path.parent)
-        self._file = self._writer = None
-        log.debug("closed %s", self.relpath)
-        return self.relpath
+        self._out = None
+        log.debug("closed %s", out.relpath)
+        return out.relpath
 
     def abort(self) -> None:
         """Close an unfinished file, leaving it `.open`: recovery sets it aside, as after a crash."""
-        if self._file is not None:
+        if self._out is not None:
             try:
-                self._file.close()
+                self._out.file.close()
             except OSError:  # the buffer's last bytes cannot be written (a full disk): the error is being raised
                 log.debug("could not flush the end of %s", self.open_path, exc_info=True)
-            self._file = self._writer = None
+            self._out = None
 
 
-def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
+def read_payload(root: Path, ref: Mapping[str, Any]) -> bytes:
     """The body of the response record `ref` (from meta.json), content-coding removed: the page itself.
 
     A revisit's payload is read from the record it refers to.
@@ -256,7 +269,7 @@ def read_payload(root: Path, ref: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
+def copy_payload(root: Path, ref: Mapping[str, Any], out: BinaryIO) -> None:
     """`read_payload` into `out`, a piece at a time: a gzip bomb's payload never sits in memory whole.
 
     The content-coding is removed by `payload.inflate`, not warcio, which stops after a gzip body's first member.
@@ -274,7 +287,7 @@ def copy_payload(root: Path, ref: dict[str, Any], out: BinaryIO) -> None:
     return None
 
 
-def read_response(root: Path, ref: dict[str, Any], body: Path) -> Exchange:
+def read_response(root: Path, ref: Mapping[str, Any], body: Path) -> Exchange:
     """The response record `ref` (from meta.json) as the `Exchange` it was written from, its payload (content-coded,
     de-chunked) copied to `body`; the request side is left empty.
 
@@ -316,7 +329,7 @@ def page_of(uri: str) -> str:
     return uri
 
 
-def _record_at(f: BinaryIO, ref: dict[str, Any]) -> ArcWarcRecord:
+def _record_at(f: BinaryIO, ref: Mapping[str, Any]) -> ArcWarcRecord:
     f.seek(ref["offset"])
     record = next(iter(ArchiveIterator(f)))
     if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
@@ -328,7 +341,8 @@ def _warc_date(when: datetime) -> str:
     """Whole seconds, as wget, Heritrix and warcprox write: replay indexes key captures by 14-digit timestamps, and
     a revisit's WARC-Refers-To-Date must equal its original's WARC-Date to be found by them. The exact time of a
     version stays in its meta.json (`captured_at`)."""
-    return datetime_to_iso_date(when.replace(tzinfo=None, microsecond=0))
+    stamp: str = datetime_to_iso_date(when.replace(tzinfo=None, microsecond=0))
+    return stamp
 
 
 def whole_second(stamp: str) -> datetime:
