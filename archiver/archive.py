@@ -11,26 +11,30 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from . import __version__, atomic, cdxj, recovery, report, reseed, untrusted, wacz
+from . import __version__, untrusted
 from . import config as configmod
-from . import rebuild as rebuildmod
-from .cdxj import IndexUpdate
-from .citations import cited_sources
-from .compare import compare, parse_links
-from .crawl import Run
 from .errors import ArchiveMissing, InvalidURL, UsageError
-from .history import History
-from .lock import ArchiveLock
-from .meta import Kind, PageMeta
-from .results import PageResult, RunSummary
-from .state import Outcome, PageState, State, read_pages
-from .store import WORK_DIR, Store
+from .evidence import cdxj, wacz
+from .evidence.cdxj import IndexUpdate
+from .evidence.verify import Report
+from .evidence.verify import verify as verify_evidence
+from .evidence.wacz import ExportSummary
+from .evidence.warc import copy_payload, read_payload
+from .history import report
+from .history.citations import cited_sources
+from .history.compare import compare, parse_links
+from .history.timeline import History
+from .run import rebuild as rebuildmod
+from .run import recovery, reseed
+from .run.results import PageResult, RunSummary
+from .run.run import Run
+from .storage import atomic
+from .storage.lock import ArchiveLock
+from .storage.meta import Kind, PageMeta
+from .storage.state import Outcome, PageState, State, read_pages
+from .storage.store import WORK_DIR, Store
+from .storage.versions import Version
 from .urls import normalize_url
-from .verify import Report
-from .verify import verify as verify_evidence
-from .versions import Version
-from .wacz import ExportSummary
-from .warc import copy_payload, read_payload
 
 log = logging.getLogger(__name__)
 

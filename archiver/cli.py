@@ -21,12 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, atomic, cron, render, untrusted
+from . import __version__, cron, untrusted
 from .archive import Archive
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
-from .meta import GONE_KINDS
-from .results import PageResult, RunSummary
-from .state import Outcome
+from .history import render
+from .run.results import PageResult, RunSummary
+from .storage import atomic
+from .storage.meta import GONE_KINDS
+from .storage.state import Outcome
 
 logger = logging.getLogger("archiver")
 

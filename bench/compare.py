@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from archiver.compare import compare
-from archiver.render import diff
-from archiver.report import ReportData, render
-from archiver.versions import Version
+from archiver.history.compare import compare
+from archiver.history.render import diff
+from archiver.history.report import ReportData, render
+from archiver.storage.versions import Version
 
 SENTENCE = "The council met again and the minutes of the previous meeting were read aloud in full."
 ADDED = "A councillor then asked why the minutes had been read aloud sixteen thousand times."

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from verify import build
 
-from archiver import reseed
-from archiver.state import State
-from archiver.store import Store
+from archiver.run import reseed
+from archiver.storage.state import State
+from archiver.storage.store import Store
 
 
 def timed(label: str, work, repeat: int = 3) -> object:

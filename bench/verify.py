@@ -28,11 +28,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archiver import Archive
-from archiver.capture import Capture, Exchange
-from archiver.state import PayloadRecord
-from archiver.store import Store, dump_meta
+from archiver.capture.exchange import Capture, Exchange
+from archiver.evidence.warc import WarcFile, warcinfo
+from archiver.storage.state import PayloadRecord
+from archiver.storage.store import Store, dump_meta
 from archiver.urls import page_dir
-from archiver.warc import WarcFile, warcinfo
 
 EXE = Path(sys.executable).with_name("archiver")
 WORDS = ("council budget minister report audit hospital waiting figures regional funding inquiry officials "

@@ -27,7 +27,8 @@ from support.replay import BIN, Wayback
 from support.warcs import records
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver import Archive, cdxj
+from archiver import Archive
+from archiver.evidence import cdxj
 from archiver.urls import page_dir
 
 STORY = ["The harbour authority approved the dredging plan on Monday after a long public consultation.",

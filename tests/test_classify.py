@@ -10,9 +10,9 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from archiver.classify import fact_change, kind_of, loses_text, same, soft_404
-from archiver.meta import Kind, PageMeta
-from archiver.store import PageFiles
+from archiver.run.classify import fact_change, kind_of, loses_text, same, soft_404
+from archiver.storage.meta import Kind, PageMeta
+from archiver.storage.store import PageFiles
 
 URL = "https://news.example/politics/2026/budget-vote"
 BODY = [

@@ -14,7 +14,7 @@ from support.commands import git, run_cli
 from support.newssite import Response, article
 
 from archiver.errors import ExitCode
-from archiver.lock import ArchiveLock
+from archiver.storage.lock import ArchiveLock
 
 STORY = ["The council approved the new budget on Monday after a debate that lasted eleven hours.",
          "Critics said the plan cuts library funding by a third. Supporters called it responsible.",

@@ -20,13 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver import align
-from archiver.classify import soft_404
-from archiver.compare import body_runs, compare, parse_article, sentence_pairs, similarity, word_diff
-from archiver.render import diff
-from archiver.report import ReportData, render
-from archiver.text import ABBREVIATIONS, VOLATILE_SENTENCES, is_volatile, split_sentences, strip_volatile
-from archiver.versions import Version
+from archiver.history import align
+from archiver.history.compare import body_runs, compare, parse_article, sentence_pairs, similarity, word_diff
+from archiver.history.render import diff
+from archiver.history.report import ReportData, render
+from archiver.run.classify import soft_404
+from archiver.storage.versions import Version
+from archiver.text.rules import ABBREVIATIONS, VOLATILE_SENTENCES, is_volatile, split_sentences, strip_volatile
 
 SENTENCE = "The council met again and the minutes of the previous meeting were read aloud in full."
 ADDED = "A councillor then asked why the minutes had been read aloud sixteen thousand times."

@@ -14,7 +14,7 @@ from support.newssite import Response, article
 from support.schedule import EDIT, EXE, STORY, new_archive, serve_story
 
 from archiver.errors import ExitCode
-from archiver.lock import ArchiveLock
+from archiver.storage.lock import ArchiveLock
 
 
 def test_cron_runs_print_one_line_or_nothing_and_exit_codes_tell_the_rest(tmp_path, site):

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from archiver.deadline import Deadline, register
+from archiver.capture.deadline import Deadline, register
 
 
 def _blocked_read(seconds: float, ended: dict[str, float], name: str, started: float) -> None:

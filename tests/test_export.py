@@ -22,7 +22,7 @@ from support.replay import BIN
 from support.warcs import records
 from warcio.timeutils import iso_date_to_timestamp
 
-from archiver import cdxj
+from archiver.evidence import cdxj
 from archiver.urls import page_dir
 
 

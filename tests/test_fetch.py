@@ -1,4 +1,4 @@
-"""Fetching over real loopback HTTP (`archiver.fetch`) and body decoding (`archiver.payload`)."""
+"""Fetching over real loopback HTTP (`archiver.capture.fetch`) and body decoding (`archiver.capture.payload`)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import pytest
 from support.newssite import Response, Site
 
 from archiver import config
-from archiver.capture import Capture
-from archiver.fetch import Fetcher
-from archiver.payload import decode_content, decode_text
+from archiver.capture.exchange import Capture
+from archiver.capture.fetch import Fetcher
+from archiver.capture.payload import decode_content, decode_text
 
 UA = "ArchiverTest/9.9 (+https://example.org/bot)"
 

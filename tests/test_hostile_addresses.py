@@ -21,8 +21,8 @@ from support.hostile import Conn, Hostile, page, response
 from support.userview import STORY, archiver, redirect
 from support.warcs import responses_of_checks
 
-from archiver.addresses import Pin, pinned
-from archiver.transport import GuardedAdapter
+from archiver.capture.addresses import Pin, pinned
+from archiver.capture.transport import GuardedAdapter
 
 
 def private_links(port: int) -> list[str]:

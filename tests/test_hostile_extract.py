@@ -24,7 +24,7 @@ from support.hostile import endless, page
 from support.userview import STORY, Sampled, archiver, run_sampled
 from support.warcs import responses
 
-from archiver.pool import Limits, Pool, Stopped
+from archiver.text.pool import Limits, Pool, Stopped
 
 TREE_MB = 300  # peak resident memory of the whole process tree
 TICKS = 100  # clock ticks per second in /proc/<pid>/stat (USER_HZ)

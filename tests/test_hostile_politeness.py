@@ -12,7 +12,7 @@ from support.archives import configure
 from support.hostile import Conn, page, response
 from support.userview import STORY, archiver
 
-from archiver.politeness import site_of
+from archiver.capture.politeness import site_of
 
 SLOW_LINKS = [f"http://s{i}.slow.example/claim" for i in range(100)]
 

@@ -1,4 +1,4 @@
-"""Text rules (`archiver.text`) and HTML → normalized text (`archiver.normalize.from_html`)."""
+"""Text rules (`archiver.text.rules`) and HTML → normalized text (`archiver.text.normalize.from_html`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from support.newssite import article
 
 from archiver import config
-from archiver.normalize import Document, from_html
-from archiver.text import clean, is_volatile, split_sentences, strip_volatile
+from archiver.text.normalize import Document, from_html
+from archiver.text.rules import clean, is_volatile, split_sentences, strip_volatile
 
 URL = "https://news.example.com/2026/11/20/bridge"
 CAPTURED = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

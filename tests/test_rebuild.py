@@ -18,7 +18,7 @@ from support.newssite import Response, Site, article
 
 from archiver import Archive
 from archiver.errors import ExitCode
-from archiver.normalize import extractor_versions
+from archiver.text.normalize import extractor_versions
 from archiver.urls import page_dir
 
 STORY = [

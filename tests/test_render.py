@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from archiver.compare import compare
-from archiver.render import diff
-from archiver.versions import Version
+from archiver.history.compare import compare
+from archiver.history.render import diff
+from archiver.storage.versions import Version
 
 OLD = """# Council budget
 

@@ -24,10 +24,10 @@ from support.commands import git, run_cli
 from support.newssite import Site, article
 
 from archiver import Archive
-from archiver.citations import CitedSource
-from archiver.compare import compare
-from archiver.report import ReportData, render
-from archiver.versions import Version
+from archiver.history.citations import CitedSource
+from archiver.history.compare import compare
+from archiver.history.report import ReportData, render
+from archiver.storage.versions import Version
 
 PATH = "/news/2026/11/bridge-closure"
 LONG_PATH = "/sources/" + "very-long-path-segment-" * 10 + "end"

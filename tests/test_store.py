@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from support.commands import git
 
-from archiver import store as store_module
-from archiver.store import Store
+from archiver.storage import store as store_module
+from archiver.storage.store import Store
 
 AUTHOR = ("archiver", "archiver@localhost")
 WHEN = datetime(2026, 11, 24, 9, 30, 5, tzinfo=timezone(timedelta(hours=2)))

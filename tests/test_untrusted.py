@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archiver import untrusted
+from archiver.capture.payload import decode_text
 from archiver.errors import InvalidURL
-from archiver.links import cited
-from archiver.payload import decode_text
+from archiver.text.links import cited
 from archiver.urls import normalize_url
 
 BASE = "https://news.example/2026/11/story"

@@ -29,10 +29,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archiver import chunked as chunked_coding
+from archiver.capture import chunked as chunked_coding
+from archiver.capture.framing import flaw
 from archiver.errors import ExitCode
-from archiver.framing import flaw
-from archiver.warc import RawHead
+from archiver.evidence.warc import RawHead
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 DIGESTS_AND_FRAME = {"warc-type", "warc-target-uri", "content-type", "content-length", "warc-block-digest",

@@ -44,7 +44,8 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as WsgiResponse
 
-from archiver import Archive, cdxj
+from archiver import Archive
+from archiver.evidence import cdxj
 from support.archives import allow_loopback_sources
 from support.browser import CHROMIUM_FLAGS
 from support.commands import run_cli

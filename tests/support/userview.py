@@ -107,7 +107,7 @@ def redirect(to: str, status: str = "302 Found"):
 
 def worker_processes(pid: int) -> list[int]:
     """The extraction worker processes among the descendants of `pid`."""
-    return [p for p in _tree(pid)[1:] if b"archiver.worker" in _resident_kb(p)[1]]
+    return [p for p in _tree(pid)[1:] if b"archiver.text.worker" in _resident_kb(p)[1]]
 
 
 @dataclass
@@ -174,7 +174,7 @@ def run_sampled(root: Path, *args: str, timeout: float = 300, interval: float = 
                 for pid in _tree(proc.pid):
                     kb, cmdline = _resident_kb(pid)
                     total += kb
-                    if b"archiver.worker" in cmdline:
+                    if b"archiver.text.worker" in cmdline:
                         workers.add(pid)
                 peak_kb = max(peak_kb, total)
                 if on_sample:

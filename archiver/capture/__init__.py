@@ -1,0 +1,1 @@
+"""From a URL to the bytes that crossed the wire, within the fetch policy."""

@@ -1,0 +1,1 @@
+"""WARC files: written, read back, checked, indexed and packed."""

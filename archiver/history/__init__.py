@@ -1,0 +1,1 @@
+"""Versions read back: timelines, comparisons, citations, renderings and reports."""

@@ -1,0 +1,1 @@
+"""One run: the worker pool, classification, results, the schedule, rebuild and recovery."""

@@ -1,0 +1,91 @@
+"""What a run reports: the outcome of each check (`PageResult`) and of the run (`RunSummary`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..storage.meta import Kind
+from ..storage.state import Outcome
+
+# The outcome each kind of version counts as.
+KIND_OUTCOME: dict[str, Outcome] = {Kind.NEW: Outcome.NEW, Kind.EDITED: Outcome.CHANGED, Kind.MOVED: Outcome.CHANGED,
+                Kind.RESTORED: Outcome.CHANGED, Kind.GONE: Outcome.GONE, Kind.SOFT_404: Outcome.GONE}
+VERSION_OUTCOMES = (Outcome.NEW, Outcome.CHANGED, Outcome.GONE)  # the outcomes of a check that made a version
+
+
+@dataclass
+class PageResult:
+    url: str
+    outcome: Outcome
+    status: int | None = None
+    title: str = ""
+    error: str | None = None
+    folder: str = ""
+    version: int | None = None
+    role: str = "article"  # or "source"
+    depth: int = 0  # link hops from a tracked article
+    kind: Kind | None = None  # the version's kind, when the check made one
+    summary: str = ""  # what changed, in a few words
+
+    def message_line(self) -> str:
+        """The line of this version in the run's commit message."""
+        role = " source" if self.role == "source" else ""
+        detail = f" ({self.summary})" if self.kind != Kind.NEW and self.summary else ""
+        return f"{self.kind}{role}: {self.url}{detail}"
+
+
+@dataclass
+class RunSummary:
+    started: datetime
+    finished: datetime | None = None
+    results: list[PageResult] = field(default_factory=list)
+    commit: str | None = None
+    warc: str | None = None
+    checks: str | None = None  # the WARC of the run's confirmations (revisits of the versions found unchanged)
+    confirmed: int = 0  # versions confirmed unchanged (a revisit record each)
+    changed: bool = False  # the commit holds more than confirmations
+    push_error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    extract_processes: int = 0  # the most worker processes extracting text at once
+    recovered: list[str] = field(default_factory=list)  # WARCs of an interrupted run, set aside first
+
+    def counts(self) -> dict[str, int]:
+        counts = {str(outcome): 0 for outcome in Outcome}
+        for result in self.results:
+            counts[result.outcome] += 1
+        return counts
+
+    @property
+    def versions(self) -> list[PageResult]:
+        """The checks that made a version."""
+        return [r for r in self.results if r.outcome in VERSION_OUTCOMES]
+
+    @property
+    def any_failed(self) -> bool:
+        return any(r.outcome == Outcome.FAILED for r in self.results)
+
+    def line(self) -> str:
+        quiet = (Outcome.GONE, Outcome.SKIPPED, Outcome.DEFERRED)
+        shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in quiet)
+        sources = sum(r.role == "source" for r in self.results)
+        scope = f" ({len(self.results) - sources} articles, {sources} sources)" if sources else ""
+        tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
+        return f"{len(self.results)} checked{scope}: {shown}{tail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat() if self.finished else None,
+            "counts": self.counts(),
+            "commit": self.commit,
+            "warc": self.warc,
+            "checks": self.checks,
+            "confirmed": self.confirmed,
+            "push_error": self.push_error,
+            "timings": self.timings,
+            "extract_processes": self.extract_processes,
+            "recovered": self.recovered,
+            "results": [asdict(r) for r in self.results],
+        }

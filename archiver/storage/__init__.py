@@ -1,0 +1,1 @@
+"""The archive on disk and in git: page files, meta.json, versions, state, the lock."""

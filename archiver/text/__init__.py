@@ -1,0 +1,1 @@
+"""From a response body to normalized text, in worker processes."""
