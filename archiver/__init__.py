@@ -17,8 +17,8 @@ __all__ = ["Archive", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use: extraction worker processes import this package but need none of git, the
-    # network or the store (a quarter of a second and 15 MB less in each).
+    # Imported on first use: extraction worker processes import this package but need none of git,
+    # the network or the store (a quarter of a second and 15 MB less in each).
     if name == "Archive":
         from .archive import Archive
 

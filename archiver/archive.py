@@ -57,21 +57,29 @@ class PageInfo:
     last_checked: str | None
     error: str | None
     folder: str
-    kind: str | None = None  # kind of the latest version: new, edited, moved, restored, gone, soft-404
+    kind: str | None = (
+        None  # kind of the latest version: new, edited, moved, restored, gone, soft-404
+    )
     next_due: str | None = None  # when a snapshot will check it again (None: at the next one)
 
 
 class Archive:
-    """An archive on disk: everything the command line does, as methods (library users need nothing else).
+    """An archive on disk: everything the command line does, as methods (library users need nothing
+    else).
 
-    `extract_processes` overrides the setting `fetch.extract_processes` (0: one per CPU core) for what this
-    object runs: the processes that extract text in `snapshot` and `rebuild`.
+    `extract_processes` overrides the setting `fetch.extract_processes` (0: one per CPU core) for
+    what this object runs: the processes that extract text in `snapshot` and `rebuild`.
     """
 
-    def __init__(self, root: Path, config: configmod.Config, extract_processes: int | None = None) -> None:
+    def __init__(
+        self, root: Path, config: configmod.Config, extract_processes: int | None = None
+    ) -> None:
         self.root = root
-        self.config = config if extract_processes is None else configmod.with_extract_processes(config,
-                                                                                                  extract_processes)
+        self.config = (
+            config
+            if extract_processes is None
+            else configmod.with_extract_processes(config, extract_processes)
+        )
         self.store = Store(root)
 
     # -- opening -----------------------------------------------------------------------------
@@ -80,7 +88,9 @@ class Archive:
     def init(cls, root: Path, extract_processes: int | None = None) -> Archive:
         root = Path(root)
         if (root / configmod.CONFIG_NAME).exists() or (root / ".git").exists():
-            raise UsageError(f"{root} is already an archive (or a git repository); not overwriting it")
+            raise UsageError(
+                f"{root} is already an archive (or a git repository); not overwriting it"
+            )
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root} exists and is not a folder")
         config = configmod.from_dict({})
@@ -89,12 +99,16 @@ class Archive:
             URLS_NAME: URLS_HEADER,
             ".gitignore": GITIGNORE,
         }
-        Store.create(root, files, datetime.now(UTC), (config.git_author_name, config.git_author_email))
+        Store.create(
+            root, files, datetime.now(UTC), (config.git_author_name, config.git_author_email)
+        )
         log.info("created archive at %s", root)
         return cls(root, config, extract_processes)
 
     @classmethod
-    def open(cls, root: Path, create: bool = False, extract_processes: int | None = None) -> Archive:
+    def open(
+        cls, root: Path, create: bool = False, extract_processes: int | None = None
+    ) -> Archive:
         root = Path(root)
         if not (root / configmod.CONFIG_NAME).is_file() or not (root / ".git").exists():
             if create and (not root.exists() or not any(root.iterdir())):
@@ -106,13 +120,15 @@ class Archive:
         return ArchiveLock(self.root / WORK_DIR / "lock")
 
     def _state(self) -> State:
-        """The state database, for a run (which holds the lock): rebuilt from the archive if damaged."""
+        """The state database, for a run (which holds the lock): rebuilt from the archive if
+        damaged."""
         return State(self.root / WORK_DIR / STATE_NAME, functools.partial(reseed.seed, self.store))
 
     # -- tracked URLs -------------------------------------------------------------------------
 
     def tracked(self) -> list[str]:
-        """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with a warning."""
+        """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with
+        a warning."""
         urls: dict[str, None] = {}  # ordered, without duplicates
         path = self.root / URLS_NAME
         lines = untrusted.lines(path.read_bytes()) if path.exists() else []
@@ -134,7 +150,9 @@ class Archive:
         added = [u for u in dict.fromkeys(urls) if u not in current]
         if added:
             path = self.root / URLS_NAME
-            data = path.read_bytes() if path.exists() else URLS_HEADER.encode()  # kept byte for byte
+            data = (
+                path.read_bytes() if path.exists() else URLS_HEADER.encode()
+            )  # kept byte for byte
             if data and not data.endswith(b"\n"):
                 data += b"\n"
             atomic.write_bytes(path, data + "".join(f"{u}\n" for u in added).encode())
@@ -142,8 +160,12 @@ class Archive:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def add(self, urls: Iterable[str], on_result: Callable[[PageResult], None] | None = None,
-            depth: int | None = None) -> tuple[list[str], RunSummary]:
+    def add(
+        self,
+        urls: Iterable[str],
+        on_result: Callable[[PageResult], None] | None = None,
+        depth: int | None = None,
+    ) -> tuple[list[str], RunSummary]:
         """Track `urls` (validated first: nothing is written if one is bad) and snapshot them now.
 
         `depth` overrides `sources.depth` for this run (0: no sources).
@@ -156,26 +178,43 @@ class Archive:
             summary = self._run(normalized, on_result, depth, force=True, tracked=self.tracked())
         return added, summary
 
-    def snapshot(self, urls: Iterable[str] | None = None, on_result: Callable[[PageResult], None] | None = None,
-                 depth: int | None = None, all_pages: bool = False) -> RunSummary:
-        """Capture what is due (or with `all_pages`, every tracked URL and source); commit what changed.
+    def snapshot(
+        self,
+        urls: Iterable[str] | None = None,
+        on_result: Callable[[PageResult], None] | None = None,
+        depth: int | None = None,
+        all_pages: bool = False,
+    ) -> RunSummary:
+        """Capture what is due (or with `all_pages`, every tracked URL and source); commit what
+        changed.
 
         Given `urls` (tracked articles) are captured now, due or not, with all their sources.
         """
         with self.lock():
             tracked = self.tracked()
             if urls is None:
-                return self._run(tracked, on_result, depth, force=all_pages, tracked=tracked, whole=True)
+                return self._run(
+                    tracked, on_result, depth, force=all_pages, tracked=tracked, whole=True
+                )
             chosen = list(dict.fromkeys(normalize_url(u) for u in urls))
             untracked = [u for u in chosen if u not in tracked]
             if untracked:
-                raise UsageError(f"not tracked: {untracked[0]} (start tracking it with `archiver add`)")
+                raise UsageError(
+                    f"not tracked: {untracked[0]} (start tracking it with `archiver add`)"
+                )
             return self._run(chosen, on_result, depth, force=True, tracked=tracked)
 
-    def _run(self, urls: list[str], on_result: Callable[[PageResult], None] | None, depth: int | None,
-             force: bool, tracked: list[str], whole: bool = False) -> RunSummary:
-        """Run on `urls`; a `whole`-archive run (no URLs named) also takes known sources, and only what is
-        due unless `force`."""
+    def _run(
+        self,
+        urls: list[str],
+        on_result: Callable[[PageResult], None] | None,
+        depth: int | None,
+        force: bool,
+        tracked: list[str],
+        whole: bool = False,
+    ) -> RunSummary:
+        """Run on `urls`; a `whole`-archive run (no URLs named) also takes known sources, and only
+        what is due unless `force`."""
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
         with recovery.guarded(self.root, self.store) as recovered, closing(self._state()) as state:
@@ -184,16 +223,27 @@ class Archive:
             if whole and not force:
                 urls = [u for u in urls if u not in run.states or run.states[u].due(run.started)]
             if whole and (self.config.sources.depth if depth is None else depth) > 0:
-                # A whole-archive run also checks the known sources no article cites any more: due ones,
-                # or with --all every one.
+                # A whole-archive run also checks the known sources no article cites any more: due
+                # ones, or with --all every one.
                 chosen = set(urls)
                 scope = self.config.sources
-                sources = sorted(u for u, known in run.states.items() if known.role == "source"
-                                 and u not in chosen and (force or known.due(run.started))
-                                 and scope.in_scope(u, citing_host=None))
-            # The settings in force and the tracked list are part of the record: committed with the run.
-            summary = run.execute(urls, on_result, extra_paths=(URLS_NAME, configmod.CONFIG_NAME), depth=depth,
-                                  sources=sources)
+                sources = sorted(
+                    u
+                    for u, known in run.states.items()
+                    if known.role == "source"
+                    and u not in chosen
+                    and (force or known.due(run.started))
+                    and scope.in_scope(u, citing_host=None)
+                )
+            # The settings in force and the tracked list are part of the record: committed with the
+            # run.
+            summary = run.execute(
+                urls,
+                on_result,
+                extra_paths=(URLS_NAME, configmod.CONFIG_NAME),
+                depth=depth,
+                sources=sources,
+            )
         summary.recovered = recovered.set_aside
         return summary
 
@@ -213,12 +263,15 @@ class Archive:
         return {u: m for u in urls if (m := self.store.meta_of(u)) is not None}
 
     def cited_by(self, url: str) -> list[PageInfo]:
-        """The sources the article at `url` cites now (its links.txt), each with its current status."""
+        """The sources the article at `url` cites now (its links.txt), each with its current
+        status."""
         page = self.store.page(normalize_url(url))
         if page is None:
             raise UsageError(f"not in the archive: {url}")
         cited = [u for u, _ in parse_links(page.links)]
-        return self._infos(cited, self._metas(cited), role="source")  # just these, not every page's meta.json
+        return self._infos(
+            cited, self._metas(cited), role="source"
+        )  # just these, not every page's meta.json
 
     def history(self, url: str) -> History:
         """The versions of the page at `url` (article or source) and the diffs between them."""
@@ -233,49 +286,76 @@ class Archive:
         copy_payload(self.root, version.meta["warc"], out)
 
     def report(self, url: str, old: str | None = None, new: str | None = None) -> str:
-        """The HTML report of the page at `url`: its timeline and the changes from FROM to TO (as `diff`)."""
+        """The HTML report of the page at `url`: its timeline and the changes from FROM to TO (as
+        `diff`)."""
         history = self.history(url)
         before, after = history.pair(old, new)
         old_links, new_links = history.links(before), history.links(after)
         old_text, new_text = history.text(before), history.text(after)
         data = report.ReportData(
-            url=history.url, folder=history.folder, versions=history.versions(), old=before, new=after,
-            old_text=old_text, new_text=new_text, comparison=compare(old_text, new_text, old_links, new_links),
+            url=history.url,
+            folder=history.folder,
+            versions=history.versions(),
+            old=before,
+            new=after,
+            old_text=old_text,
+            new_text=new_text,
+            comparison=compare(old_text, new_text, old_links, new_links),
             citations=cited_sources(self.store, before, after, old_links, new_links),
-            generated_at=datetime.now(UTC), software=f"archiver {__version__}")
+            generated_at=datetime.now(UTC),
+            software=f"archiver {__version__}",
+        )
         return report.render(data)
 
     def rebuild(self, urls: Iterable[str] | None = None) -> rebuildmod.RebuildSummary:
-        """Re-derive every page's latest version (or those at `urls`) from its WARC record with the current
-        extractor and settings; one commit of its own if anything changed (see rebuild.py)."""
+        """Re-derive every page's latest version (or those at `urls`) from its WARC record with the
+        current extractor and settings; one commit of its own if anything changed (see
+        rebuild.py)."""
         with self.lock(), recovery.guarded(self.root, self.store):
             author = (self.config.git_author_name, self.config.git_author_email)
-            return rebuildmod.rebuild(self.root, self.config, self.store, author,
-                                      list(urls) if urls is not None else None)
+            return rebuildmod.rebuild(
+                self.root, self.config, self.store, author, list(urls) if urls is not None else None
+            )
 
     # -- the evidence ---------------------------------------------------------------------------
 
     def verify(self) -> Report:
-        """Check every version's WARC record and every WARC file to its end (reads only; see verify.py)."""
+        """Check every version's WARC record and every WARC file to its end (reads only; see
+        verify.py)."""
         return verify_evidence(self.store)
 
     def index(self) -> IndexUpdate:
-        """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads only new files."""
+        """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads
+        only new files."""
         return cdxj.update(self.root)
 
     def export(self, wacz_file: Path, urls: Iterable[str] = ()) -> ExportSummary:
-        """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ package."""
+        """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ
+        package."""
         return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
 
-    def _infos(self, urls: list[str], metas: dict[str, PageMeta], role: str = "article") -> list[PageInfo]:
+    def _infos(
+        self, urls: list[str], metas: dict[str, PageMeta], role: str = "article"
+    ) -> list[PageInfo]:
         states = read_pages(self.root / WORK_DIR / STATE_NAME)
         now, limit = datetime.now(UTC), self.config.unreachable_after_days
-        return [_page_info(url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit)
-                for url in urls]
+        return [
+            _page_info(
+                url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit
+            )
+            for url in urls
+        ]
 
 
-def _page_info(url: str, folder: PurePosixPath, meta: PageMeta | None, state: PageState | None, role: str,
-               now: datetime, unreachable_after: float) -> PageInfo:
+def _page_info(
+    url: str,
+    folder: PurePosixPath,
+    meta: PageMeta | None,
+    state: PageState | None,
+    role: str,
+    now: datetime,
+    unreachable_after: float,
+) -> PageInfo:
     meta = meta or {}
     return PageInfo(
         url=url,
@@ -292,7 +372,9 @@ def _page_info(url: str, folder: PurePosixPath, meta: PageMeta | None, state: Pa
     )
 
 
-def _status(meta: PageMeta, state: PageState | None, now: datetime, unreachable_after: float) -> str:
+def _status(
+    meta: PageMeta, state: PageState | None, now: datetime, unreachable_after: float
+) -> str:
     """The latest HTTP status, or what kept us from having one."""
     if state is None:
         return str(meta["status"]) if "status" in meta else "never captured"

@@ -43,41 +43,57 @@ app = typer.Typer(
 
 ArchiveOpt = Annotated[
     Path,
-    typer.Option("--archive", "-a", envvar="ARCHIVER_DIR", help="Archive folder.", show_default=True),
+    typer.Option(
+        "--archive", "-a", envvar="ARCHIVER_DIR", help="Archive folder.", show_default=True
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
-DepthOpt = Annotated[int | None, typer.Option("--depth", min=0, show_default=False,
-                                              help="Link hops of cited sources to follow (default: config).")]
-NoSourcesOpt = Annotated[bool, typer.Option("--no-sources", help="Do not archive cited sources this run.")]
+DepthOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--depth",
+        min=0,
+        show_default=False,
+        help="Link hops of cited sources to follow (default: config).",
+    ),
+]
+NoSourcesOpt = Annotated[
+    bool, typer.Option("--no-sources", help="Do not archive cited sources this run.")
+]
 DEFAULT_ARCHIVE = Path("archive")
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_PrintableFormatter("archiver: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The extractor logs every page it finds thin as a warning; that is our business, not the user's.
+    # The extractor logs every page it finds thin as a warning; that is our business, not the
+    # user's.
     for noisy in ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer", "pypdf"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
 class _PrintableFormatter(logging.Formatter):
-    """Log lines quote what servers send (reasons, titles, URLs): never their terminal control sequences."""
+    """Log lines quote what servers send (reasons, titles, URLs): never their terminal control
+    sequences."""
 
     def format(self, record: logging.LogRecord) -> str:
         return untrusted.printable(super().format(record))
 
 
 def _say(text: str, err: bool = False, nl: bool = True) -> None:
-    """Print a line for people: without terminal control sequences, whatever a server put into it."""
+    """Print a line for people: without terminal control sequences, whatever a server put into
+    it."""
     typer.echo(untrusted.printable(text), err=err, nl=nl)
 
 
-# Characters JSON allows raw in strings that a terminal may still obey (C1 controls, bidirectional overrides):
-# written as \u escapes, which every JSON reader reads back as the same characters.
+# Characters JSON allows raw in strings that a terminal may still obey (C1 controls, bidirectional
+# overrides): written as \u escapes, which every JSON reader reads back as the same characters.
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -95,10 +111,18 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     ctx: typer.Context,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something changed.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing unless something changed.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     _setup_logging(verbose, quiet)
     ctx.obj = {"quiet": quiet, "verbose": verbose}
@@ -123,7 +147,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _say("archiver: error: git is not installed or not on PATH", err=True)
             raise typer.Exit(int(ExitCode.USAGE)) from None
         except Exception as exc:
-            refused = unwritable(exc)  # read-only, permissions, disk full: the disk's answer, not a bug
+            refused = unwritable(
+                exc
+            )  # read-only, permissions, disk full: the disk's answer, not a bug
             if refused is not None:
                 typer.echo(f"archiver: error: {refused}", err=True)
                 raise typer.Exit(int(refused.exit_code)) from None
@@ -137,7 +163,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @app.command()
 @handles_errors
 def init(
-    directory: Annotated[Path | None, typer.Argument(help="Where to create it (default: --archive).")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to create it (default: --archive).")
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
     """Create an archive: a git repository with archiver.toml, urls.txt and .gitignore."""
@@ -150,9 +178,13 @@ def init(
 @handles_errors
 def add(
     ctx: typer.Context,
-    urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to track.", show_default=False)] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read URLs from FILE (one a line, - for "
-                                              "stdin).")] = None,
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="Article URLs to track.", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Read URLs from FILE (one a line, - for stdin)."),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     depth: DepthOpt = None,
     no_sources: NoSourcesOpt = False,
@@ -175,10 +207,14 @@ def add(
 @handles_errors
 def snapshot(
     ctx: typer.Context,
-    urls: Annotated[list[str] | None, typer.Argument(help="Tracked URLs to capture (default: all).",
-                                                     show_default=False)] = None,
+    urls: Annotated[
+        list[str] | None,
+        typer.Argument(help="Tracked URLs to capture (default: all).", show_default=False),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
-    all_pages: Annotated[bool, typer.Option("--all", help="Check every tracked URL and source, due or not.")] = False,
+    all_pages: Annotated[
+        bool, typer.Option("--all", help="Check every tracked URL and source, due or not.")
+    ] = False,
     depth: DepthOpt = None,
     no_sources: NoSourcesOpt = False,
     as_json: JsonOpt = False,
@@ -190,7 +226,9 @@ def snapshot(
     arc = Archive.open(archive)
     count = len(urls) if urls else len(arc.tracked())
     with _progress(count, ctx, as_json) as on_result:
-        summary = arc.snapshot(urls or None, on_result, depth=0 if no_sources else depth, all_pages=all_pages)
+        summary = arc.snapshot(
+            urls or None, on_result, depth=0 if no_sources else depth, all_pages=all_pages
+        )
     _finish(ctx, summary, as_json)
 
 
@@ -199,8 +237,15 @@ def snapshot(
 def list_(
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     sources: Annotated[bool, typer.Option("--sources", help="Also list archived sources.")] = False,
-    cited_by: Annotated[str | None, typer.Option("--cited-by", metavar="URL", show_default=False,
-                                                 help="List the sources one article cites now.")] = None,
+    cited_by: Annotated[
+        str | None,
+        typer.Option(
+            "--cited-by",
+            metavar="URL",
+            show_default=False,
+            help="List the sources one article cites now.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Tracked URLs with their current status, title, number of versions and last change."""
@@ -212,14 +257,26 @@ def list_(
     if not pages:
         _say("no tracked URLs (add one with `archiver add URL`)")
         return
-    rows = [(p.status, str(p.versions), _minute(p.last_change), _minute(p.next_due) if p.last_checked else "now",
-             p.role, p.title, p.url) for p in pages]
+    rows = [
+        (
+            p.status,
+            str(p.versions),
+            _minute(p.last_change),
+            _minute(p.next_due) if p.last_checked else "now",
+            p.role,
+            p.title,
+            p.url,
+        )
+        for p in pages
+    ]
     if not sys.stdout.isatty():  # a pipe gets tab-separated lines, ready for cut/grep/awk
         _say("".join("\t".join(row) + "\n" for row in rows), nl=False)
         return
     table = Table(box=None, pad_edge=False)
     for column in ("status", "versions", "last change", "next due", "role", "title", "url"):
-        table.add_column(column, overflow="fold", justify="right" if column == "versions" else "left")
+        table.add_column(
+            column, overflow="fold", justify="right" if column == "versions" else "left"
+        )
     for row in rows:  # Text, not markup: a title such as "[link=…]" is shown as written
         table.add_row(*(Text(untrusted.printable(cell)) for cell in row))
     Console().print(table)
@@ -231,8 +288,14 @@ def log_(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")] = False,
-    checks: Annotated[bool, typer.Option("--checks", help="Also the later checks that found a version "
-                                                          "unchanged (from the committed checks WARCs).")] = False,
+    checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks",
+            help="Also the later checks that found a version "
+            "unchanged (from the committed checks WARCs).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The versions of a page, oldest first: time, kind, commit, and what changed."""
@@ -254,16 +317,32 @@ NUMBERS_AS_ARGS = {"ignore_unknown_options": True}
 @handles_errors
 def diff(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
-    old: Annotated[str | None, typer.Argument(metavar="[FROM]", show_default=False,
-                                              help="Version number (1 first, -1 latest), commit or date/time; "
-                                                   "default: the one before TO.")] = None,
-    new: Annotated[str | None, typer.Argument(metavar="[TO]", show_default=False,
-                                              help="Same forms; default: the latest.")] = None,
+    old: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FROM]",
+            show_default=False,
+            help="Version number (1 first, -1 latest), commit or date/time; "
+            "default: the one before TO.",
+        ),
+    ] = None,
+    new: Annotated[
+        str | None,
+        typer.Argument(metavar="[TO]", show_default=False, help="Same forms; default: the latest."),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
-    words: Annotated[bool, typer.Option("--word", "-w", help="Mark changed words inside changed sentences.")] = False,
-    html: Annotated[Path | None, typer.Option("--html", metavar="FILE", show_default=False,
-                                              help="Write the HTML report (as `archiver report`) to FILE instead "
-                                                   "(- for stdout).")] = None,
+    words: Annotated[
+        bool, typer.Option("--word", "-w", help="Mark changed words inside changed sentences.")
+    ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            show_default=False,
+            help="Write the HTML report (as `archiver report`) to FILE instead (- for stdout).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What changed between two versions: headline, byline, body sentences, citations."""
@@ -275,19 +354,35 @@ def diff(
     before, after = history.pair(old, new)
     comparison = history.compare(before, after)
     if as_json:
-        data = {"url": history.url, "from": before.as_dict(), "to": after.as_dict(), **comparison.as_dict()}
+        data = {
+            "url": history.url,
+            "from": before.as_dict(),
+            "to": after.as_dict(),
+            **comparison.as_dict(),
+        }
         _json(data)
         return
-    Console(highlight=False, soft_wrap=True).print(render.diff(history.url, before, after, comparison, words), end="")
+    Console(highlight=False, soft_wrap=True).print(
+        render.diff(history.url, before, after, comparison, words), end=""
+    )
 
 
 @app.command(context_settings=NUMBERS_AS_ARGS)
 @handles_errors
 def show(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
-    at: Annotated[str | None, typer.Option("--at", metavar="WHEN", show_default=False,
-                                           help="Version number, commit or date/time (default: latest).")] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="Write the archived body (HTML, PDF...) from the WARC.")] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="WHEN",
+            show_default=False,
+            help="Version number, commit or date/time (default: latest).",
+        ),
+    ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Write the archived body (HTML, PDF...) from the WARC.")
+    ] = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
     """The normalized text of a page as of a version or a moment; --raw for the archived bytes."""
@@ -300,7 +395,11 @@ def show(
         return
     text = history.text(version)
     if text is None:
-        why = f"{version.kind}: {version.summary}" if version.kind in GONE_KINDS else "no text (not HTML/PDF)"
+        why = (
+            f"{version.kind}: {version.summary}"
+            if version.kind in GONE_KINDS
+            else "no text (not HTML/PDF)"
+        )
         _say(f"archiver: v{version.number} of {history.url} has no text ({why})", err=True)
         return
     _say(text, nl=False)
@@ -310,8 +409,13 @@ def show(
 @handles_errors
 def schedule(
     every: Annotated[str, typer.Option("--every", help="How often: 15m, 2h, 1d.")] = "15m",
-    install: Annotated[bool, typer.Option("--install", help="Add the line to your crontab (replacing an earlier "
-                                                           "one for this archive).")] = False,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install",
+            help="Add the line to your crontab (replacing an earlier one for this archive).",
+        ),
+    ] = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
     """Print the crontab line that runs `archiver snapshot` every so often; --install adds it."""
@@ -328,17 +432,36 @@ def schedule(
 @handles_errors
 def report(
     url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
-    # Required: no default, so it stands before the arguments that have one (its place among options is kept).
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", show_default=False,
-                                         help="Where to write the HTML (- for stdout).")],
-    old: Annotated[str | None, typer.Argument(metavar="[FROM]", show_default=False,
-                                              help="As for `diff`; default: the version before TO.")] = None,
-    new: Annotated[str | None, typer.Argument(metavar="[TO]", show_default=False,
-                                              help="As for `diff`; default: the latest.")] = None,
+    # Required: no default, so it stands before the arguments that have one (its place among options
+    # is kept).
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            show_default=False,
+            help="Where to write the HTML (- for stdout).",
+        ),
+    ],
+    old: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FROM]",
+            show_default=False,
+            help="As for `diff`; default: the version before TO.",
+        ),
+    ] = None,
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TO]", show_default=False, help="As for `diff`; default: the latest."
+        ),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
-    """A self-contained HTML page: the version timeline and the changes between two versions, with the
-    current status of every cited source."""
+    """A self-contained HTML page: the version timeline and the changes between two versions, with
+    the current status of every cited source."""
     _write_report(Archive.open(archive).report(url, old, new), output)
 
 
@@ -346,13 +469,15 @@ def report(
 @handles_errors
 def rebuild(
     ctx: typer.Context,
-    urls: Annotated[list[str] | None, typer.Argument(help="Pages to re-derive (default: every page).",
-                                                     show_default=False)] = None,
+    urls: Annotated[
+        list[str] | None,
+        typer.Argument(help="Pages to re-derive (default: every page).", show_default=False),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-derive text, links and meta.json of each page's latest version from its WARC record with the
-    current extractor and settings; commits what changed in one commit of its own."""
+    """Re-derive text, links and meta.json of each page's latest version from its WARC record with
+    the current extractor and settings; commits what changed in one commit of its own."""
     summary = Archive.open(archive).rebuild(urls or None)
     if as_json:
         _json(summary.as_dict())
@@ -383,9 +508,11 @@ def verify_(
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check the evidence: the WARC record of every version in the git history, and every WARC file to its end.
+    """Check the evidence: the WARC record of every version in the git history, and every WARC file
+    to its end.
 
-    One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or altered.
+    One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or
+    altered.
     """
     report = Archive.open(archive).verify()
     if as_json:
@@ -402,25 +529,41 @@ def verify_(
 @app.command()
 @handles_errors
 def index(ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE) -> None:
-    """Update the CDXJ index of the WARC files (.archiver/indexes/index.cdxj, for pywb); reads only new files."""
+    """Update the CDXJ index of the WARC files (.archiver/indexes/index.cdxj, for pywb); reads only
+    new files."""
     update = Archive.open(archive).index()
     if update.read or not ctx.obj["quiet"]:
         _say(update.line())
     if update.failed:
-        raise ArchiveDamaged(f"could not index {len(update.failed)} WARC files (first: {update.failed[0]}); "
-                             "run `archiver verify`")
+        raise ArchiveDamaged(
+            f"could not index {len(update.failed)} WARC files (first: {update.failed[0]}); "
+            "run `archiver verify`"
+        )
 
 
 @app.command()
 @handles_errors
 def export(
-    wacz_file: Annotated[Path, typer.Option("--wacz", metavar="FILE", show_default=False,
-                                            help="Write a WACZ package (for ReplayWeb.page, pywb) to FILE.")],
-    urls: Annotated[list[str] | None, typer.Argument(help="Pages to export, with the sources they cite "
-                                                     "(default: the whole archive).", show_default=False)] = None,
+    wacz_file: Annotated[
+        Path,
+        typer.Option(
+            "--wacz",
+            metavar="FILE",
+            show_default=False,
+            help="Write a WACZ package (for ReplayWeb.page, pywb) to FILE.",
+        ),
+    ],
+    urls: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Pages to export, with the sources they cite (default: the whole archive).",
+            show_default=False,
+        ),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
 ) -> None:
-    """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs, index, page list."""
+    """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs,
+    index, page list."""
     summary = Archive.open(archive).export(wacz_file, urls or [])
     _say(summary.line())
 
@@ -439,7 +582,11 @@ def _read_url_file(file: Path | None) -> list[str]:
     lines = untrusted.lines(data)
     if None in lines:
         raise UsageError(f"{file} line {lines.index(None) + 1} is not UTF-8 text")
-    return [line.strip() for line in lines if line and line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in lines
+        if line and line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 class _progress:
@@ -447,9 +594,18 @@ class _progress:
 
     def __init__(self, total: int, ctx: typer.Context, as_json: bool) -> None:
         self.enabled = sys.stderr.isatty() and not as_json and not ctx.obj["quiet"] and total > 1
-        self.bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True),
-                            transient=True) if self.enabled else None
+        self.bar = (
+            Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            if self.enabled
+            else None
+        )
         self.total = total
 
     def __enter__(self) -> Callable[[PageResult], None] | None:
@@ -465,11 +621,15 @@ class _progress:
             self.bar.stop()
 
 
-def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict | None = None) -> None:
+def _finish(
+    ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict | None = None
+) -> None:
     if as_json:
         _json({**summary.as_dict(), **(extra or {})})
     else:
-        changed = summary.changed  # a commit of confirmations alone is no news (cron mails what -q prints)
+        changed = (
+            summary.changed
+        )  # a commit of confirmations alone is no news (cron mails what -q prints)
         if ctx.obj["verbose"] or sys.stdout.isatty():
             for result in summary.results:
                 if result.outcome == Outcome.FAILED:
@@ -477,10 +637,16 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
         if changed or summary.any_failed or not ctx.obj["quiet"]:
             _say(summary.line())
     if summary.recovered:  # even with -q: evidence was set aside, and someone should know
-        _say(f"archiver: warning: the previous run was interrupted; its uncommitted captures were set aside: "
-                   f"{', '.join(summary.recovered)}", err=True)
+        _say(
+            "archiver: warning: the previous run was interrupted; its uncommitted captures were "
+            f"set aside: {', '.join(summary.recovered)}",
+            err=True,
+        )
     if summary.push_error:
-        _say(f"archiver: error: git push failed (the local commit is kept): {summary.push_error}", err=True)
+        _say(
+            f"archiver: error: git push failed (the local commit is kept): {summary.push_error}",
+            err=True,
+        )
     if summary.any_failed:
         raise typer.Exit(int(ExitCode.SOME_FAILED))
     if summary.push_error:
@@ -488,12 +654,15 @@ def _finish(ctx: typer.Context, summary: RunSummary, as_json: bool, extra: dict 
 
 
 def main() -> None:
-    os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")  # never hang on a credentials prompt from cron
+    os.environ.setdefault(
+        "GIT_TERMINAL_PROMPT", "0"
+    )  # never hang on a credentials prompt from cron
     signal.signal(signal.SIGTERM, _terminated)
     app()
 
 
 def _terminated(signum: int, frame: object) -> None:
-    """SIGTERM (cron's or systemd's timeout, a shutdown): unwind, so the run undoes its uncommitted work."""
+    """SIGTERM (cron's or systemd's timeout, a shutdown): unwind, so the run undoes its uncommitted
+    work."""
     _say("archiver: terminated; the archive is as the last commit left it", err=True)
     raise SystemExit(128 + signum)

@@ -15,10 +15,10 @@ CONFIG_NAME = "archiver.toml"
 DEFAULT_USER_AGENT = f"archiver/{__version__} (news and citation archiver)"
 
 
-
 @dataclass(frozen=True)
 class Range:
-    """The values a numeric setting may take: from `low` (or, when `above`, anything greater) to `high`."""
+    """The values a numeric setting may take: from `low` (or, when `above`, anything greater) to
+    `high`."""
 
     low: float
     high: float
@@ -35,18 +35,29 @@ class Range:
 
 
 MINUTES_IN_A_YEAR = 525_600
-# Every numeric setting's range, checked in one place. The highest values: beyond them a setting stops making
-# sense or starts doing harm (threads and memory without end, due dates past the year 9999).
+# Every numeric setting's range, checked in one place. The highest values: beyond them a setting
+# stops making sense or starts doing harm (threads and memory without end, due dates past the year
+# 9999).
 RANGES = {
     "fetch.workers": Range(1, 256),  # threads, each with its own HTTP session and body in flight
-    "fetch.connect_timeout": Range(0, 600, "seconds", above=True),  # the kernel gives up on a connection sooner
+    "fetch.connect_timeout": Range(
+        0, 600, "seconds", above=True
+    ),  # the kernel gives up on a connection sooner
     "fetch.read_timeout": Range(0, 3600, "seconds", above=True),
     "fetch.deadline": Range(0, 3600, "seconds", above=True),  # an hour for one URL
-    "fetch.max_body_bytes": Range(1024, 1 << 30, "bytes"),  # 1 KiB (not even an error page fits in less) to 1 GiB
-    "fetch.max_decoded_bytes": Range(1024, 256 << 20, "bytes"),  # extraction holds three times this: 768 MiB
+    "fetch.max_body_bytes": Range(
+        1024, 1 << 30, "bytes"
+    ),  # 1 KiB (not even an error page fits in less) to 1 GiB
+    "fetch.max_decoded_bytes": Range(
+        1024, 256 << 20, "bytes"
+    ),  # extraction holds three times this: 768 MiB
     "fetch.extract_processes": Range(0, 64),
-    "fetch.max_extract_seconds": Range(1, 3600, "seconds"),  # an hour of CPU is beyond any real page
-    "fetch.max_extract_memory": Range(100, 65536, "MB"),  # a worker holds about 50 MB before its first page
+    "fetch.max_extract_seconds": Range(
+        1, 3600, "seconds"
+    ),  # an hour of CPU is beyond any real page
+    "fetch.max_extract_memory": Range(
+        100, 65536, "MB"
+    ),  # a worker holds about 50 MB before its first page
     "fetch.max_redirects": Range(1, 50),  # browsers stop at 20
     "fetch.per_host": Range(1, 64),
     "fetch.per_host_delay": Range(0, 600, "seconds"),
@@ -71,30 +82,30 @@ DEFAULT_TOML = f"""\
 # archiver settings. Every default is written out; edit and commit as you like.
 
 [fetch]
-# Parallel fetches in one run ({_R['fetch.workers']}).
+# Parallel fetches in one run ({_R["fetch.workers"]}).
 workers = 8
-# Seconds to wait for a connection ({_R['fetch.connect_timeout']}), and for each read from it
-# ({_R['fetch.read_timeout']}).
+# Seconds to wait for a connection ({_R["fetch.connect_timeout"]}), and for each read from it
+# ({_R["fetch.read_timeout"]}).
 connect_timeout = 10.0
 read_timeout = 30.0
-# Seconds one URL may take in all (redirects and body included) before it is cut ({_R['fetch.deadline']}).
+# Seconds one URL may take in all (redirects and body included) before it is cut ({_R["fetch.deadline"]}).
 deadline = 120.0
 # Largest body kept, in bytes (larger bodies are truncated and marked WARC-Truncated: length);
-# {_R['fetch.max_body_bytes']} (1 KiB to 1 GiB).
+# {_R["fetch.max_body_bytes"]} (1 KiB to 1 GiB).
 max_body_bytes = 52428800
 # Largest decompressed HTML fed to the text extractor, in bytes (guards against gzip bombs;
-# {_R['fetch.max_decoded_bytes']}): the text of a larger page is taken from its first part. Extracting a page
+# {_R["fetch.max_decoded_bytes"]}): the text of a larger page is taken from its first part. Extracting a page
 # takes 30 to 45 times its size in memory, so this much fits within max_extract_memory. A PDF is read whole
 # (up to max_body_bytes) or kept without text.
 max_decoded_bytes = 2097152
-# Processes that extract text, one page at a time each (0: one per CPU core; {_R['fetch.extract_processes']}).
+# Processes that extract text, one page at a time each (0: one per CPU core; {_R["fetch.extract_processes"]}).
 extract_processes = 0
-# Limits on the extraction of one page: CPU seconds ({_R['fetch.max_extract_seconds']}), and megabytes of memory
-# for its process ({_R['fetch.max_extract_memory']}; about 50 MB of it the extractor's own code). A page over
+# Limits on the extraction of one page: CPU seconds ({_R["fetch.max_extract_seconds"]}), and megabytes of memory
+# for its process ({_R["fetch.max_extract_memory"]}; about 50 MB of it the extractor's own code). A page over
 # either fails with that reason; its response is kept as evidence, and the rest of the run goes on.
 max_extract_seconds = 30.0
 max_extract_memory = 160
-# Redirect hops followed before the fetch fails ({_R['fetch.max_redirects']}).
+# Redirect hops followed before the fetch fails ({_R["fetch.max_redirects"]}).
 max_redirects = 10
 # User-Agent sent with every request.
 user_agent = "{DEFAULT_USER_AGENT}"
@@ -103,15 +114,15 @@ verify_tls = true
 # Hosts whose TLS certificate is accepted unchecked (self-signed, expired, another name), named one by one,
 # e.g. ["intranet.example.org"]; every other host is still checked. Prefer this to verify_tls = false.
 insecure_tls_hosts = []
-# Fetches in flight to one site at a time ({_R['fetch.per_host']}), and the minimum seconds between the
-# starts of two of them ({_R['fetch.per_host_delay']}). A site is a registrable domain (every sub-domain of
+# Fetches in flight to one site at a time ({_R["fetch.per_host"]}), and the minimum seconds between the
+# starts of two of them ({_R["fetch.per_host_delay"]}). A site is a registrable domain (every sub-domain of
 # news.example.co.uk is one site), or an address for a host given as one.
 per_host = 2
 per_host_delay = 0.0
 # Honour robots.txt (fetched once per host per run).
 robots = true
-# Answers 429 and 503 are retried this many times ({_R['fetch.retries']}), waiting as Retry-After asks (at
-# most max_retry_wait seconds, {_R['fetch.max_retry_wait']}, and never past the deadline) or 2, 4, 8...
+# Answers 429 and 503 are retried this many times ({_R["fetch.retries"]}), waiting as Retry-After asks (at
+# most max_retry_wait seconds, {_R["fetch.max_retry_wait"]}, and never past the deadline) or 2, 4, 8...
 # seconds when it does not say.
 retries = 2
 max_retry_wait = 60.0
@@ -119,12 +130,12 @@ max_retry_wait = 60.0
 [sources]
 # Archive the links cited in article bodies as pages of their own ("sources").
 # Link hops followed from a tracked article: 0 = none, 1 = its sources, 2 = also their sources, ...
-# ({_R['sources.depth']}).
+# ({_R["sources.depth"]}).
 depth = 1
-# At most this many sources per article, in order of first appearance ({_R['sources.max_per_article']}).
+# At most this many sources per article, in order of first appearance ({_R["sources.max_per_article"]}).
 max_per_article = 100
 # Seconds of fetching the sources of one article may take in one run, added up (robots.txt included;
-# {_R['sources.seconds_per_article']}); the sources not started by then are checked at the next run, so a page
+# {_R["sources.seconds_per_article"]}); the sources not started by then are checked at the next run, so a page
 # citing many slow sites cannot hold the run.
 seconds_per_article = 120.0
 # Follow sources on hosts other than the citing page's.
@@ -140,13 +151,13 @@ allow_private = false
 
 [schedule]
 # When a page is due again, in minutes: min_interval after a change (or a first capture), then the
-# interval grows by `growth` ({_R['schedule.growth']}) at each check that finds nothing new, up to
-# max_interval. Intervals are {_R['schedule.min_interval']} minutes (a year).
+# interval grows by `growth` ({_R["schedule.growth"]}) at each check that finds nothing new, up to
+# max_interval. Intervals are {_R["schedule.min_interval"]} minutes (a year).
 min_interval = 15.0
 growth = 2.0
 max_interval = 10080.0
-# Pages first archived more than old_after_days ago ({_R['schedule.old_after_days']}) are checked at most
-# every old_interval minutes ({_R['schedule.old_interval']}).
+# Pages first archived more than old_after_days ago ({_R["schedule.old_after_days"]}) are checked at most
+# every old_interval minutes ({_R["schedule.old_interval"]}).
 old_after_days = 30.0
 old_interval = 10080.0
 # Per-URL overrides, first match wins (regular expressions on the normalized URL):
@@ -157,7 +168,7 @@ old_interval = 10080.0
 
 [status]
 # A page whose every check has failed (timeouts, DNS, refused, 5xx, 429) for this many days
-# ({_R['status.unreachable_after_days']}) is listed as "unreachable". Its archived versions are never
+# ({_R["status.unreachable_after_days"]}) is listed as "unreachable". Its archived versions are never
 # touched by failures.
 unreachable_after_days = 7.0
 
@@ -229,7 +240,11 @@ class SourcesConfig:
         """Whether a source may be fetched; `citing_host` None when no citing page is at hand."""
         from urllib.parse import urlsplit
 
-        if citing_host is not None and not self.other_hosts and urlsplit(url).hostname != citing_host:
+        if (
+            citing_host is not None
+            and not self.other_hosts
+            and urlsplit(url).hostname != citing_host
+        ):
             return False
         if self.include and not any(p.search(url) for p in self.include):
             return False
@@ -257,7 +272,9 @@ class ScheduleConfig:
         for rule in self.rules:
             if rule.pattern.search(url):
                 low = rule.min_interval if rule.min_interval is not None else self.min_interval
-                return low, max(low, rule.max_interval if rule.max_interval is not None else self.max_interval)
+                return low, max(
+                    low, rule.max_interval if rule.max_interval is not None else self.max_interval
+                )
         return self.min_interval, self.max_interval
 
 
@@ -296,7 +313,9 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         if section in merged:  # schedule.rules.*: checked rule by rule
             _check_range(name, merged[section][key], source)
     fetch = merged["fetch"]
-    fetch["insecure_tls_hosts"] = _hosts(fetch["insecure_tls_hosts"], "fetch.insecure_tls_hosts", source)
+    fetch["insecure_tls_hosts"] = _hosts(
+        fetch["insecure_tls_hosts"], "fetch.insecure_tls_hosts", source
+    )
     return Config(
         fetch=FetchConfig(**fetch),
         sources=_sources(merged["sources"], source),
@@ -312,9 +331,14 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
 
 
 def with_extract_processes(config: Config, processes: int) -> Config:
-    """`config` with another number of extraction processes (0: one per CPU core), checked like the setting."""
+    """`config` with another number of extraction processes (0: one per CPU core), checked like the
+    setting."""
     name = "fetch.extract_processes"
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes not in RANGES[name]:
+    if (
+        isinstance(processes, bool)
+        or not isinstance(processes, int)
+        or processes not in RANGES[name]
+    ):
         raise UsageError(f"extract_processes must be {RANGES[name]}, not {processes!r}")
     return replace(config, fetch=replace(config.fetch, extract_processes=processes))
 
@@ -347,7 +371,6 @@ def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
         return value
     raise ConfigError(f"{source}: '{name}' must be {type(default).__name__}, not {value!r}")
 
-
     return value
 
 
@@ -369,20 +392,29 @@ def _hosts(values: list[Any], name: str, source: str) -> frozenset[str]:
                 raise ValueError
             hosts.add(normalize_host(value.strip().removeprefix("[").removesuffix("]")))
         except (ValueError, UsageError):
-            raise ConfigError(f'{source}: \'{name}\' takes host names like "intranet.example.org", '
-                              f"not {value!r}") from None
+            raise ConfigError(
+                f"{source}: '{name}' takes host names like \"intranet.example.org\", not {value!r}"
+            ) from None
     return frozenset(hosts)
 
 
 def _schedule(raw: dict[str, Any], rules: Any, source: str) -> ScheduleConfig:
     if not isinstance(rules, list):
-        raise ConfigError(f"{source}: 'schedule.rules' must be an array of tables ([[schedule.rules]])")
+        raise ConfigError(
+            f"{source}: 'schedule.rules' must be an array of tables ([[schedule.rules]])"
+        )
     return ScheduleConfig(**raw, rules=tuple(_schedule_rule(r, source) for r in rules))
 
 
 def _schedule_rule(raw: Any, source: str) -> ScheduleRule:
-    if not isinstance(raw, dict) or "pattern" not in raw or set(raw) - {"pattern", "min_interval", "max_interval"}:
-        raise ConfigError(f"{source}: each [[schedule.rules]] takes pattern, min_interval and max_interval")
+    if (
+        not isinstance(raw, dict)
+        or "pattern" not in raw
+        or set(raw) - {"pattern", "min_interval", "max_interval"}
+    ):
+        raise ConfigError(
+            f"{source}: each [[schedule.rules]] takes pattern, min_interval and max_interval"
+        )
     [pattern] = _patterns([raw["pattern"]], "schedule.rules.pattern", source)
     bounds = {}
     for key in ("min_interval", "max_interval"):
@@ -424,7 +456,9 @@ def _check_field(value: str, name: str, source: str) -> str:
 
 def _check_prefix(prefix: str, source: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", prefix):
-        raise ConfigError(f"{source}: 'warc.prefix' may hold only letters, digits, '.', '_' and '-'")
+        raise ConfigError(
+            f"{source}: 'warc.prefix' may hold only letters, digits, '.', '_' and '-'"
+        )
     return prefix
 
 
@@ -449,4 +483,6 @@ def _check_selectors(selectors: list[str], source: str) -> None:
         try:
             GenericTranslator().css_to_xpath(selector)
         except SelectorError as exc:
-            raise ConfigError(f"{source}: bad CSS selector {selector!r} in [[ignore]]: {exc}") from None
+            raise ConfigError(
+                f"{source}: bad CSS selector {selector!r} in [[ignore]]: {exc}"
+            ) from None

@@ -12,15 +12,18 @@ from pathlib import Path
 from .errors import UsageError
 
 MARKER = "# archiver snapshot of "
-# Characters a crontab line cannot carry: control characters (a newline ends the line), and the backslash.
+# Characters a crontab line cannot carry: control characters (a newline ends the line), and the
+# backslash.
 _UNFIT = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 
 
 def cron_spec(every: str) -> str:
-    """"15m" → "*/15 * * * *"; "2h" → "0 */2 * * *"; "1d" → "0 0 * * *"."""
+    """ "15m" → "*/15 * * * *"; "2h" → "0 */2 * * *"; "1d" → "0 0 * * *"."""
     match = re.fullmatch(r"(\d+)\s*([mhd])", every.strip().lower())
     if not match:
-        raise UsageError(f"--every takes minutes, hours or a day, like 15m, 2h or 1d, not {every!r}")
+        raise UsageError(
+            f"--every takes minutes, hours or a day, like 15m, 2h or 1d, not {every!r}"
+        )
     number, unit = int(match.group(1)), match.group(2)
     limits = {"m": 59, "h": 23, "d": 1}
     if not 1 <= number <= limits[unit]:
@@ -41,14 +44,17 @@ def command_line(archive: Path) -> str:
 
 
 def crontab_line(every: str, archive: Path) -> str:
-    """The whole line, as cron reads it. A `%` in the command part (the marker comment included) would end
-    the command, cron sending the rest to its input: each is escaped. A line break or other control character
-    cannot be carried at all, and cron implementations differ over backslashes: such paths are refused."""
+    """The whole line, as cron reads it. A `%` in the command part (the marker comment included)
+    would end the command, cron sending the rest to its input: each is escaped. A line break or
+    other control character cannot be carried at all, and cron implementations differ over
+    backslashes: such paths are refused."""
     for path, what in ((str(archive.resolve()), "the archive"), (_program()[0], "archiver")):
         unfit = _UNFIT.search(path)
         if unfit:
-            raise UsageError(f"a crontab line cannot carry {unfit.group()!r}, which the path {path!r} holds: "
-                             f"move or rename {what}")
+            raise UsageError(
+                f"a crontab line cannot carry {unfit.group()!r}, which the path {path!r} holds: "
+                f"move or rename {what}"
+            )
     return f"{cron_spec(every)} {command_line(archive)} {_marker(archive)}".replace("%", "\\%")
 
 
@@ -60,12 +66,18 @@ def install(line: str, archive: Path) -> None:
     """Add `line` to the user's crontab, replacing an earlier line for the same archive."""
     crontab = shutil.which("crontab")
     if crontab is None:
-        raise UsageError("no `crontab` command on this machine; add the line printed by `archiver schedule` "
-                         "to your scheduler yourself")
+        raise UsageError(
+            "no `crontab` command on this machine; add the line printed by `archiver schedule` "
+            "to your scheduler yourself"
+        )
     current = subprocess.run([crontab, "-l"], capture_output=True, text=True)
     lines = current.stdout.splitlines() if current.returncode == 0 else []
     mine = _marker(archive).replace("%", "\\%")
     kept = [existing for existing in lines if not existing.endswith(mine)]
-    result = subprocess.run([crontab, "-"], input="\n".join([*kept, line]) + "\n", capture_output=True, text=True)
+    result = subprocess.run(
+        [crontab, "-"], input="\n".join([*kept, line]) + "\n", capture_output=True, text=True
+    )
     if result.returncode != 0:
-        raise UsageError(f"crontab refused the new table: {result.stderr.strip() or result.returncode}")
+        raise UsageError(
+            f"crontab refused the new table: {result.stderr.strip() or result.returncode}"
+        )

@@ -57,23 +57,38 @@ class Unwritable(ArchiverError):
 
 
 # What the disk refuses; EIO too, which SQLite reports for a failed write it cannot explain.
-REFUSALS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+REFUSALS = (
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EIO,
+)
 # git names the cause with strerror(), except for a pack or index it could not finish writing.
 GIT_CAUSES = {os.strerror(code): code for code in REFUSALS} | {"Out of diskspace": errno.ENOSPC}
 GIT_PATH = re.compile(r"'([^'\n]*/[^'\n]*)'")  # the first quoted path in git's message
-SQLITE_CAUSES = {sqlite3.SQLITE_FULL: errno.ENOSPC, sqlite3.SQLITE_IOERR: errno.EIO,
-                 sqlite3.SQLITE_READONLY: errno.EACCES, sqlite3.SQLITE_PERM: errno.EACCES,
-                 sqlite3.SQLITE_CANTOPEN: errno.EACCES}
+SQLITE_CAUSES = {
+    sqlite3.SQLITE_FULL: errno.ENOSPC,
+    sqlite3.SQLITE_IOERR: errno.EIO,
+    sqlite3.SQLITE_READONLY: errno.EACCES,
+    sqlite3.SQLITE_PERM: errno.EACCES,
+    sqlite3.SQLITE_CANTOPEN: errno.EACCES,
+}
 
 
 def unwritable(exc: BaseException, where: Path | None = None) -> Unwritable | None:
-    """`exc` as "cannot write PATH: CAUSE" if the disk refused a write (read-only, permissions, full), else None.
+    """`exc` as "cannot write PATH: CAUSE" if the disk refused a write (read-only, permissions,
+    full), else None.
 
-    The one place that tells such failures from bugs, whichever way they come: an OSError, git's message on
-    stderr, or SQLite's error code. `where` is what git's relative paths are relative to (the archive) or,
-    for SQLite, which names no file, the database.
+    The one place that tells such failures from bugs, whichever way they come: an OSError, git's
+    message on stderr, or SQLite's error code. `where` is what git's relative paths are relative to
+    (the archive) or, for SQLite, which names no file, the database.
     """
-    from git.exc import GitCommandError  # here: every module imports this one, extraction processes too
+    from git.exc import (
+        GitCommandError,
+    )  # here: every module imports this one, extraction processes too
 
     if isinstance(exc, OSError):
         code, place = exc.errno, exc.filename if exc.filename is not None else where
@@ -90,7 +105,9 @@ def unwritable(exc: BaseException, where: Path | None = None) -> Unwritable | No
         return None
     if code not in REFUSALS:
         return None
-    return Unwritable(f"cannot write {place if place is not None else 'the archive'}: {os.strerror(code).lower()}")
+    return Unwritable(
+        f"cannot write {place if place is not None else 'the archive'}: {os.strerror(code).lower()}"
+    )
 
 
 def _read_only_file_system(path: Path) -> bool:

@@ -22,8 +22,9 @@ TRACKING_PARAMS = re.compile(
     r"|mkt_tok|oly_anon_id|oly_enc_id|vero_id|at_medium|at_campaign|ns_mchannel|ns_source|cmpid|ito)$",
     re.IGNORECASE,
 )
-# Labels of letters, digits, '-' and '_': underscores are not DNS host names, but browsers and DNS serve them
-# (`news_desk.example.com`), so a cited link to one is archived too. "--" is left to IDNA (xn-- labels).
+# Labels of letters, digits, '-' and '_': underscores are not DNS host names, but browsers and DNS
+# serve them (`news_desk.example.com`), so a cited link to one is archived too. "--" is left to IDNA
+# (xn-- labels).
 _LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
 _PLAIN_HOST = re.compile(rf"(?!.*--){_LABEL}(\.{_LABEL})*")
 _PLAIN_LABEL = re.compile(rf"(?!.*--){_LABEL}")
@@ -52,14 +53,16 @@ def normalize_url(url: str) -> str:
         raise InvalidURL(f"not an http(s) URL: {url!r}")
     host = _normalize_host(parts.hostname or "", url)
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    # %2E is "." (RFC 3986 §6.2.2.2): decode it before resolving dot segments, so "/a/%2e%2e/b" is "/b".
+    # %2E is "." (RFC 3986 §6.2.2.2): decode it before resolving dot segments, so "/a/%2e%2e/b" is
+    # "/b".
     path = _remove_dot_segments(_ENCODED_DOT.sub(".", requote_uri(parts.path or "/")))
     query = requote_uri(_strip_tracking(parts.query))
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def normalize_host(host: str) -> str:
-    """A bare host name as compared here: lower case, IDN as punycode, an IPv6 address compressed."""
+    """A bare host name as compared here: lower case, IDN as punycode, an IPv6 address
+    compressed."""
     if ":" in host:
         try:
             return ipaddress.IPv6Address(host).compressed
@@ -77,15 +80,21 @@ def _normalize_host(host: str, url: str) -> str:
     if _PLAIN_HOST.fullmatch(host):
         return host  # plain ASCII labels: IDNA would return them as they are, far more slowly
     try:
-        # Label by label: IDNA refuses '_', which an ASCII label may hold beside an international one.
-        return ".".join(label if _PLAIN_LABEL.fullmatch(label) else idna.encode(label, uts46=True).decode("ascii")
-                        for label in _idna_labels(host))
+        # Label by label: IDNA refuses '_', which an ASCII label may hold beside an international
+        # one.
+        return ".".join(
+            label
+            if _PLAIN_LABEL.fullmatch(label)
+            else idna.encode(label, uts46=True).decode("ascii")
+            for label in _idna_labels(host)
+        )
     except idna.IDNAError as exc:
         raise InvalidURL(f"invalid host name {host!r}: {exc}") from None
 
 
 def _idna_labels(host: str) -> list[str]:
-    """The host's labels after UTS #46 mapping (full-width letters and dots, case), split at its dots."""
+    """The host's labels after UTS #46 mapping (full-width letters and dots, case), split at its
+    dots."""
     return idna.uts46_remap(host, std3_rules=False, transitional=False).split(".")
 
 
@@ -100,8 +109,13 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def _strip_tracking(query: str) -> str:
-    # Drop whole "key=value" pieces as written: re-encoding the rest could change how the server reads it.
-    kept = [piece for piece in query.split("&") if not TRACKING_PARAMS.match(unquote_plus(piece.split("=", 1)[0]))]
+    # Drop whole "key=value" pieces as written: re-encoding the rest could change how the server
+    # reads it.
+    kept = [
+        piece
+        for piece in query.split("&")
+        if not TRACKING_PARAMS.match(unquote_plus(piece.split("=", 1)[0]))
+    ]
     return "&".join(kept)
 
 
@@ -109,16 +123,17 @@ def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
-# 128 bits of the URL's SHA-256 name its folder: finding a second URL for a folder (2^128 tries), or even any
-# colliding pair (2^64), is out of reach. Archives made before used 32 bits, where a colliding URL took minutes
-# to find; their folders keep their names (`Store.folder` reads both), and no folder is ever written for a URL
-# other than the one its meta.json names.
+# 128 bits of the URL's SHA-256 name its folder: finding a second URL for a folder (2^128 tries), or
+# even any colliding pair (2^64), is out of reach. Archives made before used 32 bits, where a
+# colliding URL took minutes to find; their folders keep their names (`Store.folder` reads both),
+# and no folder is ever written for a URL other than the one its meta.json names.
 FOLDER_HASH_DIGITS = 32
 LEGACY_HASH_DIGITS = 8
 
 
 def page_dir(url: str) -> PurePosixPath:
-    """The folder, relative to the archive, for the page at (normalized) `url` in the current layout.
+    """The folder, relative to the archive, for the page at (normalized) `url` in the current
+    layout.
 
     Derived from the URL alone; safe on every OS (no `..`, no reserved names, bounded length).
     """
@@ -131,12 +146,16 @@ def legacy_page_dir(url: str) -> PurePosixPath:
 
 
 def names_folder(url: str, folder: str) -> bool:
-    """Whether `folder` (a path or a name) is one a layout gives `url`: its hash suffix is that of the URL.
+    """Whether `folder` (a path or a name) is one a layout gives `url`: its hash suffix is that of
+    the URL.
 
-    The readable part is left out: it says nothing of identity, and its rules may differ between versions.
+    The readable part is left out: it says nothing of identity, and its rules may differ between
+    versions.
     """
     suffix = folder.rstrip("/").rpartition("/")[2].rpartition("-")[2]
-    return len(suffix) in (FOLDER_HASH_DIGITS, LEGACY_HASH_DIGITS) and url_hash(url).startswith(suffix)
+    return len(suffix) in (FOLDER_HASH_DIGITS, LEGACY_HASH_DIGITS) and url_hash(url).startswith(
+        suffix
+    )
 
 
 def _page_dir(url: str, digits: int) -> PurePosixPath:

@@ -1,16 +1,17 @@
-"""A/B benchmark of the first snapshot: bench.py's loopback site archived by two or more `archiver` commands.
+"""A/B benchmark of the first snapshot: bench.py's loopback site archived by two or more `archiver`
+commands.
 
 Run by hand on a quiet machine (check `uptime`); figures go in the README's performance section:
 
     .venv/bin/python bench/ab.py --exe /tmp/before/archiver --exe .venv/bin/archiver
     .venv/bin/python bench/ab.py --exe ... --exe ... --chunked --articles 100 --repeat 7
 
-Each repeat runs every command once on a new archive, in turn, so that a change in the machine's load falls on
-all alike; it prints the median wall time and CPU time per page of each. With --chunked every answer comes with
-`Transfer-Encoding: chunked`. An older checkout can run without installing it: a two-line script
-`PYTHONPATH=/path/to/checkout exec /path/to/.venv/bin/python -m archiver "$@"` (its worker processes inherit the
-path; every command runs in a temporary folder, since `-m` puts the current folder first on the path). Give
-each --exe as an absolute path.
+Each repeat runs every command once on a new archive, in turn, so that a change in the machine's
+load falls on all alike; it prints the median wall time and CPU time per page of each. With
+--chunked every answer comes with `Transfer-Encoding: chunked`. An older checkout can run without
+installing it: a two-line script `PYTHONPATH=/path/to/checkout exec /path/to/.venv/bin/python -m
+archiver "$@"` (its worker processes inherit the path; every command runs in a temporary folder,
+since `-m` puts the current folder first on the path). Give each --exe as an absolute path.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def first_snapshot(exe: str, articles: Path, work: Path) -> tuple[float, float, 
     subprocess.run([exe, "init", str(root)], check=True, capture_output=True, cwd=work)
     toml = root / "archiver.toml"
     toml.write_text(toml.read_text().replace("allow_private = false", "allow_private = true"))
-    wall, cpu, _rss, done = run([exe, "add", "--file", str(articles), "--json", "--archive", str(root)], work)
+    wall, cpu, _rss, done = run(
+        [exe, "add", "--file", str(articles), "--json", "--archive", str(root)], work
+    )
     if done.returncode not in (0, 1):
         raise SystemExit(f"{exe}: exited {done.returncode}: {done.stderr.strip()}")
     pages = sum(json.loads(done.stdout)["counts"].values())
@@ -45,9 +48,13 @@ def first_snapshot(exe: str, articles: Path, work: Path) -> tuple[float, float, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--exe", action="append", required=True, help="an archiver command (give two or more)")
+    parser.add_argument(
+        "--exe", action="append", required=True, help="an archiver command (give two or more)"
+    )
     parser.add_argument("--articles", type=int, default=100)
-    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every response")
+    parser.add_argument(
+        "--latency", type=float, default=0.05, help="seconds added to every response"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--chunked", action="store_true", help="serve every answer chunked")
     options = parser.parse_args()
@@ -66,11 +73,16 @@ def main() -> None:
     finally:
         site.stop()
     framing = "chunked" if options.chunked else "Content-Length"
-    print(f"first snapshot of {options.articles} articles ({pages} pages, {framing}), {options.repeat} runs each:")
+    print(
+        f"first snapshot of {options.articles} articles ({pages} pages, {framing}), "
+        f"{options.repeat} runs each:"
+    )
     for exe in options.exe:
         runs = ", ".join(f"{w:.2f}" for w in walls[exe])
-        print(f"  {exe}: wall {statistics.median(walls[exe]):.2f} s (runs {runs}); "
-              f"CPU {statistics.median(cpus[exe]):.1f} ms/page")
+        print(
+            f"  {exe}: wall {statistics.median(walls[exe]):.2f} s (runs {runs}); "
+            f"CPU {statistics.median(cpus[exe]):.1f} ms/page"
+        )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
-"""Benchmark: a loopback news site, archived by the real `archiver` command, with wget as a reference.
+"""Benchmark: a loopback news site, archived by the real `archiver` command, with wget as a
+reference.
 
 Run by hand (figures go in the README's performance section):
 
     .venv/bin/python bench/bench.py                      # 200 articles, 50 ms latency, 10,000-page checks
     .venv/bin/python bench/bench.py --articles 50 --scale 0 --no-wget   # a quick look
 
-It serves N articles on 127.0.0.1, each citing 2-5 sources spread over 127.0.0.1 and 127.0.0.2, every
-response delayed by --latency and wrapped in boilerplate that changes on every request, then measures:
-the first snapshot, a re-check with nothing changed, a re-check with 1 % of the articles edited (at the
-default per-host limit), the first snapshot again with the per-host limit raised to 8, `wget --warc-file`
-fetching the same URLs one after another, and at --scale tracked pages: a snapshot with nothing due, and
-the git commit step of a run in which 1 % of them changed.
+It serves N articles on 127.0.0.1, each citing 2-5 sources spread over 127.0.0.1 and 127.0.0.2,
+every response delayed by --latency and wrapped in boilerplate that changes on every request, then
+measures: the first snapshot, a re-check with nothing changed, a re-check with 1 % of the articles
+edited (at the default per-host limit), the first snapshot again with the per-host limit raised to
+8, `wget --warc-file` fetching the same URLs one after another, and at --scale tracked pages: a
+snapshot with nothing due, and the git commit step of a run in which 1 % of them changed.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from archiver.urls import page_dir  # noqa: E402
 
 EXE = Path(sys.executable).with_name("archiver")
 T = TypeVar("T")
-WORDS = ("council budget minister report audit hospital waiting figures regional funding inquiry officials "
-         "said published thursday statement opposition documents review court ruling election").split()
+WORDS = (
+    "council budget minister report audit hospital waiting figures regional funding inquiry "
+    "officials said published thursday statement opposition documents review court ruling election"
+).split()
 
 
 def sentence(rng: random.Random) -> str:
@@ -58,10 +61,14 @@ class NewsSite:
 
     def __init__(self, articles: int, latency: float, seed: int = 7, chunked: bool = False) -> None:
         self.latency = latency
-        self.chunked = chunked  # every answer with Transfer-Encoding: chunked, as many news sites send them
+        self.chunked = (
+            chunked  # every answer with Transfer-Encoding: chunked, as many news sites send them
+        )
         self.a, self.b = Site("127.0.0.1").start(), Site("127.0.0.2").start()
         rng = random.Random(seed)
-        pool = [(self.a if i % 2 else self.b, f"/sources/doc-{i}") for i in range(int(articles * 3.5))]
+        pool = [
+            (self.a if i % 2 else self.b, f"/sources/doc-{i}") for i in range(int(articles * 3.5))
+        ]
         self.texts: dict[str, list[str]] = {}
         self.article_urls, cited = [], {}
         for i in range(articles):
@@ -78,16 +85,22 @@ class NewsSite:
             self._serve(host, path, f"Source document {path}", f"{host.host}{path}", [])
         self.source_urls = sorted(cited)
 
-    def _serve(self, host: Site, path: str, title: str, key: str, links: list[tuple[str, str]]) -> None:
+    def _serve(
+        self, host: Site, path: str, title: str, key: str, links: list[tuple[str, str]]
+    ) -> None:
         def respond(handler: object) -> Response:
             time.sleep(self.latency)
-            return Response(body=article(title, self.texts[key], links=links).encode(), chunked=self.chunked)
+            return Response(
+                body=article(title, self.texts[key], links=links).encode(), chunked=self.chunked
+            )
 
         host.routes[path] = respond
 
     def edit(self, count: int) -> None:
         for path in list(self.texts)[:count]:
-            self.texts[path][0] = "An editor changed this paragraph after publication. " + self.texts[path][0]
+            self.texts[path][0] = (
+                "An editor changed this paragraph after publication. " + self.texts[path][0]
+            )
 
     def stop(self) -> None:
         self.a.stop()
@@ -101,8 +114,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 def run(args: list[str], cwd: Path) -> tuple[float, float, int, subprocess.CompletedProcess[str]]:
     """Wall seconds, CPU seconds and peak RSS (KiB) of a command and every process it starts.
 
-    The process tree (extraction workers, git) is sampled from /proc every 20 ms: CPU is the sum of what
-    each process had used when last seen, peak RSS the largest sum of resident memory at one moment.
+    The process tree (extraction workers, git) is sampled from /proc every 20 ms: CPU is the sum of
+    what each process had used when last seen, peak RSS the largest sum of resident memory at one
+    moment.
     """
     began = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -132,7 +146,11 @@ def _tree(root: int) -> list[tuple[int, int, int]]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21]))
+            stats[int(entry.name)] = (
+                int(fields[1]),
+                int(fields[11]) + int(fields[12]),
+                int(fields[21]),
+            )
     members, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -143,9 +161,11 @@ def _tree(root: int) -> list[tuple[int, int, int]]:
     return [(pid, stats[pid][1], stats[pid][2]) for pid in members if pid in stats]
 
 
-def interleaved(variants: list[T], runs: int,
-                measure: Callable[[T], dict[str, float]]) -> dict[T, list[dict[str, float]]]:
-    """`measure` of each variant `runs` times, alternating: a change in the machine's load falls on all alike."""
+def interleaved(
+    variants: list[T], runs: int, measure: Callable[[T], dict[str, float]]
+) -> dict[T, list[dict[str, float]]]:
+    """`measure` of each variant `runs` times, alternating: a change in the machine's load falls on
+    all alike."""
     figures: dict[T, list[dict[str, float]]] = {variant: [] for variant in variants}
     for _ in range(runs):
         for variant in variants:
@@ -156,8 +176,10 @@ def interleaved(variants: list[T], runs: int,
 def medians(runs: list[dict[str, float]]) -> str:
     """Wall time (median, min, max) and median CPU time of some runs of `run`."""
     walls = sorted(r["wall_s"] for r in runs)
-    return (f"wall median {statistics.median(walls):.3f} s (min {walls[0]:.3f}, max {walls[-1]:.3f}); "
-            f"CPU median {statistics.median(r['cpu_s'] for r in runs):.2f} s")
+    return (
+        f"wall median {statistics.median(walls):.3f} s (min {walls[0]:.3f}, max {walls[-1]:.3f}); "
+        f"CPU median {statistics.median(r['cpu_s'] for r in runs):.2f} s"
+    )
 
 
 def git_size(root: Path) -> int:
@@ -166,14 +188,18 @@ def git_size(root: Path) -> int:
 
 
 def commits(root: Path) -> int:
-    out = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True, text=True
+    )
     return int(out.stdout.strip() or 0)
 
 
 def init_archive(root: Path, per_host: int | None = None, workers: int | None = None) -> None:
     subprocess.run([str(EXE), "init", str(root)], check=True, capture_output=True)
     toml = root / "archiver.toml"
-    text = toml.read_text().replace("allow_private = false", "allow_private = true")  # the site is on loopback
+    text = toml.read_text().replace(
+        "allow_private = false", "allow_private = true"
+    )  # the site is on loopback
     if per_host:
         text = text.replace("per_host = 2", f"per_host = {per_host}")
     if workers:
@@ -189,9 +215,15 @@ def phase(name: str, args: list[str], root: Path, pages: int) -> dict[str, objec
     summary = json.loads(done.stdout)
     checked = sum(summary["counts"].values())
     return {
-        "phase": name, "pages": checked, "wall_s": round(wall, 2), "pages_per_s": round(checked / wall, 1),
-        "cpu_ms_per_page": round(cpu * 1000 / max(checked, 1), 1), "peak_rss_mb": round(rss / 1024, 1),
-        "commits": commits(root) - count, "git_bytes_added": git_size(root) - size, "counts": summary["counts"],
+        "phase": name,
+        "pages": checked,
+        "wall_s": round(wall, 2),
+        "pages_per_s": round(checked / wall, 1),
+        "cpu_ms_per_page": round(cpu * 1000 / max(checked, 1), 1),
+        "peak_rss_mb": round(rss / 1024, 1),
+        "commits": commits(root) - count,
+        "git_bytes_added": git_size(root) - size,
+        "counts": summary["counts"],
         "commit_s": summary.get("timings", {}).get("commit"),
     }
 
@@ -209,13 +241,25 @@ def wget_reference(urls: list[str], work: Path) -> float | None:
         return None
     listing = work / "wget-urls.txt"
     listing.write_text("\n".join(urls) + "\n")
-    wall, _, _, _ = run(["wget", "--quiet", "--warc-file=wget-reference", "--input-file", str(listing),
-                            "--output-document", "/dev/null", "--tries=1"], work)
+    wall, _, _, _ = run(
+        [
+            "wget",
+            "--quiet",
+            "--warc-file=wget-reference",
+            "--input-file",
+            str(listing),
+            "--output-document",
+            "/dev/null",
+            "--tries=1",
+        ],
+        work,
+    )
     return round(wall, 2)
 
 
 def scale_checks(scale: int, work: Path) -> dict[str, object]:
-    """Snapshot with nothing due among `scale` tracked pages; the commit step with 1 % of them changed."""
+    """Snapshot with nothing due among `scale` tracked pages; the commit step with 1 % of them
+    changed."""
     root = work / "scale"
     init_archive(root)
     site = Site("127.0.0.1").start()
@@ -224,17 +268,37 @@ def scale_checks(scale: int, work: Path) -> dict[str, object]:
         (root / "urls.txt").write_text("\n".join(urls) + "\n")
         now = datetime.now(UTC)
         later = (now + timedelta(days=1)).isoformat()
-        for i, url in enumerate(urls):  # an archive that already holds every page, as earlier runs left it
+        for i, url in enumerate(
+            urls
+        ):  # an archive that already holds every page, as earlier runs left it
             folder = root / page_dir(url)
             folder.mkdir(parents=True)
             (folder / "article.md").write_text(f"# Page {i}\n\nArchived text of page {i}.\n")
             (folder / "links.txt").write_text("")
-            (folder / "meta.json").write_text(json.dumps({"url": url, "version": 1, "kind": "new",
-                                                          "title": f"Page {i}"}, indent=2) + "\n")
+            (folder / "meta.json").write_text(
+                json.dumps(
+                    {"url": url, "version": 1, "kind": "new", "title": f"Page {i}"}, indent=2
+                )
+                + "\n"
+            )
         subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
-        subprocess.run(["git", "-C", str(root), "-c", "user.name=bench", "-c", "user.email=bench@localhost",
-                        "commit", "-qm", "bench: 10,000 archived pages"], check=True)
-        # Packed, as archiver's own commits and repacks keep a store (git add left 40,000 loose objects).
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@localhost",
+                "commit",
+                "-qm",
+                "bench: 10,000 archived pages",
+            ],
+            check=True,
+        )
+        # Packed, as archiver's own commits and repacks keep a store (git add left 40,000 loose
+        # objects).
         subprocess.run(["git", "-C", str(root), "repack", "-adq"], check=True)
         _seed_state(root, urls, now, later)
         wall, _, _, done = run([str(EXE), "snapshot", "--json", "--archive", str(root)], work)
@@ -242,56 +306,93 @@ def scale_checks(scale: int, work: Path) -> dict[str, object]:
         nothing_due = {"tracked": scale, "wall_s": round(wall, 2), "checked": checked}
         changed = urls[: max(1, scale // 100)]
         for i, url in enumerate(changed):
-            site.page(url.split(str(site.port), 1)[1], article(f"Page {i} rewritten", paragraphs(random.Random(i), 3)))
-        wall, _, _, done = run([str(EXE), "snapshot", "--json", "--depth", "0", "--archive", str(root), *changed],
-                               work)
+            site.page(
+                url.split(str(site.port), 1)[1],
+                article(f"Page {i} rewritten", paragraphs(random.Random(i), 3)),
+            )
+        wall, _, _, done = run(
+            [str(EXE), "snapshot", "--json", "--depth", "0", "--archive", str(root), *changed], work
+        )
         summary = json.loads(done.stdout)
-        changed_run = {"changed": summary["counts"]["changed"], "wall_s": round(wall, 2),
-                       "commit_s": summary["timings"]["commit"]}
+        changed_run = {
+            "changed": summary["counts"]["changed"],
+            "wall_s": round(wall, 2),
+            "commit_s": summary["timings"]["commit"],
+        }
         return {"nothing_due": nothing_due, "one_percent_changed": changed_run}
     finally:
         site.stop()
 
 
 def _seed_state(root: Path, urls: list[str], now: datetime, later: str) -> None:
-    subprocess.run([str(EXE), "list", "--archive", str(root)], check=True, capture_output=True)  # creates the db
+    subprocess.run(
+        [str(EXE), "list", "--archive", str(root)], check=True, capture_output=True
+    )  # creates the db
     db = sqlite3.connect(root / ".archiver" / "state.sqlite")
     with db:
-        db.executemany("INSERT INTO pages (url, role, first_seen, last_checked, last_outcome, last_status, failures, "
-                       "interval_minutes, next_due) VALUES (?, 'article', ?, ?, 'unchanged', 200, 0, 1440, ?)",
-                       [(u, now.isoformat(), now.isoformat(), later) for u in urls])
+        db.executemany(
+            "INSERT INTO pages (url, role, first_seen, last_checked, last_outcome, last_status, "
+            "failures, interval_minutes, next_due) VALUES (?, 'article', ?, ?, 'unchanged', 200, "
+            "0, 1440, ?)",
+            [(u, now.isoformat(), now.isoformat(), later) for u in urls],
+        )
     db.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=200)
-    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every response")
-    parser.add_argument("--scale", type=int, default=10_000, help="tracked pages for the nothing-due check (0: skip)")
+    parser.add_argument(
+        "--latency", type=float, default=0.05, help="seconds added to every response"
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=10_000,
+        help="tracked pages for the nothing-due check (0: skip)",
+    )
     parser.add_argument("--no-wget", action="store_true")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="archiver-bench-"))
     site = NewsSite(options.articles, options.latency)
     urls = [*site.article_urls, *site.source_urls]
     (work / "articles.txt").write_text("\n".join(site.article_urls) + "\n")
-    results: dict[str, object] = {"machine": f"{os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}",
-                                  "date": datetime.now(UTC).date().isoformat(), "articles": options.articles,
-                                  "urls": len(urls), "latency_s": options.latency}
+    results: dict[str, object] = {
+        "machine": f"{os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}",
+        "date": datetime.now(UTC).date().isoformat(),
+        "articles": options.articles,
+        "urls": len(urls),
+        "latency_s": options.latency,
+    }
     try:
         root = work / "default"
         init_archive(root)
-        phases = [phase("first snapshot", ["add", "--file", str(work / "articles.txt")], root, len(urls)),
-                  phase("re-check, nothing changed", ["snapshot", "--all"], root, len(urls))]
+        phases = [
+            phase("first snapshot", ["add", "--file", str(work / "articles.txt")], root, len(urls)),
+            phase("re-check, nothing changed", ["snapshot", "--all"], root, len(urls)),
+        ]
         site.edit(max(1, options.articles // 100))
         phases.append(phase("re-check, 1 % edited", ["snapshot", "--all"], root, len(urls)))
         fast = work / "per-host-8"
         init_archive(fast, per_host=8)
-        phases.append(phase("first snapshot, per_host = 8", ["add", "--file", str(work / "articles.txt")], fast,
-                            len(urls)))
+        phases.append(
+            phase(
+                "first snapshot, per_host = 8",
+                ["add", "--file", str(work / "articles.txt")],
+                fast,
+                len(urls),
+            )
+        )
         wide = work / "per-host-8-workers-16"
         init_archive(wide, per_host=8, workers=16)
-        phases.append(phase("first snapshot, per_host 8, workers 16", ["add", "--file", str(work / "articles.txt")],
-                            wide, len(urls)))
+        phases.append(
+            phase(
+                "first snapshot, per_host 8, workers 16",
+                ["add", "--file", str(work / "articles.txt")],
+                wide,
+                len(urls),
+            )
+        )
         results["phases"] = phases
         results["latency_bound_s"] = round(latency_bound(site, options.latency, 2), 2)
         results["latency_bound_per_host_8_s"] = round(latency_bound(site, options.latency, 8), 2)
@@ -309,25 +410,39 @@ def main() -> None:
 
 
 def report(results: dict) -> None:
-    print(f"{results['articles']} articles, {results['urls']} URLs, {results['latency_s'] * 1000:.0f} ms latency; "
-          f"{results['machine']}; {results['date']}")
-    print(f"{'phase':32} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'CPU ms/p':>9} {'RSS MB':>7} "
-          f"{'commits':>7} {'git bytes':>10}")
+    print(
+        f"{results['articles']} articles, {results['urls']} URLs, "
+        f"{results['latency_s'] * 1000:.0f} ms latency; {results['machine']}; {results['date']}"
+    )
+    print(
+        f"{'phase':32} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'CPU ms/p':>9} {'RSS MB':>7} "
+        f"{'commits':>7} {'git bytes':>10}"
+    )
     for p in results["phases"]:
-        print(f"{p['phase']:32} {p['pages']:>6} {p['wall_s']:>7} {p['pages_per_s']:>8} {p['cpu_ms_per_page']:>9} "
-              f"{p['peak_rss_mb']:>7} {p['commits']:>7} {p['git_bytes_added']:>10}")
+        print(
+            f"{p['phase']:32} {p['pages']:>6} {p['wall_s']:>7} {p['pages_per_s']:>8} "
+            f"{p['cpu_ms_per_page']:>9} {p['peak_rss_mb']:>7} {p['commits']:>7} "
+            f"{p['git_bytes_added']:>10}"
+        )
     first, fast = results["phases"][0], results["phases"][3]
     bound = results["latency_bound_s"]
-    print(f"latency bound (largest host's URLs x latency / per-host limit 2): {bound} s; "
-          f"first snapshot is {first['wall_s'] / bound:.2f}x of it (target <= 1.3x)")
+    print(
+        f"latency bound (largest host's URLs x latency / per-host limit 2): {bound} s; "
+        f"first snapshot is {first['wall_s'] / bound:.2f}x of it (target <= 1.3x)"
+    )
     if results.get("wget_sequential_s"):
         wget, wide = results["wget_sequential_s"], results["phases"][4]
-        print(f"wget --warc-file, sequential: {wget} s; per_host = 8 is {wget / fast['wall_s']:.1f}x faster "
-              f"(target >= 8x); with 16 workers {wget / wide['wall_s']:.1f}x")
+        print(
+            f"wget --warc-file, sequential: {wget} s; per_host = 8 is {wget / fast['wall_s']:.1f}x "
+            f"faster (target >= 8x); with 16 workers {wget / wide['wall_s']:.1f}x"
+        )
     if "scale" in results:
         scale = results["scale"]
-        print(f"{scale['nothing_due']['tracked']} tracked, nothing due: {scale['nothing_due']['wall_s']} s "
-              f"(target < 2 s); 1 % changed: commit step {scale['one_percent_changed']['commit_s']} s (target < 1 s)")
+        print(
+            f"{scale['nothing_due']['tracked']} tracked, nothing due: "
+            f"{scale['nothing_due']['wall_s']} s (target < 2 s); 1 % changed: commit step "
+            f"{scale['one_percent_changed']['commit_s']} s (target < 1 s)"
+        )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ Run by hand; it prints one line per input and view:
     .venv/bin/python bench/compare.py
     .venv/bin/python bench/compare.py --difflib     # also time plain difflib on the normal articles
 
-Each view is what a command computes: `snapshot` (the comparison that classifies a capture and writes its
-summary), `diff`, `diff --word`, `diff --json` and `report`. The work of each is bounded by align.WORK_LIMIT
-(and compare.WORD_READS), never by time: the figures show what that bound costs on this machine.
+Each view is what a command computes: `snapshot` (the comparison that classifies a capture and
+writes its summary), `diff`, `diff --word`, `diff --json` and `report`. The work of each is bounded
+by align.WORK_LIMIT (and compare.WORD_READS), never by time: the figures show what that bound costs
+on this machine.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from archiver.storage.versions import Version
 
 SENTENCE = "The council met again and the minutes of the previous meeting were read aloud in full."
 ADDED = "A councillor then asked why the minutes had been read aloud sixteen thousand times."
-NEWS = ("council budget library mayor harbour ferry terminal residents traffic plan review spring minister report "
-        "figures rose fell percent officials said would could after before during the a of to in on and with by "
-        "for from that this new old last next year month week").split()
+NEWS = (
+    "council budget library mayor harbour ferry terminal residents traffic plan review spring "
+    "minister report figures rose fell percent officials said would could after before during the "
+    "a of to in on and with by for from that this new old last next year month week"
+).split()
 
 
 def article(lines: list[str]) -> str:
@@ -62,14 +65,24 @@ def inputs() -> dict[str, tuple[list[str], list[str]]]:
         edited[at] = news() if at % 2 else edited[at].replace(" the ", " a ", 1)
     rewritten = [news() for _ in range(1_000)]
     return {
-        "16,000 identical sentences, 1 added": (identical, [*identical[:8000], ADDED, *identical[8000:]]),
-        "16,000 identical sentences, first and last changed": (identical, ["Opened.", *identical[1:-1], "Closed."]),
+        "16,000 identical sentences, 1 added": (
+            identical,
+            [*identical[:8000], ADDED, *identical[8000:]],
+        ),
+        "16,000 identical sentences, first and last changed": (
+            identical,
+            ["Opened.", *identical[1:-1], "Closed."],
+        ),
         "a sentence of 1,000,000 words, 1 word changed": ([" ".join(million)], [" ".join(changed)]),
-        "50 sentences of 2,000 words, all different": ([long_sentence() for _ in range(50)],
-                                                       [long_sentence() for _ in range(50)]),
+        "50 sentences of 2,000 words, all different": (
+            [long_sentence() for _ in range(50)],
+            [long_sentence() for _ in range(50)],
+        ),
         "normal: 300 sentences, 20 edited": (normal, edited),
-        "normal: 1,000 sentences, every other rewritten": (rewritten, [s if i % 2 else news()
-                                                                       for i, s in enumerate(rewritten)]),
+        "normal: 1,000 sentences, every other rewritten": (
+            rewritten,
+            [s if i % 2 else news() for i, s in enumerate(rewritten)],
+        ),
     }
 
 
@@ -77,16 +90,30 @@ def views(old: list[str], new: list[str]) -> dict[str, Callable[[], object]]:
     old_text, new_text = article(old), article(new)
 
     def report() -> str:
-        return render(ReportData(url="https://example.com/m", folder="pages/example.com/m", versions=[version(1),
-                                 version(2)], old=version(1), new=version(2), old_text=old_text, new_text=new_text,
-                                 comparison=compare(old_text, new_text), citations=[],
-                                 generated_at=datetime.now(UTC), software="bench"))
+        return render(
+            ReportData(
+                url="https://example.com/m",
+                folder="pages/example.com/m",
+                versions=[version(1), version(2)],
+                old=version(1),
+                new=version(2),
+                old_text=old_text,
+                new_text=new_text,
+                comparison=compare(old_text, new_text),
+                citations=[],
+                generated_at=datetime.now(UTC),
+                software="bench",
+            )
+        )
 
     return {
         "snapshot": lambda: compare(old_text, new_text).summary(),
-        "diff": lambda: diff("https://example.com/m", version(1), version(2), compare(old_text, new_text)),
-        "diff --word": lambda: diff("https://example.com/m", version(1), version(2), compare(old_text, new_text),
-                                    words=True),
+        "diff": lambda: diff(
+            "https://example.com/m", version(1), version(2), compare(old_text, new_text)
+        ),
+        "diff --word": lambda: diff(
+            "https://example.com/m", version(1), version(2), compare(old_text, new_text), words=True
+        ),
         "diff --json": lambda: compare(old_text, new_text).as_dict(),
         "report": report,
     }
@@ -94,7 +121,9 @@ def views(old: list[str], new: list[str]) -> dict[str, Callable[[], object]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--difflib", action="store_true", help="time plain difflib on the normal inputs too")
+    parser.add_argument(
+        "--difflib", action="store_true", help="time plain difflib on the normal inputs too"
+    )
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name, (old, new) in inputs().items():

@@ -1,4 +1,5 @@
-"""Benchmark the start of a run's repairs: the state database's checks and rebuild, and the git index's check.
+"""Benchmark the start of a run's repairs: the state database's checks and rebuild, and the git
+index's check.
 
 Run by hand; it prints its figures:
 
@@ -43,9 +44,13 @@ def timed(label: str, work, repeat: int = 3) -> object:
 def fill_checks(path: Path, count: int, pages: list[str]) -> None:
     db = sqlite3.connect(path)
     with db:
-        db.executemany("INSERT INTO checks VALUES (?, ?, 'unchanged', 200, 50, NULL, NULL)",
-                       ((pages[i % len(pages)], f"2026-{i % 12 + 1:02d}-01T00:00:{i % 60:02d}+00:00")
-                        for i in range(count)))
+        db.executemany(
+            "INSERT INTO checks VALUES (?, ?, 'unchanged', 200, 50, NULL, NULL)",
+            (
+                (pages[i % len(pages)], f"2026-{i % 12 + 1:02d}-01T00:00:{i % 60:02d}+00:00")
+                for i in range(count)
+            ),
+        )
     db.close()
 
 
@@ -75,12 +80,18 @@ def main() -> None:
     print(f"state database with {args.checks} checks: {path.stat().st_size / 2**20:.0f} MiB")
     timed("open it, with the layout check", lambda: State(path, seed).close())
     for pragma in ("quick_check", "integrity_check"):
+
         def check(pragma: str = pragma) -> None:
             db = sqlite3.connect(path)
             assert db.execute(f"PRAGMA {pragma}").fetchone()[0] == "ok"
             db.close()
+
         timed(f"PRAGMA {pragma} of it", check, repeat=1)
-    entries = len(subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True).stdout.split())
+    entries = len(
+        subprocess.run(
+            ["git", "-C", str(root), "ls-files"], capture_output=True, text=True
+        ).stdout.split()
+    )
     timed(f"the git index's check at a run's start ({entries} entries)", store.reset_index)
     shutil.rmtree(base)
 

@@ -1,4 +1,5 @@
-"""Fixtures of the whole suite: loopback servers and new archives. Helpers live in tests/support/."""
+"""Fixtures of the whole suite: loopback servers and new archives. Helpers live in
+tests/support/."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def site() -> Iterator[Site]:
 
 @pytest.fixture
 def other() -> Iterator[Site]:
-    """A second site, on another loopback address (another host to archive, fetch and be polite to)."""
+    """A second site, on another loopback address (another host to archive, fetch and be polite
+    to)."""
     server = Site(host="127.0.0.2").start()
     yield server
     server.stop()
@@ -64,8 +66,8 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def edited(tmp_path_factory) -> Iterator[Story]:
-    """Five versions of an article (support/history.py: `edit_history`), shared by the tests of log, diff, show
-    and version specs, which only read them."""
+    """Five versions of an article (support/history.py: `edit_history`), shared by the tests of log,
+    diff, show and version specs, which only read them."""
     site = Site().start()
     root = tmp_path_factory.mktemp("edited") / "archive"
     Archive.init(root)

@@ -1,7 +1,9 @@
-"""The layer order of ARCHITECTURE.md holds: a module imports only from its own layer or the ones below.
+"""The layer order of ARCHITECTURE.md holds: a module imports only from its own layer or the ones
+below.
 
-Capture knows nothing of text, text nothing of storage, storage nothing of the WARC evidence, the evidence
-nothing of history, and only the run, the `Archive` facade and the command line see everything below them.
+Capture knows nothing of text, text nothing of storage, storage nothing of the WARC evidence, the
+evidence nothing of history, and only the run, the `Archive` facade and the command line see
+everything below them.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def layer(module: str) -> int:
     for number, rooms in enumerate(LAYERS):
         if name in rooms:
             return number
-    raise AssertionError(f"archiver.{module} is in no layer: add its room to ARCHITECTURE.md and LAYERS")
+    raise AssertionError(
+        f"archiver.{module} is in no layer: add its room to ARCHITECTURE.md and LAYERS"
+    )
 
 
 def modules() -> dict[str, Path]:
@@ -51,7 +55,8 @@ def modules() -> dict[str, Path]:
 
 
 def imports(module: str, path: Path) -> list[tuple[int, str]]:
-    """(line, dotted module under archiver) of every archiver import in the file, relative ones resolved."""
+    """(line, dotted module under archiver) of every archiver import in the file, relative ones
+    resolved."""
     is_package = path.name == "__init__.py"
     package = module.split(".") if is_package else module.split(".")[:-1]
     if module == "__init__":
@@ -71,15 +76,21 @@ def imports(module: str, path: Path) -> list[tuple[int, str]]:
             elif node.module and node.module.startswith("archiver."):
                 found.append((node.lineno, node.module.removeprefix("archiver.")))
         elif isinstance(node, ast.Import):
-            found += [(node.lineno, a.name.removeprefix("archiver.")) for a in node.names
-                      if a.name.startswith("archiver.")]
+            found += [
+                (node.lineno, a.name.removeprefix("archiver."))
+                for a in node.names
+                if a.name.startswith("archiver.")
+            ]
     return [(line, name) for line, name in found if name and name != "__version__"]
 
 
 def upward(module: str, path: Path) -> list[str]:
     """The imports of `module` (read from `path`) that reach a layer above its own."""
-    return [f"{path.name}:{line} imports archiver.{name}" for line, name in imports(module, path)
-            if layer(name) > layer(module)]
+    return [
+        f"{path.name}:{line} imports archiver.{name}"
+        for line, name in imports(module, path)
+        if layer(name) > layer(module)
+    ]
 
 
 @pytest.mark.parametrize("module", sorted(modules()))
@@ -94,9 +105,14 @@ def test_the_rooms_are_one_level_deep() -> None:
 
 
 def test_an_upward_import_is_caught(tmp_path: Path) -> None:
-    """The check itself: storage reaching up to the run, relatively or not, is reported; capture's own is not."""
+    """The check itself: storage reaching up to the run, relatively or not, is reported; capture's
+    own is not."""
     source = tmp_path / "fake.py"
-    source.write_text("from ..run.run import Run\nfrom archiver.history import compare\nfrom . import atomic\n")
-    assert upward("storage.fake", source) == ["fake.py:1 imports archiver.run.run",
-                                              "fake.py:2 imports archiver.history"]
+    source.write_text(
+        "from ..run.run import Run\nfrom archiver.history import compare\nfrom . import atomic\n"
+    )
+    assert upward("storage.fake", source) == [
+        "fake.py:1 imports archiver.run.run",
+        "fake.py:2 imports archiver.history",
+    ]
     assert upward("run.fake", source) == []

@@ -1,4 +1,5 @@
-"""`Archive` is the whole library: a program does what the command line does through it, module globals aside."""
+"""`Archive` is the whole library: a program does what the command line does through it, module
+globals aside."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from archiver import Archive
 from archiver.errors import UsageError
 
 
-def test_a_library_user_snapshots_verifies_indexes_and_exports_through_archive_alone(site: Site,
-                                                                                      tmp_path: Path) -> None:
-    site.page("/story", article("Council passes budget", ["The vote was seven to two on Tuesday evening."]))
+def test_a_library_user_snapshots_verifies_indexes_and_exports_through_archive_alone(
+    site: Site, tmp_path: Path
+) -> None:
+    site.page(
+        "/story",
+        article("Council passes budget", ["The vote was seven to two on Tuesday evening."]),
+    )
     archive = Archive.init(tmp_path / "archive", extract_processes=1)
     _, summary = archive.add([site.url("/story")])
     assert [r.outcome for r in summary.results] == ["new"]

@@ -16,9 +16,11 @@ from support.newssite import Response, article
 from archiver.errors import ExitCode
 from archiver.storage.lock import ArchiveLock
 
-STORY = ["The council approved the new budget on Monday after a debate that lasted eleven hours.",
-         "Critics said the plan cuts library funding by a third. Supporters called it responsible.",
-         "The mayor is expected to sign the budget into law before the end of the month."]
+STORY = [
+    "The council approved the new budget on Monday after a debate that lasted eleven hours.",
+    "Critics said the plan cuts library funding by a third. Supporters called it responsible.",
+    "The mayor is expected to sign the budget into law before the end of the month.",
+]
 
 
 @pytest.fixture
@@ -51,14 +53,20 @@ def test_init_creates_the_archive_and_refuses_to_overwrite(tmp_path):
 def test_add_creates_archive_snapshots_and_prints_one_line(tmp_path, story):
     result = run_cli("add", story, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; "
-                                          f"commit {git(tmp_path / 'archive', 'rev-parse', 'HEAD')[:10]}"]
+    assert result.stdout.splitlines() == [
+        "1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; "
+        f"commit {git(tmp_path / 'archive', 'rev-parse', 'HEAD')[:10]}"
+    ]
     assert story in (tmp_path / "archive" / "urls.txt").read_text()
 
     again = run_cli("add", story, "--archive", str(tmp_path / "archive"), "--json")
     data = json.loads(again.stdout)
     assert data["added"] == [] and data["counts"]["unchanged"] == 1
-    assert data["confirmed"] == 1 and data["warc"] is None and data["checks"].startswith("warcs/checks/")
+    assert (
+        data["confirmed"] == 1
+        and data["warc"] is None
+        and data["checks"].startswith("warcs/checks/")
+    )
     assert (tmp_path / "archive" / "urls.txt").read_text().count(story) == 1
 
 
@@ -73,18 +81,29 @@ def test_archiver_dir_environment_variable_and_quiet(tmp_path, story):
 def test_snapshot_json_and_list_json(tmp_path, story, site):
     root = tmp_path / "arc"
     run_cli("add", story, "-a", str(root))
-    site.page("/local/budget", lambda: article("Council approves budget", [*STORY, "A late amendment passed."]))
+    site.page(
+        "/local/budget",
+        lambda: article("Council approves budget", [*STORY, "A late amendment passed."]),
+    )
     result = run_cli("snapshot", "--all", "-a", str(root), "--json")
     data = json.loads(result.stdout)
     assert result.returncode == 0
-    assert data["counts"] == {"new": 0, "changed": 1, "unchanged": 0, "gone": 0, "failed": 0, "skipped": 0,
-                              "deferred": 0}
+    assert data["counts"] == {
+        "new": 0,
+        "changed": 1,
+        "unchanged": 0,
+        "gone": 0,
+        "failed": 0,
+        "skipped": 0,
+        "deferred": 0,
+    }
     assert data["commit"] == git(root, "rev-parse", "HEAD").strip()
     assert data["results"][0]["url"] == story and data["warc"].startswith("warcs/")
 
     listing = json.loads(run_cli("list", "-a", str(root), "--json").stdout)
     assert [(p["url"], p["status"], p["title"], p["versions"]) for p in listing] == [
-        (story, "200", "Council approves budget", 2)]
+        (story, "200", "Council approves budget", 2)
+    ]
     text = run_cli("list", "-a", str(root))
     assert story in text.stdout and "Council approves budget" in text.stdout
 
@@ -143,7 +162,9 @@ def test_a_run_while_the_lock_is_held_exits_75(tmp_path, story):
     with ArchiveLock(root / ".archiver" / "lock"):
         result = run_cli("snapshot", "-a", str(root))
     assert result.returncode == ExitCode.LOCKED
-    assert result.stdout == "" and result.stderr.count("\n") == 1 and "holds the lock" in result.stderr
+    assert (
+        result.stdout == "" and result.stderr.count("\n") == 1 and "holds the lock" in result.stderr
+    )
     assert run_cli("snapshot", "-a", str(root)).returncode == 0
 
 
@@ -159,8 +180,12 @@ def test_two_concurrent_runs_one_proceeds_one_is_refused(tmp_path, site):
     run_cli("init", str(root))
     (root / "urls.txt").write_text(site.url("/slow") + "\n")
     exe = Path(sys.executable).with_name("archiver")
-    first = subprocess.Popen([str(exe), "snapshot", "-a", str(root)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [str(exe), "snapshot", "-a", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     while site.hits["/slow"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)

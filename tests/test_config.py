@@ -40,10 +40,17 @@ def test_defaults_equal_default_toml() -> None:
 
 
 def test_user_values_override() -> None:
-    cfg = config.from_dict({"fetch": {"workers": 2, "deadline": 30, "user_agent": "Bot/1"},
-                            "warc": {"prefix": "newsroom-1"}, "git": {"author_name": "Desk"}})
+    cfg = config.from_dict(
+        {
+            "fetch": {"workers": 2, "deadline": 30, "user_agent": "Bot/1"},
+            "warc": {"prefix": "newsroom-1"},
+            "git": {"author_name": "Desk"},
+        }
+    )
     assert cfg.fetch.workers == 2
-    assert cfg.fetch.deadline == 30.0 and isinstance(cfg.fetch.deadline, float)  # an int is fine for a float
+    assert cfg.fetch.deadline == 30.0 and isinstance(
+        cfg.fetch.deadline, float
+    )  # an int is fine for a float
     assert cfg.fetch.user_agent == "Bot/1"
     assert cfg.fetch.read_timeout == 30.0  # untouched settings keep their defaults
     assert cfg.warc_prefix == "newsroom-1"
@@ -52,10 +59,18 @@ def test_user_values_override() -> None:
 
 
 def test_ignore_rules_parsed() -> None:
-    cfg = config.from_dict({"ignore": [
-        {"hosts": ["Example.COM"], "selectors": [".live", "#most-read"], "patterns": ["^Live:", "(?i)ticker"]},
-        {"patterns": ["^Last updated"]},
-    ]})
+    cfg = config.from_dict(
+        {
+            "ignore": [
+                {
+                    "hosts": ["Example.COM"],
+                    "selectors": [".live", "#most-read"],
+                    "patterns": ["^Live:", "(?i)ticker"],
+                },
+                {"patterns": ["^Last updated"]},
+            ]
+        }
+    )
     first, second = cfg.ignore
     assert first.hosts == ("example.com",)
     assert first.selectors == (".live", "#most-read")
@@ -122,8 +137,15 @@ def test_wrong_type_message_from_toml() -> None:
 
 @pytest.mark.parametrize(
     "setting",
-    ["workers", "connect_timeout", "read_timeout", "deadline", "max_body_bytes", "max_decoded_bytes",
-     "max_redirects"],
+    [
+        "workers",
+        "connect_timeout",
+        "read_timeout",
+        "deadline",
+        "max_body_bytes",
+        "max_decoded_bytes",
+        "max_redirects",
+    ],
 )
 @pytest.mark.parametrize("value", [0, -1])
 def test_non_positive(setting: str, value: int) -> None:
@@ -140,7 +162,9 @@ def test_nan_is_not_a_positive_number(setting: str) -> None:
     assert f"fetch.{setting}" in _error(tomllib.loads(f"[fetch]\n{setting} = nan\n"))
 
 
-@pytest.mark.parametrize("prefix", ["", "bad/prefix", "../up", "-dash-first", "with space", "é", "a" * 65])
+@pytest.mark.parametrize(
+    "prefix", ["", "bad/prefix", "../up", "-dash-first", "with space", "é", "a" * 65]
+)
 def test_bad_warc_prefix(prefix: str) -> None:
     assert "warc.prefix" in _error({"warc": {"prefix": prefix}})
 
@@ -188,13 +212,15 @@ def test_malformed_ignore_rule(rule: Any) -> None:
     assert "ignore" in _error({"ignore": [rule]})
 
 
-# --- load ----------------------------------------------------------------------------------------------
+# --- load -----------------------------------------------------------------------------------------
 
 
 def test_load_file(tmp_path: Path) -> None:
     path = tmp_path / "archiver.toml"
-    path.write_text('[fetch]\nworkers = 3\n\n[[ignore]]\nhosts = ["example.com"]\npatterns = ["^Live:"]\n',
-                    encoding="utf-8")
+    path.write_text(
+        '[fetch]\nworkers = 3\n\n[[ignore]]\nhosts = ["example.com"]\npatterns = ["^Live:"]\n',
+        encoding="utf-8",
+    )
     cfg = config.load(path)
     assert cfg.fetch.workers == 3
     assert cfg.fetch.deadline == 120.0
@@ -217,8 +243,8 @@ def test_load_default_toml(tmp_path: Path) -> None:
         b"[fetch\nworkers = 8\n",
         b"[fetch]\nworkers = = 8\n",
         b"[fetch]\nworkers = 8\nworkers = 9\n",
-        b"[fetch]\nuser_agent = \"unterminated\n",
-        b"[fetch]\nuser_agent = \"\xff\xfe latin junk\"\n",
+        b'[fetch]\nuser_agent = "unterminated\n',
+        b'[fetch]\nuser_agent = "\xff\xfe latin junk"\n',
     ],
 )
 def test_load_invalid_toml_names_the_file(tmp_path: Path, content: bytes) -> None:
@@ -239,7 +265,7 @@ def test_load_invalid_value_names_the_file(tmp_path: Path) -> None:
     assert str(path) in str(info.value) and "fetch.workers" in str(info.value)
 
 
-# --- DEFAULT_TOML is documentation ---------------------------------------------------------------------------
+# --- DEFAULT_TOML is documentation ----------------------------------------------------------------
 
 KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
@@ -271,7 +297,8 @@ def test_default_toml_covers_every_setting() -> None:
 
 
 def test_every_default_key_is_documented() -> None:
-    """Each key line sits under a comment: directly, or in a run of keys (no blank line) headed by one."""
+    """Each key line sits under a comment: directly, or in a run of keys (no blank line) headed by
+    one."""
     lines = config.DEFAULT_TOML.splitlines()
     seen = set()
     section = ""
@@ -294,12 +321,14 @@ def test_every_default_key_is_documented() -> None:
 def test_ignore_example_is_documented_and_valid() -> None:
     commented = [line[2:] for line in config.DEFAULT_TOML.splitlines() if line.startswith("# ")]
     start = commented.index("[[ignore]]")
-    example = "\n".join(line.split("   #")[0].split("  #")[0] for line in commented[start:start + 4])
+    example = "\n".join(
+        line.split("   #")[0].split("  #")[0] for line in commented[start : start + 4]
+    )
     cfg = config.from_dict(tomllib.loads(example))
     assert len(cfg.ignore) == 1 and cfg.ignore[0].selectors and cfg.ignore[0].patterns
 
 
-# --- ranges of the numeric settings ---------------------------------------------------------------------
+# --- ranges of the numeric settings ---------------------------------------------------------------
 
 
 def _numeric_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
@@ -313,7 +342,8 @@ def _numeric_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
 
 
 def _user(name: str, value: float) -> dict[str, Any]:
-    """The smallest user table setting `name` (a dotted name; schedule.rules.* in a rule of its own)."""
+    """The smallest user table setting `name` (a dotted name; schedule.rules.* in a rule of its
+    own)."""
     section, _, key = name.rpartition(".")
     if section == "schedule.rules":
         return {"schedule": {"rules": [{"pattern": "^https://example\\.com/", key: value}]}}
@@ -322,8 +352,9 @@ def _user(name: str, value: float) -> dict[str, Any]:
 
 def _outside(name: str) -> list[float]:
     allowed = config.RANGES[name]
-    integer = isinstance(config.defaults().get(name.split(".")[0], {}).get(name.split(".")[-1]), int) \
-        and not name.startswith("schedule.rules")
+    integer = isinstance(
+        config.defaults().get(name.split(".")[0], {}).get(name.split(".")[-1]), int
+    ) and not name.startswith("schedule.rules")
     step = 1 if integer else allowed.high / 1000
     values = [allowed.high + step, allowed.low if allowed.above else allowed.low - step, -1]
     if not integer:
@@ -332,8 +363,10 @@ def _outside(name: str) -> list[float]:
 
 
 def test_every_numeric_setting_has_a_range() -> None:
-    assert _numeric_keys(config.defaults()) | {"schedule.rules.min_interval", "schedule.rules.max_interval"} \
-        == set(config.RANGES)
+    assert _numeric_keys(config.defaults()) | {
+        "schedule.rules.min_interval",
+        "schedule.rules.max_interval",
+    } == set(config.RANGES)
 
 
 @pytest.mark.parametrize("name", sorted(config.RANGES))
@@ -355,8 +388,10 @@ def test_the_ends_of_a_range_and_the_default_are_accepted(name: str) -> None:
         assert config.defaults()[section][key] in allowed
 
 
-@pytest.mark.parametrize("name", sorted(set(config.RANGES) - {"schedule.rules.min_interval",
-                                                                  "schedule.rules.max_interval"}))
+@pytest.mark.parametrize(
+    "name",
+    sorted(set(config.RANGES) - {"schedule.rules.min_interval", "schedule.rules.max_interval"}),
+)
 def test_each_range_is_written_in_the_comment_of_its_setting(name: str) -> None:
     """The range sits in the comment block above the setting's line in DEFAULT_TOML."""
     section, _, key = name.rpartition(".")
@@ -385,17 +420,27 @@ def test_a_huge_workers_setting_stops_the_command_with_one_line(tmp_path: Path) 
     assert result.returncode == ExitCode.USAGE and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("archiver: error: ")
     assert "'fetch.workers' must be from 1 to 256, not 100000000" in result.stderr
-    assert subprocess.run(["git", "-C", str(root), "log", "--oneline"], capture_output=True, text=True).stdout.count(
-        "\n") == 1  # nothing ran: only `init`'s commit
+    assert (
+        subprocess.run(
+            ["git", "-C", str(root), "log", "--oneline"], capture_output=True, text=True
+        ).stdout.count("\n")
+        == 1
+    )  # nothing ran: only `init`'s commit
 
 
 @pytest.mark.parametrize("setting", ["min_interval = 1e300", "old_after_days = 1e12"])
-def test_a_schedule_beyond_any_date_is_refused_not_a_crash(tmp_path: Path, site, setting: str) -> None:
-    """Due times are dates: an interval past the year 9999 made every run that archived a page fail (exit 70)."""
+def test_a_schedule_beyond_any_date_is_refused_not_a_crash(
+    tmp_path: Path, site, setting: str
+) -> None:
+    """Due times are dates: an interval past the year 9999 made every run that archived a page fail
+    (exit 70)."""
     from support.commands import run_cli
     from support.newssite import article
 
-    site.page("/news/harbour", article("Harbour plan approved", ["The harbour authority approved the plan."]))
+    site.page(
+        "/news/harbour",
+        article("Harbour plan approved", ["The harbour authority approved the plan."]),
+    )
     root = tmp_path / "arc"
     assert run_cli("init", str(root)).returncode == 0
     toml = root / "archiver.toml"

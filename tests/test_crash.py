@@ -1,9 +1,9 @@
 """Crashes: `archiver snapshot` killed with SIGKILL at many moments of a run, then run again.
 
-Each case kills the whole process group (as a reboot or cron's timeout would: the run, its extraction
-processes and any git it started) at one moment, then checks what a user relies on: the next run succeeds,
-git fsck is clean, every commit made before the crash is intact, nothing half-written is committed, and a
-leftover `.open` WARC is set aside and reported.
+Each case kills the whole process group (as a reboot or cron's timeout would: the run, its
+extraction processes and any git it started) at one moment, then checks what a user relies on: the
+next run succeeds, git fsck is clean, every commit made before the crash is intact, nothing
+half-written is committed, and a leftover `.open` WARC is set aside and reported.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def _slow(html: Callable[[], str]) -> Callable[[], str]:
     def serve() -> str:
         time.sleep(LATENCY)
         return html()
+
     return serve
 
 
@@ -43,12 +44,24 @@ def _publish(site: Site, edition: int) -> None:
     """Articles citing two sources each (24 pages: enough for the extraction process pool)."""
     for i in range(ARTICLES):
         links = [(site.url(f"/doc/{i}-{j}"), f"document {i}-{j}") for j in range(2)]
-        words = [f"Article {i} reports that the council approved plan {i} on Monday.",
-                 f"Officials said edition {edition} of the figures showed a rise of {i + edition} per cent."]
-        site.page(f"/news/{i}", _slow(lambda i=i, words=words, links=links: article(f"Story {i}", words, links)))
+        words = [
+            f"Article {i} reports that the council approved plan {i} on Monday.",
+            f"Officials said edition {edition} of the figures showed a rise of {i + edition} per cent.",
+        ]
+        site.page(
+            f"/news/{i}",
+            _slow(lambda i=i, words=words, links=links: article(f"Story {i}", words, links)),
+        )
         for j in range(2):
-            site.page(f"/doc/{i}-{j}", _slow(lambda i=i, j=j: article(
-                f"Document {i}-{j}", [f"Document {i}-{j} states edition {edition} of the record in full."])))
+            site.page(
+                f"/doc/{i}-{j}",
+                _slow(
+                    lambda i=i, j=j: article(
+                        f"Document {i}-{j}",
+                        [f"Document {i}-{j} states edition {edition} of the record in full."],
+                    )
+                ),
+            )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +73,8 @@ def site() -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def template(site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    """An archive holding the first edition of every page; the site then serves the second edition."""
+    """An archive holding the first edition of every page; the site then serves the second
+    edition."""
     root = tmp_path_factory.mktemp("template") / "archive"
     assert run_cli("init", str(root)).returncode == 0
     allow_loopback_sources(root)
@@ -75,10 +89,11 @@ def template(site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
 
 @pytest.fixture
 def slow_git(tmp_path: Path) -> Path:
-    """A `git` first on PATH that, on the command named by $PAUSE_AT, touches $PAUSED and waits there.
+    """A `git` first on PATH that, on the command named by $PAUSE_AT, touches $PAUSED and waits
+    there.
 
-    PAUSE_AT=after-commit runs the real `update-ref` (which makes the commit the branch's) first, then waits:
-    the crash comes after the commit.
+    PAUSE_AT=after-commit runs the real `update-ref` (which makes the commit the branch's) first,
+    then waits: the crash comes after the commit.
     """
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -98,9 +113,14 @@ exec {real} "$@"
 def _kill_when(root: Path, ready: Callable[[], bool], env: dict[str, str] | None = None) -> None:
     """Start `archiver snapshot --all` and SIGKILL its whole process group once `ready()` holds."""
     full_env = {k: v for k, v in os.environ.items() if k != "ARCHIVER_DIR"} | (env or {})
-    proc = subprocess.Popen([str(EXE), "snapshot", "--all", "--archive", str(root)], env=full_env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(EXE), "snapshot", "--all", "--archive", str(root)],
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not ready():
@@ -121,7 +141,9 @@ def _versions_written(root: Path, share: float) -> Callable[[], bool]:
     """Once `share` of the 24 pages have their new version's files written (not yet committed)."""
     since = time.time()
     wanted = max(1, round(share * ARTICLES * 3))
-    return lambda: sum(p.stat().st_mtime > since for p in (root / "pages").glob("*/*/meta.json")) >= wanted
+    return lambda: (
+        sum(p.stat().st_mtime > since for p in (root / "pages").glob("*/*/meta.json")) >= wanted
+    )
 
 
 def _open_warc(root: Path) -> Callable[[], bool]:
@@ -137,8 +159,8 @@ MOMENTS = {
     "first-version-written": lambda root, site, n, paused: _versions_written(root, 0),
     "half-versions-written": lambda root, site, n, paused: _versions_written(root, 0.5),
     "all-versions-written": lambda root, site, n, paused: _versions_written(root, 1.0),
-    # the git commit: before its pack is written, pack written (the branch not yet moved), the branch moved
-    # (the index not yet following it), and after the index was brought up to it
+    # the git commit: before its pack is written, pack written (the branch not yet moved), the
+    # branch moved (the index not yet following it), and after the index was brought up to it
     "fast-import": lambda root, site, n, paused: paused.exists,
     "update-ref": lambda root, site, n, paused: paused.exists,
     "after-commit": lambda root, site, n, paused: paused.exists,
@@ -147,7 +169,9 @@ MOMENTS = {
 
 
 @pytest.mark.parametrize("moment", list(MOMENTS))
-def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, template, slow_git, tmp_path):
+def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(
+    moment, site, template, slow_git, tmp_path
+):
     source, requests = template
     root = tmp_path / "archive"
     shutil.copytree(source, root, symlinks=True)
@@ -155,7 +179,11 @@ def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, tem
     paused = tmp_path / "paused"
     env = {}
     if moment in ("fast-import", "update-ref", "after-commit", "update-index"):
-        env = {"PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}", "PAUSE_AT": moment, "PAUSED": str(paused)}
+        env = {
+            "PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}",
+            "PAUSE_AT": moment,
+            "PAUSED": str(paused),
+        }
     _kill_when(root, MOMENTS[moment](root, site, requests, paused), env)
     left_open = sorted(p.name for p in (root / "warcs").glob("**/*.open"))
 
@@ -163,11 +191,19 @@ def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, tem
 
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
-    fsck = subprocess.run(["git", "-C", str(root), "fsck", "--full", "--strict", "--no-dangling"],
-                          capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "-C", str(root), "fsck", "--full", "--strict", "--no-dangling"],
+        capture_output=True,
+        text=True,
+    )
     assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
     for commit in before:  # every version committed before the crash is still in the history
-        assert subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", commit, "HEAD"]).returncode == 0
+        assert (
+            subprocess.run(
+                ["git", "-C", str(root), "merge-base", "--is-ancestor", commit, "HEAD"]
+            ).returncode
+            == 0
+        )
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
     _assert_committed_whole(root)
     # A leftover .open WARC is set aside (never committed, never deleted) and reported.
@@ -176,7 +212,8 @@ def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, tem
     for name in left_open:
         assert list((root / ".archiver" / "interrupted").glob(f"**/{name}"))
         assert name in again.stderr and "interrupted" in again.stderr
-    # What the crash cost is only time: every article now holds the second edition, versions in sequence.
+    # What the crash cost is only time: every article now holds the second edition, versions in
+    # sequence.
     for i in range(ARTICLES):
         folder = page_dir(site.url(f"/news/{i}"))
         assert json.loads((root / folder / "meta.json").read_text())["version"] == 2
@@ -186,8 +223,8 @@ def test_a_run_killed_at_any_moment_loses_and_corrupts_nothing(moment, site, tem
 
 
 def _assert_committed_whole(root: Path) -> None:
-    """Everything HEAD holds is complete: parseable meta.json whose WARC record exists in a committed,
-    fully decompressible WARC; no temporary or .open file."""
+    """Everything HEAD holds is complete: parseable meta.json whose WARC record exists in a
+    committed, fully decompressible WARC; no temporary or .open file."""
     files = git(root, "ls-files").splitlines()
     assert not [f for f in files if f.endswith((".tmp", ".open"))]
     warcs = {f for f in files if f.endswith(".warc.gz")}
@@ -199,12 +236,16 @@ def _assert_committed_whole(root: Path) -> None:
         with (root / name).open("rb") as f:
             iterator = ArchiveIterator(f)
             for record in iterator:
-                records[(name, iterator.get_record_offset())] = record.rec_headers.get_header("WARC-Record-ID")
+                records[(name, iterator.get_record_offset())] = record.rec_headers.get_header(
+                    "WARC-Record-ID"
+                )
     for name in (f for f in files if f.endswith("meta.json")):
         meta = json.loads((root / name).read_text(encoding="utf-8"))
         ref = meta["warc"]
         assert ref["file"] in warcs, f"{name} cites an uncommitted WARC"
-        assert records.get((ref["file"], ref["offset"])) == ref["record_id"], f"{name} cites a missing record"
+        assert records.get((ref["file"], ref["offset"])) == ref["record_id"], (
+            f"{name} cites a missing record"
+        )
 
 
 def test_two_runs_started_together_one_proceeds_the_other_exits_75(site, template, tmp_path):
@@ -213,8 +254,16 @@ def test_two_runs_started_together_one_proceeds_the_other_exits_75(site, templat
     shutil.copytree(source, root, symlinks=True)
     before = git(root, "rev-parse", "HEAD").strip()
     command = [str(EXE), "snapshot", "--all", "--archive", str(root)]
-    runs = [subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=120) for run in runs]
 
     codes = sorted(run.returncode for run in runs)
@@ -223,7 +272,12 @@ def test_two_runs_started_together_one_proceeds_the_other_exits_75(site, templat
     assert refused.count("\n") == 1 and "holds the lock" in refused
     assert git(root, "rev-list", "--count", f"{before}..HEAD").strip() == "1"  # one run, one commit
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
-    assert subprocess.run(["git", "-C", str(root), "fsck", "--full", "--strict"], capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            ["git", "-C", str(root), "fsck", "--full", "--strict"], capture_output=True
+        ).returncode
+        == 0
+    )
     _assert_committed_whole(root)
 
 
@@ -232,8 +286,13 @@ def test_a_terminated_run_undoes_its_uncommitted_work_before_it_exits(site, temp
     root = tmp_path / "archive"
     shutil.copytree(source, root, symlinks=True)
     head = git(root, "rev-parse", "HEAD")
-    proc = subprocess.Popen([str(EXE), "snapshot", "--all", "--archive", str(root)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(EXE), "snapshot", "--all", "--archive", str(root)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ready = _versions_written(root, 0.5)
     while not ready():
         assert proc.poll() is None, "the run ended before it could be terminated"
@@ -244,7 +303,9 @@ def test_a_terminated_run_undoes_its_uncommitted_work_before_it_exits(site, temp
     assert proc.returncode == 128 + signal.SIGTERM
     assert "terminated" in err and "Traceback" not in err
     assert git(root, "rev-parse", "HEAD") == head  # nothing of the run was committed...
-    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""  # ...or left in the tree
+    assert (
+        git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    )  # ...or left in the tree
     assert not list((root / "warcs").glob("**/*.open"))
     assert list((root / ".archiver" / "interrupted").glob("**/*.open"))
     assert not (root / ".archiver" / "run-in-progress").exists()
@@ -258,13 +319,16 @@ def test_files_written_atomically_are_readable_by_other_users(template):
 
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """An archive holding every page of a site that then serves them unchanged: a run only confirms."""
+    """An archive holding every page of a site that then serves them unchanged: a run only
+    confirms."""
     server = Site().start()
     root = tmp_path_factory.mktemp("unchanged") / "archive"
     assert run_cli("init", str(root)).returncode == 0
     allow_loopback_sources(root)
     _publish(server, 1)
-    done = run_cli("add", "--archive", str(root), *[server.url(f"/news/{i}") for i in range(ARTICLES)])
+    done = run_cli(
+        "add", "--archive", str(root), *[server.url(f"/news/{i}") for i in range(ARTICLES)]
+    )
     assert done.returncode == 0, done.stderr
     yield root
     server.stop()
@@ -275,14 +339,20 @@ def _checks_open(root: Path) -> Callable[[], bool]:
 
 
 @pytest.mark.parametrize("moment", ["checks-warc-open", "fast-import", "after-commit"])
-def test_a_run_of_confirmations_killed_leaves_no_half_file_committed(moment, unchanged, slow_git, tmp_path):
+def test_a_run_of_confirmations_killed_leaves_no_half_file_committed(
+    moment, unchanged, slow_git, tmp_path
+):
     root = tmp_path / "archive"
     shutil.copytree(unchanged, root, symlinks=True)
     before = git(root, "rev-parse", "HEAD").strip()
     paused = tmp_path / "paused"
     env = {}
     if moment != "checks-warc-open":
-        env = {"PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}", "PAUSE_AT": moment, "PAUSED": str(paused)}
+        env = {
+            "PATH": f"{slow_git}{os.pathsep}{os.environ['PATH']}",
+            "PAUSE_AT": moment,
+            "PAUSED": str(paused),
+        }
     _kill_when(root, _checks_open(root) if moment == "checks-warc-open" else paused.exists, env)
     committed = git(root, "rev-list", f"{before}..HEAD").split()
     left_open = sorted(p.name for p in (root / "warcs").glob("**/*.open"))
@@ -292,7 +362,10 @@ def test_a_run_of_confirmations_killed_leaves_no_half_file_committed(moment, unc
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
     assert summary["confirmed"] == ARTICLES * 3 and summary["counts"]["unchanged"] == ARTICLES * 3
-    assert git(root, "log", "-1", "--format=%s").strip() == f"archiver: {ARTICLES * 3} confirmed unchanged"
+    assert (
+        git(root, "log", "-1", "--format=%s").strip()
+        == f"archiver: {ARTICLES * 3} confirmed unchanged"
+    )
     # Killed before its commit, the run left nothing in git; after it, its commit stands whole.
     assert len(committed) == (1 if moment == "after-commit" else 0)
     assert sorted(Path(p).name for p in summary["recovered"] if p.endswith(".open")) == left_open
@@ -304,5 +377,7 @@ def test_a_run_of_confirmations_killed_leaves_no_half_file_committed(moment, unc
     assert len(checks) == len(committed) + 1
     verified = run_cli("verify", "--archive", str(root))
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert git(root, "log", "--format=%H", "--", "pages/").split() == git(unchanged, "log", "--format=%H", "--",
-                                                                               "pages/").split()
+    assert (
+        git(root, "log", "--format=%H", "--", "pages/").split()
+        == git(unchanged, "log", "--format=%H", "--", "pages/").split()
+    )

@@ -1,5 +1,6 @@
-"""Runs from cron: one line or nothing on stdout and exit codes that tell the rest; `archiver schedule` prints and
-installs a crontab line that cron runs as written (percent signs escaped, odd archive paths refused).
+"""Runs from cron: one line or nothing on stdout and exit codes that tell the rest; `archiver
+schedule` prints and installs a crontab line that cron runs as written (percent signs escaped, odd
+archive paths refused).
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ def test_cron_runs_print_one_line_or_nothing_and_exit_codes_tell_the_rest(tmp_pa
     changed = run_cli("-q", "snapshot", "--all", "-a", str(root))
     assert (changed.returncode, changed.stderr) == (0, "")
     assert changed.stdout.splitlines() == [
-        f"1 checked: 0 new, 1 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"]
+        f"1 checked: 0 new, 1 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"
+    ]
 
     site.routes["/news/harbour"] = Response(status=500, body=b"oops")
     failed = run_cli("-q", "snapshot", "--all", "-a", str(root))
     assert failed.returncode == ExitCode.SOME_FAILED
-    assert failed.stdout.splitlines() == ["1 checked: 0 new, 0 changed, 0 unchanged, 1 failed; no commit"]
+    assert failed.stdout.splitlines() == [
+        "1 checked: 0 new, 0 changed, 0 unchanged, 1 failed; no commit"
+    ]
 
     with ArchiveLock(root / ".archiver" / "lock"):
         locked = run_cli("-q", "snapshot", "-a", str(root))
@@ -61,19 +65,32 @@ def test_schedule_prints_a_crontab_line_that_works_from_cron(tmp_path, site):
 
     # From PATH, as a user types it: still the absolute path of the executable.
     env = {"PATH": f"{EXE.parent}{os.pathsep}{os.environ['PATH']}"}
-    by_name = subprocess.run(["archiver", "schedule", "--every", "2h", "-a", str(root)], env=env,
-                             capture_output=True, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    by_name = subprocess.run(
+        ["archiver", "schedule", "--every", "2h", "-a", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+    )
     assert by_name.stdout.startswith("0 */2 * * * ") and str(EXE) in by_name.stdout
     assert run_cli("schedule", "--every", "1d", "-a", str(root)).stdout.startswith("0 0 * * * ")
 
     # What cron does: sh -c with the command part, from $HOME, with a minimal PATH.
     (root / "urls.txt").write_text(url + "\n")
     command = line.split(" ", 5)[5]
-    cron = subprocess.run(["sh", "-c", command], cwd="/", capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh"})
+    cron = subprocess.run(
+        ["sh", "-c", command],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh"},
+    )
     assert cron.returncode == 0 and cron.stderr == "", cron.stderr
     assert cron.stdout.splitlines() == [
-        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"]
+        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"
+    ]
 
 
 @pytest.mark.parametrize("every", ["15x", "0m", "60m", "often"])
@@ -87,9 +104,10 @@ def test_schedule_rejects_a_bad_every(tmp_path, every):
 
 
 def as_cron_reads(line: str) -> tuple[str, str]:
-    """What cron makes of a crontab line (crontab(5)): the command it gives to sh -c, and the text it sends to
-    the command's standard input. The five time fields come first; in the rest, `\\%` is a literal `%` and the
-    first unescaped `%` ends the command (what follows is its input, further `%` becoming newlines)."""
+    """What cron makes of a crontab line (crontab(5)): the command it gives to sh -c, and the text
+    it sends to the command's standard input. The five time fields come first; in the rest, `\\%` is
+    a literal `%` and the first unescaped `%` ends the command (what follows is its input, further
+    `%` becoming newlines)."""
     command = line.split(None, 5)[5]
     out, i = [], 0
     while i < len(command):
@@ -97,7 +115,7 @@ def as_cron_reads(line: str) -> tuple[str, str]:
             out.append("%")
             i += 2
         elif command[i] == "%":
-            return "".join(out), command[i + 1:].replace("%", "\n")
+            return "".join(out), command[i + 1 :].replace("%", "\n")
         else:
             out.append(command[i])
             i += 1
@@ -116,22 +134,35 @@ def test_schedule_escapes_percent_signs_so_cron_runs_the_whole_command(tmp_path,
     command, stdin = as_cron_reads(line)
     assert stdin == ""  # cron cuts nothing off
     assert command.endswith(f"# archiver snapshot of {root.resolve()}")  # the marker whole
-    cron = subprocess.run(["sh", "-c", command], cwd="/", capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh"})
+    cron = subprocess.run(
+        ["sh", "-c", command],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh"},
+    )
     assert cron.returncode == 0 and cron.stderr == "", cron.stderr
     assert cron.stdout.splitlines() == [
-        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"]
+        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"
+    ]
 
 
-@pytest.mark.parametrize("name", ["news\narc", "news\rarc", "tab\tarc", "esc\x1barc", "del\x7farc", "c1\x85arc",
-                                  "back\\slash"])
+@pytest.mark.parametrize(
+    "name",
+    ["news\narc", "news\rarc", "tab\tarc", "esc\x1barc", "del\x7farc", "c1\x85arc", "back\\slash"],
+)
 def test_schedule_refuses_an_archive_path_that_cron_would_misread(tmp_path, name):
     root = tmp_path / name
     assert run_cli("init", str(root)).returncode == 0
     for args in (["schedule"], ["schedule", "--install"]):
-        result = run_cli(*args, "-a", str(root), env={"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"})
+        result = run_cli(
+            *args, "-a", str(root), env={"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+        )
         assert result.returncode == ExitCode.USAGE and result.stdout == ""
-        assert result.stderr.startswith("archiver: error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("archiver: error: ") and result.stderr.count("\n") == 1, (
+            result.stderr
+        )
         assert "crontab" in result.stderr or "cron" in result.stderr
 
 
@@ -163,8 +194,14 @@ def test_schedule_install_adds_the_line_once_and_replaces_it(tmp_path):
     assert line.startswith("*/15 * * * * ") and str(first.resolve()) in line and line in message
 
     table.write_text("MAILTO=me@example.com\n0 3 * * * /usr/local/bin/backup\n" + table.read_text())
-    assert run_cli("schedule", "--every", "30m", "--install", "-a", str(first), env=env).returncode == 0
-    assert run_cli("schedule", "--every", "1h", "--install", "-a", str(second), env=env).returncode == 0
+    assert (
+        run_cli("schedule", "--every", "30m", "--install", "-a", str(first), env=env).returncode
+        == 0
+    )
+    assert (
+        run_cli("schedule", "--every", "1h", "--install", "-a", str(second), env=env).returncode
+        == 0
+    )
     lines = table.read_text().splitlines()
     assert lines[:2] == ["MAILTO=me@example.com", "0 3 * * * /usr/local/bin/backup"]
     mine = [x for x in lines if x.endswith(f" {first.resolve()}")]
@@ -175,7 +212,10 @@ def test_schedule_install_adds_the_line_once_and_replaces_it(tmp_path):
     third = tmp_path / "50%" / "arc"
     assert run_cli("init", str(third)).returncode == 0
     for every in ("15m", "2h"):
-        assert run_cli("schedule", "--every", every, "--install", "-a", str(third), env=env).returncode == 0
+        assert (
+            run_cli("schedule", "--every", every, "--install", "-a", str(third), env=env).returncode
+            == 0
+        )
     lines = table.read_text().splitlines()
     [line] = [x for x in lines if "50" in x]
     assert line.startswith("0 */2 * * * ") and as_cron_reads(line)[1] == "" and len(lines) == 5

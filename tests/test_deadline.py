@@ -1,5 +1,5 @@
-"""Fetch deadlines: one watchdog thread cuts each fetch's socket when its own time is up, and never after the
-fetch ended."""
+"""Fetch deadlines: one watchdog thread cuts each fetch's socket when its own time is up, and never
+after the fetch ended."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def test_each_deadline_cuts_its_own_fetch_in_order_of_expiry() -> None:
 
 def test_a_deadline_that_ended_in_time_never_fires_and_makes_no_thread() -> None:
     threads = threading.active_count()
-    armed = [Deadline(0.2).__enter__() for _ in range(100)]  # as many fetches in flight as a wide run
+    armed = [
+        Deadline(0.2).__enter__() for _ in range(100)
+    ]  # as many fetches in flight as a wide run
     assert threading.active_count() <= threads + 1  # no timer thread each: at most the one watchdog
     for deadline in armed:
         deadline.__exit__(None, None, None)

@@ -1,5 +1,5 @@
-"""The reference documentation says what the code does: every command and option, every setting and its default,
-every exit code, and every module of the package named in the architecture."""
+"""The reference documentation says what the code does: every command and option, every setting and
+its default, every exit code, and every module of the package named in the architecture."""
 
 from __future__ import annotations
 
@@ -28,11 +28,12 @@ EXIT_CODES_DOC, EXIT_CODES_SECTION = ROOT / "README.md", "Exit codes"
 ARCHITECTURE_DOC = ROOT / "ARCHITECTURE.md"
 
 
-# -- reading Markdown ------------------------------------------------------------------------------------
+# -- reading Markdown ------------------------------------------------------------------------------
 
 
 def section(path: Path, title: str) -> str:
-    """The text under the `## title` heading of `path`, up to the next heading of that level or higher."""
+    """The text under the `## title` heading of `path`, up to the next heading of that level or
+    higher."""
     text = path.read_text(encoding="utf-8")
     found = re.search(rf"^## {re.escape(title)}[ \t]*\n(.*?)(?=^#{{1,2}} |\Z)", text, re.M | re.S)
     assert found, f"{path.name} has no '## {title}' section"
@@ -56,7 +57,9 @@ def table(text: str) -> list[dict[str, str]]:
             break
         rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))])
     header, rule, *body = rows
-    assert all(set(cell) <= set(":-") for cell in rule), f"a table's second line is not its rule: {rule}"
+    assert all(set(cell) <= set(":-") for cell in rule), (
+        f"a table's second line is not its rule: {rule}"
+    )
     return [dict(zip(header, row, strict=True)) for row in body]
 
 
@@ -65,7 +68,7 @@ def names(text: str) -> set[str]:
     return set(re.findall(r"(?<![\w-])--?[A-Za-z][\w-]*", text))
 
 
-# -- the command line ----------------------------------------------------------------------------------
+# -- the command line ------------------------------------------------------------------------------
 
 
 def commands() -> Iterator[tuple[str, Any, typer.Context]]:
@@ -73,8 +76,12 @@ def commands() -> Iterator[tuple[str, Any, typer.Context]]:
     root = typer.main.get_command(cli.app)
 
     def walk(path: str, command: Any, parent: typer.Context | None) -> Iterator[Any]:
-        ctx = typer.Context(command, info_name=path.rpartition(" ")[2] or "archiver", parent=parent,
-                            **command.context_settings)
+        ctx = typer.Context(
+            command,
+            info_name=path.rpartition(" ")[2] or "archiver",
+            parent=parent,
+            **command.context_settings,
+        )
         yield path, command, ctx
         if isinstance(command, TyperGroup):
             for name, sub in sorted(command.commands.items()):
@@ -86,18 +93,25 @@ def commands() -> Iterator[tuple[str, Any, typer.Context]]:
 
 def options(command: Any, ctx: typer.Context) -> list[str]:
     """Every spelling of every option the command takes, `--help` included."""
-    return [name for param in command.get_params(ctx) if param.param_type_name == "option" and not param.hidden
-            for name in (*param.opts, *param.secondary_opts)]
+    return [
+        name
+        for param in command.get_params(ctx)
+        if param.param_type_name == "option" and not param.hidden
+        for name in (*param.opts, *param.secondary_opts)
+    ]
 
 
 def test_every_command_and_option_is_in_the_command_reference() -> None:
     intro, parts = subsections(section(COMMANDS_DOC, COMMANDS_SECTION))
-    # Options every command takes (--archive, --help) and the global ones are described once, before the commands.
+    # Options every command takes (--archive, --help) and the global ones are described once, before
+    # the commands.
     common = names(intro)
     missing = []
     for path, command, ctx in commands():
         if not path:  # the group itself: its options are the global ones
-            missing += [f"global option {name}" for name in options(command, ctx) if name not in common]
+            missing += [
+                f"global option {name}" for name in options(command, ctx) if name not in common
+            ]
             continue
         heading = re.compile(rf"`archiver {re.escape(path)}(?=[ `])")
         documented = [head + "\n" + body for head, body in parts if heading.match(head)]
@@ -105,11 +119,17 @@ def test_every_command_and_option_is_in_the_command_reference() -> None:
             missing.append(f"command `archiver {path}` (no '### `archiver {path} …`' heading)")
             continue
         known = common | names("\n".join(documented))
-        missing += [f"option {name} of `archiver {path}`" for name in options(command, ctx) if name not in known]
-    assert not missing, f"{COMMANDS_DOC.name} '## {COMMANDS_SECTION}' does not document: " + "; ".join(missing)
+        missing += [
+            f"option {name} of `archiver {path}`"
+            for name in options(command, ctx)
+            if name not in known
+        ]
+    assert not missing, (
+        f"{COMMANDS_DOC.name} '## {COMMANDS_SECTION}' does not document: " + "; ".join(missing)
+    )
 
 
-# -- settings --------------------------------------------------------------------------------------------
+# -- settings --------------------------------------------------------------------------------------
 
 
 def settings() -> dict[str, Any]:
@@ -128,22 +148,36 @@ def settings() -> dict[str, Any]:
 
 
 # A documented unit, and the unit of `config.RANGES` it stands for with the factor to it.
-UNITS = {"s": ("seconds", 1), "min": ("minutes", 1), "days": ("days", 1), "MB": ("MB", 1),
-         "bytes": ("bytes", 1), "KiB": ("bytes", 1 << 10), "MiB": ("bytes", 1 << 20)}
+UNITS = {
+    "s": ("seconds", 1),
+    "min": ("minutes", 1),
+    "days": ("days", 1),
+    "MB": ("MB", 1),
+    "bytes": ("bytes", 1),
+    "KiB": ("bytes", 1 << 10),
+    "MiB": ("bytes", 1 << 20),
+}
 NUMBER = re.compile(rf"(-?\d+(?:\.\d+)?)(?: ({'|'.join(UNITS)}))?")
 
 
 def documented_rows() -> Iterator[tuple[str, str, str]]:
-    """(setting, documented default, the row as written) for each setting in the table; a row may name several
-    (`fetch.connect_timeout` / `fetch.read_timeout`, or `schedule.min_interval` / `growth`, the section implied)."""
+    """(setting, documented default, the row as written) for each setting in the table; a row may
+    name several (`fetch.connect_timeout` / `fetch.read_timeout`, or `schedule.min_interval` /
+    `growth`, the section implied)."""
     for row in table(section(CONFIG_DOC, CONFIG_SECTION)):
         written = f"| {row['setting']} | {row['default']} |"
         keys = [key.strip().strip("`") for key in row["setting"].split(" / ")]
         defaults = [value.strip() for value in row["default"].split(" / ")]
-        assert len(keys) == len(defaults), f"{written}: {len(keys)} settings but {len(defaults)} defaults"
+        assert len(keys) == len(defaults), (
+            f"{written}: {len(keys)} settings but {len(defaults)} defaults"
+        )
         section_of = keys[0].rpartition(".")[0] if not keys[0].startswith("[") else ""
         for key, default in zip(keys, defaults, strict=True):
-            yield (key if "." in key or key.startswith("[") else f"{section_of}.{key}"), default, written
+            yield (
+                (key if "." in key or key.startswith("[") else f"{section_of}.{key}"),
+                default,
+                written,
+            )
 
 
 def documented_value(name: str, text: str) -> Any:
@@ -158,7 +192,9 @@ def documented_value(name: str, text: str) -> Any:
         if unit is not None:
             expected = config.RANGES[name].unit if name in config.RANGES else None
             if UNITS[unit][0] != expected:
-                raise ValueError(f"'{name}' is documented in {unit}, but the setting is in {expected}")
+                raise ValueError(
+                    f"'{name}' is documented in {unit}, but the setting is in {expected}"
+                )
             value *= UNITS[unit][1]
         return value
     return text.replace("<version>", archiver.__version__)
@@ -170,7 +206,9 @@ def test_every_setting_is_documented_with_its_default() -> None:
     wrong = []
     for name, default, written in documented_rows():
         documented[name] = (default, written)
-        if name.startswith("[["):  # an array of tables: no default, but a name the settings must take
+        if name.startswith(
+            "[["
+        ):  # an array of tables: no default, but a name the settings must take
             table_name = name.strip("[]")
             section_name, _, key = table_name.rpartition(".")
             try:
@@ -191,14 +229,18 @@ def test_every_setting_is_documented_with_its_default() -> None:
     missing = sorted(set(real) - set(documented))
     assert not missing and not wrong, (
         f"{CONFIG_DOC.name} '## {CONFIG_SECTION}' table: "
-        + "; ".join([f"setting '{name}' (default {real[name]!r}) is missing" for name in missing] + wrong))
+        + "; ".join(
+            [f"setting '{name}' (default {real[name]!r}) is missing" for name in missing] + wrong
+        )
+    )
 
 
-# -- exit codes --------------------------------------------------------------------------------------------
+# -- exit codes ------------------------------------------------------------------------------------
 
 
 def signal_exits(capsys: pytest.CaptureFixture[str]) -> set[int]:
-    """The codes the command exits with on Ctrl-C and on SIGTERM, asked of the code that exits with them."""
+    """The codes the command exits with on Ctrl-C and on SIGTERM, asked of the code that exits with
+    them."""
 
     @cli.handles_errors
     def interrupted() -> None:
@@ -219,17 +261,26 @@ def test_the_exit_code_table_is_the_code(capsys: pytest.CaptureFixture[str]) -> 
     rows = table(section(EXIT_CODES_DOC, EXIT_CODES_SECTION))
     documented = {int(row["code"]) for row in rows}
     assert documented == real, (
-        f"{EXIT_CODES_DOC.name} '## {EXIT_CODES_SECTION}': missing codes {sorted(real - documented)}, "
-        f"codes the command never exits with {sorted(documented - real)}")
+        f"{EXIT_CODES_DOC.name} '## {EXIT_CODES_SECTION}': missing codes "
+        f"{sorted(real - documented)}, codes the command never exits with "
+        f"{sorted(documented - real)}"
+    )
 
 
-# -- the architecture ------------------------------------------------------------------------------------
+# -- the architecture ------------------------------------------------------------------------------
 
 
 def test_every_module_is_named_in_the_architecture() -> None:
     text = ARCHITECTURE_DOC.read_text(encoding="utf-8")
-    modules = sorted(path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
-                     if path.stem not in ("__init__", "__main__"))
-    missing = [name for name in modules if not re.search(rf"(?<![\w/.]){re.escape(name)}(?![\w/])", text)]
-    assert not missing, (f"{ARCHITECTURE_DOC.name} does not name these modules by their path under archiver/: "
-                         + ", ".join(missing))
+    modules = sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if path.stem not in ("__init__", "__main__")
+    )
+    missing = [
+        name for name in modules if not re.search(rf"(?<![\w/.]){re.escape(name)}(?![\w/])", text)
+    ]
+    assert not missing, (
+        f"{ARCHITECTURE_DOC.name} does not name these modules by their path under archiver/: "
+        + ", ".join(missing)
+    )

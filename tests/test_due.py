@@ -1,6 +1,6 @@
-"""What a snapshot checks: nothing until a page is due, everything with `--all`; intervals that grow while a page
-is unchanged, capped, reset by a change, overridden by schedule rules and stretched for old pages; sources due on
-their own schedule; a lost or older state database that loses nothing.
+"""What a snapshot checks: nothing until a page is due, everything with `--all`; intervals that grow
+while a page is unchanged, capped, reset by a change, overridden by schedule rules and stretched for
+old pages; sources due on their own schedule; a lost or older state database that loses nothing.
 """
 
 from __future__ import annotations
@@ -42,27 +42,38 @@ def test_snapshot_checks_nothing_until_due_and_all_checks_everything(tmp_path, s
     assert git(root, "rev-parse", "HEAD") == head
 
     [page] = json.loads(run_cli("list", "--json", "-a", str(root)).stdout)
-    checked, due = datetime.fromisoformat(page["last_checked"]), datetime.fromisoformat(page["next_due"])
+    checked, due = (
+        datetime.fromisoformat(page["last_checked"]),
+        datetime.fromisoformat(page["next_due"]),
+    )
     assert due - checked == timedelta(minutes=15)  # schedule.min_interval after a first capture
     assert page["next_due"] == state_pages(root)[url]["next_due"]
 
     forced = run_cli("snapshot", "--all", "-a", str(root))
     assert forced.returncode == 0 and forced.stderr == ""
-    assert forced.stdout.splitlines() == [  # committed: the confirmation of the version found unchanged
-        f"1 checked: 0 new, 0 changed, 1 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"]
+    assert (
+        forced.stdout.splitlines()
+        == [  # committed: the confirmation of the version found unchanged
+            f"1 checked: 0 new, 0 changed, 1 unchanged, 0 failed; commit {git(root, 'rev-parse', 'HEAD')[:10]}"
+        ]
+    )
     assert git(root, "rev-parse", "HEAD~1") == head
     assert site.hits["/news/harbour"] == 2
 
 
 def test_a_page_becomes_due_after_its_interval(archive, site):
     url = serve_story(site, "/news/harbour")
-    archive = reopen(archive, min_interval=0.05)  # 3 s: ten times what a check takes on a loaded machine
+    archive = reopen(
+        archive, min_interval=0.05
+    )  # 3 s: ten times what a check takes on a loaded machine
     archive.add([url])
     assert archive.snapshot().results == []
     assert site.hits["/news/harbour"] == 1
     sleep_until_due(archive.root, url)
     summary = archive.snapshot()
-    assert outcomes(summary) == {url: "unchanged"} and summary.confirmed == 1 and summary.warc is None
+    assert (
+        outcomes(summary) == {url: "unchanged"} and summary.confirmed == 1 and summary.warc is None
+    )
     assert site.hits["/news/harbour"] == 2
     assert archive.snapshot().results == []  # due again only after the grown interval
 
@@ -89,9 +100,14 @@ def test_interval_grows_while_unchanged_is_capped_and_resets_after_a_change(arch
 def test_schedule_rules_override_the_bounds_first_match_wins(archive, site):
     live = serve_story(site, "/live/harbour-blog", title="Live: the harbour vote")
     news = serve_story(site, "/news/harbour")
-    archive = reopen(archive, {"pattern": "/live/", "min_interval": 1, "max_interval": 3},
-                     {"pattern": "^http://127\\.0\\.0\\.1", "min_interval": 100.0},
-                     min_interval=15.0, growth=2.0, max_interval=10080.0)
+    archive = reopen(
+        archive,
+        {"pattern": "/live/", "min_interval": 1, "max_interval": 3},
+        {"pattern": "^http://127\\.0\\.0\\.1", "min_interval": 100.0},
+        min_interval=15.0,
+        growth=2.0,
+        max_interval=10080.0,
+    )
     archive.add([live, news])
     assert (interval(archive.root, live), interval(archive.root, news)) == (1.0, 100.0)
     archive.snapshot(all_pages=True)
@@ -102,8 +118,13 @@ def test_schedule_rules_override_the_bounds_first_match_wins(archive, site):
 
 def test_old_pages_are_checked_at_most_every_old_interval(archive, site):
     url = serve_story(site, "/news/harbour")
-    archive = reopen(archive, min_interval=0.002, max_interval=0.01, old_after_days=0.000002,  # 0.17 s
-                     old_interval=600.0)
+    archive = reopen(
+        archive,
+        min_interval=0.002,
+        max_interval=0.01,
+        old_after_days=0.000002,  # 0.17 s
+        old_interval=600.0,
+    )
     archive.add([url])
     assert interval(archive.root, url) == pytest.approx(0.002)  # just archived: not old yet
     time.sleep(0.3)
@@ -111,7 +132,9 @@ def test_old_pages_are_checked_at_most_every_old_interval(archive, site):
     row = state_pages(archive.root)[url]
     assert row["interval_minutes"] == 600.0 and minutes_until_due(row) == pytest.approx(600.0)
     time.sleep(0.05)
-    assert archive.snapshot().results == []  # max_interval is 0.01 minutes, but an old page waits longer
+    assert (
+        archive.snapshot().results == []
+    )  # max_interval is 0.01 minutes, but an old page waits longer
 
 
 def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, site, other):
@@ -130,7 +153,8 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"2 checked (1 articles, 1 sources): 0 new, 0 changed, 2 unchanged, 0 failed; commit "
-        f"{git(root, 'rev-parse', 'HEAD')[:10]}"]
+        f"{git(root, 'rev-parse', 'HEAD')[:10]}"
+    ]
     assert (site.hits["/news/harbour"], other.hits["/reports/dredging"]) == (2, 2)
     # The confirmations of both pages are all the run committed.
     assert git(root, "rev-parse", "HEAD~1") == head
@@ -144,7 +168,8 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     assert run_cli("snapshot", "-a", str(root)).stdout.splitlines() == [NOTHING_DUE]
 
 
-# The state database of archiver before the schedule and revisits (no user_version): a real older layout.
+# The state database of archiver before the schedule and revisits (no user_version): a real older
+# layout.
 OLDER_LAYOUT = """
 CREATE TABLE checks (url TEXT NOT NULL, checked_at TEXT NOT NULL, outcome TEXT NOT NULL, status INTEGER,
                      duration_ms INTEGER, payload_digest TEXT, error TEXT);
@@ -171,23 +196,37 @@ def test_the_log_tells_a_new_state_database_from_one_of_an_older_layout(tmp_path
     db.close()
     older = run_cli("-v", "snapshot", "-a", str(root))
     assert older.returncode == 0, older.stderr
-    assert f"state database {state} has an old layout (version 0); starting it again from the archive" in older.stderr
+    assert (
+        f"state database {state} has an old layout (version 0); starting it again from the archive"
+        in older.stderr
+    )
     assert "is new" not in older.stderr
 
     again = run_cli("-v", "snapshot", "-a", str(root))
     assert again.returncode == 0 and "state database" not in again.stderr, again.stderr
 
 
-def test_cited_sources_are_checked_when_they_are_due_not_when_their_article_is(archive, site, other):
+def test_cited_sources_are_checked_when_they_are_due_not_when_their_article_is(
+    archive, site, other
+):
     # A fast article citing a slow source, and a slow article citing a fast source.
     other.page("/slow-source", lambda: article("Slow source report", STORY[:2]))
     other.page("/fast-source", lambda: article("Fast source report", STORY[1:]))
     fast = serve_story(site, "/fast-article", links=[(other.url("/slow-source"), "a report")])
-    slow = serve_story(site, "/slow-article", title="Harbour plan criticised",
-                       links=[(other.url("/fast-source"), "another report")])
+    slow = serve_story(
+        site,
+        "/slow-article",
+        title="Harbour plan criticised",
+        links=[(other.url("/fast-source"), "another report")],
+    )
     archive = reopen(archive, {"pattern": "/fast-", "min_interval": 0.01}, min_interval=15.0)
     archive.add([fast, slow])
-    assert set(state_pages(archive.root)) == {fast, slow, other.url("/slow-source"), other.url("/fast-source")}
+    assert set(state_pages(archive.root)) == {
+        fast,
+        slow,
+        other.url("/slow-source"),
+        other.url("/fast-source"),
+    }
 
     sleep_until_due(archive.root, fast, other.url("/fast-source"))
     summary = archive.snapshot()
@@ -211,4 +250,6 @@ def test_snapshot_all_checks_sources_no_article_cites_any_more(archive, site, ot
     assert outcomes(archive.snapshot(all_pages=True)) == {url: "changed", source: "unchanged"}
     sleep_until_due(archive.root, source)
     assert source in outcomes(archive.snapshot())  # due: a plain snapshot checks it
-    assert source in outcomes(archive.snapshot(all_pages=True))  # "every tracked URL and source, due or not"
+    assert source in outcomes(
+        archive.snapshot(all_pages=True)
+    )  # "every tracked URL and source, due or not"

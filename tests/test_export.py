@@ -1,7 +1,8 @@
-"""Interoperability: `archiver index` (CDXJ for pywb) and `archiver export --wacz` (replay: tests/test_replay.py).
+"""Interoperability: `archiver index` (CDXJ for pywb) and `archiver export --wacz` (replay:
+tests/test_replay.py).
 
-What a user checks: the index has a line for each response and revisit warcio finds, keyed as pywb looks
-them up; `wacz validate` accepts the package and its page list is the archive's versions.
+What a user checks: the index has a line for each response and revisit warcio finds, keyed as pywb
+looks them up; `wacz validate` accepts the package and its page list is the archive's versions.
 """
 
 from __future__ import annotations
@@ -33,31 +34,43 @@ def cli_ok(root: Path, *args: str) -> str:
 
 
 def index_entries(lines: list[str]) -> list[tuple[str, str, dict]]:
-    return [(key, stamp, json.loads(data)) for key, stamp, data in (line.split(" ", 2) for line in lines)]
+    return [
+        (key, stamp, json.loads(data))
+        for key, stamp, data in (line.split(" ", 2) for line in lines)
+    ]
 
 
 def expected_entries(root: Path, warcs: list[Path], name=None) -> dict[tuple[str, int], tuple]:
-    """(file, offset) -> (key, timestamp, url, status, digest) of each response and revisit record."""
+    """(file, offset) -> (key, timestamp, url, status, digest) of each response and revisit
+    record."""
     name = name or (lambda path: path.relative_to(root / "warcs").as_posix())
     found = {}
     for path in warcs:
         for r in records(path):
             if r.type in ("response", "revisit"):
                 found[(name(path), r.offset)] = (
-                    canonicalize(r.uri), iso_date_to_timestamp(r.warc.get_header("WARC-Date")), r.uri,
-                    r.http_status, r.warc.get_header("WARC-Payload-Digest"))
+                    canonicalize(r.uri),
+                    iso_date_to_timestamp(r.warc.get_header("WARC-Date")),
+                    r.uri,
+                    r.http_status,
+                    r.warc.get_header("WARC-Payload-Digest"),
+                )
     return found
 
 
 def as_found(entries: list[tuple[str, str, dict]]) -> dict[tuple[str, int], tuple]:
-    return {(e["filename"], int(e["offset"])): (key, stamp, e["url"], e["status"], e["digest"])
-            for key, stamp, e in entries}
+    return {
+        (e["filename"], int(e["offset"])): (key, stamp, e["url"], e["status"], e["digest"])
+        for key, stamp, e in entries
+    }
 
 
 def test_the_index_has_a_line_for_every_response_and_revisit_keyed_as_pywb_looks_up(site, archive):
     history = build_history(site, archive)
     # 5 lines of versions; 4 of confirmations (`source` and `other`, twice).
-    assert cli_ok(history.root, "index").startswith("indexed 5 new WARC files: 9 lines for 5 WARC files in ")
+    assert cli_ok(history.root, "index").startswith(
+        "indexed 5 new WARC files: 9 lines for 5 WARC files in "
+    )
 
     lines = cdxj.index_path(history.root).read_text().splitlines()
     assert lines == sorted(lines) and len(lines) == len(set(lines))
@@ -85,7 +98,9 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
     text.append("The mayor said she would sign it into law before the end of the month.")
     archive.snapshot(all_pages=True)
     [second] = [p for p in (archive.root / "warcs").rglob("*.warc.gz") if p != first]
-    assert cli_ok(archive.root, "index").startswith("indexed 1 new WARC files: 2 lines for 2 WARC files")
+    assert cli_ok(archive.root, "index").startswith(
+        "indexed 1 new WARC files: 2 lines for 2 WARC files"
+    )
     after = cdxj.index_path(archive.root).read_text().splitlines()
     assert set(before) < set(after) and after == sorted(after)
     new = index_entries(sorted(set(after) - set(before)))
@@ -95,7 +110,9 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
 
 
 def wacz_validate(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "wacz"), "validate", "-f", str(path)], capture_output=True, text=True)
+    return subprocess.run(
+        [str(BIN / "wacz"), "validate", "-f", str(path)], capture_output=True, text=True
+    )
 
 
 def versions(root: Path, url: str) -> list[dict]:
@@ -103,12 +120,15 @@ def versions(root: Path, url: str) -> list[dict]:
 
 
 def expected_pages(history: History, urls: list[str]) -> set[tuple[str, datetime, str | None]]:
-    """(url, record date, title) of every version of these pages, as `archiver log` and git know them: the WARC-Date
-    of the version's record, to the second, which replay tools look captures up by."""
+    """(url, record date, title) of every version of these pages, as `archiver log` and git know
+    them: the WARC-Date of the version's record, to the second, which replay tools look captures up
+    by."""
     pages = set()
     for url in urls:
         for v in versions(history.root, url):
-            meta = json.loads(git(history.root, "show", f"{v['commit']}:{page_dir(url).as_posix()}/meta.json"))
+            meta = json.loads(
+                git(history.root, "show", f"{v['commit']}:{page_dir(url).as_posix()}/meta.json")
+            )
             pages.add((url, datetime.fromisoformat(meta["warc"]["date"]), meta.get("title")))
     return pages
 
@@ -117,38 +137,52 @@ def package_pages(package: zipfile.ZipFile) -> set[tuple[str, datetime, str | No
     header, *pages = (json.loads(line) for line in package.read("pages/pages.jsonl").splitlines())
     assert header["format"] == "json-pages-1.0"
     assert len({p["id"] for p in pages}) == len(pages)
-    return {(p["url"], datetime.fromisoformat(p["ts"]).astimezone(UTC), p.get("title")) for p in pages}
+    return {
+        (p["url"], datetime.fromisoformat(p["ts"]).astimezone(UTC), p.get("title")) for p in pages
+    }
 
 
 def check_package(package: zipfile.ZipFile) -> None:
-    """What the WACZ spec asks beyond `wacz validate`: stored WARCs, and the datapackage's fixity of each file."""
+    """What the WACZ spec asks beyond `wacz validate`: stored WARCs, and the datapackage's fixity of
+    each file."""
     data = json.loads(package.read("datapackage.json"))
     assert data["wacz_version"] == "1.1.1" and data["profile"] == "data-package"
     listed = {r["path"]: r for r in data["resources"]}
     assert set(listed) == set(package.namelist()) - {"datapackage.json", "datapackage-digest.json"}
     for name, resource in listed.items():
         content = package.read(name)
-        assert resource["hash"] == "sha256:" + hashlib.sha256(content).hexdigest() and resource["bytes"] == len(content)
+        assert resource["hash"] == "sha256:" + hashlib.sha256(content).hexdigest() and resource[
+            "bytes"
+        ] == len(content)
         if name.startswith("archive/"):
             assert package.getinfo(name).compress_type == zipfile.ZIP_STORED
     digest = json.loads(package.read("datapackage-digest.json"))
-    assert digest["hash"] == "sha256:" + hashlib.sha256(package.read("datapackage.json")).hexdigest()
+    assert (
+        digest["hash"] == "sha256:" + hashlib.sha256(package.read("datapackage.json")).hexdigest()
+    )
 
 
 def test_a_wacz_of_the_whole_archive_validates_and_lists_every_version(site, archive, tmp_path):
     history = build_history(site, archive)
     out = tmp_path / "harbour.wacz"
-    assert cli_ok(history.root, "export", "--wacz", str(out)).startswith(f"wrote {out}: 5 page versions")
+    assert cli_ok(history.root, "export", "--wacz", str(out)).startswith(
+        f"wrote {out}: 5 page versions"
+    )
 
     check = wacz_validate(out)
-    assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 0 and "Validation succeeded" in check.stdout, (
+        check.stdout + check.stderr
+    )
     with zipfile.ZipFile(out) as package:
         check_package(package)
-        assert package_pages(package) == expected_pages(history, [history.article, history.source, history.other])
+        assert package_pages(package) == expected_pages(
+            history, [history.article, history.source, history.other]
+        )
         # The WARC files as they are, and an index of them under their names in the package.
         warcs = history.warcs() + history.checks()  # names apart: no file is renamed in the package
         assert {n: package.read(n) for n in package.namelist() if n.startswith("archive/")} == {
-            f"archive/{p.name}": p.read_bytes() for p in warcs}
+            f"archive/{p.name}": p.read_bytes() for p in warcs
+        }
         entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
         assert as_found(entries) == expected_entries(history.root, warcs, name=lambda p: p.name)
 
@@ -157,12 +191,18 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
     history = build_history(site, archive)
     out = tmp_path / "article.wacz"
     assert cli_ok(history.root, "export", "--wacz", str(out), history.article).startswith(
-        f"wrote {out}: 4 page versions")  # the article's three, its source's one
+        f"wrote {out}: 4 page versions"
+    )  # the article's three, its source's one
 
     check = wacz_validate(out)
-    assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout + check.stderr
-    originals = {r.headers["WARC-Record-ID"]: r
-                 for path in history.warcs() + history.checks() for r in records(path)}
+    assert check.returncode == 0 and "Validation succeeded" in check.stdout, (
+        check.stdout + check.stderr
+    )
+    originals = {
+        r.headers["WARC-Record-ID"]: r
+        for path in history.warcs() + history.checks()
+        for r in records(path)
+    }
     with zipfile.ZipFile(out) as package:
         check_package(package)
         assert package_pages(package) == expected_pages(history, [history.article, history.source])
@@ -176,13 +216,23 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
             assert found[0].type == "warcinfo"
             packed += found
         entries = index_entries(package.read("indexes/index.cdxj").decode().splitlines())
-        assert as_found(entries) == expected_entries(tmp_path, [tmp_path / n for n in names], name=lambda p: p.name)
-    # Copied byte for byte (same ids, same blocks), the source's confirmations with them; the unrelated article
-    # is left out, its confirmations too.
+        assert as_found(entries) == expected_entries(
+            tmp_path, [tmp_path / n for n in names], name=lambda p: p.name
+        )
+    # Copied byte for byte (same ids, same blocks), the source's confirmations with them; the
+    # unrelated article is left out, its confirmations too.
     assert len(names) == 5
     assert all(r.payload == originals[r.headers["WARC-Record-ID"]].payload for r in packed)
-    assert {r.uri for r in packed if r.type in ("response", "revisit")} == {history.article, history.source}
+    assert {r.uri for r in packed if r.type in ("response", "revisit")} == {
+        history.article,
+        history.source,
+    }
     assert not any(history.other in (r.uri or "") for r in packed)
-    wanted = {r.headers["WARC-Record-ID"] for r in originals.values() if r.type != "warcinfo" and r.uri and
-              r.uri.removeprefix("urn:archiver:metadata:") in (history.article, history.source)}
+    wanted = {
+        r.headers["WARC-Record-ID"]
+        for r in originals.values()
+        if r.type != "warcinfo"
+        and r.uri
+        and r.uri.removeprefix("urn:archiver:metadata:") in (history.article, history.source)
+    }
     assert {r.headers["WARC-Record-ID"] for r in packed if r.type != "warcinfo"} == wanted

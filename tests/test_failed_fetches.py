@@ -1,6 +1,6 @@
-"""Transient failures make no version: server errors, timeouts (a slow answer or a body stalling half way) and a
-refused connection leave the archived text and history untouched; a streak of failures, or a site-wide outage,
-lists the page as unreachable.
+"""Transient failures make no version: server errors, timeouts (a slow answer or a body stalling
+half way) and a refused connection leave the archived text and history untouched; a streak of
+failures, or a site-wide outage, lists the page as unreachable.
 """
 
 from __future__ import annotations
@@ -38,11 +38,15 @@ def assert_untouched(archive: Archive, url: str, commit: str, text: str, version
     assert len(archive.history(url).versions()) == versions
 
 
-@pytest.mark.parametrize("response", [
-    Response(status=500, body=b"<h1>Internal Server Error</h1>"),
-    Response(status=503, body=b"<h1>Service Unavailable</h1>", headers=[("Retry-After", "0")]),
-    Response(status=429, body=b"<h1>Too Many Requests</h1>", headers=[("Retry-After", "0")]),
-], ids=["500", "503", "429"])
+@pytest.mark.parametrize(
+    "response",
+    [
+        Response(status=500, body=b"<h1>Internal Server Error</h1>"),
+        Response(status=503, body=b"<h1>Service Unavailable</h1>", headers=[("Retry-After", "0")]),
+        Response(status=429, body=b"<h1>Too Many Requests</h1>", headers=[("Retry-After", "0")]),
+    ],
+    ids=["500", "503", "429"],
+)
 def test_server_errors_make_no_version_and_keep_the_text(site, archive, response):
     story = Story(site)
     archive.add([story.url])
@@ -63,8 +67,9 @@ def test_timeout_makes_no_version_and_exits_1(site, archive):
     story = Story(site)
     archive.add([story.url])
     text, commit = (folder(archive.root, story.url) / "article.md").read_text(), head(archive)
-    archive = write_settings(archive, {"read_timeout = 30.0": "read_timeout = 0.5",
-                                       "deadline = 120.0": "deadline = 1.5"})
+    archive = write_settings(
+        archive, {"read_timeout = 30.0": "read_timeout = 0.5", "deadline = 120.0": "deadline = 1.5"}
+    )
     git(archive.root, "commit", "-qam", "short timeouts")  # settings are committed by the user
     commit = head(archive)
 
@@ -115,7 +120,9 @@ def test_refused_connection_makes_no_version(site, archive):
 
 def test_failure_streak_lists_the_page_unreachable_without_touching_it(site, archive):
     assert archive.config.unreachable_after_days == 7.0  # the documented default
-    archive = write_settings(archive, {"unreachable_after_days = 7.0": "unreachable_after_days = 0.00002"})
+    archive = write_settings(
+        archive, {"unreachable_after_days = 7.0": "unreachable_after_days = 0.00002"}
+    )
     story = Story(site)
     archive.add([story.url])
     text, commit = (folder(archive.root, story.url) / "article.md").read_text(), head(archive)
@@ -138,12 +145,18 @@ def test_failure_streak_lists_the_page_unreachable_without_touching_it(site, arc
 
 
 def test_a_site_wide_outage_counts_towards_unreachable(site, archive):
-    archive = write_settings(archive, {"unreachable_after_days = 7.0": "unreachable_after_days = 0.00001"})
+    archive = write_settings(
+        archive, {"unreachable_after_days = 7.0": "unreachable_after_days = 0.00001"}
+    )
     story = Story(site)
     archive.add([story.url])
 
-    outage = Response(status=503, body=b"<h1>Service Unavailable</h1>", headers=[("Retry-After", "0")])
-    site.routes[PATH] = site.routes["/robots.txt"] = outage  # the whole site is down, robots.txt included
+    outage = Response(
+        status=503, body=b"<h1>Service Unavailable</h1>", headers=[("Retry-After", "0")]
+    )
+    site.routes[PATH] = site.routes["/robots.txt"] = (
+        outage  # the whole site is down, robots.txt included
+    )
     assert outcome(recheck(archive), story.url)[0] == "failed"
     time.sleep(1)  # longer than 0.00001 days (0.86 s)
     assert outcome(recheck(archive), story.url)[0] == "failed"

@@ -1,4 +1,5 @@
-"""Fetching over real loopback HTTP (`archiver.capture.fetch`) and body decoding (`archiver.capture.payload`)."""
+"""Fetching over real loopback HTTP (`archiver.capture.fetch`) and body decoding
+(`archiver.capture.payload`)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,19 @@ UA = "ArchiverTest/9.9 (+https://example.org/bot)"
 
 
 def make_fetcher(tmp_path: Path, **fetch: object) -> Fetcher:
-    settings = {"user_agent": UA, "connect_timeout": 2.0, "read_timeout": 2.0, "deadline": 5.0} | fetch
+    settings = {
+        "user_agent": UA,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "deadline": 5.0,
+    } | fetch
     return Fetcher(config.from_dict({"fetch": settings}).fetch, tmp_path / "spool")
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    """One loopback site for the whole module (each test uses its own paths): stopping a Site costs 0.5 s."""
+    """One loopback site for the whole module (each test uses its own paths): stopping a Site costs
+    0.5 s."""
     server = Site().start()
     yield server
     server.stop()
@@ -54,7 +61,7 @@ def body_of(capture: Capture) -> bytes:
     return capture.final.body.read_bytes()
 
 
-# --- a raw socket server, for misbehaviour http.server cannot produce ----------------------------------
+# --- a raw socket server, for misbehaviour http.server cannot produce -----------------------------
 
 Script = Callable[[socket.socket, threading.Event], None]
 
@@ -90,8 +97,8 @@ def raw_server() -> Iterator[Callable[[Script], str]]:
     yield start
     stop.set()
     for srv in sockets:
-        # shutdown() wakes the blocked accept(): closed under it, the descriptor number would soon be the next
-        # test's server, and this thread would take that test's connections.
+        # shutdown() wakes the blocked accept(): closed under it, the descriptor number would soon
+        # be the next test's server, and this thread would take that test's connections.
         with contextlib.suppress(OSError):
             srv.shutdown(socket.SHUT_RDWR)
         srv.close()
@@ -108,13 +115,19 @@ def trickle(head: bytes, piece: bytes, interval: float = 0.1, total: float = 4.0
     return script
 
 
-# --- plain responses ------------------------------------------------------------------------------------
+# --- plain responses ------------------------------------------------------------------------------
 
 
 def test_plain_200(site: Site, fetcher: Fetcher) -> None:
     body = "<html><body><p>Bonjour, ça va ? 🙂</p></body></html>".encode()
     site.routes["/story"] = Response(
-        body=body, headers=[("X-First", "1"), ("set-cookie", "a=1; Path=/"), ("Set-Cookie", "b=2"), ("x-LAST", "z")]
+        body=body,
+        headers=[
+            ("X-First", "1"),
+            ("set-cookie", "a=1; Path=/"),
+            ("Set-Cookie", "b=2"),
+            ("x-LAST", "z"),
+        ],
     )
     capture = fetcher.fetch(site.url("/story"))
     assert capture.error is None
@@ -124,11 +137,20 @@ def test_plain_200(site: Site, fetcher: Fetcher) -> None:
     assert ex.url == site.url("/story")
     assert (ex.status, ex.reason, ex.http_version) == (200, "OK", "HTTP/1.1")
     assert ex.request.startswith(b"GET /story HTTP/1.1\r\n")
-    assert ex.head.startswith(b"HTTP/1.1 200 OK\r\n") and ex.head.endswith(b"\r\nx-LAST: z\r\nContent-Length: "
-                                                                       + str(len(body)).encode() + b"\r\n\r\n")
+    assert ex.head.startswith(b"HTTP/1.1 200 OK\r\n") and ex.head.endswith(
+        b"\r\nx-LAST: z\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
     names = [k for k, _ in ex.headers]
-    assert names == ["Server", "Date", "Content-Type", "X-First", "set-cookie", "Set-Cookie", "x-LAST",
-                     "Content-Length"]
+    assert names == [
+        "Server",
+        "Date",
+        "Content-Type",
+        "X-First",
+        "set-cookie",
+        "Set-Cookie",
+        "x-LAST",
+        "Content-Length",
+    ]
     assert [v for k, v in ex.headers if k.lower() == "set-cookie"] == ["a=1; Path=/", "b=2"]
     assert ex.header("content-type") == "text/html; charset=utf-8"
     assert ex.content_type == "text/html"
@@ -169,7 +191,9 @@ def test_404_is_an_answer_not_an_error(site: Site, fetcher: Fetcher) -> None:
 
 
 def test_gzip_body_spooled_as_sent(site: Site, fetcher: Fetcher) -> None:
-    original = ("<html><body>" + "<p>The council voted to close the bridge.</p>" * 200 + "</body></html>").encode()
+    original = (
+        "<html><body>" + "<p>The council voted to close the bridge.</p>" * 200 + "</body></html>"
+    ).encode()
     wire = gzip.compress(original, mtime=0)
     site.routes["/gz"] = Response(body=wire, headers=[("Content-Encoding", "gzip")])
     capture = fetcher.fetch(site.url("/gz"))
@@ -226,7 +250,7 @@ def test_chunked_gzip_body_is_dechunked_but_still_compressed(site: Site, fetcher
     assert decode_content(capture.final.body, "gzip", 10**6) == (original, False)
 
 
-# --- redirects ------------------------------------------------------------------------------------------
+# --- redirects ------------------------------------------------------------------------------------
 
 
 def test_redirect_chain(site: Site, fetcher: Fetcher) -> None:
@@ -236,7 +260,10 @@ def test_redirect_chain(site: Site, fetcher: Fetcher) -> None:
     capture = fetcher.fetch(site.url("/a"))
     assert capture.error is None
     assert [(e.url, e.status) for e in capture.exchanges] == [
-        (site.url("/a"), 301), (site.url("/b"), 302), (site.url("/c"), 200)]
+        (site.url("/a"), 301),
+        (site.url("/b"), 302),
+        (site.url("/c"), 200),
+    ]
     assert capture.exchanges[0].header("Location") == "/b"
     assert capture.final_url == site.url("/c")
     assert body_of(capture) == b"<p>final</p>"
@@ -296,7 +323,7 @@ def test_redirect_without_location_is_the_answer(site: Site, fetcher: Fetcher) -
     assert [e.status for e in capture.exchanges] == [302]
 
 
-# --- caps, deadlines, failures --------------------------------------------------------------------------
+# --- caps, deadlines, failures --------------------------------------------------------------------
 
 
 def test_body_over_cap_is_truncated(site: Site, tmp_path: Path) -> None:
@@ -321,7 +348,11 @@ def test_body_at_cap_is_not_truncated(site: Site, tmp_path: Path) -> None:
 
 
 def test_trickling_body_is_cut_at_the_deadline(raw_server, tmp_path: Path) -> None:
-    url = raw_server(trickle(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n", b"x"))
+    url = raw_server(
+        trickle(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n", b"x"
+        )
+    )
     fetcher = make_fetcher(tmp_path, deadline=0.6, read_timeout=0.3)
     started = time.monotonic()
     capture = fetcher.fetch(url)
@@ -331,7 +362,9 @@ def test_trickling_body_is_cut_at_the_deadline(raw_server, tmp_path: Path) -> No
 
 
 def test_trickling_chunked_body_is_cut_at_the_deadline(raw_server, tmp_path: Path) -> None:
-    url = raw_server(trickle(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"1\r\nx\r\n"))
+    url = raw_server(
+        trickle(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"1\r\nx\r\n")
+    )
     fetcher = make_fetcher(tmp_path, deadline=0.6, read_timeout=0.3)
     started = time.monotonic()
     capture = fetcher.fetch(url)
@@ -380,7 +413,9 @@ def test_failed_fetch_leaves_no_spool_file(raw_server, tmp_path: Path) -> None:
 
 
 def test_connection_refused(tmp_path: Path, fetcher: Fetcher) -> None:
-    with socket.socket() as sock:  # bound but not listening: connections are refused, the port stays ours
+    with (
+        socket.socket() as sock
+    ):  # bound but not listening: connections are refused, the port stays ours
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         started = time.monotonic()
@@ -424,7 +459,7 @@ def test_parallel_fetches(site: Site, fetcher: Fetcher) -> None:
     assert results == {i: f"<p>page {i}</p>".encode() for i in range(8)}
 
 
-# --- payload.decode_content --------------------------------------------------------------------------------
+# --- payload.decode_content -----------------------------------------------------------------------
 
 
 def test_gzip_bomb_is_bounded(tmp_path: Path) -> None:
@@ -468,10 +503,12 @@ def test_corrupt_gzip_does_not_raise(tmp_path: Path) -> None:
     assert isinstance(data, bytes)
 
 
-# --- payload.decode_text -----------------------------------------------------------------------------------
+# --- payload.decode_text --------------------------------------------------------------------------
 
 
-GREEK_META = '<html><head><meta charset="iso-8859-7"></head><body>αβγ</body></html>'.encode("iso-8859-7")
+GREEK_META = '<html><head><meta charset="iso-8859-7"></head><body>αβγ</body></html>'.encode(
+    "iso-8859-7"
+)
 
 
 def test_header_charset_wins_over_meta() -> None:
@@ -483,7 +520,9 @@ def test_header_charset_wins_over_meta() -> None:
 def test_meta_used_without_header_charset() -> None:
     assert "αβγ" in decode_text(GREEK_META, "text/html")
     assert "αβγ" in decode_text(GREEK_META, None)
-    http_equiv = b'<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>\xd0\xd2\xc9</p>'
+    http_equiv = (
+        b'<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>\xd0\xd2\xc9</p>'
+    )
     assert "при" in decode_text(http_equiv, "text/html")
 
 
@@ -495,7 +534,10 @@ def test_bom_wins() -> None:
 
 
 def test_latin1_label_means_windows_1252() -> None:
-    assert decode_text(b"<p>\x93quoted\x94 caf\xe9</p>", "text/html; charset=ISO-8859-1") == "<p>“quoted” café</p>"
+    assert (
+        decode_text(b"<p>\x93quoted\x94 caf\xe9</p>", "text/html; charset=ISO-8859-1")
+        == "<p>“quoted” café</p>"
+    )
 
 
 def test_undeclared_utf8() -> None:
@@ -504,8 +546,10 @@ def test_undeclared_utf8() -> None:
 
 
 def test_undeclared_windows_1252_english() -> None:
-    source = ("<html><body><p>The committee’s report, published on Tuesday, said the city’s budget was "
-              "“unsustainable”. Officials didn’t comment.</p></body></html>")
+    source = (
+        "<html><body><p>The committee’s report, published on Tuesday, said the city’s budget was "
+        "“unsustainable”. Officials didn’t comment.</p></body></html>"
+    )
     assert decode_text(source.encode("cp1252"), "text/html") == source
 
 

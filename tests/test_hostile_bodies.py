@@ -1,10 +1,11 @@
-"""Bodies and headers that are not what they claim: wrong, missing or contradictory charsets and invalid byte
-sequences are decoded sensibly; binary, deeply nested or malformed bodies have a defined outcome; enormous headers
-fail the fetch with a clear reason, large but legal ones are archived whole.
+"""Bodies and headers that are not what they claim: wrong, missing or contradictory charsets and
+invalid byte sequences are decoded sensibly; binary, deeply nested or malformed bodies have a
+defined outcome; enormous headers fail the fetch with a clear reason, large but legal ones are
+archived whole.
 
-Each test runs the real command (in-process through typer's runner, or as a subprocess where memory is
-measured) against `support.hostile.Hostile` on loopback, and checks what a user sees: the outcome in `--json`,
-the exit code, the files of the archive and the WARC records read back with warcio.
+Each test runs the real command (in-process through typer's runner, or as a subprocess where memory
+is measured) against `support.hostile.Hostile` on loopback, and checks what a user sees: the outcome
+in `--json`, the exit code, the files of the archive and the WARC records read back with warcio.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from support.userview import STORY, archiver, assert_nothing_written
 from support.warcs import responses
 from warcio.archiveiterator import ArchiveIterator
 
-TEXT = "The café in Zürich served a naïve crème brûlée to the jury, and the chef was “quoted” in full."
+TEXT = (
+    "The café in Zürich served a naïve crème brûlée to the jury, and the chef was “quoted” in full."
+)
 WORDS = ("café", "Zürich", "naïve", "crème brûlée", "“quoted”")
 
 
@@ -44,8 +47,11 @@ def test_wrong_missing_or_contradictory_charset_is_decoded_sensibly(server, root
     header, meta_charset, encoding = CHARSETS[case]
     head = f'<meta charset="{meta_charset}">' if meta_charset else ""
     body = page("Dessert trial", [TEXT, *STORY], head=head).encode(encoding)
-    server.answer("/page", body, headers=[("Content-Type", f"text/html; charset={header}" if header
-                                           else "text/html")])
+    server.answer(
+        "/page",
+        body,
+        headers=[("Content-Type", f"text/html; charset={header}" if header else "text/html")],
+    )
     run = archiver(root, "add", server.url("/page"), "--json")
     assert run.code == 0 and run.result(server.url("/page"))["outcome"] == "new"
     text = article(root, server.url("/page"))
@@ -54,7 +60,9 @@ def test_wrong_missing_or_contradictory_charset_is_decoded_sensibly(server, root
 
 
 def test_invalid_byte_sequences_are_replaced_not_fatal(server, root):
-    broken = [f"{p} \udcff\udcfe truncated \udce2\udc80 end." for p in STORY]  # lone bytes and a cut sequence
+    broken = [
+        f"{p} \udcff\udcfe truncated \udce2\udc80 end." for p in STORY
+    ]  # lone bytes and a cut sequence
     body = page("Broken bytes", [TEXT, *broken]).encode("utf-8", errors="surrogateescape")
     server.answer("/page", body)
     run = archiver(root, "add", server.url("/page"), "--json")
@@ -66,22 +74,43 @@ def test_invalid_byte_sequences_are_replaced_not_fatal(server, root):
 
 
 BINARY = random.Random(7).randbytes(50_000)
-DEEP = b"<html><head><title>Deep</title></head><body>" + b"<div>" * 100_000 + b"<p>Lost in the depths.</p></body>"
-MALFORMED = (b"<html><head><title>Broken markup</title><body><div><div><article><h1>Broken markup</h2>"
-             b"<p>The harbour authority approved the new ferry terminal on Tuesday <b>after a <i>long</b> public"
-             b" inquiry.<p>Residents said the plan would bring heavy traffic to the old town.</table></b></i>"
-             b"</div></div></div></span><p class=unquoted id=a id=a>The review comes first.</p><!-- never closed")
+DEEP = (
+    b"<html><head><title>Deep</title></head><body>"
+    + b"<div>" * 100_000
+    + b"<p>Lost in the depths.</p></body>"
+)
+MALFORMED = (
+    b"<html><head><title>Broken markup</title><body><div><div><article><h1>Broken markup</h2>"
+    b"<p>The harbour authority approved the new ferry terminal on Tuesday <b>after a <i>long</b> public"
+    b" inquiry.<p>Residents said the plan would bring heavy traffic to the old town.</table></b></i>"
+    b"</div></div></div></span><p class=unquoted id=a id=a>The review comes first.</p><!-- never closed"
+)
 ODD_BODIES = {
-    # id: (raw answer, whether the page keeps text, words that text must hold: none means an empty text)
+    # id: (raw answer, whether the page keeps text, words that text must hold: none means an empty
+    # text)
     "binary-as-html": (response("200 OK", [("Content-Type", "text/html")], BINARY), False, ()),
-    "malformed-html": (response("200 OK", [("Content-Type", "text/html")], MALFORMED), True,
-                       ("# Broken markup\n", "after a long public inquiry.", "heavy traffic to the old town.")),
-    "nul-in-html": (response("200 OK", [("Content-Type", "text/html")],
-                             page("Nul", STORY).replace("Tuesday", "Tues\0day").encode()), True,
-                    ("heavy traffic",)),
-    # The parser stops at a depth of 256: the headline is kept, text nested deeper is not (the WARC has it).
+    "malformed-html": (
+        response("200 OK", [("Content-Type", "text/html")], MALFORMED),
+        True,
+        ("# Broken markup\n", "after a long public inquiry.", "heavy traffic to the old town."),
+    ),
+    "nul-in-html": (
+        response(
+            "200 OK",
+            [("Content-Type", "text/html")],
+            page("Nul", STORY).replace("Tuesday", "Tues\0day").encode(),
+        ),
+        True,
+        ("heavy traffic",),
+    ),
+    # The parser stops at a depth of 256: the headline is kept, text nested deeper is not (the WARC
+    # has it).
     "deep-nesting": (response("200 OK", [("Content-Type", "text/html")], DEEP), True, ("# Deep",)),
-    "no-headers-at-all": (b"HTTP/1.1 200 OK\r\n\r\n" + page("Bare", STORY).encode(), True, ("heavy traffic",)),
+    "no-headers-at-all": (
+        b"HTTP/1.1 200 OK\r\n\r\n" + page("Bare", STORY).encode(),
+        True,
+        ("heavy traffic",),
+    ),
 }
 
 
@@ -104,23 +133,38 @@ def test_odd_bodies_have_a_defined_outcome(server, root, case):
 
 
 def many_headers(conn: Conn) -> None:
-    lines = b"".join(b"X-Filler-%05d: %s\r\n" % (i, b"v" * 80) for i in range(2_000))  # 200 KB, 2,000 lines
+    lines = b"".join(
+        b"X-Filler-%05d: %s\r\n" % (i, b"v" * 80) for i in range(2_000)
+    )  # 200 KB, 2,000 lines
     conn.send(b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 2\r\n\r\nok")
 
 
 def long_header_line(conn: Conn) -> None:
-    conn.send(b"HTTP/1.1 200 OK\r\nX-Huge: " + b"h" * 1_000_000 + b"\r\nContent-Length: 2\r\n\r\nok")
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nX-Huge: " + b"h" * 1_000_000 + b"\r\nContent-Length: 2\r\n\r\nok"
+    )
 
 
 def large_but_legal_headers(conn: Conn) -> None:
-    lines = b"".join(b"Set-Cookie: c%02d=%s\r\n" % (i, b"v" * 2_200) for i in range(90))  # 200 KB, 90 lines
-    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + lines + b"Connection: close\r\n\r\n"
-              + page("Cookies", STORY).encode())
+    lines = b"".join(
+        b"Set-Cookie: c%02d=%s\r\n" % (i, b"v" * 2_200) for i in range(90)
+    )  # 200 KB, 90 lines
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+        + lines
+        + b"Connection: close\r\n\r\n"
+        + page("Cookies", STORY).encode()
+    )
 
 
-@pytest.mark.parametrize(("script", "error"), [(many_headers, "the server sent more than 100 headers"),
-                                               (long_header_line, "header line longer than 65536 bytes")],
-                         ids=["200KB-of-header-lines", "1MB-header-line"])
+@pytest.mark.parametrize(
+    ("script", "error"),
+    [
+        (many_headers, "the server sent more than 100 headers"),
+        (long_header_line, "header line longer than 65536 bytes"),
+    ],
+    ids=["200KB-of-header-lines", "1MB-header-line"],
+)
 def test_enormous_headers_fail_the_fetch_with_a_clear_reason(server, root, script, error):
     server.routes["/headers"] = script
     url = server.url("/headers")

@@ -1,10 +1,11 @@
-"""Redirects and connections that break: a redirect loop or too many redirects fail with every hop recorded, a
-connection reset or closed mid-body writes nothing and keeps the archived version, and a self-signed certificate
-is a clear TLS error unless its host is allowed (`insecure_tls_hosts`, validated).
+"""Redirects and connections that break: a redirect loop or too many redirects fail with every hop
+recorded, a connection reset or closed mid-body writes nothing and keeps the archived version, and a
+self-signed certificate is a clear TLS error unless its host is allowed (`insecure_tls_hosts`,
+validated).
 
-Each test runs the real command (in-process through typer's runner, or as a subprocess where memory is
-measured) against `support.hostile.Hostile` on loopback, and checks what a user sees: the outcome in `--json`,
-the exit code, the files of the archive and the WARC records read back with warcio.
+Each test runs the real command (in-process through typer's runner, or as a subprocess where memory
+is measured) against `support.hostile.Hostile` on loopback, and checks what a user sees: the outcome
+in `--json`, the exit code, the files of the archive and the WARC records read back with warcio.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from support.warcs import responses, responses_of_checks
 @pytest.mark.parametrize("kind", ["loop", "too-many"])
 def test_redirect_loop_and_too_many_redirects_fail_with_every_hop_recorded(server, root, kind):
     if kind == "loop":
-        server.routes["/a"], server.routes["/b"] = redirect("/b", "301 Moved Permanently"), redirect("/a")
+        server.routes["/a"], server.routes["/b"] = (
+            redirect("/b", "301 Moved Permanently"),
+            redirect("/a"),
+        )
         hops, error = ["/a", "/b"], "redirect loop at"
     else:
         for i in range(10):
@@ -39,7 +43,8 @@ def test_redirect_loop_and_too_many_redirects_fail_with_every_hop_recorded(serve
     result = run.result(url)
     assert result["outcome"] == "failed" and error in result["error"]
     assert_nothing_written(root, url)
-    # The answers are evidence of the check: kept out of git, in .archiver/checks/, one record per hop.
+    # The answers are evidence of the check: kept out of git, in .archiver/checks/, one record per
+    # hop.
     hop_records = responses_of_checks(root)
     assert [r.uri for r in hop_records] == [server.url(h) for h in hops]
     assert all(r.http_status in ("301", "302") for r in hop_records)
@@ -48,24 +53,41 @@ def test_redirect_loop_and_too_many_redirects_fail_with_every_hop_recorded(serve
 
 
 def reset_mid_body(conn: Conn) -> None:
-    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n" + HTML_HEAD + MINUTES)
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+        + HTML_HEAD
+        + MINUTES
+    )
     time.sleep(0.05)
     conn.reset()
 
 
 def close_mid_length(conn: Conn) -> None:
-    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n" + HTML_HEAD + MINUTES)
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+        + HTML_HEAD
+        + MINUTES
+    )
 
 
 def close_mid_chunked(conn: Conn) -> None:
-    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
-              + chunk(HTML_HEAD) + chunk(MINUTES) + b"%x\r\n" % 5000 + b"cut")
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunk(HTML_HEAD)
+        + chunk(MINUTES)
+        + b"%x\r\n" % 5000
+        + b"cut"
+    )
 
 
-BROKEN = {"reset-mid-body": reset_mid_body, "closed-mid-body": close_mid_length,
-          "closed-mid-chunk": close_mid_chunked, "closed-without-answer": lambda conn: None,
-          "reset-without-answer": lambda conn: conn.reset(), "garbage-status-line": lambda conn: conn.send(
-              b"\x16\x03\x01 this is no HTTP\r\n\r\n")}
+BROKEN = {
+    "reset-mid-body": reset_mid_body,
+    "closed-mid-body": close_mid_length,
+    "closed-mid-chunk": close_mid_chunked,
+    "closed-without-answer": lambda conn: None,
+    "reset-without-answer": lambda conn: conn.reset(),
+    "garbage-status-line": lambda conn: conn.send(b"\x16\x03\x01 this is no HTTP\r\n\r\n"),
+}
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
@@ -96,7 +118,8 @@ def test_broken_recheck_keeps_the_archived_version_intact(server, root):
 
 
 def self_signed(tmp_path: Path) -> ssl.SSLContext:
-    """A server context whose certificate signs itself (a CA's own certificate served as the leaf)."""
+    """A server context whose certificate signs itself (a CA's own certificate served as the
+    leaf)."""
     ca = trustme.CA()
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     ca.cert_pem.write_to_path(str(cert))
@@ -111,7 +134,11 @@ def test_self_signed_certificate_is_a_clear_tls_error_unless_the_host_is_allowed
     try:
         server.answer("/story", page("Terminal approved", STORY).encode())
         server.answer("/private/memo", page("Memo", STORY).encode())
-        server.answer("/robots.txt", b"User-agent: *\nDisallow: /private/\n", headers=[("Content-Type", "text/plain")])
+        server.answer(
+            "/robots.txt",
+            b"User-agent: *\nDisallow: /private/\n",
+            headers=[("Content-Type", "text/plain")],
+        )
         story, memo = server.url("/story"), server.url("/private/memo")
 
         refused = archiver(root, "add", story, "--json")
@@ -123,19 +150,35 @@ def test_self_signed_certificate_is_a_clear_tls_error_unless_the_host_is_allowed
         configure(root, insecure_tls_hosts=["127.0.0.1"])
         allowed = archiver(root, "add", story, memo, "--json")
         assert allowed.code == 0
-        assert allowed.result(story)["outcome"] == "new" and "ferry terminal" in article(root, story)
+        assert allowed.result(story)["outcome"] == "new" and "ferry terminal" in article(
+            root, story
+        )
         # robots.txt is read over the same accepted connection, and obeyed
-        assert allowed.result(memo)["outcome"] == "skipped" and "robots.txt" in allowed.result(memo)["error"]
+        assert (
+            allowed.result(memo)["outcome"] == "skipped"
+            and "robots.txt" in allowed.result(memo)["error"]
+        )
         assert [r.uri for r in responses(root / "warcs", story)] == [story]
     finally:
         server.stop()
 
 
-@pytest.mark.parametrize("value", [["https://intranet.example"], ["intranet.example:8443"], ["two words"], [42],
-                                   "intranet.example"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["https://intranet.example"],
+        ["intranet.example:8443"],
+        ["two words"],
+        [42],
+        "intranet.example",
+    ],
+)
 def test_insecure_tls_hosts_is_validated(root, value):
-    (root / "archiver.toml").write_text((root / "archiver.toml").read_text().replace(
-        "insecure_tls_hosts = []", f"insecure_tls_hosts = {json.dumps(value)}"))
+    (root / "archiver.toml").write_text(
+        (root / "archiver.toml")
+        .read_text()
+        .replace("insecure_tls_hosts = []", f"insecure_tls_hosts = {json.dumps(value)}")
+    )
     run = archiver(root, "snapshot")
     assert run.code == 2
     [line] = run.stderr.splitlines()

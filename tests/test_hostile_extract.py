@@ -1,8 +1,8 @@
-"""Pages whose extraction would take minutes or gigabytes: each fails alone, within its limits, and a run
-always ends (SIGTERM and Ctrl-C included) with nothing archived touched.
+"""Pages whose extraction would take minutes or gigabytes: each fails alone, within its limits, and
+a run always ends (SIGTERM and Ctrl-C included) with nothing archived touched.
 
-Every case runs the real command in a subprocess beside a normal page and watches its whole process tree
-from /proc (`userview.run_sampled`): the command, its extraction worker processes and git.
+Every case runs the real command in a subprocess beside a normal page and watches its whole process
+tree from /proc (`userview.run_sampled`): the command, its extraction worker processes and git.
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ def story(title: str) -> bytes:
 
 
 def paragraphs_gzip(count: int = 1_900_000) -> bytes:
-    """A gzip body of ~40 KB that inflates to `count` short paragraphs (15 MB, under the decoding cap's old 20 MB)."""
-    return gzip.compress(b"<html><head><title>Minutes</title></head><body>" + b"<p>a</p>" * count, 9)
+    """A gzip body of ~40 KB that inflates to `count` short paragraphs (15 MB, under the decoding
+    cap's old 20 MB)."""
+    return gzip.compress(
+        b"<html><head><title>Minutes</title></head><body>" + b"<p>a</p>" * count, 9
+    )
 
 
 class Pdf:
@@ -51,14 +54,24 @@ class Pdf:
         return len(self.objects)
 
     def stream(self, content: bytes, entries: bytes = b"") -> int:
-        return self.add(b"<< " + entries + b" /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        return self.add(
+            b"<< " + entries + b" /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
+        )
 
     def pages(self, contents: list[int], resources: bytes) -> bytes:
         """The whole file: one page per content stream, each with `resources`."""
         parent = len(self.objects) + len(contents) + 1
-        kids = [self.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources %s >>"
-                         % (parent, content, resources)) for content in contents]
-        self.add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
+        kids = [
+            self.add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources %s >>"
+                % (parent, content, resources)
+            )
+            for content in contents
+        ]
+        self.add(
+            b"<< /Type /Pages /Kids [%s] /Count %d >>"
+            % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+        )
         catalog = self.add(b"<< /Type /Catalog /Pages %d 0 R >>" % parent)
         out, offsets = bytearray(b"%PDF-1.7\n"), []
         for number, body in enumerate(self.objects, 1):
@@ -68,21 +81,31 @@ class Pdf:
         out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(self.objects) + 1)
         out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
         size = len(self.objects) + 1
-        out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, catalog, xref)
+        out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            size,
+            catalog,
+            xref,
+        )
         return bytes(out)
 
 
 def nested_pdf(pages: int = 40, depth: int = 12) -> bytes:
-    """A PDF of ~9 KB whose every page draws form XObject X, which draws the next X twice, `depth` deep: the
-    text extractor follows thousands of form invocations on each page."""
+    """A PDF of ~9 KB whose every page draws form XObject X, which draws the next X twice, `depth`
+    deep: the text extractor follows thousands of form invocations on each page."""
     pdf = Pdf()
+
     def form(resources: bytes) -> bytes:
         return b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << %s >>" % resources
 
-    inner = pdf.stream(b"BT /F1 12 Tf 72 720 Td (The minutes were read again.) Tj ET",
-                       form(b"/Font << /F1 %d 0 R >>" % pdf.font))
+    inner = pdf.stream(
+        b"BT /F1 12 Tf 72 720 Td (The minutes were read again.) Tj ET",
+        form(b"/Font << /F1 %d 0 R >>" % pdf.font),
+    )
     for _ in range(depth):
-        inner = pdf.stream(b"/X Do /X Do", form(b"/XObject << /X %d 0 R >> /Font << /F1 %d 0 R >>" % (inner, pdf.font)))
+        inner = pdf.stream(
+            b"/X Do /X Do",
+            form(b"/XObject << /X %d 0 R >> /Font << /F1 %d 0 R >>" % (inner, pdf.font)),
+        )
     content = pdf.stream(b"/X Do")
     return pdf.pages([content] * pages, b"<< /XObject << /X %d 0 R >> >>" % inner)
 
@@ -91,15 +114,27 @@ def long_pdf(pages: int, lines: int = 60) -> bytes:
     """A plain PDF report of text: `pages` pages of `lines` lines each."""
     pdf = Pdf()
     line = b"(Line %d of page %d: the council met again and the minutes were read aloud.) '"
-    contents = [pdf.stream(b"BT /F1 10 Tf 50 780 Td 12 TL " + b" ".join(line % (i, p) for i in range(lines)) + b" ET")
-                for p in range(pages)]
+    contents = [
+        pdf.stream(
+            b"BT /F1 10 Tf 50 780 Td 12 TL "
+            + b" ".join(line % (i, p) for i in range(lines))
+            + b" ET"
+        )
+        for p in range(pages)
+    ]
     return pdf.pages(contents, b"<< /Font << /F1 %d 0 R >> >>" % pdf.font)
 
 
-MINUTES = b"<p>The council met again and the minutes of the previous meeting were read aloud in full.</p>\n" * 40
-ENDLESS = endless(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
-                  b"<html><head><title>Endless minutes</title></head><body><article><h1>Endless minutes</h1>", MINUTES,
-                  seconds=60)
+MINUTES = (
+    b"<p>The council met again and the minutes of the previous meeting were read aloud in full.</p>\n"
+    * 40
+)
+ENDLESS = endless(
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+    b"<html><head><title>Endless minutes</title></head><body><article><h1>Endless minutes</h1>",
+    MINUTES,
+    seconds=60,
+)
 
 
 def _archived_before(server, root: Path, path: str) -> tuple[str, dict]:
@@ -111,17 +146,22 @@ def _archived_before(server, root: Path, path: str) -> tuple[str, dict]:
 
 
 def _assert_archive_sound(root: Path) -> None:
-    fsck = subprocess.run(["git", "-C", str(root), "fsck", "--full", "--strict", "--no-dangling"],
-                          capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "-C", str(root), "fsck", "--full", "--strict", "--no-dangling"],
+        capture_output=True,
+        text=True,
+    )
     assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
     checked = run_cli("verify", "--archive", str(root))
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def _assert_failed_alone(run: Sampled, server, root: Path, bad: str, reason: str, before: tuple[str, dict]) -> None:
-    """The hostile page failed with `reason`, the normal one beside it was archived, and the page's earlier
-    version is as it was; the process tree stayed under TREE_MB."""
+def _assert_failed_alone(
+    run: Sampled, server, root: Path, bad: str, reason: str, before: tuple[str, dict]
+) -> None:
+    """The hostile page failed with `reason`, the normal one beside it was archived, and the page's
+    earlier version is as it was; the process tree stayed under TREE_MB."""
     assert run.code == 1, run.stderr
     failed = run.result(server.url(bad))
     assert failed["outcome"] == "failed" and re.fullmatch(reason, failed["error"]), failed
@@ -130,9 +170,12 @@ def _assert_failed_alone(run: Sampled, server, root: Path, bad: str, reason: str
     assert run.peak_mb < TREE_MB, f"peak RSS of the process tree {run.peak_mb:.0f} MB"
     commit, earlier = before
     assert meta(root, server.url(bad)) == earlier  # version 1, untouched
-    assert git(root, "log", "--format=%H", "--", f"{folder(root, server.url(bad)).relative_to(root)}").split() \
-        == [commit]
-    assert git(root, "rev-list", "--count", f"{commit}..HEAD").strip() == "1"  # the run committed /fine
+    assert git(
+        root, "log", "--format=%H", "--", f"{folder(root, server.url(bad)).relative_to(root)}"
+    ).split() == [commit]
+    assert (
+        git(root, "rev-list", "--count", f"{commit}..HEAD").strip() == "1"
+    )  # the run committed /fine
     # The committed WARCs hold the first version's response alone: the failed check made no version.
     assert [r.uri for r in responses(root / "warcs", server.url(bad))] == [server.url(bad)]
     _assert_archive_sound(root)
@@ -142,13 +185,19 @@ def test_two_million_paragraphs_fail_at_the_memory_limit(server, root):
     before = _archived_before(server, root, "/minutes")
     body = paragraphs_gzip()
     assert len(body) < 50_000
-    server.answer("/minutes", body, headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")])
+    server.answer(
+        "/minutes", body, headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    )
     server.answer("/fine", story("Terminal approved"))
 
     run = run_sampled(root, "add", "--json", server.url("/minutes"), server.url("/fine"))
 
-    _assert_failed_alone(run, server, root, "/minutes", r"extraction stopped: more than 160 MB of memory", before)
-    assert run.seconds < 60  # stopped as its memory passed the limit, long before its 30 s of CPU time
+    _assert_failed_alone(
+        run, server, root, "/minutes", r"extraction stopped: more than 160 MB of memory", before
+    )
+    assert (
+        run.seconds < 60
+    )  # stopped as its memory passed the limit, long before its 30 s of CPU time
 
 
 def test_a_pdf_of_nested_forms_fails_at_the_cpu_time_limit(server, root):
@@ -161,12 +210,15 @@ def test_a_pdf_of_nested_forms_fails_at_the_cpu_time_limit(server, root):
 
     run = run_sampled(root, "add", "--json", server.url("/report.pdf"), server.url("/fine"))
 
-    _assert_failed_alone(run, server, root, "/report.pdf", r"extraction stopped: more than 3 s of CPU time", before)
+    _assert_failed_alone(
+        run, server, root, "/report.pdf", r"extraction stopped: more than 3 s of CPU time", before
+    )
     assert run.seconds < 3 * 10  # the CPU limit, on a machine running other work too
 
 
 def test_a_pdf_larger_than_the_html_cap_is_still_read_whole(server, root):
-    """HTML is cut at fetch.max_decoded_bytes to fit the memory limit; a PDF cannot be parsed in part."""
+    """HTML is cut at fetch.max_decoded_bytes to fit the memory limit; a PDF cannot be parsed in
+    part."""
     body = long_pdf(600)
     assert len(body) > 2 * 2**20
     server.answer("/report.pdf", body, headers=[("Content-Type", "application/pdf")])
@@ -178,9 +230,13 @@ def test_a_pdf_larger_than_the_html_cap_is_still_read_whole(server, root):
 
 
 def test_rebuild_extracts_under_the_same_limits_and_leaves_a_page_over_them_as_it_is(server, root):
-    server.answer("/report.pdf", nested_pdf(pages=2, depth=10), headers=[("Content-Type", "application/pdf")])
+    server.answer(
+        "/report.pdf", nested_pdf(pages=2, depth=10), headers=[("Content-Type", "application/pdf")]
+    )
     server.answer("/fine", story("Terminal approved"))
-    assert archiver(root, "add", server.url("/report.pdf"), server.url("/fine")).code == 0  # within 30 s of CPU
+    assert (
+        archiver(root, "add", server.url("/report.pdf"), server.url("/fine")).code == 0
+    )  # within 30 s of CPU
     head = git(root, "rev-parse", "HEAD").strip()
     pdf_text = article(root, server.url("/report.pdf"))
     configure(root, max_extract_seconds=1.0)
@@ -189,11 +245,17 @@ def test_rebuild_extracts_under_the_same_limits_and_leaves_a_page_over_them_as_i
     run = archiver(root, "rebuild", "--json")
 
     assert run.code == 1
-    assert run.data["failed"] == [{"url": server.url("/report.pdf"),
-                                   "reason": "extraction stopped: more than 1 s of CPU time"}]
+    assert run.data["failed"] == [
+        {
+            "url": server.url("/report.pdf"),
+            "reason": "extraction stopped: more than 1 s of CPU time",
+        }
+    ]
     assert server.url("/fine") in run.data["pages"]
     assert article(root, server.url("/report.pdf")) == pdf_text
-    assert git(root, "rev-list", "--count", f"{head}..HEAD").strip() == "1"  # the settings' commit alone
+    assert (
+        git(root, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
+    )  # the settings' commit alone
     _assert_archive_sound(root)
 
 
@@ -215,7 +277,10 @@ def test_an_endless_body_at_default_sizes_stays_within_memory(server, root):
 def test_a_normal_run_stays_within_memory(server, root):
     urls = []
     for i in range(12):
-        server.answer(f"/news/{i}", page(f"Story {i} on the terminal", [*STORY, f"This is story {i}."]).encode())
+        server.answer(
+            f"/news/{i}",
+            page(f"Story {i} on the terminal", [*STORY, f"This is story {i}."]).encode(),
+        )
         urls.append(server.url(f"/news/{i}"))
 
     run = run_sampled(root, "add", "--json", *urls)
@@ -232,7 +297,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "Ctrl-C"]
+)
 def test_a_run_busy_extracting_stops_at_once_on_a_signal(server, root, signum, code):
     server.answer("/report.pdf", story("Report published"))
     server.answer("/fine", story("Terminal approved"))
@@ -242,7 +309,8 @@ def test_a_run_busy_extracting_stops_at_once_on_a_signal(server, root, signum, c
     sent: list[float] = []
 
     def interrupt(proc: subprocess.Popen, workers: set[int]) -> None:
-        # Once a worker has spent a second on the PDF (whose limit is 30 s), the run is busy extracting.
+        # Once a worker has spent a second on the PDF (whose limit is 30 s), the run is busy
+        # extracting.
         if not sent and any(_cpu_seconds(pid) > 1 for pid in workers):
             proc.send_signal(signum)
             sent.append(time.monotonic())
@@ -264,16 +332,19 @@ def test_a_run_busy_extracting_stops_at_once_on_a_signal(server, root, signum, c
     assert again.code == 0 and again.result(server.url("/report.pdf"))["outcome"] == "changed"
 
 
-# --- the worker pool itself ---------------------------------------------------------------------------------
+# --- the worker pool itself -----------------------------------------------------------------------
 
 
 def test_c_code_that_never_lets_the_cpu_timer_fire_is_ended_by_rlimit_cpu():
-    """A long computation in C never returns to the interpreter, where the CPU timer's handler would run: the
-    kernel's CPU limit ends the worker a few seconds past the task's limit, and a new worker takes the next task."""
+    """A long computation in C never returns to the interpreter, where the CPU timer's handler would
+    run: the kernel's CPU limit ends the worker a few seconds past the task's limit, and a new
+    worker takes the next task."""
     pool = Pool(1, Limits(cpu_seconds=1, memory_mb=1000))
     try:
         started = time.monotonic()
-        future = pool.submit(hashlib.pbkdf2_hmac, "sha256", b"secret", b"salt", 10**9)  # an hour of CPU
+        future = pool.submit(
+            hashlib.pbkdf2_hmac, "sha256", b"secret", b"salt", 10**9
+        )  # an hour of CPU
         with pytest.raises(Stopped, match=r"^extraction stopped: more than 1 s of CPU time$"):
             future.result(timeout=120)
         assert time.monotonic() - started < 60
@@ -287,7 +358,10 @@ def test_a_worker_that_dies_twice_fails_its_task_and_the_queue_goes_on():
     try:
         dying = pool.submit(os.abort)  # as a crash in C code would
         queued = [pool.submit(json.loads, str(i)) for i in range(3)]
-        with pytest.raises(Stopped, match=r"^extraction stopped: its worker process died twice \(killed by signal 6\)"):
+        with pytest.raises(
+            Stopped,
+            match=r"^extraction stopped: its worker process died twice \(killed by signal 6\)",
+        ):
             dying.result(timeout=60)
         assert [f.result(timeout=60) for f in queued] == [0, 1, 2]
     finally:

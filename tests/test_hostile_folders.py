@@ -1,8 +1,9 @@
-"""Page folders: a URL that collides with another's folder can never write into it, and `verify` finds a version
-in a folder that is not its URL's; archives made with 32-bit folder names keep working.
+"""Page folders: a URL that collides with another's folder can never write into it, and `verify`
+finds a version in a folder that is not its URL's; archives made with 32-bit folder names keep
+working.
 
-The folder name's hash is narrowed in this process (`urls.FOLDER_HASH_DIGITS`) so that a real colliding URL can
-be found in the test: 16 bits take a few thousand tries where 128 take forever.
+The folder name's hash is narrowed in this process (`urls.FOLDER_HASH_DIGITS`) so that a real
+colliding URL can be found in the test: 16 bits take a few thousand tries where 128 take forever.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ EDIT = "The authority later said the terminal would open a year late because of 
 
 
 def colliding(victim: str, digits: int) -> str:
-    """A URL of the victim's host whose folder has the same readable part and the same `digits` of hash."""
+    """A URL of the victim's host whose folder has the same readable part and the same `digits` of
+    hash."""
     target = hashlib.sha256(normalize_url(victim).encode()).hexdigest()[:digits]
     for n in range(1_000_000):
-        candidate = f"{victim}/{n}"  # the slug keeps 60 characters: the victim's path is longer than that
+        candidate = (
+            f"{victim}/{n}"  # the slug keeps 60 characters: the victim's path is longer than that
+        )
         if hashlib.sha256(normalize_url(candidate).encode()).hexdigest()[:digits] == target:
             return candidate
     raise AssertionError("no collision found")
@@ -49,18 +53,28 @@ def log(root: Path, url: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("answer", ["404", "200"])
-def test_a_colliding_source_cannot_write_into_a_tracked_articles_folder(server, root, narrow, answer):
+def test_a_colliding_source_cannot_write_into_a_tracked_articles_folder(
+    server, root, narrow, answer
+):
     victim, citing = server.url(LONG_PATH), server.url("/opinion")
     forger = colliding(victim, narrow)
-    assert urls.page_dir(normalize_url(forger)) == urls.page_dir(normalize_url(victim))  # a real collision
+    assert urls.page_dir(normalize_url(forger)) == urls.page_dir(
+        normalize_url(victim)
+    )  # a real collision
     server.answer(LONG_PATH, page("Terminal approved", STORY).encode())
     server.answer("/opinion", page("Why the terminal matters", STORY[:2], links=[forger]).encode())
     if answer == "200":
-        server.answer(forger.removeprefix(server.url("")),
-                      page("Forged", ["This page says the terminal was never approved at all by anyone."]).encode())
+        server.answer(
+            forger.removeprefix(server.url("")),
+            page(
+                "Forged", ["This page says the terminal was never approved at all by anyone."]
+            ).encode(),
+        )
     configure(root, allow_private=True)
     assert archiver(root, "add", victim).code == 0
-    before = {p.name: p.read_bytes() for p in (root / urls.page_dir(normalize_url(victim))).iterdir()}
+    before = {
+        p.name: p.read_bytes() for p in (root / urls.page_dir(normalize_url(victim))).iterdir()
+    }
     head = git(root, "rev-parse", "HEAD").strip()
 
     run = archiver(root, "add", citing, "--json")
@@ -74,7 +88,9 @@ def test_a_colliding_source_cannot_write_into_a_tracked_articles_folder(server, 
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert [v["kind"] for v in log(root, victim)] == ["new"]
     assert "ferry terminal" in article(root, victim)
-    assert git(root, "diff", "--stat", head, "HEAD", "--", folder.relative_to(root).as_posix()) == ""
+    assert (
+        git(root, "diff", "--stat", head, "HEAD", "--", folder.relative_to(root).as_posix()) == ""
+    )
     git(root, "fsck", "--full", "--strict")
     assert archiver(root, "verify").code == 0
 
@@ -91,11 +107,16 @@ def test_verify_and_log_find_a_version_forged_into_another_urls_folder(server, r
     meta_path.write_text(json.dumps(forged))
     (root / folder / "article.md").unlink()
     git(root, "add", "-A", "pages")
-    git(root, "commit", "-q", "-m", "archiver: 1 gone")  # as a forger with write access to the repository would
+    git(
+        root, "commit", "-q", "-m", "archiver: 1 gone"
+    )  # as a forger with write access to the repository would
 
     checked = archiver(root, "verify")
     assert checked.code == 5
-    assert "folder collision or a forgery" in checked.stdout and f"{folder}/meta.json" in checked.stdout
+    assert (
+        "folder collision or a forgery" in checked.stdout
+        and f"{folder}/meta.json" in checked.stdout
+    )
     shown = archiver(root, "log", victim)
     assert shown.code == 5 and "holds a version of" in shown.stderr
 
@@ -105,7 +126,9 @@ def test_an_archive_with_32_bit_folder_names_keeps_its_folders(server, root, mon
     server.answer("/story", page("Terminal approved", STORY).encode())
     server.answer("/report", page("The inquiry report", STORY[1:]).encode())
     configure(root, allow_private=True)
-    with monkeypatch.context() as old_layout:  # an archive made before: folders named by 8 hex digits
+    with (
+        monkeypatch.context() as old_layout
+    ):  # an archive made before: folders named by 8 hex digits
         old_layout.setattr(urls, "FOLDER_HASH_DIGITS", urls.LEGACY_HASH_DIGITS)
         assert archiver(root, "add", story).code == 0
     legacy = urls.legacy_page_dir(normalize_url(story))

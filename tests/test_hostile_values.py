@@ -1,6 +1,6 @@
-"""One hostile value costs at most itself: a bad redirect is an ordinary failed check, a bad link is dropped from
-links.txt, a bad urls.txt line is a warning with its number; what a server sends never reaches the terminal as
-control sequences.
+"""One hostile value costs at most itself: a bad redirect is an ordinary failed check, a bad link is
+dropped from links.txt, a bad urls.txt line is a warning with its number; what a server sends never
+reaches the terminal as control sequences.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ BAD_LOCATIONS = {
     "unclosed-ipv6-literal": (b"http://[::1/", "failed", NOT_A_URL),
     "port-out-of-range": (b"http://news.example:99999/", "failed", NOT_A_URL),
     "not-http": (b"javascript:alert(document.cookie)", "failed", NOT_A_URL),
-    # Bytes a URL may not hold are percent-encoded and followed, as browsers do: here to a page that is not there.
+    # Bytes a URL may not hold are percent-encoded and followed, as browsers do: here to a page that
+    # is not there.
     "latin-1-bytes": (b"/caf\xe9/\xff", "gone", None),
     "c1-controls": (b"/story\x85\x9b31m", "gone", None),
 }
@@ -31,8 +32,11 @@ BAD_LOCATIONS = {
 @pytest.mark.parametrize("case", list(BAD_LOCATIONS))
 def test_a_bad_redirect_is_an_ordinary_check(server, root, case):
     location, outcome, reason = BAD_LOCATIONS[case]
-    server.routes["/moved"] = lambda conn: conn.send(b"HTTP/1.1 302 Found\r\nLocation: " + location
-                                                     + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    server.routes["/moved"] = lambda conn: conn.send(
+        b"HTTP/1.1 302 Found\r\nLocation: "
+        + location
+        + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
     server.answer("/fine", page("Terminal approved", STORY).encode())
     run = archiver(root, "add", server.url("/moved"), server.url("/fine"), "--json")
     result = run.result(server.url("/moved"))
@@ -42,8 +46,15 @@ def test_a_bad_redirect_is_an_ordinary_check(server, root, case):
     assert run.result(server.url("/fine"))["outcome"] == "new"
 
 
-BAD_LINKS = ['http://[link]/', 'http://[::1/', 'http://[x]:80/a', 'https://news.example:99999/', 'http://%zz%/',
-             'http://exa mple.com/', '//[::1']
+BAD_LINKS = [
+    "http://[link]/",
+    "http://[::1/",
+    "http://[x]:80/a",
+    "https://news.example:99999/",
+    "http://%zz%/",
+    "http://exa mple.com/",
+    "//[::1",
+]
 
 
 @pytest.mark.parametrize("where", ["body", "navigation", "base"])
@@ -55,7 +66,9 @@ def test_a_bad_link_or_base_is_dropped_and_the_article_archived(server, root, wh
         body = page("Terminal approved", STORY, links=links)
     elif where == "navigation":
         nav = "".join(f'<a href="{href}">menu</a>' for href in BAD_LINKS)
-        body = page("Terminal approved", STORY, links=[good], head="").replace("<body>", f"<body><nav>{nav}</nav>")
+        body = page("Terminal approved", STORY, links=[good], head="").replace(
+            "<body>", f"<body><nav>{nav}</nav>"
+        )
     else:
         body = page("Terminal approved", STORY, links=[good], head='<base href="http://[x]/">')
     server.answer("/story", body.encode())
@@ -72,8 +85,12 @@ def test_a_bad_link_or_base_is_dropped_and_the_article_archived(server, root, wh
 
 
 def test_an_unusable_retry_after_is_waited_for_as_if_absent(server, root):
-    server.answer("/busy", b"busy", status="503 Service Unavailable", headers=[("Retry-After", "²")])
-    configure(root, retries=1, max_retry_wait=1.0)  # the default wait (2 s) is longer: fails at once
+    server.answer(
+        "/busy", b"busy", status="503 Service Unavailable", headers=[("Retry-After", "²")]
+    )
+    configure(
+        root, retries=1, max_retry_wait=1.0
+    )  # the default wait (2 s) is longer: fails at once
     run = archiver(root, "add", server.url("/busy"), "--json")
     assert run.code == 1
     assert run.result(server.url("/busy"))["error"] == "HTTP 503 Service Unavailable"
@@ -99,23 +116,32 @@ ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m"
 
 
 def test_what_a_server_sends_never_reaches_the_terminal_as_control_sequences(server, root):
-    server.routes["/error"] = lambda conn: conn.send(f"HTTP/1.1 500 {ESCAPES}Oops\r\nContent-Length: 0\r\n\r\n"
-                                                     .encode("latin-1"))
+    server.routes["/error"] = lambda conn: conn.send(
+        f"HTTP/1.1 500 {ESCAPES}Oops\r\nContent-Length: 0\r\n\r\n".encode("latin-1")
+    )
     title = f"Terminal{ESCAPES} [link=https://evil.example]approved[/link] \x9b2J"
     server.answer("/story", page(title, STORY).encode())
     run = archiver(root, "-v", "add", server.url("/error"), server.url("/story"))
     assert run.code == 1
     assert "failed: " in run.stderr and "Oops" in run.stderr
-    shown_by = [archiver(root, *args).stdout for args in (("list",), ("log", server.url("/story")),
-                                                          ("show", server.url("/story")))]
+    shown_by = [
+        archiver(root, *args).stdout
+        for args in (("list",), ("log", server.url("/story")), ("show", server.url("/story")))
+    ]
     for shown in (run.stdout, run.stderr, *shown_by):
         assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown, shown
-    stored = article(root, server.url("/story")) + json.dumps(meta(root, server.url("/story")), ensure_ascii=False)
-    assert not any(c in stored for c in "\x1b\x07\x9b"), stored  # the text archived holds no control either
+    stored = article(root, server.url("/story")) + json.dumps(
+        meta(root, server.url("/story")), ensure_ascii=False
+    )
+    assert not any(c in stored for c in "\x1b\x07\x9b"), (
+        stored
+    )  # the text archived holds no control either
     listed = archiver(root, "list", "--json").stdout
     assert "\x9b" not in listed and "\x1b" not in listed
     [story] = [p for p in json.loads(listed) if p["url"] == server.url("/story")]
-    assert "[link=https://evil.example]approved[/link]" in story["title"]  # shown as written, never as markup
+    assert (
+        "[link=https://evil.example]approved[/link]" in story["title"]
+    )  # shown as written, never as markup
 
 
 def test_a_redirect_with_a_compressed_body_or_a_bomb_is_followed_in_bounded_memory(server, root):
@@ -123,13 +149,25 @@ def test_a_redirect_with_a_compressed_body_or_a_bomb_is_followed_in_bounded_memo
     small = gzip.compress(b"<p>Moved to <a href='/story'>the story</a>.</p>")
     bomb = gzip.compress(b" " * 10_000_000, compresslevel=9) * 200  # 2 GB once inflated
     for path, body in (("/small", small), ("/bomb", bomb)):
-        server.answer(path, body, status="301 Moved Permanently",
-                      headers=[("Location", "/story"), ("Content-Type", "text/html"), ("Content-Encoding", "gzip")])
+        server.answer(
+            path,
+            body,
+            status="301 Moved Permanently",
+            headers=[
+                ("Location", "/story"),
+                ("Content-Type", "text/html"),
+                ("Content-Encoding", "gzip"),
+            ],
+        )
     server.answer("/story", page("Terminal approved", STORY).encode())
     code, out, peak = run_measured(root, "add", server.url("/small"), server.url("/bomb"), "--json")
     assert code == 0, out
     results = {r["url"]: r for r in json.loads(out)["results"]}
-    assert results[server.url("/small")]["outcome"] == results[server.url("/bomb")]["outcome"] == "new"
+    assert (
+        results[server.url("/small")]["outcome"] == results[server.url("/bomb")]["outcome"] == "new"
+    )
     assert peak < 300, f"peak RSS {peak:.0f} MB"
     hops = [r for r in records(root / "warcs") if r.type == "response" and r.http_status == "301"]
-    assert sorted(len(r.payload) for r in hops) == sorted([len(small), len(bomb)])  # kept as sent, compressed
+    assert sorted(len(r.payload) for r in hops) == sorted(
+        [len(small), len(bomb)]
+    )  # kept as sent, compressed

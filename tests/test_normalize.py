@@ -1,4 +1,5 @@
-"""Text rules (`archiver.text.rules`) and HTML → normalized text (`archiver.text.normalize.from_html`)."""
+"""Text rules (`archiver.text.rules`) and HTML → normalized text
+(`archiver.text.normalize.from_html`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from archiver.text.rules import clean, is_volatile, split_sentences, strip_volat
 URL = "https://news.example.com/2026/11/20/bridge"
 CAPTURED = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
-# --- clean ---------------------------------------------------------------------------------------------
+# --- clean ----------------------------------------------------------------------------------------
 
 
 def test_clean_nfc() -> None:
@@ -30,34 +31,56 @@ def test_clean_removes_zero_width() -> None:
 
 
 def test_clean_collapses_whitespace() -> None:
-    assert clean("  one\u00a0two\t\tthree\n\nfour\r\n five \u2003six  ") == "one two three four five six"
+    assert (
+        clean("  one\u00a0two\t\tthree\n\nfour\r\n five \u2003six  ")
+        == "one two three four five six"
+    )
 
 
 def test_clean_empty() -> None:
     assert clean(" \u200b\n\t ") == ""
 
 
-# --- split_sentences -------------------------------------------------------------------------------------
+# --- split_sentences ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Mr. Smith met Dr. Jones on Monday. They talked.", ["Mr. Smith met Dr. Jones on Monday.", "They talked."]),
-        ("The U.S. Army said so. Officials agreed.", ["The U.S. Army said so.", "Officials agreed."]),
+        (
+            "Mr. Smith met Dr. Jones on Monday. They talked.",
+            ["Mr. Smith met Dr. Jones on Monday.", "They talked."],
+        ),
+        (
+            "The U.S. Army said so. Officials agreed.",
+            ["The U.S. Army said so.", "Officials agreed."],
+        ),
         ("The U.S. is big. The U.K. is small.", ["The U.S. is big.", "The U.K. is small."]),
-        ("Filed on Jan. 5 by the clerk. It was late.", ["Filed on Jan. 5 by the clerk.", "It was late."]),
-        ("The report by J. Doe was late. It cost more.", ["The report by J. Doe was late.", "It cost more."]),
-        ("It cost 3.5 million dollars. Prices rose 2.5% in Q3.", ["It cost 3.5 million dollars.",
-                                                                  "Prices rose 2.5% in Q3."]),
-        ("He said \"It is over.\" Then he left.", ['He said "It is over."', "Then he left."]),
-        ("“Yes,” she said. “We will.” The vote was 5-4.", ["“Yes,” she said.", "“We will.”", "The vote was 5-4."]),
+        (
+            "Filed on Jan. 5 by the clerk. It was late.",
+            ["Filed on Jan. 5 by the clerk.", "It was late."],
+        ),
+        (
+            "The report by J. Doe was late. It cost more.",
+            ["The report by J. Doe was late.", "It cost more."],
+        ),
+        (
+            "It cost 3.5 million dollars. Prices rose 2.5% in Q3.",
+            ["It cost 3.5 million dollars.", "Prices rose 2.5% in Q3."],
+        ),
+        ('He said "It is over." Then he left.', ['He said "It is over."', "Then he left."]),
+        (
+            "“Yes,” she said. “We will.” The vote was 5-4.",
+            ["“Yes,” she said.", "“We will.”", "The vote was 5-4."],
+        ),
         ("Why? Nobody knows! The end.", ["Why?", "Nobody knows!", "The end."]),
         ("Wait... What happened?", ["Wait...", "What happened?"]),
         ("东京是日本的首都。它很大。人口很多！", ["东京是日本的首都。", "它很大。", "人口很多！"]),
         ("The sentence ends. 2026 was a year.", ["The sentence ends.", "2026 was a year."]),
-        ("Visit example.com for details. it continues lowercase.", ["Visit example.com for details. "
-                                                                   "it continues lowercase."]),
+        (
+            "Visit example.com for details. it continues lowercase.",
+            ["Visit example.com for details. it continues lowercase."],
+        ),
         ("No final stop", ["No final stop"]),
     ],
 )
@@ -69,7 +92,7 @@ def test_split_sentences_empty() -> None:
     assert split_sentences("") == []
 
 
-# --- volatile fragments ---------------------------------------------------------------------------------
+# --- volatile fragments ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -133,24 +156,30 @@ def test_ordinary_sentence_beginning_with_updated_is_kept(sentence: str) -> None
 @pytest.mark.parametrize(
     ("sentence", "expected"),
     [
-        ("The mayor resigned (updated 3 hours ago) after the vote.", "The mayor resigned after the vote."),
+        (
+            "The mayor resigned (updated 3 hours ago) after the vote.",
+            "The mayor resigned after the vote.",
+        ),
         ("The mayor resigned [Updated: 2 hours ago].", "The mayor resigned."),
         ("The mayor resigned (Last updated an hour ago)", "The mayor resigned"),
-        ("The mayor resigned (in 2024) after the vote.", "The mayor resigned (in 2024) after the vote."),
+        (
+            "The mayor resigned (in 2024) after the vote.",
+            "The mayor resigned (in 2024) after the vote.",
+        ),
     ],
 )
 def test_strip_volatile(sentence: str, expected: str) -> None:
     assert strip_volatile(sentence) == expected
 
 
-# --- from_html ----------------------------------------------------------------------------------------------
+# --- from_html ------------------------------------------------------------------------------------
 
 TITLE = "Council votes to close the old bridge"
 PARAGRAPHS = [
     "The city council voted on Tuesday to close the old bridge. Mr. Smith, the mayor, said the decision was "
     "overdue. Engineers had warned about it for years.",
     "According to Dr. Jones, repairs would cost 3.5 million dollars. That figure was disputed by the opposition. "
-    "\"We cannot afford it,\" one member said.",
+    '"We cannot afford it," one member said.',
     "The bridge was built in 1932 by J. Doe and partners. It carried 12,000 cars a day at its peak. Traffic will "
     "now be diverted through the centre.",
     "Residents have until Jan. 15 to comment on the plan. A public meeting is scheduled for next week. The "
@@ -180,7 +209,10 @@ LINKS = [
     ("mailto:desk@example.com", "email the desk"),
     ("javascript:void(0)", "show more"),
     ("#comments", "the comments"),
-    ("https://www.facebook.com/sharer/sharer.php?u=https://news.example.com/x", "Share on Facebook"),
+    (
+        "https://www.facebook.com/sharer/sharer.php?u=https://news.example.com/x",
+        "Share on Facebook",
+    ),
     ("https://twitter.com/intent/tweet?text=bridge", "Post on X"),
     ("/reports/bridge-2026", "the report again"),
     ("https://example.org/study?id=7", "the study again"),
@@ -227,8 +259,17 @@ def test_article_text_structure() -> None:
 def test_boilerplate_is_not_in_the_text() -> None:
     doc = _doc(article(TITLE, PARAGRAPHS, LINKS))
     text = doc.article_text()
-    for word in ("Trending", "Sponsored", "Privacy", "About us", "Politics", "Page generated", "token",
-                 "Another story", "Daily Loopback"):
+    for word in (
+        "Trending",
+        "Sponsored",
+        "Privacy",
+        "About us",
+        "Politics",
+        "Page generated",
+        "token",
+        "Another story",
+        "Daily Loopback",
+    ):
         assert word not in text
     assert "/trend/" not in doc.links_text()
     assert "/privacy" not in doc.links_text()
@@ -247,10 +288,16 @@ def test_one_sentence_edit_changes_one_line() -> None:
     edited[2] = edited[2].replace("12,000 cars", "15,000 cars")
     before = _doc(article(TITLE, PARAGRAPHS, LINKS)).article_text().splitlines()
     after = _doc(article(TITLE, edited, LINKS)).article_text().splitlines()
-    removed = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
-               if line.startswith("-") and not line.startswith("---")]
-    added = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
-             if line.startswith("+") and not line.startswith("+++")]
+    removed = [
+        line
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line.startswith("-") and not line.startswith("---")
+    ]
+    added = [
+        line
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line.startswith("+") and not line.startswith("+++")
+    ]
     assert removed == ["-It carried 12,000 cars a day at its peak."]
     assert added == ["+It carried 15,000 cars a day at its peak."]
 
@@ -275,7 +322,8 @@ def test_volatile_fragments_inside_the_article_rotate_away() -> None:
 
 LIVE_PARAGRAPHS = [
     PARAGRAPHS[0],
-    PARAGRAPHS[1] + '</p><div class="live"><p>Ticker: 42 readers are following the council session now.</p>'
+    PARAGRAPHS[1]
+    + '</p><div class="live"><p>Ticker: 42 readers are following the council session now.</p>'
     "</div><p>Live: the council chamber is filling up with residents. The vote was close.",
     *PARAGRAPHS[2:],
 ]
@@ -297,15 +345,22 @@ def test_ignore_rules_drop_selector_and_pattern() -> None:
 
 
 def test_ignore_rule_for_another_host_does_not_apply() -> None:
-    rule = config.IgnoreRule(hosts=("other.example",), selectors=(".live",), patterns=(re.compile("^Live:"),))
+    rule = config.IgnoreRule(
+        hosts=("other.example",), selectors=(".live",), patterns=(re.compile("^Live:"),)
+    )
     text = _doc(article(TITLE, LIVE_PARAGRAPHS), (rule,)).article_text()
     assert "Ticker: 42 readers" in text
     assert "Live: the council chamber" in text
 
 
 def test_ignore_rule_from_config() -> None:
-    cfg = config.from_dict({"ignore": [{"hosts": ["NEWS.example.com"], "selectors": [".live"],
-                                        "patterns": ["^Live:"]}]})
+    cfg = config.from_dict(
+        {
+            "ignore": [
+                {"hosts": ["NEWS.example.com"], "selectors": [".live"], "patterns": ["^Live:"]}
+            ]
+        }
+    )
     text = _doc(article(TITLE, LIVE_PARAGRAPHS), cfg.ignore).article_text()
     assert "Ticker" not in text and "Live:" not in text
 
@@ -334,16 +389,21 @@ def test_hostile_input_does_not_crash(markup: str) -> None:
 
 
 def test_malformed_article_still_extracts() -> None:
-    markup = (f"<html><head><title>{TITLE}</title></head><body><article><h1>{TITLE}"
-              + "".join(f"<p>{p}" for p in PARAGRAPHS)  # no closing tags at all
-              + "<div><span>")
+    markup = (
+        f"<html><head><title>{TITLE}</title></head><body><article><h1>{TITLE}"
+        + "".join(f"<p>{p}" for p in PARAGRAPHS)  # no closing tags at all
+        + "<div><span>"
+    )
     text = _doc(markup).article_text()
     assert "The city council voted on Tuesday to close the old bridge.\n" in text
     assert "The council will publish the minutes online.\n" in text
 
 
 def test_sentence_beginning_with_updated_survives_extraction() -> None:
-    paragraphs = [*PARAGRAPHS[:2], "Updated figures show unemployment fell to 4 percent. " + PARAGRAPHS[2],
-                  PARAGRAPHS[3]]
+    paragraphs = [
+        *PARAGRAPHS[:2],
+        "Updated figures show unemployment fell to 4 percent. " + PARAGRAPHS[2],
+        PARAGRAPHS[3],
+    ]
     text = _doc(article(TITLE, paragraphs)).article_text()
     assert "\nUpdated figures show unemployment fell to 4 percent.\n" in text

@@ -1,6 +1,7 @@
-"""Politeness per host, as the servers see it (two loopback hosts record every request): requests in flight to one
-host never exceed `per_host`, `per_host_delay` spaces their starts (robots.txt included), and robots.txt is obeyed,
-asked once per host per run, or not asked with `robots = false`.
+"""Politeness per host, as the servers see it (two loopback hosts record every request): requests in
+flight to one host never exceed `per_host`, `per_host_delay` spaces their starts (robots.txt
+included), and robots.txt is obeyed, asked once per host per run, or not asked with `robots =
+false`.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def test_per_host_delay_also_spaces_the_robots_txt_request(archive, site):
 
 
 def test_robots_txt_disallow_skips_the_page_and_is_fetched_once_per_host_per_run(archive, site):
-    site.routes["/robots.txt"] = Response(body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    site.routes["/robots.txt"] = Response(
+        body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
     private = serve_story(site, "/private/memo", title="Internal memo")
     public = [serve_story(site, f"/news/{i}", title=f"Harbour story number {i}") for i in range(3)]
     _, summary = archive.add([private, *public])
@@ -125,7 +128,9 @@ def test_robots_txt_disallow_skips_the_page_and_is_fetched_once_per_host_per_run
 
 
 def test_robots_false_fetches_disallowed_pages_without_asking(archive, site):
-    site.routes["/robots.txt"] = Response(body=b"User-agent: *\nDisallow: /\n", content_type="text/plain")
+    site.routes["/robots.txt"] = Response(
+        body=b"User-agent: *\nDisallow: /\n", content_type="text/plain"
+    )
     url = serve_story(site, "/news/harbour")
     archive = reopen(archive, robots=False)
     _, summary = archive.add([url])
@@ -140,6 +145,8 @@ def test_robots_txt_server_error_fails_the_page(tmp_path, site):
     result = run_cli("add", url, "--json", "-a", str(root))
     assert result.returncode == ExitCode.SOME_FAILED
     [entry] = json.loads(result.stdout)["results"]
-    assert entry["outcome"] == "failed" and "robots.txt" in entry["error"] and "503" in entry["error"]
+    assert (
+        entry["outcome"] == "failed" and "robots.txt" in entry["error"] and "503" in entry["error"]
+    )
     assert site.hits["/news/harbour"] == 0 and site.hits["/robots.txt"] == 1
     assert not (root / page_dir(url)).exists()

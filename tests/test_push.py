@@ -1,5 +1,5 @@
-"""`push_remote`: a snapshot that commits pushes to the remote; a failed push exits 4 and keeps the local commit.
-"""
+"""`push_remote`: a snapshot that commits pushes to the remote; a failed push exits 4 and keeps the
+local commit."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_a_failed_push_exits_4_and_keeps_the_local_commit(tmp_path, site):
     assert "push failed" in result.stderr
     head = git(root, "rev-parse", "HEAD").strip()
     assert head != before.strip() and result.stdout.splitlines() == [
-        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {head[:10]}"]
+        f"1 checked: 1 new, 0 changed, 0 unchanged, 0 failed; commit {head[:10]}"
+    ]
     assert str(page_dir(url)) in git(root, "show", "--name-only", "--format=", "HEAD")
     assert git(root, "status", "--porcelain") == ""

@@ -1,8 +1,10 @@
-"""`archiver rebuild`: the latest version of each page re-derived from its WARC record, in a commit of its own.
+"""`archiver rebuild`: the latest version of each page re-derived from its WARC record, in a commit
+of its own.
 
-An extractor change is simulated the way it shows in an archive: text in git that today's extractor would
-not write (an edited article.md committed, or an older extractor version in meta.json), or a new ignore
-rule in archiver.toml. The real command then re-derives, commits once, and a second run changes nothing.
+An extractor change is simulated the way it shows in an archive: text in git that today's extractor
+would not write (an edited article.md committed, or an older extractor version in meta.json), or a
+new ignore rule in archiver.toml. The real command then re-derives, commits once, and a second run
+changes nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ STORY = [
     "Construction is due to start in the spring and last about eighteen months.",
     "Opposition councillors said the cost estimate had doubled since the plan was first presented.",
 ]
-SOURCE_1252 = ["Le café du port sera démoli pour faire place au terminal.",
-               "Les propriétaires recevront une indemnité fixée par le tribunal."]
+SOURCE_1252 = [
+    "Le café du port sera démoli pour faire place au terminal.",
+    "Les propriétaires recevront une indemnité fixée par le tribunal.",
+]
 
 
 @dataclass
@@ -55,12 +59,23 @@ def harbour(site: Site, archive: Archive) -> Harbour:
     source = site.url("/sources/cafe")
     gone = site.url("/sources/withdrawn")
     links = [(source, "a notice to owners"), (gone, "a withdrawn statement")]
-    site.page("/news/ferry", article("Ferry terminal approved", STORY, links=links), encoding="gzip")
+    site.page(
+        "/news/ferry", article("Ferry terminal approved", STORY, links=links), encoding="gzip"
+    )
     notice = article("Avis aux propriétaires", SOURCE_1252).replace('<meta charset="utf-8">', "")
-    site.routes["/sources/cafe"] = Response(body=notice.encode("cp1252"),
-                                            content_type="text/html; charset=windows-1252")
-    site.page("/sources/withdrawn", article("Statement", ["The statement was published and later withdrawn.",
-                                                          "Nothing in it was ever confirmed by the ministry."]))
+    site.routes["/sources/cafe"] = Response(
+        body=notice.encode("cp1252"), content_type="text/html; charset=windows-1252"
+    )
+    site.page(
+        "/sources/withdrawn",
+        article(
+            "Statement",
+            [
+                "The statement was published and later withdrawn.",
+                "Nothing in it was ever confirmed by the ministry.",
+            ],
+        ),
+    )
     url = site.url("/news/ferry")
     archive.add([url])
     site.routes.pop("/sources/withdrawn")
@@ -77,9 +92,13 @@ def summary(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_rebuild_of_a_fresh_archive_changes_nothing(harbour):
-    """The same derivation as the snapshot: gzip and a header-only charset decoded as when fetched."""
+    """The same derivation as the snapshot: gzip and a header-only charset decoded as when
+    fetched."""
     before = harbour.head()
-    assert summary(harbour.cli("rebuild")) == "2 pages re-derived, 1 skipped (no text): 0 changed; no commit\n"
+    assert (
+        summary(harbour.cli("rebuild"))
+        == "2 pages re-derived, 1 skipped (no text): 0 changed; no commit\n"
+    )
     assert harbour.head() == before
 
 
@@ -89,8 +108,11 @@ def test_rebuild_restores_the_derived_text_in_a_commit_of_its_own(harbour):
     meta_before = harbour.path(harbour.article, "meta.json").read_text()
     # What an older extractor might have written: a sentence cut short, another lost.
     harbour.path(harbour.article, "article.md").write_text(
-        original.replace("after a two year review.", "after a review.").replace(STORY[2] + "\n", ""),
-        encoding="utf-8")
+        original.replace("after a two year review.", "after a review.").replace(
+            STORY[2] + "\n", ""
+        ),
+        encoding="utf-8",
+    )
     git(root, "commit", "-qam", "text from an older extractor")
     log_before = harbour.cli("log", harbour.article, "--json").stdout
 
@@ -98,8 +120,11 @@ def test_rebuild_restores_the_derived_text_in_a_commit_of_its_own(harbour):
     commit = harbour.head()
     assert out == f"2 pages re-derived, 1 skipped (no text): 1 changed; commit {commit[:10]}\n"
     assert harbour.path(harbour.article, "article.md").read_text(encoding="utf-8") == original
-    # The commit touches only the file whose derivation changed, and names the extractor that derived it.
-    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [harbour.rel(harbour.article, "article.md")]
+    # The commit touches only the file whose derivation changed, and names the extractor that
+    # derived it.
+    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [
+        harbour.rel(harbour.article, "article.md")
+    ]
     message = git(root, "show", "-s", "--format=%B", "HEAD")
     for name, version in extractor_versions().items():
         assert f"{name} {version}" in message
@@ -109,7 +134,10 @@ def test_rebuild_restores_the_derived_text_in_a_commit_of_its_own(harbour):
     assert harbour.cli("log", harbour.article, "--json").stdout == log_before
 
     # Twice changes nothing.
-    assert summary(harbour.cli("rebuild")) == "2 pages re-derived, 1 skipped (no text): 0 changed; no commit\n"
+    assert (
+        summary(harbour.cli("rebuild"))
+        == "2 pages re-derived, 1 skipped (no text): 0 changed; no commit\n"
+    )
     assert harbour.head() == commit
 
 
@@ -125,7 +153,9 @@ def test_rebuild_records_the_current_extractor_versions(harbour):
     assert result["pages"] == [harbour.source] and result["changed"] == [harbour.source]
     assert result["extractor"] == extractor_versions() and result["commit"] == harbour.head()
     assert json.loads(meta_path.read_text())["extractor"] == extractor_versions()
-    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [harbour.rel(harbour.source, "meta.json")]
+    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == [
+        harbour.rel(harbour.source, "meta.json")
+    ]
     again = json.loads(summary(harbour.cli("rebuild", harbour.source, "--json")))
     assert again["changed"] == [] and again["commit"] is None
 
@@ -141,9 +171,12 @@ def test_a_new_ignore_rule_applies_on_rebuild_and_the_next_snapshot_agrees(harbo
     assert "Opposition councillors" not in text and STORY[1] in text
     # The rule that shaped the text is committed with it.
     assert set(git(root, "show", "--name-only", "--format=", "HEAD").split()) == {
-        "archiver.toml", harbour.rel(harbour.article, "article.md")}
+        "archiver.toml",
+        harbour.rel(harbour.article, "article.md"),
+    }
     rebuilt = harbour.head()
-    # The next snapshot derives the same text from a fresh fetch: no spurious change, only confirmations.
+    # The next snapshot derives the same text from a fresh fetch: no spurious change, only
+    # confirmations.
     snapshot = harbour.cli("snapshot", "--all", "--json")
     assert snapshot.returncode == 0, snapshot.stderr
     run = json.loads(snapshot.stdout)
@@ -155,7 +188,9 @@ def test_a_new_ignore_rule_applies_on_rebuild_and_the_next_snapshot_agrees(harbo
 def test_gone_pages_are_skipped(harbour):
     result = json.loads(summary(harbour.cli("rebuild", harbour.gone, harbour.article, "--json")))
     assert result["pages"] == [harbour.article]
-    assert result["skipped"] == [{"url": harbour.gone, "reason": "no text in the latest version (gone)"}]
+    assert result["skipped"] == [
+        {"url": harbour.gone, "reason": "no text in the latest version (gone)"}
+    ]
     assert not harbour.path(harbour.gone, "article.md").exists()
 
 
@@ -167,7 +202,10 @@ def test_rebuild_holds_the_run_lock(harbour):
         result = harbour.cli("rebuild")
     assert result.returncode == ExitCode.LOCKED
     assert result.stdout == "" and "holds the lock" in result.stderr
-    assert harbour.path(harbour.article, "article.md").read_text(encoding="utf-8") == "# Edited by hand\n"
+    assert (
+        harbour.path(harbour.article, "article.md").read_text(encoding="utf-8")
+        == "# Edited by hand\n"
+    )
     assert git(harbour.archive.root, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
 
 
@@ -177,9 +215,11 @@ def test_rebuild_of_a_page_not_in_the_archive_is_a_usage_error(harbour, site):
     assert result.stderr.startswith("archiver: error: not in the archive: ")
 
 
-def test_a_large_rebuild_extracts_in_worker_processes_with_the_same_result(site: Site, archive: Archive):
-    """Past the pool threshold rebuild extracts in the snapshot's worker processes; every page comes out as a
-    snapshot wrote it, whatever order the workers finish in."""
+def test_a_large_rebuild_extracts_in_worker_processes_with_the_same_result(
+    site: Site, archive: Archive
+):
+    """Past the pool threshold rebuild extracts in the snapshot's worker processes; every page comes
+    out as a snapshot wrote it, whatever order the workers finish in."""
     urls = []
     for i in range(30):
         site.page(f"/news/{i}", article(f"Story {i}", [f"Paragraph {i}: {line}" for line in STORY]))
@@ -189,7 +229,9 @@ def test_a_large_rebuild_extracts_in_worker_processes_with_the_same_result(site:
     written = {url: (root / page_dir(url) / "article.md").read_text() for url in urls}
     spoiled = urls[::3]
     for url in spoiled:  # as an older extractor might have left them
-        (root / page_dir(url) / "article.md").write_text("# Story\n\nText an older extractor wrote.\n")
+        (root / page_dir(url) / "article.md").write_text(
+            "# Story\n\nText an older extractor wrote.\n"
+        )
     toml = root / "archiver.toml"  # two processes whatever the machine's cores
     toml.write_text(toml.read_text().replace("extract_processes = 0", "extract_processes = 2"))
     git(root, "commit", "-qam", "older extractor")

@@ -1,4 +1,5 @@
-"""`diff --word` in the terminal: each changed sentence beside the one it became, as the HTML report pairs them."""
+"""`diff --word` in the terminal: each changed sentence beside the one it became, as the HTML report
+pairs them."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""The archive replayed in pywb (its rewriting replay and its raw `id_` replay) and in ReplayWeb.page.
+"""The archive replayed in pywb (its rewriting replay and its raw `id_` replay) and in
+ReplayWeb.page.
 
-What a web archivist checks: each version of a page that went A -> B -> A, asked for by its own timestamp,
-replays that version's text (the third, a revisit, A's); a redirect chain replayed from its first URL reaches
-the final page, and raw replay gives each redirect's status, Location and body as stored, and ends; a page
-served chunked replays its text. pywb serves the archive's WARC files and `archiver index`; ReplayWeb.page
-(in Chromium) loads the WACZ of `archiver export --wacz`. The site is stopped before replay: what replays
-comes from the archive alone.
+What a web archivist checks: each version of a page that went A -> B -> A, asked for by its own
+timestamp, replays that version's text (the third, a revisit, A's); a redirect chain replayed from
+its first URL reaches the final page, and raw replay gives each redirect's status, Location and body
+as stored, and ends; a page served chunked replays its text. pywb serves the archive's WARC files
+and `archiver index`; ReplayWeb.page (in Chromium) loads the WACZ of `archiver export --wacz`. The
+site is stopped before replay: what replays comes from the archive alone.
 
 One archive per test run (pytest-xdist workers share it), one pywb and one Chromium per worker.
 """
@@ -51,7 +52,9 @@ def wayback(replayed, tmp_path_factory) -> Iterator[Wayback]:
 def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
     browser = chromium()
     if browser is None:
-        pytest.skip("no Chromium binary found (install Debian's `chromium`): ReplayWeb.page runs in it")
+        pytest.skip(
+            "no Chromium binary found (install Debian's `chromium`): ReplayWeb.page runs in it"
+        )
     assets = tmp_path_factory.mktemp("replaywebpage")
     replaywebpage(assets)
     with replay_site(assets, replayed.wacz) as site:
@@ -61,14 +64,18 @@ def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
 
 
 def versions(replayed: Replayed) -> list[tuple[Stored, bool]]:
-    """The article's three captures (response A, response B, revisit of A), each with whether it is B."""
+    """The article's three captures (response A, response B, revisit of A), each with whether it is
+    B."""
     return list(zip(replayed.captures(replayed.article), [False, True, False], strict=True))
 
 
 def assert_article(text: str, edited: bool, record: Stored) -> None:
-    """The text of version A, or of B when `edited` (A and a new paragraph), for the capture `record`."""
+    """The text of version A, or of B when `edited` (A and a new paragraph), for the capture
+    `record`."""
     shows = f"the capture of {record.date} ({'B' if edited else 'A'}) shows: {text}"
-    assert "Harbour dredging plan approved" in text and all(paragraph in text for paragraph in STORY), shows
+    assert "Harbour dredging plan approved" in text and all(
+        paragraph in text for paragraph in STORY
+    ), shows
     assert (EDIT in text) == edited, shows
 
 
@@ -86,12 +93,14 @@ def captured(record: Stored) -> datetime:
     return iso_date_to_datetime(record.date).replace(tzinfo=UTC, microsecond=0)
 
 
-# -- the A -> B -> A page ------------------------------------------------------------------------------------
+# -- the A -> B -> A page --------------------------------------------------------------------------
 
 
 def test_pywb_raw_replay_gives_each_version_its_own_bytes_by_its_timestamp(replayed, wayback):
     bodies = replayed.bodies
-    for (record, edited), body in zip(versions(replayed), [bodies[0], bodies[1], bodies[0]], strict=True):
+    for (record, edited), body in zip(
+        versions(replayed), [bodies[0], bodies[1], bodies[0]], strict=True
+    ):
         answer = wayback.get(record.stamp, "id_", replayed.article)
         assert answer.status_code == 200 and memento(answer) == captured(record), record
         assert answer.content == body, record
@@ -115,14 +124,19 @@ def test_replaywebpage_replays_each_version_by_its_timestamp(replayed, rwp):
         assert_article(shown.text, edited, record)
 
 
-# -- the redirect chain ------------------------------------------------------------------------------------
+# -- the redirect chain ----------------------------------------------------------------------------
 
 
 def test_pywb_raw_replay_gives_each_redirect_as_stored_and_ends(replayed, wayback):
     for url in replayed.chain:
         record = replayed.capture(url)
-        answer = wayback.get(record.stamp, "id_", url, follow=False)  # read whole, or fails after 30 s
-        assert (answer.status_code, answer.headers.get("Location")) == (record.status, record.header("Location"))
+        answer = wayback.get(
+            record.stamp, "id_", url, follow=False
+        )  # read whole, or fails after 30 s
+        assert (answer.status_code, answer.headers.get("Location")) == (
+            record.status,
+            record.header("Location"),
+        )
         assert answer.content == record.body and record.body, url
     assert all(line in page_text(answer) for line in FERRY)
 
@@ -143,7 +157,7 @@ def test_replaywebpage_follows_the_redirect_chain_to_the_final_page(replayed, rw
     assert shown.frame_url.endswith(f"mp_/{replayed.chain[2]}")
 
 
-# -- the chunked page --------------------------------------------------------------------------------------
+# -- the chunked page ------------------------------------------------------------------------------
 
 
 def test_pywb_raw_replay_of_a_chunked_page_gives_its_body(replayed, wayback):
@@ -161,4 +175,6 @@ def test_pywb_replays_a_chunked_page(replayed, wayback):
 def test_replaywebpage_replays_a_chunked_page(replayed, rwp):
     record = replayed.capture(replayed.chunked)
     shown = rwp.replay(replayed.chunked, record.stamp)
-    assert "Tram line extended to the hospital" in shown.text and all(line in shown.text for line in TRAM)
+    assert "Tram line extended to the hospital" in shown.text and all(
+        line in shown.text for line in TRAM
+    )

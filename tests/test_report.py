@@ -1,8 +1,9 @@
 """The HTML report (`archiver report`, `archiver diff --html`): what a reader of the page sees.
 
-A loopback site edits an article and the sources it cites, the real command writes the report, and the tests
-read it as a user would: its sections, the words struck and underlined, each source's status, hostile text
-kept as text, and, in a real headless Chromium at phone and desktop width, that the marks are visible.
+A loopback site edits an article and the sources it cites, the real command writes the report, and
+the tests read it as a user would: its sections, the words struck and underlined, each source's
+status, hostile text kept as text, and, in a real headless Chromium at phone and desktop width, that
+the marks are visible.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ PARAGRAPHS = [
     "Local shops near the bridge said they feared losing customers during the closure.",
     "The mayor said safety came first and promised regular updates on the repairs.",
 ]
-HOSTILE_SENTENCE = ('A resident wrote &lt;script&gt;alert("pwned")&lt;/script&gt; on the petition, see '
-                    "https://example.org/" + "a" * 150 + ".")
+HOSTILE_SENTENCE = (
+    'A resident wrote &lt;script&gt;alert("pwned")&lt;/script&gt; on the petition, see '
+    "https://example.org/" + "a" * 150 + "."
+)
 HOSTILE_ANCHOR = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;the new budget"
 
 
@@ -54,7 +57,9 @@ class Bridge:
     def report(self, *specs: str) -> str:
         """`archiver report URL [FROM] [TO] -o FILE` as a user runs it; the HTML written."""
         target = self.out / f"report-{'-'.join(specs) or 'default'}.html"
-        result = run_cli("report", self.url, *specs, "-o", str(target), "--archive", str(self.archive.root))
+        result = run_cli(
+            "report", self.url, *specs, "-o", str(target), "--archive", str(self.archive.root)
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout == f"wrote {target}\n"
         return target.read_text(encoding="utf-8")
@@ -75,26 +80,80 @@ def bridge(tmp_path_factory) -> Iterator[Bridge]:
     toml = root / "archiver.toml"
     toml.write_text(toml.read_text().replace("exclude = []", 'exclude = ["/unarchived/"]'))
     archive = Archive.open(root)
-    serve(site, "/sources/alive", "Council minutes", ["The council voted on the bridge closure in October.",
-                                                       "Minutes were approved without amendment by the members."])
-    survey = serve(site, "/sources/changed", "Engineering survey", ["The survey rated the bridge deck as poor.",
-                                                                    "Repairs were estimated to take eighteen months."])
-    serve(site, "/sources/gone", "Press release", ["The city announced the closure in a press release.",
-                                                   "Traffic will be diverted over the north crossing."])
-    serve(site, "/sources/dropped", "Old traffic study", ["A traffic study from 2019 predicted heavy congestion.",
-                                                          "It recommended building a second crossing."])
-    serve(site, "/sources/new", "New budget", ["The repair budget was approved by the council.",
-                                               "It totals forty million over two years."])
-    serve(site, LONG_PATH, "Long link", ["This source has a very long address indeed.",
-                                         "Nothing else of note is in it."])
-    sources = {name: site.url(f"/sources/{name}") for name in ("alive", "changed", "gone", "dropped", "new")}
+    serve(
+        site,
+        "/sources/alive",
+        "Council minutes",
+        [
+            "The council voted on the bridge closure in October.",
+            "Minutes were approved without amendment by the members.",
+        ],
+    )
+    survey = serve(
+        site,
+        "/sources/changed",
+        "Engineering survey",
+        [
+            "The survey rated the bridge deck as poor.",
+            "Repairs were estimated to take eighteen months.",
+        ],
+    )
+    serve(
+        site,
+        "/sources/gone",
+        "Press release",
+        [
+            "The city announced the closure in a press release.",
+            "Traffic will be diverted over the north crossing.",
+        ],
+    )
+    serve(
+        site,
+        "/sources/dropped",
+        "Old traffic study",
+        [
+            "A traffic study from 2019 predicted heavy congestion.",
+            "It recommended building a second crossing.",
+        ],
+    )
+    serve(
+        site,
+        "/sources/new",
+        "New budget",
+        [
+            "The repair budget was approved by the council.",
+            "It totals forty million over two years.",
+        ],
+    )
+    serve(
+        site,
+        LONG_PATH,
+        "Long link",
+        ["This source has a very long address indeed.", "Nothing else of note is in it."],
+    )
+    sources = {
+        name: site.url(f"/sources/{name}")
+        for name in ("alive", "changed", "gone", "dropped", "new")
+    }
     sources |= {"unarchived": site.url("/unarchived/report"), "long": site.url(LONG_PATH)}
-    story = {"title": "City closes old bridge", "paragraphs": list(PARAGRAPHS), "author": "Jane Doe", "links": [
-        (sources["alive"], "the council minutes"), (sources["changed"], "an engineering survey"),
-        (sources["gone"], "a press release"), (sources["dropped"], "a 2019 traffic study"),
-        (sources["unarchived"], "an unarchived report")]}
-    site.page(PATH, lambda: article(story["title"], story["paragraphs"], links=story["links"],
-                                    author=story["author"]))
+    story = {
+        "title": "City closes old bridge",
+        "paragraphs": list(PARAGRAPHS),
+        "author": "Jane Doe",
+        "links": [
+            (sources["alive"], "the council minutes"),
+            (sources["changed"], "an engineering survey"),
+            (sources["gone"], "a press release"),
+            (sources["dropped"], "a 2019 traffic study"),
+            (sources["unarchived"], "an unarchived report"),
+        ],
+    }
+    site.page(
+        PATH,
+        lambda: article(
+            story["title"], story["paragraphs"], links=story["links"], author=story["author"]
+        ),
+    )
     url = site.url(PATH)
     archive.add([url])
     # v2: headline, words in two sentences, a sentence out and one in; one citation out, two in.
@@ -109,7 +168,10 @@ def bridge(tmp_path_factory) -> Iterator[Bridge]:
     story["links"] += [(sources["new"], HOSTILE_ANCHOR), (sources["long"], "a long link")]
     archive.snapshot(all_pages=True)
     # Then a source is edited and another deleted; the article stays as it was.
-    survey["lines"] = ["The survey rated the bridge deck as critical.", "Repairs were estimated to take two years."]
+    survey["lines"] = [
+        "The survey rated the bridge deck as critical.",
+        "Repairs were estimated to take two years.",
+    ]
     site.routes.pop("/sources/gone")
     archive.snapshot(all_pages=True)
     # v3: only the byline changes.
@@ -136,14 +198,20 @@ def version_log(bridge: Bridge) -> list[dict]:
 
 
 def test_history_has_three_versions(bridge):
-    assert [(v["version"], v["kind"]) for v in version_log(bridge)] == [(1, "new"), (2, "edited"), (3, "edited")]
+    assert [(v["version"], v["kind"]) for v in version_log(bridge)] == [
+        (1, "new"),
+        (2, "edited"),
+        (3, "edited"),
+    ]
 
 
 def test_report_is_self_contained_and_loads_nothing(bridge):
     page = bridge.report("1", "2")
     root = tree(page)
     assert page.startswith("<!DOCTYPE html>")
-    assert root.xpath("//style") and not root.xpath("//script | //link | //img | //iframe | //object | //embed")
+    assert root.xpath("//style") and not root.xpath(
+        "//script | //link | //img | //iframe | //object | //embed"
+    )
     assert not root.xpath("//*[@src]") and not re.search(r"url\(", root.xpath("string(//style)"))
     assert root.xpath("//meta[@name='viewport']")
     csp = root.xpath("string(//meta[@http-equiv='Content-Security-Policy']/@content)")
@@ -188,12 +256,17 @@ def test_byline_change_is_the_default_pair(bridge):
 
 
 def status_of(root: lxml_html.HtmlElement) -> dict[str, tuple[str, str, str]]:
-    """Each citation's URL: (status shown, change between the versions, how the reference is marked)."""
+    """Each citation's URL: (status shown, change between the versions, how the reference is
+    marked)."""
     out = {}
     for item in root.xpath("//section[@id='citations']//li"):
         url = " ".join(item.xpath("string(.//*[contains(@class, 'url')])").split())
         marked = "ins" if item.xpath(".//ins") else "del" if item.xpath(".//del") else ""
-        out[url] = (item.xpath("string(.//*[contains(@class, 'badge')])"), item.get("data-change"), marked)
+        out[url] = (
+            item.xpath("string(.//*[contains(@class, 'badge')])"),
+            item.get("data-change"),
+            marked,
+        )
     return out
 
 
@@ -209,7 +282,8 @@ def test_citation_status_alive_changed_gone_not_archived(bridge):
         sources["long"]: ("alive", "added", "ins"),
         sources["dropped"]: ("alive", "removed", "del"),
     }
-    # v3 was captured after the survey's edit: it cites the edited survey, which has not changed since.
+    # v3 was captured after the survey's edit: it cites the edited survey, which has not changed
+    # since.
     later = status_of(tree(bridge.report()))
     assert later[sources["changed"]][0] == "alive" and later[sources["gone"]][0] == "gone"
 
@@ -226,13 +300,18 @@ def test_timeline_highlights_the_compared_versions(bridge):
     commits = [v["commit"] for v in version_log(bridge)]
 
     def marks(page: str) -> list[tuple[str, str]]:
-        return [(li.get("id"), " ".join(li.xpath("string(.//*[@class='mark'])").split()))
-                for li in tree(page).xpath("//ol[@class='timeline']/li")]
+        return [
+            (li.get("id"), " ".join(li.xpath("string(.//*[@class='mark'])").split()))
+            for li in tree(page).xpath("//ol[@class='timeline']/li")
+        ]
 
     assert marks(bridge.report()) == [("v1", ""), ("v2", "compared: from"), ("v3", "compared: to")]
     # FROM and TO take the forms `diff` takes: a commit, a negative number.
-    assert marks(bridge.report(commits[0][:10], "-1")) == [("v1", "compared: from"), ("v2", ""),
-                                                           ("v3", "compared: to")]
+    assert marks(bridge.report(commits[0][:10], "-1")) == [
+        ("v1", "compared: from"),
+        ("v2", ""),
+        ("v3", "compared: to"),
+    ]
     root = tree(bridge.report("1", "2"))
     [v2] = root.xpath("//li[@id='v2']")
     assert commits[1][:10] in v2.text_content() and "edited" in v2.text_content()
@@ -244,8 +323,14 @@ def test_evidence_names_the_warc_records(bridge):
     cards = root.xpath("//section[@id='evidence']//article")
     assert len(cards) == 2
     for card, number in zip(cards, (1, 2), strict=True):
-        meta = json.loads(git(bridge.archive.root, "show", f"{version_log(bridge)[number - 1]['commit']}:"
-                              f"{bridge.archive.history(bridge.url).folder}/meta.json"))
+        meta = json.loads(
+            git(
+                bridge.archive.root,
+                "show",
+                f"{version_log(bridge)[number - 1]['commit']}:"
+                f"{bridge.archive.history(bridge.url).folder}/meta.json",
+            )
+        )
         text = card.text_content()
         assert meta["warc"]["record_id"] in text and meta["warc"]["file"] in text
         assert f"warcio extract {meta['warc']['file']} {meta['warc']['offset']}" in text
@@ -253,7 +338,9 @@ def test_evidence_names_the_warc_records(bridge):
 
 def test_diff_html_writes_the_same_report(bridge, tmp_path):
     target = tmp_path / "diff.html"
-    result = run_cli("diff", bridge.url, "1", "2", "--html", str(target), "--archive", str(bridge.archive.root))
+    result = run_cli(
+        "diff", bridge.url, "1", "2", "--html", str(target), "--archive", str(bridge.archive.root)
+    )
     assert result.returncode == 0, result.stderr
 
     def stable(page: str) -> str:  # all but the time it was generated
@@ -268,8 +355,12 @@ def test_report_errors_are_usage_errors(bridge, tmp_path):
     assert missing.returncode == 2 and "no version 9" in missing.stderr
     assert not (tmp_path / "x.html").exists()
     (tmp_path / "x.html").write_text("a file, not a folder")
-    unwritable = run_cli("report", bridge.url, "-o", str(tmp_path / "x.html" / "y.html"), "--archive", root)
-    assert unwritable.returncode == 2 and unwritable.stderr.startswith("archiver: error: cannot write")
+    unwritable = run_cli(
+        "report", bridge.url, "-o", str(tmp_path / "x.html" / "y.html"), "--archive", root
+    )
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith(
+        "archiver: error: cannot write"
+    )
 
 
 # -- hostile input -----------------------------------------------------------------------------
@@ -287,22 +378,43 @@ def test_hostile_text_from_the_page_stays_text(bridge):
 
 
 def version(number: int, kind: str = "edited", **fields: object) -> Version:
-    meta = {"captured_at": f"2026-11-2{number}T10:00:00+00:00", "kind": kind, "status": 200,
-            "final_url": fields.pop("final_url", "https://news.example/a"), "summary": str(fields.pop("summary", "")),
-            **fields}
+    meta = {
+        "captured_at": f"2026-11-2{number}T10:00:00+00:00",
+        "kind": kind,
+        "status": 200,
+        "final_url": fields.pop("final_url", "https://news.example/a"),
+        "summary": str(fields.pop("summary", "")),
+        **fields,
+    }
     return Version("", number, f"{number:040x}", meta)
 
 
 def test_render_never_links_anything_but_http():
     old_text = '# The plain headline\n\nA sentence "quoted" & <b>bold</b>.\n'
-    new_text = '# The plain headline "><svg onload=alert(1)>\n\nA sentence \'quoted\' & <i>it</i>.\n'
-    hostile = [CitedSource("javascript:alert(1)", "<b>click</b>", "added", "not archived"),
-               CitedSource('https://ok.example/"><script>x</script>', "fine", "kept", "not archived")]
-    old, new = version(1, "new"), version(2, final_url="javascript:alert(2)", summary="<i>summary</i>")
-    page = render(ReportData(url="https://news.example/a?q=<x>", folder="pages/news.example/a", versions=[old, new],
-                             old=old, new=new, old_text=old_text, new_text=new_text,
-                             comparison=compare(old_text, new_text), citations=hostile,
-                             generated_at=datetime(2026, 11, 24, tzinfo=UTC), software="archiver test"))
+    new_text = "# The plain headline \"><svg onload=alert(1)>\n\nA sentence 'quoted' & <i>it</i>.\n"
+    hostile = [
+        CitedSource("javascript:alert(1)", "<b>click</b>", "added", "not archived"),
+        CitedSource('https://ok.example/"><script>x</script>', "fine", "kept", "not archived"),
+    ]
+    old, new = (
+        version(1, "new"),
+        version(2, final_url="javascript:alert(2)", summary="<i>summary</i>"),
+    )
+    page = render(
+        ReportData(
+            url="https://news.example/a?q=<x>",
+            folder="pages/news.example/a",
+            versions=[old, new],
+            old=old,
+            new=new,
+            old_text=old_text,
+            new_text=new_text,
+            comparison=compare(old_text, new_text),
+            citations=hostile,
+            generated_at=datetime(2026, 11, 24, tzinfo=UTC),
+            software="archiver test",
+        )
+    )
     root = tree(page)
     assert not root.xpath("//script | //svg | //b | //i")
     assert all(h.startswith(("https://", "#")) for h in root.xpath("//a/@href"))
@@ -313,8 +425,8 @@ def test_render_never_links_anything_but_http():
 
 # -- rendering in a real browser ------------------------------------------------------------------
 
-# Measures, inside the report, every <ins> and <del>, the URLs and the page width, and hands the numbers to
-# the page around it (a srcdoc frame shares its origin).
+# Measures, inside the report, every <ins> and <del>, the URLs and the page width, and hands the
+# numbers to the page around it (a srcdoc frame shares its origin).
 PROBE = """<script>
 addEventListener("load", () => {
   const width = window.innerWidth;
@@ -335,30 +447,53 @@ addEventListener("load", () => {
 def dump_dom(page: Path, profile: Path) -> subprocess.CompletedProcess[str]:
     browser = chromium()
     if browser is None:
-        pytest.skip("no Chromium binary found (install Debian's `chromium`): this test renders the report in it")
-    return subprocess.run([browser, *CHROMIUM_FLAGS, "--hide-scrollbars", f"--user-data-dir={profile}",
-                           "--window-size=1400,1000", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+        pytest.skip(
+            "no Chromium binary found (install Debian's `chromium`): this test renders the report "
+            "in it"
+        )
+    return subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            "--window-size=1400,1000",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_changes_are_visible_and_marked_in_chromium(bridge, tmp_path, width):
     page = bridge.report("1", "2")
-    # The report's own policy forbids scripts; the copy under test drops it to let the probe measure.
-    probed = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace("</body>", PROBE + "</body>")
-    # Headless Chromium will not make a window narrower than 500 px: a frame of the width under test is
-    # the report's viewport instead (its media queries and layout see exactly that width).
+    # The report's own policy forbids scripts; the copy under test drops it to let the probe
+    # measure.
+    probed = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace(
+        "</body>", PROBE + "</body>"
+    )
+    # Headless Chromium will not make a window narrower than 500 px: a frame of the width under test
+    # is the report's viewport instead (its media queries and layout see exactly that width).
     host = tmp_path / "host.html"
-    host.write_text(f'<!DOCTYPE html><html><body style="margin:0"><pre id="probe"></pre><iframe title="report" '
-                    f'style="border:0;display:block;width:{width}px;height:900px" srcdoc="{escape(probed)}">'
-                    "</iframe></body></html>", encoding="utf-8")
+    host.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><pre id="probe"></pre><iframe title="report" '
+        f'style="border:0;display:block;width:{width}px;height:900px" srcdoc="{escape(probed)}">'
+        "</iframe></body></html>",
+        encoding="utf-8",
+    )
     result = dump_dom(host, tmp_path / "profile")
     found = tree(result.stdout).xpath("string(//pre[@id='probe'])")
     assert found, result.stderr[-2000:]
     probe = json.loads(found)
 
     assert probe["width"] == width
-    assert probe["scrollWidth"] <= probe["width"]  # no horizontal scrolling, long URLs and words included
+    assert (
+        probe["scrollWidth"] <= probe["width"]
+    )  # no horizontal scrolling, long URLs and words included
     assert probe["urls"] and all(right <= width for right in probe["urls"])
     marks = probe["marks"]
     assert len(marks) >= 10
@@ -367,6 +502,11 @@ def test_changes_are_visible_and_marked_in_chromium(bridge, tmp_path, width):
         assert mark["left"] >= 0 and mark["right"] <= width, mark
         assert ("line-through" if mark["tag"] == "del" else "underline") in mark["decoration"], mark
     shown = {(m["tag"], " ".join(m["text"].split())) for m in marks}
-    for expected in [("del", "Monday"), ("ins", "Tuesday"), ("ins", "deep"), ("ins", "for two years of repairs"),
-                     ("del", "Officials said the bridge would stay closed for at least a year.")]:
+    for expected in [
+        ("del", "Monday"),
+        ("ins", "Tuesday"),
+        ("ins", "deep"),
+        ("ins", "for two years of repairs"),
+        ("del", "Officials said the bridge would stay closed for at least a year."),
+    ]:
         assert expected in shown

@@ -1,5 +1,6 @@
-"""A server that says "too many requests": Retry-After (seconds or an HTTP date) is waited for and the request
-retried, a wait longer than `max_retry_wait` fails at once, and `retries` bounds the attempts.
+"""A server that says "too many requests": Retry-After (seconds or an HTTP date) is waited for and
+the request retried, a wait longer than `max_retry_wait` fails at once, and `retries` bounds the
+attempts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from archiver.urls import page_dir
 
 
 def answers(*responses: Response):
-    """A route giving these responses in turn (the last one from then on), recording when each came."""
+    """A route giving these responses in turn (the last one from then on), recording when each
+    came."""
     served: list[float] = []
 
     def serve(handler) -> Response:
@@ -29,12 +31,18 @@ def answers(*responses: Response):
 
 
 def too_many(retry_after: str | None, status: int = 429) -> Response:
-    return Response(status=status, body=b"slow down", content_type="text/plain",
-                    headers=[("Retry-After", retry_after)] if retry_after is not None else [])
+    return Response(
+        status=status,
+        body=b"slow down",
+        content_type="text/plain",
+        headers=[("Retry-After", retry_after)] if retry_after is not None else [],
+    )
 
 
 def http_date(seconds_ahead: float) -> str:
-    return email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=seconds_ahead), usegmt=True)
+    return email.utils.format_datetime(
+        datetime.now(UTC) + timedelta(seconds=seconds_ahead), usegmt=True
+    )
 
 
 def ok() -> Response:
@@ -58,8 +66,11 @@ def test_retry_after_as_an_http_date_is_honoured(archive, site):
     assert len(route.served) == 2 and route.served[1] - route.served[0] >= 0.9
 
 
-@pytest.mark.parametrize(("retry_after", "settings"), [("90", {}), ("1", {"max_retry_wait": 0.5}), ("date", {})],
-                         ids=["seconds", "max_retry_wait", "http-date"])
+@pytest.mark.parametrize(
+    ("retry_after", "settings"),
+    [("90", {}), ("1", {"max_retry_wait": 0.5}), ("date", {})],
+    ids=["seconds", "max_retry_wait", "http-date"],
+)
 def test_retry_after_longer_than_max_retry_wait_fails_at_once(archive, site, retry_after, settings):
     if retry_after == "date":
         retry_after = http_date(90)

@@ -1,4 +1,5 @@
-"""Cited sources: what an article cites in its body is archived as pages of their own, with history."""
+"""Cited sources: what an article cites in its body is archived as pages of their own, with
+history."""
 
 from __future__ import annotations
 
@@ -23,19 +24,41 @@ def cite(href: str, text: str) -> str:
 
 def serve_sources(site: Site, other: Site) -> dict[str, str]:
     other.routes["/reports/waiting-times.pdf"] = Response(
-        body=pdf(["Waiting times report 2026.", "Median wait rose to 14 weeks. Regional gaps widened."],
-                 title="Waiting times report"),
-        content_type="application/pdf")
-    other.page("/statement", lambda: article("Ministry statement on waiting times", [
-        "The ministry said the figures reflect a temporary backlog after the winter season.",
-        "It promised additional funding for regional hospitals over the next two years.",
-        f'Details are in <a href="{other.url("/annex")}">the annex</a> published separately.']))
+        body=pdf(
+            ["Waiting times report 2026.", "Median wait rose to 14 weeks. Regional gaps widened."],
+            title="Waiting times report",
+        ),
+        content_type="application/pdf",
+    )
+    other.page(
+        "/statement",
+        lambda: article(
+            "Ministry statement on waiting times",
+            [
+                "The ministry said the figures reflect a temporary backlog after the winter season.",
+                "It promised additional funding for regional hospitals over the next two years.",
+                f'Details are in <a href="{other.url("/annex")}">the annex</a> published separately.',
+            ],
+        ),
+    )
     other.redirect("/old-press-release", "/press/2026/waiting-times", status=301)
-    other.page("/press/2026/waiting-times", lambda: article("Press release: waiting times", [
-        "The press office released a summary of the waiting time figures for journalists.",
-        "The summary repeats the ministry's commitment to reduce waiting times by next year."]))
-    other.page("/annex", lambda: article("Annex to the statement", [
-        "The annex lists hospital by hospital figures for the last twelve months of data."]))
+    other.page(
+        "/press/2026/waiting-times",
+        lambda: article(
+            "Press release: waiting times",
+            [
+                "The press office released a summary of the waiting time figures for journalists.",
+                "The summary repeats the ministry's commitment to reduce waiting times by next year.",
+            ],
+        ),
+    )
+    other.page(
+        "/annex",
+        lambda: article(
+            "Annex to the statement",
+            ["The annex lists hospital by hospital figures for the last twelve months of data."],
+        ),
+    )
     return {
         "pdf": other.url("/reports/waiting-times.pdf"),
         "statement": other.url("/statement"),
@@ -45,11 +68,15 @@ def serve_sources(site: Site, other: Site) -> dict[str, str]:
     }
 
 
-def first_article(site: Site, other: Site, sources: dict[str, str], drop: str = "", extra: str = "") -> str:
+def first_article(
+    site: Site, other: Site, sources: dict[str, str], drop: str = "", extra: str = ""
+) -> str:
     body = [
         *INTRO,
         cite(sources["pdf"], "the official report"),
-        cite(sources["statement"] + "?utm_source=newsletter&utm_medium=email", "a ministry statement"),
+        cite(
+            sources["statement"] + "?utm_source=newsletter&utm_medium=email", "a ministry statement"
+        ),
         cite(sources["moved"], "the press release"),
         cite("/data/removed-table", "a data table"),
         cite("../analysis/background#section-2", "our background analysis"),
@@ -66,15 +93,29 @@ def first_article(site: Site, other: Site, sources: dict[str, str], drop: str = 
 
 def test_article_sources_are_archived_once_with_their_own_pages(site, other, archive):
     sources = serve_sources(site, other)
-    site.page("/analysis/background", lambda: article("Background: how waiting times are measured", [
-        "Waiting times are measured from referral to the start of treatment in every region.",
-        "The method changed in 2024, which makes comparisons with earlier years difficult."]))
+    site.page(
+        "/analysis/background",
+        lambda: article(
+            "Background: how waiting times are measured",
+            [
+                "Waiting times are measured from referral to the start of treatment in every region.",
+                "The method changed in 2024, which makes comparisons with earlier years difficult.",
+            ],
+        ),
+    )
     url = first_article(site, other, sources)
     second = site.url("/health/reaction")
-    site.page("/health/reaction", lambda: article("Doctors react to waiting time figures", [
-        "Doctors' unions said the figures confirm what their members see every day in clinics.",
-        cite(sources["statement"], "the ministry's statement"),
-        cite(sources["pdf"], "the report")]))
+    site.page(
+        "/health/reaction",
+        lambda: article(
+            "Doctors react to waiting time figures",
+            [
+                "Doctors' unions said the figures confirm what their members see every day in clinics.",
+                cite(sources["statement"], "the ministry's statement"),
+                cite(sources["pdf"], "the report"),
+            ],
+        ),
+    )
 
     _, summary = archive.add([url, second])
 
@@ -88,9 +129,12 @@ def test_article_sources_are_archived_once_with_their_own_pages(site, other, arc
     ]
     by_url = {r.url: r for r in summary.results}
     assert {u: (by_url[u].role, by_url[u].outcome) for u in sources.values()} == {
-        sources["pdf"]: ("source", "new"), sources["statement"]: ("source", "new"),
-        sources["moved"]: ("source", "new"), sources["missing"]: ("source", "gone"),
-        sources["relative"]: ("source", "new")}
+        sources["pdf"]: ("source", "new"),
+        sources["statement"]: ("source", "new"),
+        sources["moved"]: ("source", "new"),
+        sources["missing"]: ("source", "gone"),
+        sources["relative"]: ("source", "new"),
+    }
     assert (by_url[url].role, by_url[second].role) == ("article", "article")
     # Cited by both articles, fetched once; the sources' own citations are depth 2, not followed.
     assert other.hits["/statement"] == 1 and other.hits["/reports/waiting-times.pdf"] == 1
@@ -105,10 +149,15 @@ def test_article_sources_are_archived_once_with_their_own_pages(site, other, arc
     assert pdf_meta["role"] == "source" and pdf_meta["content_type"] == "application/pdf"
     assert pdf_meta["cited_by"] == sorted([url, second])
     pdf_text = (archive.root / page_dir(sources["pdf"]) / "article.md").read_text()
-    assert pdf_text == ("# Waiting times report\n\nWaiting times report 2026.\n"
-                        "Median wait rose to 14 weeks.\nRegional gaps widened.\n")
+    assert pdf_text == (
+        "# Waiting times report\n\nWaiting times report 2026.\n"
+        "Median wait rose to 14 weeks.\nRegional gaps widened.\n"
+    )
     moved = meta(archive.root, sources["moved"])
-    assert moved["final_url"] == other.url("/press/2026/waiting-times") and moved["redirects"][0]["status"] == 301
+    assert (
+        moved["final_url"] == other.url("/press/2026/waiting-times")
+        and moved["redirects"][0]["status"] == 301
+    )
     assert meta(archive.root, sources["missing"])["status"] == 404
     assert not (archive.root / page_dir(sources["missing"]) / "article.md").exists()
     assert sources["statement"] not in (archive.root / "urls.txt").read_text()
@@ -119,39 +168,68 @@ def test_article_sources_are_archived_once_with_their_own_pages(site, other, arc
     from warcio.archiveiterator import ArchiveIterator
 
     with (archive.root / summary.warc).open("rb") as f:
-        outlinks = next(r.raw_stream.read().decode() for r in ArchiveIterator(f) if r.rec_type == "metadata"
-                        and r.rec_headers.get_header("WARC-Target-URI") == f"urn:archiver:metadata:{url}")
-    assert f"outlink: {sources['statement']} {sources['statement']}?utm_source=newsletter" in outlinks
+        outlinks = next(
+            r.raw_stream.read().decode()
+            for r in ArchiveIterator(f)
+            if r.rec_type == "metadata"
+            and r.rec_headers.get_header("WARC-Target-URI") == f"urn:archiver:metadata:{url}"
+        )
+    assert (
+        f"outlink: {sources['statement']} {sources['statement']}?utm_source=newsletter" in outlinks
+    )
     assert f"outlink: {sources['relative']} ../analysis/background#section-2" in outlinks
 
 
 def test_citation_edit_shows_in_links_diff_and_new_source_is_archived(site, other, archive):
     sources = serve_sources(site, other)
-    site.page("/analysis/background", lambda: article("Background", ["Background text that is long enough."]))
+    site.page(
+        "/analysis/background",
+        lambda: article("Background", ["Background text that is long enough."]),
+    )
     url = first_article(site, other, sources)
     archive.add([url])
-    other.page("/new-study", lambda: article("New study on regional hospitals", [
-        "A new study compares regional hospitals across the country over ten years of records.",
-        "It finds staff shortages explain most of the difference in waiting times."]))
+    other.page(
+        "/new-study",
+        lambda: article(
+            "New study on regional hospitals",
+            [
+                "A new study compares regional hospitals across the country over ten years of records.",
+                "It finds staff shortages explain most of the difference in waiting times.",
+            ],
+        ),
+    )
 
-    first_article(site, other, sources, drop="the press release",
-                  extra=cite(other.url("/new-study"), "a new study"))
+    first_article(
+        site,
+        other,
+        sources,
+        drop="the press release",
+        extra=cite(other.url("/new-study"), "a new study"),
+    )
     summary = archive.snapshot(all_pages=True)
 
     by_url = {r.url: r.outcome for r in summary.results}
     assert by_url[url] == "changed" and by_url[other.url("/new-study")] == "new"
-    assert by_url[sources["moved"]] == "unchanged"  # no longer cited: still a known source, its history stays
+    assert (
+        by_url[sources["moved"]] == "unchanged"
+    )  # no longer cited: still a known source, its history stays
     assert (archive.root / page_dir(sources["moved"]) / "meta.json").exists()
     rel = page_dir(url).as_posix()
     diff = git(archive.root, "diff", "-U0", "HEAD~1", "HEAD", "--", f"{rel}/links.txt").splitlines()
     changes = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    assert changes == [f"-{sources['moved']}\tthe press release", f"+{other.url('/new-study')}\ta new study"]
+    assert changes == [
+        f"-{sources['moved']}\tthe press release",
+        f"+{other.url('/new-study')}\ta new study",
+    ]
     assert by_url[sources["statement"]] == "unchanged"
 
 
 def test_list_sources_and_cited_by(site, other, archive):
     sources = serve_sources(site, other)
-    site.page("/analysis/background", lambda: article("Background", ["Background text that is long enough."]))
+    site.page(
+        "/analysis/background",
+        lambda: article("Background", ["Background text that is long enough."]),
+    )
     url = first_article(site, other, sources)
     archive.add([url])
 
@@ -163,8 +241,12 @@ def test_list_sources_and_cited_by(site, other, archive):
 
     cited = json.loads(run_cli("list", "--cited-by", url, "--json", "-a", str(archive.root)).stdout)
     assert [(p["url"], p["status"]) for p in cited] == [
-        (sources["pdf"], "200"), (sources["statement"], "200"), (sources["moved"], "200"),
-        (sources["missing"], "404"), (sources["relative"], "200")]
+        (sources["pdf"], "200"),
+        (sources["statement"], "200"),
+        (sources["moved"], "200"),
+        (sources["missing"], "404"),
+        (sources["relative"], "200"),
+    ]
     plain = run_cli("list", "--cited-by", url, "-a", str(archive.root)).stdout.splitlines()
     assert plain[3].split("\t")[0] == "404" and plain[3].endswith(sources["missing"])
 
@@ -179,8 +261,8 @@ def test_private_addresses_are_not_fetched_by_default(site, other, tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     skipped = {r["url"]: r["error"] for r in data["results"] if r["outcome"] == "skipped"}
-    # The origin the user named for the tracked article (scheme, host, port) is the user's choice, sources on it
-    # included; every other private origin is refused.
+    # The origin the user named for the tracked article (scheme, host, port) is the user's choice,
+    # sources on it included; every other private origin is refused.
     assert set(skipped) == {u for u in sources.values() if u.startswith(other.url("/"))}
     assert "non-public address 127.0.0.2" in skipped[sources["pdf"]]
     assert site.hits["/health/waiting-times"] == 1 and site.hits["/data/removed-table"] == 1
@@ -189,7 +271,8 @@ def test_private_addresses_are_not_fetched_by_default(site, other, tmp_path):
 
 
 def test_redirect_to_a_private_address_is_refused(site, other, tmp_path):
-    # The first hop is on the tracked article's own origin, which the user named; the second is private.
+    # The first hop is on the tracked article's own origin, which the user named; the second is
+    # private.
     site.redirect("/out", other.url("/statement"))
     serve_sources(site, other)
     site.page("/story", lambda: article("Story", [*INTRO, cite("/out", "a redirecting link")]))
@@ -204,8 +287,11 @@ def test_scope_controls(site, other, archive):
     sources = serve_sources(site, other)
     url = first_article(site, other, sources)
     toml = archive.root / "archiver.toml"
-    toml.write_text(toml.read_text().replace("exclude = []", 'exclude = ["\\\\.pdf$"]')
-                    .replace("other_hosts = true", "other_hosts = false"))
+    toml.write_text(
+        toml.read_text()
+        .replace("exclude = []", 'exclude = ["\\\\.pdf$"]')
+        .replace("other_hosts = true", "other_hosts = false")
+    )
     archive = Archive.open(archive.root)
 
     _, summary = archive.add([url])
@@ -214,12 +300,24 @@ def test_scope_controls(site, other, archive):
     assert fetched == {sources["missing"], sources["relative"]}  # same host only, no PDFs
     assert not other.hits
 
-    toml.write_text(toml.read_text().replace("other_hosts = false", "other_hosts = true")
-                    .replace("max_per_article = 100", "max_per_article = 2"))
+    toml.write_text(
+        toml.read_text()
+        .replace("other_hosts = false", "other_hosts = true")
+        .replace("max_per_article = 100", "max_per_article = 2")
+    )
     summary = Archive.open(archive.root).snapshot(all_pages=True)
-    cited_now = {r.url for r in summary.results if r.role == "source" and r.depth == 1
-                 and url in json.loads((archive.root / r.folder / "meta.json").read_text()).get("cited_by", [])}
-    assert {sources["statement"], sources["moved"]} <= cited_now  # the first two in order of citation
+    cited_now = {
+        r.url
+        for r in summary.results
+        if r.role == "source"
+        and r.depth == 1
+        and url
+        in json.loads((archive.root / r.folder / "meta.json").read_text()).get("cited_by", [])
+    }
+    assert {
+        sources["statement"],
+        sources["moved"],
+    } <= cited_now  # the first two in order of citation
     assert sources["pdf"] not in {r.url for r in summary.results}  # still excluded by pattern
 
 
@@ -241,7 +339,10 @@ def test_depth_options(site, other, archive):
 
 
 def test_a_tracked_article_cited_by_another_keeps_its_article_role(site, other, archive):
-    site.page("/a", lambda: article("First article on the harbour", [*INTRO, cite("/b", "our earlier story")]))
+    site.page(
+        "/a",
+        lambda: article("First article on the harbour", [*INTRO, cite("/b", "our earlier story")]),
+    )
     site.page("/b", lambda: article("Earlier article on the harbour", INTRO))
     archive.add([site.url("/b")])
     _, summary = archive.add([site.url("/a")])
@@ -253,8 +354,15 @@ def test_a_tracked_article_cited_by_another_keeps_its_article_role(site, other, 
 
 
 def test_binary_source_kept_without_text(site, other, archive):
-    other.routes["/photo.jpg"] = Response(body=b"\xff\xd8\xff\xe0" + bytes(5000), content_type="image/jpeg")
-    site.page("/story", lambda: article("Story with a photo source", [*INTRO, cite(other.url("/photo.jpg"), "photo")]))
+    other.routes["/photo.jpg"] = Response(
+        body=b"\xff\xd8\xff\xe0" + bytes(5000), content_type="image/jpeg"
+    )
+    site.page(
+        "/story",
+        lambda: article(
+            "Story with a photo source", [*INTRO, cite(other.url("/photo.jpg"), "photo")]
+        ),
+    )
     archive.add([site.url("/story")])
     folder = archive.root / page_dir(other.url("/photo.jpg"))
     assert sorted(p.name for p in folder.iterdir()) == ["meta.json"]
@@ -266,9 +374,16 @@ def test_sources_are_rechecked_with_their_article(site, other, archive):
     sources = serve_sources(site, other)
     url = first_article(site, other, sources)
     archive.add([url])
-    other.page("/statement", lambda: article("Ministry statement on waiting times", [
-        "The ministry said the figures reflect a temporary backlog after the winter season.",
-        "It no longer promises additional funding for regional hospitals."]))
+    other.page(
+        "/statement",
+        lambda: article(
+            "Ministry statement on waiting times",
+            [
+                "The ministry said the figures reflect a temporary backlog after the winter season.",
+                "It no longer promises additional funding for regional hospitals.",
+            ],
+        ),
+    )
 
     summary = archive.snapshot(all_pages=True)
 
@@ -278,5 +393,3 @@ def test_sources_are_rechecked_with_their_article(site, other, archive):
     confirmed = sum(outcome == "unchanged" for outcome in by_url.values())
     subject = git(archive.root, "log", "-1", "--format=%s").strip()
     assert subject == f"archiver: 1 changed, {confirmed} confirmed unchanged"
-
-

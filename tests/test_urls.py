@@ -10,13 +10,16 @@ import pytest
 from archiver.errors import InvalidURL, UsageError
 from archiver.urls import legacy_page_dir, names_folder, normalize_url, page_dir
 
-# --- normalize_url ---------------------------------------------------------------------------------
+# --- normalize_url --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("HTTP://Example.COM/Path", "http://example.com/Path"),  # path case is kept: it is the server's
+        (
+            "HTTP://Example.COM/Path",
+            "http://example.com/Path",
+        ),  # path case is kept: it is the server's
         ("https://EXAMPLE.com", "https://example.com/"),
         ("http://example.com:80/a", "http://example.com/a"),
         ("https://example.com:443/a", "https://example.com/a"),
@@ -38,7 +41,10 @@ def test_tracking_params_removed_others_kept_in_order() -> None:
 
 
 def test_only_tracking_params_leaves_no_query() -> None:
-    assert normalize_url("https://example.com/story?utm_source=a&fbclid=b&gclid=c") == "https://example.com/story"
+    assert (
+        normalize_url("https://example.com/story?utm_source=a&fbclid=b&gclid=c")
+        == "https://example.com/story"
+    )
 
 
 def test_query_without_tracking_is_untouched() -> None:
@@ -91,7 +97,10 @@ def test_idn_host_becomes_punycode(raw: str, expected: str) -> None:
         ("http://News_Desk.Example.com/story", "http://news_desk.example.com/story"),
         ("http://_dmarc.example.com/", "http://_dmarc.example.com/"),
         ("https://news_desk.bücher.de/x", "https://news_desk.xn--bcher-kva.de/x"),
-        ("http://ｅｘａｍｐｌｅ．ｃｏｍ/", "http://example.com/"),  # full-width letters and dot, as browsers map them
+        (
+            "http://ｅｘａｍｐｌｅ．ｃｏｍ/",
+            "http://example.com/",
+        ),  # full-width letters and dot, as browsers map them
     ],
 )
 def test_host_with_underscores_is_kept_as_browsers_keep_it(raw: str, expected: str) -> None:
@@ -158,7 +167,7 @@ def test_long_but_reasonable_url_accepted() -> None:
     assert normalize_url(url) == url
 
 
-# --- page_dir ----------------------------------------------------------------------------------------
+# --- page_dir -------------------------------------------------------------------------------------
 
 PAGE_DIR = re.compile(r"^pages/[^/]+/[a-z0-9._-]+-[0-9a-f]{32}$")
 WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
@@ -177,7 +186,7 @@ TRICKY_URLS = [
     "https://aux.com/lpt1",
     "http://127.0.0.1:8080/x",
     "http://[::1]:8080/x",
-    "https://example.com/?q=a:b|c<d>e*f\"g",
+    'https://example.com/?q=a:b|c<d>e*f"g',
     "https://example.com/ünïcödé/pfad",
     "https://xn--bcher-kva.de/buch",
     "https://example.com/" + "a" * 4000,
@@ -192,7 +201,9 @@ def test_page_dir_is_safe(url: str) -> None:
     folder = page_dir(normalize_url(url))
     text = folder.as_posix()
     assert PAGE_DIR.match(text), text
-    assert len(text) <= 200  # with `/article.md`, 211: under Windows' 260 for an archive path of up to 48
+    assert (
+        len(text) <= 200
+    )  # with `/article.md`, 211: under Windows' 260 for an archive path of up to 48
     for part in folder.parts:
         assert part not in ("", ".", "..")
         assert not WINDOWS_RESERVED.match(part), part
@@ -218,7 +229,9 @@ def test_page_dir_keeps_port_apart() -> None:
 def test_page_dir_is_stable() -> None:
     url = normalize_url("https://example.com/story?id=7")
     assert page_dir(url) == page_dir(url)
-    assert page_dir(url) == page_dir(normalize_url("HTTPS://EXAMPLE.com:443/story?id=7&utm_source=x#top"))
+    assert page_dir(url) == page_dir(
+        normalize_url("HTTPS://EXAMPLE.com:443/story?id=7&utm_source=x#top")
+    )
 
 
 def test_same_slug_different_folders() -> None:
@@ -256,8 +269,14 @@ def test_slug_with_reserved_stem_is_escaped(path: str) -> None:
         assert not WINDOWS_RESERVED.match(part), part
 
 
-@pytest.mark.parametrize("url", ["https://example.com/a/%2E%2E/b", "https://example.com/a/%2e/b",
-                                 "https://example.com/%2e%2e/%2e%2e/etc"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a/%2E%2E/b",
+        "https://example.com/a/%2e/b",
+        "https://example.com/%2e%2e/%2e%2e/etc",
+    ],
+)
 def test_percent_encoded_dot_segments(url: str) -> None:
     once = normalize_url(url)
     assert "/../" not in once and "/./" not in once
@@ -270,6 +289,10 @@ def test_a_folder_is_named_by_128_bits_of_the_url_hash_and_older_archives_by_32(
     assert page_dir(url).name.endswith("-" + digest[:32])
     assert legacy_page_dir(url).name.endswith("-" + digest[:8])
     assert page_dir(url).parent == legacy_page_dir(url).parent
-    assert names_folder(url, page_dir(url).as_posix()) and names_folder(url, legacy_page_dir(url).as_posix())
+    assert names_folder(url, page_dir(url).as_posix()) and names_folder(
+        url, legacy_page_dir(url).as_posix()
+    )
     other = normalize_url("https://www.example.com/2026/11/20/council-votes.html?x=1")
-    assert not names_folder(other, page_dir(url).as_posix()) and not names_folder(other, legacy_page_dir(url).name)
+    assert not names_folder(other, page_dir(url).as_posix()) and not names_folder(
+        other, legacy_page_dir(url).name
+    )

@@ -1,8 +1,10 @@
-"""`archiver verify`: every version's WARC evidence in the whole history, checked as a skeptic would.
+"""`archiver verify`: every version's WARC evidence in the whole history, checked as a skeptic
+would.
 
-An archive with history (tests/support/evidence.py: three runs, a revisit) is verified sound, then damaged the ways
-evidence gets damaged: a flipped byte on disk, a payload altered and re-gzipped so that the file is still
-valid gzip, a file cut short, a file deleted. Each must exit 5 and name the WARC file and the page.
+An archive with history (tests/support/evidence.py: three runs, a revisit) is verified sound, then
+damaged the ways evidence gets damaged: a flipped byte on disk, a payload altered and re-gzipped so
+that the file is still valid gzip, a file cut short, a file deleted. Each must exit 5 and name the
+WARC file and the page.
 """
 
 from __future__ import annotations
@@ -48,13 +50,19 @@ def versions(root: Path, url: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def lines_for(result: subprocess.CompletedProcess[str], file: str, url: str, version: int) -> list[str]:
-    return [line for line in result.stdout.splitlines() if line.startswith(f"{file}: {url} v{version} ")]
+def lines_for(
+    result: subprocess.CompletedProcess[str], file: str, url: str, version: int
+) -> list[str]:
+    return [
+        line for line in result.stdout.splitlines() if line.startswith(f"{file}: {url} v{version} ")
+    ]
 
 
 def test_a_sound_archive_verifies_with_exit_0_and_one_line(site, archive):
     history = build_history(site, archive)
-    count = sum(len(versions(history.root, url)) for url in (history.article, history.source, history.other))
+    count = sum(
+        len(versions(history.root, url)) for url in (history.article, history.source, history.other)
+    )
     assert count == 5
 
     result = verify(history.root)
@@ -82,7 +90,9 @@ def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(site
     assert f"offset {original['offset']}: corrupt gzip member" in first[0]
     # The other pages of that run, in the same file, are intact and not reported.
     assert history.source not in result.stdout and history.other not in result.stdout
-    assert result.stderr.startswith("archiver: error: verified 5 versions in 5 WARC files: 2 problems")
+    assert result.stderr.startswith(
+        "archiver: error: verified 5 versions in 5 WARC files: 2 problems"
+    )
 
 
 def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archive):
@@ -93,7 +103,9 @@ def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archi
     start, length = span(path, ref["offset"])
     data = path.read_bytes()
     record = gzip.decompress(data[start : start + length])
-    forged = record.replace(b"court challenge", b"court judgement")  # same length: headers stay consistent
+    forged = record.replace(
+        b"court challenge", b"court judgement"
+    )  # same length: headers stay consistent
     assert forged != record
     path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
     assert subprocess.run(["gzip", "-t", str(path)]).returncode == 0  # still a valid gzip file
@@ -101,17 +113,27 @@ def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archi
     result = verify(history.root, "--json")
     assert result.returncode == ExitCode.DAMAGED
     problems = json.loads(result.stdout)
-    assert problems and all(p["file"] == ref["file"] and p["url"] == history.article and p["version"] == 2
-                            and p["commit"] == v2["commit"] and p["offset"] == ref["offset"] for p in problems)
-    assert any(p["message"].startswith("payload digest is sha1:") and ref["payload_digest"] in p["message"]
-               for p in problems)
+    assert problems and all(
+        p["file"] == ref["file"]
+        and p["url"] == history.article
+        and p["version"] == 2
+        and p["commit"] == v2["commit"]
+        and p["offset"] == ref["offset"]
+        for p in problems
+    )
+    assert any(
+        p["message"].startswith("payload digest is sha1:") and ref["payload_digest"] in p["message"]
+        for p in problems
+    )
 
 
 def test_a_truncated_warc_is_found_where_warcio_check_passes(site, archive):
     history = build_history(site, archive)
     last = history.warcs()[-1]
     rel = last.relative_to(history.root).as_posix()
-    last.write_bytes(last.read_bytes()[:-8])  # the last gzip member loses its trailer (CRC-32 and length)
+    last.write_bytes(
+        last.read_bytes()[:-8]
+    )  # the last gzip member loses its trailer (CRC-32 and length)
     check = subprocess.run([str(WARCIO), "check", str(last)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout  # why `warcio check` alone is not enough
 
@@ -137,22 +159,35 @@ def test_a_deleted_warc_is_reported_for_every_version_it_held(site, archive):
     result = verify(history.root)
     assert result.returncode == ExitCode.DAMAGED
     # v1 of the article is no longer in the current tree: verify reads the whole history.
-    for url, number in ((history.article, 1), (history.article, 3), (history.source, 1), (history.other, 1)):
+    for url, number in (
+        (history.article, 1),
+        (history.article, 3),
+        (history.source, 1),
+        (history.other, 1),
+    ):
         [line] = lines_for(result, rel, url, number)
         assert line.endswith(": the WARC file is missing"), line
-    # The later checks that confirmed `source` and `other` unchanged refer to records that are gone with it.
+    # The later checks that confirmed `source` and `other` unchanged refer to records that are gone
+    # with it.
     for checks in history.checks():
         name = checks.relative_to(history.root).as_posix()
         for url in (history.source, history.other):
-            [line] = [line for line in result.stdout.splitlines() if line.startswith(f"{name}: {url}, offset ")]
-            assert line.endswith(", which is in no WARC file of the archive") and ": the revisit refers to <" in line
+            [line] = [
+                line
+                for line in result.stdout.splitlines()
+                if line.startswith(f"{name}: {url}, offset ")
+            ]
+            assert (
+                line.endswith(", which is in no WARC file of the archive")
+                and ": the revisit refers to <" in line
+            )
     assert len(result.stdout.splitlines()) == 8
     assert "archiver: error: verified 5 versions in 5 WARC files: 8 problems" in result.stderr
 
 
 def test_the_checks_warcs_are_verified_too(site, archive):
-    """A 304 is evidence of a check, committed in the run's checks WARC: verify reads it, and a flipped byte there
-    is damage like any other."""
+    """A 304 is evidence of a check, committed in the run's checks WARC: verify reads it, and a
+    flipped byte there is damage like any other."""
     etag = '"v1"'
 
     def serve(handler) -> Response:
@@ -166,9 +201,13 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     archive.snapshot(all_pages=True)  # answered 304: a revisit record in the run's checks WARC
     checks = sorted((archive.root / "warcs" / "checks").rglob("*.warc.gz"))
     assert len(checks) == 1 and git(archive.root, "ls-files", "warcs/checks").split() == [
-        checks[0].relative_to(archive.root).as_posix()]
+        checks[0].relative_to(archive.root).as_posix()
+    ]
     result = verify(archive.root)
-    assert result.returncode == 0 and result.stdout == "verified 1 versions in 2 WARC files: no problems\n"
+    assert (
+        result.returncode == 0
+        and result.stdout == "verified 1 versions in 2 WARC files: no problems\n"
+    )
 
     data = bytearray(checks[0].read_bytes())
     data[len(data) - 20] ^= 0x20  # inside the last record: the revisit
@@ -176,4 +215,6 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     damaged = verify(archive.root)
     assert damaged.returncode == ExitCode.DAMAGED, damaged.stdout + damaged.stderr
     name = checks[0].relative_to(archive.root).as_posix()
-    assert [line for line in damaged.stdout.splitlines() if line.startswith(f"{name}: {url}")], damaged.stdout
+    assert [line for line in damaged.stdout.splitlines() if line.startswith(f"{name}: {url}")], (
+        damaged.stdout
+    )

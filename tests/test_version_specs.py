@@ -1,5 +1,6 @@
-"""Choosing versions for `diff` and `show --at`: by number (negative from the latest), commit, date, time or the
-minute `log` prints; a version that does not exist or a URL never archived is a one-line usage error.
+"""Choosing versions for `diff` and `show --at`: by number (negative from the latest), commit, date,
+time or the minute `log` prints; a version that does not exist or a URL never archived is a one-line
+usage error.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ def test_diff_from_and_to_by_number_commit_date_and_time(edited):
     at = [datetime.fromisoformat(v["captured_at"]) for v in log]
 
     def pair(*specs: str) -> tuple[int, int]:
-        data = cli_json(archive, "diff", url, "--", *specs)  # "--": "-3" is a version, not an option
+        data = cli_json(
+            archive, "diff", url, "--", *specs
+        )  # "--": "-3" is a version, not an option
         return data["from"]["version"], data["to"]["version"]
 
     assert pair("2", "4") == (2, 4)
@@ -30,7 +33,10 @@ def test_diff_from_and_to_by_number_commit_date_and_time(edited):
     assert pair(log[0]["captured_at"], log[1]["captured_at"]) == (1, 2)
     between = (at[1] + (at[2] - at[1]) / 2).replace(tzinfo=None).isoformat()  # naive: UTC
     assert pair("1", between) == (1, 2)
-    assert pair("1", at[2].astimezone(timezone(timedelta(hours=2))).isoformat()) == (1, 3)  # any UTC offset
+    assert pair("1", at[2].astimezone(timezone(timedelta(hours=2))).isoformat()) == (
+        1,
+        3,
+    )  # any UTC offset
     # A day means the version in force at its end; a minute after the last capture is the latest.
     later = (at[4] + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     assert pair("1", at[4].strftime("%Y-%m-%d")) == (1, 5)
@@ -66,7 +72,9 @@ def test_negative_version_numbers_work_as_from_and_to(site, archive):
 
 def test_show_at_the_minute_printed_by_log_selects_that_version(site, archive):
     story, log = two_versions(site, archive)
-    shown_time = cli_ok(archive, "log", story.url).splitlines()[1].split("\t")[1]  # "2026-11-24 13:45"
+    shown_time = (
+        cli_ok(archive, "log", story.url).splitlines()[1].split("\t")[1]
+    )  # "2026-11-24 13:45"
 
     result = cli(archive, "show", story.url, "--at", shown_time.replace(" ", "T"))
 
@@ -76,7 +84,9 @@ def test_show_at_the_minute_printed_by_log_selects_that_version(site, archive):
 
 def test_show_at_the_commit_date_git_shows_selects_that_version(site, archive):
     story, log = two_versions(site, archive)
-    committed = git(archive.root, "log", "-1", "--format=%cI", log[1]["commit"]).strip()  # 2026-11-24T13:45:27+00:00
+    committed = git(
+        archive.root, "log", "-1", "--format=%cI", log[1]["commit"]
+    ).strip()  # 2026-11-24T13:45:27+00:00
 
     result = cli(archive, "show", story.url, "--at", committed)
 

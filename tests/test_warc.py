@@ -18,9 +18,14 @@ from warcio.bufferedreaders import ChunkedDataReader
 from archiver import Archive
 from archiver.urls import page_dir
 
-HTML = article("Exact bytes", ["Every byte of this page must come back from the WARC exactly as it was sent.",
-                               "That is the point of keeping evidence rather than only the extracted text."],
-               noise=False).encode("utf-8")
+HTML = article(
+    "Exact bytes",
+    [
+        "Every byte of this page must come back from the WARC exactly as it was sent.",
+        "That is the point of keeping evidence rather than only the extracted text.",
+    ],
+    noise=False,
+).encode("utf-8")
 
 
 def the_warc(archive: Archive) -> Path:
@@ -29,8 +34,9 @@ def the_warc(archive: Archive) -> Path:
 
 
 def test_warc_structure_and_warcio_check(site, archive):
-    site.routes["/plain"] = Response(body=HTML, headers=[("Set-Cookie", "a=1"), ("X-Custom", "MiXeD"),
-                                                         ("set-cookie", "b=2")])
+    site.routes["/plain"] = Response(
+        body=HTML, headers=[("Set-Cookie", "a=1"), ("X-Custom", "MiXeD"), ("set-cookie", "b=2")]
+    )
     archive.add([site.url("/plain")])
     path = the_warc(archive)
 
@@ -50,15 +56,21 @@ def test_warc_structure_and_warcio_check(site, archive):
     info_id = recs[0].warc.get_header("WARC-Record-ID")
     assert all(r.warc.get_header("WARC-Warcinfo-ID") == info_id for r in recs[1:])
     response, request, metadata = recs[1], recs[2], recs[3]
-    assert request.warc.get_header("WARC-Concurrent-To") == response.warc.get_header("WARC-Record-ID")
+    assert request.warc.get_header("WARC-Concurrent-To") == response.warc.get_header(
+        "WARC-Record-ID"
+    )
     assert response.warc.get_header("WARC-Block-Digest").startswith("sha1:")
     assert response.warc.get_header("WARC-IP-Address") == "127.0.0.1"
-    assert request.http.protocol == "GET" and request.http.get_header("User-Agent").startswith("archiver/")
+    assert request.http.protocol == "GET" and request.http.get_header("User-Agent").startswith(
+        "archiver/"
+    )
     # Headers as received: order, case and duplicates preserved.
     names = [k for k, _ in response.http.headers]
     assert names.index("Set-Cookie") < names.index("X-Custom") < names.index("set-cookie")
     assert response.http.get_header("X-Custom") == "MiXeD"
-    assert metadata.warc.get_header("WARC-Target-URI") == "urn:archiver:metadata:" + site.url("/plain")
+    assert metadata.warc.get_header("WARC-Target-URI") == "urn:archiver:metadata:" + site.url(
+        "/plain"
+    )
     assert metadata.warc.get_header("WARC-Date") == response.warc.get_header("WARC-Date")
     assert metadata.warc.get_header("WARC-Refers-To") == response.warc.get_header("WARC-Record-ID")
     assert b"extractor: trafilatura " in metadata.payload
@@ -66,10 +78,14 @@ def test_warc_structure_and_warcio_check(site, archive):
 
 def test_the_operator_set_is_named_in_the_warcinfo(site, archive):
     toml = archive.root / "archiver.toml"
-    toml.write_text(toml.read_text().replace('operator = ""', 'operator = "Harbour Desk <archive@example.org>"'))
+    toml.write_text(
+        toml.read_text().replace('operator = ""', 'operator = "Harbour Desk <archive@example.org>"')
+    )
     site.routes["/plain"] = Response(body=HTML)
     Archive.open(archive.root).add([site.url("/plain")])
-    assert b"operator: Harbour Desk <archive@example.org>\r\n" in records(the_warc(archive))[0].payload
+    assert (
+        b"operator: Harbour Desk <archive@example.org>\r\n" in records(the_warc(archive))[0].payload
+    )
 
 
 def test_exact_bytes_of_a_gzip_encoded_response(site, archive):
@@ -82,7 +98,9 @@ def test_exact_bytes_of_a_gzip_encoded_response(site, archive):
     assert response.http.get_header("Content-Encoding") == "gzip"
     assert gzip.decompress(response.payload) == HTML
     with the_warc(archive).open("rb") as f:  # warcio's decoded view gives the page itself
-        decoded = next(r for r in ArchiveIterator(f) if r.rec_type == "response").content_stream().read()
+        decoded = (
+            next(r for r in ArchiveIterator(f) if r.rec_type == "response").content_stream().read()
+        )
     assert decoded == HTML
     assert warcio_check(the_warc(archive)).returncode == 0
 
@@ -92,11 +110,14 @@ def test_exact_bytes_of_a_chunked_response(site, archive):
     archive.add([site.url("/chunked")])
 
     [response] = [r for r in records(the_warc(archive)) if r.type == "response"]
-    assert response.http.get_header("Transfer-Encoding") == "chunked"  # stored as it came, framing and all
+    assert (
+        response.http.get_header("Transfer-Encoding") == "chunked"
+    )  # stored as it came, framing and all
     assert response.payload != HTML and response.payload.endswith(b"\r\n0\r\n\r\n")
     assert ChunkedDataReader(io.BytesIO(response.payload), raise_exceptions=True).read() == HTML
-    # WARC 1.1: the payload is the body with the transfer coding removed, and so is its digest. `warcio check`
-    # digests the chunked bytes instead: it disagrees on that record alone, the block digest passes.
+    # WARC 1.1: the payload is the body with the transfer coding removed, and so is its digest.
+    # `warcio check` digests the chunked bytes instead: it disagrees on that record alone, the block
+    # digest passes.
     expected = "sha1:" + base64.b32encode(sha1(HTML).digest()).decode()
     assert response.warc.get_header("WARC-Payload-Digest") == expected
     report = warcio_check(the_warc(archive)).stdout
@@ -138,7 +159,9 @@ def test_redirect_hops_each_have_a_response_record(site, archive):
 
     responses = [r for r in records(the_warc(archive)) if r.type == "response"]
     assert [(r.warc.get_header("WARC-Target-URI"), r.http.get_statuscode()) for r in responses] == [
-        (site.url("/start"), "301"), (site.url("/final"), "200")]
+        (site.url("/start"), "301"),
+        (site.url("/final"), "200"),
+    ]
     assert responses[0].http.get_header("Location") == "/final"
 
 

@@ -1,11 +1,11 @@
 """Which addresses a fetch may go to, and the addresses a checked connection may go to.
 
-Private, loopback and link-local addresses are refused, hop by hop, for every request (cited sources,
-robots.txt, wherever a redirect leads): this protects a server running archiver from cron against pages that
-point at internal services. Only an origin the user named for a tracked article (`AddressPolicy.trusted`) is
-fetched wherever it is. The addresses found public are the ones connected to (`pinned`): resolving the name
-again to connect would let a DNS answer that changes in between (DNS rebinding) send the request to an internal
-address after all.
+Private, loopback and link-local addresses are refused, hop by hop, for every request (cited
+sources, robots.txt, wherever a redirect leads): this protects a server running archiver from cron
+against pages that point at internal services. Only an origin the user named for a tracked article
+(`AddressPolicy.trusted`) is fetched wherever it is. The addresses found public are the ones
+connected to (`pinned`): resolving the name again to connect would let a DNS answer that changes in
+between (DNS rebinding) send the request to an internal address after all.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ class Unresolvable(Exception):
     """The host name has no address (DNS failure)."""
 
 
-# IPv6 ranges that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix (RFC 6052), the
-# deprecated IPv4-compatible addresses, and SIIT's IPv4-translated ones. Python counts them global whatever the
-# address inside, which is the one a translator on the path connects to.
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix (RFC
+# 6052), the deprecated IPv4-compatible addresses, and SIIT's IPv4-translated ones. Python counts
+# them global whatever the address inside, which is the one a translator on the path connects to.
 _EMBEDDING = tuple(ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96"))
 # Local-use NAT64 (RFC 8215): a network's own translator, inward by definition.
 _LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
@@ -40,8 +40,9 @@ _LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 @dataclass(frozen=True)
 class AddressPolicy:
-    """Which requests are held to public addresses: every one, unless the settings allow private addresses,
-    except those to an origin (scheme://host:port) the user named for a tracked article."""
+    """Which requests are held to public addresses: every one, unless the settings allow private
+    addresses, except those to an origin (scheme://host:port) the user named for a tracked
+    article."""
 
     allow_private: bool = False
     trusted: frozenset[str] = frozenset()
@@ -54,7 +55,8 @@ OPEN = AddressPolicy(allow_private=True)  # every address allowed: the settings'
 
 
 def origin(url: str) -> str:
-    """`scheme://host:port` of `url` as connections see it (host normalized, default port written); "" if bad."""
+    """`scheme://host:port` of `url` as connections see it (host normalized, default port written);
+    "" if bad."""
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -76,11 +78,14 @@ def check_public(url: str) -> None:
 
 
 def public_addresses(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to, all of them global; else PrivateAddress (or Unresolvable)."""
+    """Every address `host` resolves to, all of them global; else PrivateAddress (or
+    Unresolvable)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise Unresolvable(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise Unresolvable(
+            f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for text in addresses:
         address = ipaddress.ip_address(text.split("%", 1)[0])
@@ -88,7 +93,9 @@ def public_addresses(host: str, port: int) -> list[str]:
         if not address.is_global or address in _LOCAL_NAT64:
             raise PrivateAddress(f"{host} resolves to non-public address {address}")
         if inner is not None and not inner.is_global:
-            raise PrivateAddress(f"{host} resolves to non-public address {inner} (inside {address})")
+            raise PrivateAddress(
+                f"{host} resolves to non-public address {inner} (inside {address})"
+            )
     return addresses
 
 
@@ -108,13 +115,15 @@ def _inner(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.
 
 
 def same_host(a: str, b: str) -> bool:
-    """Host names compared as connections see them (case, IPv6 brackets and a trailing dot aside)."""
+    """Host names compared as connections see them (case, IPv6 brackets and a trailing dot
+    aside)."""
     return a.strip("[]").rstrip(".").lower() == b.strip("[]").rstrip(".").lower()
 
 
 @dataclass(frozen=True)
 class Pin:
-    """While a checked fetch runs, its thread connects only to `host`:`port`, only at `addresses`."""
+    """While a checked fetch runs, its thread connects only to `host`:`port`, only at
+    `addresses`."""
 
     host: str
     port: int

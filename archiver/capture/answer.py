@@ -1,8 +1,10 @@
-"""What a server's answer can be evidence of, judged from the HTTP exchange alone, before any text is read.
+"""What a server's answer can be evidence of, judged from the HTTP exchange alone, before any text
+is read.
 
-A version is made only from an answer that is whole and is the page asked for: a `200 OK` (or `203`) with a
-body, or a `404`/`410` for a deletion. Anything else is a failed check that changes nothing archived — above
-all an answer that broke off, or one the request did not ask for: a false edit is the worst outcome for evidence.
+A version is made only from an answer that is whole and is the page asked for: a `200 OK` (or `203`)
+with a body, or a `404`/`410` for a deletion. Anything else is a failed check that changes nothing
+archived — above all an answer that broke off, or one the request did not ask for: a false edit is
+the worst outcome for evidence.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Verdict(StrEnum):
     SKIPPED = "skipped"  # not fetched by policy (a private address, robots.txt)
     DEFERRED = "deferred"  # not fetched this run: the time budget of its group of sources is spent
 
+
 GONE_STATUSES = (404, 410)
 PAGE_STATUSES = (200, 203)  # a page as asked for (203: the same, through a transforming proxy)
 _NOT_A_PAGE = {
@@ -32,7 +35,8 @@ _NOT_A_PAGE = {
 
 
 def verdict(capture: Capture, conditional: bool) -> tuple[Verdict, str | None]:
-    """(OK, None) for an answer that may make a version; else what it is and, for a failure or a skip, why."""
+    """(OK, None) for an answer that may make a version; else what it is and, for a failure or a
+    skip, why."""
     final = capture.final
     if capture.blocked:
         return Verdict.SKIPPED, capture.blocked

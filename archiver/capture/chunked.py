@@ -1,11 +1,13 @@
-"""The chunked transfer coding (RFC 9112 §7.1) of a body stored as it came: its payload, a piece at a time.
+"""The chunked transfer coding (RFC 9112 §7.1) of a body stored as it came: its payload, a piece at
+a time.
 
-warcio's ChunkedDataReader stops at trailer fields (it then passes the rest through as data), so a body with a
-trailer would read back with the trailer in it. Read leniently, a stored body gives what http.client gave the
-fetcher when it came (chunk extensions ignored, the CRLF after a chunk not checked, a body cut short ending where
-its bytes do); read strictly, any departure from the grammar is an error. `verify` reads leniently, for the payload
-its digest names, and has each departure noted on the way (`flaws`): a body cut short (`ChunkedCut`) is sound in
-a capture cut short, any other departure never is.
+warcio's ChunkedDataReader stops at trailer fields (it then passes the rest through as data), so a
+body with a trailer would read back with the trailer in it. Read leniently, a stored body gives what
+http.client gave the fetcher when it came (chunk extensions ignored, the CRLF after a chunk not
+checked, a body cut short ending where its bytes do); read strictly, any departure from the grammar
+is an error. `verify` reads leniently, for the payload its digest names, and has each departure
+noted on the way (`flaws`): a body cut short (`ChunkedCut`) is sound in a capture cut short, any
+other departure never is.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ class ChunkedCut(ChunkedError):
 
 
 class _Departures:
-    """What a read does at a departure from the grammar: raise it (strict), or note it in `flaws` and read on as
-    http.client does."""
+    """What a read does at a departure from the grammar: raise it (strict), or note it in `flaws`
+    and read on as http.client does."""
 
     def __init__(self, strict: bool, flaws: list[ChunkedError] | None) -> None:
         self.strict = strict
@@ -44,12 +46,18 @@ class _Departures:
 
 def is_chunked(transfer_encoding: str | None) -> bool:
     """Whether a Transfer-Encoding value makes chunked the final coding, which frames the body."""
-    return transfer_encoding is not None and transfer_encoding.rsplit(",", 1)[-1].strip().lower() == "chunked"
+    return (
+        transfer_encoding is not None
+        and transfer_encoding.rsplit(",", 1)[-1].strip().lower() == "chunked"
+    )
 
 
-def payload(stream: BinaryIO, strict: bool = False, flaws: list[ChunkedError] | None = None) -> Iterator[bytes]:
-    """The chunk data of the chunked body in `stream`, in pieces of at most 64 KiB; read leniently, each departure
-    from the grammar is appended to `flaws` (if given). The bytes after the body's end are left in `stream`."""
+def payload(
+    stream: BinaryIO, strict: bool = False, flaws: list[ChunkedError] | None = None
+) -> Iterator[bytes]:
+    """The chunk data of the chunked body in `stream`, in pieces of at most 64 KiB; read leniently,
+    each departure from the grammar is appended to `flaws` (if given). The bytes after the body's
+    end are left in `stream`."""
     depart = _Departures(strict, flaws)
     while True:
         size = _size(stream.readline(MAX_LINE + 1), depart)
@@ -61,28 +69,37 @@ def payload(stream: BinaryIO, strict: bool = False, flaws: list[ChunkedError] | 
         end = stream.read(2)
         if end != b"\r\n":
             cut = len(end) < 2 and b"\r\n".startswith(end)
-            depart((ChunkedCut if cut else ChunkedError)(f"a chunk's data is followed by {end!r}, not CRLF"))
+            depart(
+                (ChunkedCut if cut else ChunkedError)(
+                    f"a chunk's data is followed by {end!r}, not CRLF"
+                )
+            )
     _trailer(stream, depart)
     if strict and stream.read(1):
         raise ChunkedError("bytes follow the end of the chunked body")
 
 
 def size_of(line: bytes) -> int | None:
-    """The size a whole chunk-size line gives (hex digits, then any `;extension`), or None when it gives none:
-    http.client reads it with int(…, 16), which also takes `0x1a6`, `+5`, ` 5` and `1_0` — sizes another reader
-    would take otherwise, so that two readers would disagree on where the chunk ends."""
+    """The size a whole chunk-size line gives (hex digits, then any `;extension`), or None when it
+    gives none: http.client reads it with int(…, 16), which also takes `0x1a6`, `+5`, ` 5` and `1_0`
+    — sizes another reader would take otherwise, so that two readers would disagree on where the
+    chunk ends."""
     digits = line.split(b";", 1)[0].strip()
     return int(digits, 16) if _SIZE.fullmatch(digits) else None
 
 
 def _size(line: bytes, depart: _Departures) -> int | None:
-    """The chunk size a line gives; None when the body ends here (leniently: cut short or malformed)."""
+    """The chunk size a line gives; None when the body ends here (leniently: cut short or
+    malformed)."""
     if not line.endswith(b"\n"):
         if not line:
             depart(ChunkedCut("the body ends before its last chunk"))
         else:
-            depart(ChunkedCut("the body ends inside a chunk-size line") if len(line) <= MAX_LINE
-                   else ChunkedError("a chunk-size line never ends"))
+            depart(
+                ChunkedCut("the body ends inside a chunk-size line")
+                if len(line) <= MAX_LINE
+                else ChunkedError("a chunk-size line never ends")
+            )
         return None
     size = size_of(line)
     if size is None:
@@ -113,8 +130,11 @@ def _trailer(stream: BinaryIO, depart: _Departures) -> None:
             depart(ChunkedError("the trailer ends in a bare LF"))
             return
         if not line.endswith(b"\n"):
-            depart(ChunkedCut("the body ends inside its trailer") if len(line) <= MAX_LINE
-                   else ChunkedError(f"not a trailer field: {line[:40]!r}"))
+            depart(
+                ChunkedCut("the body ends inside its trailer")
+                if len(line) <= MAX_LINE
+                else ChunkedError(f"not a trailer field: {line[:40]!r}")
+            )
             return
         if b":" not in line or not line.endswith(b"\r\n"):
             depart(ChunkedError(f"not a trailer field: {line[:40]!r}"))

@@ -2,7 +2,8 @@
 
 Socket timeouts bound each read, not the whole exchange: a server sending a byte every few seconds
 never trips them, while reading headers or body. requests offers no hook to the socket, so the
-connection classes of `archiver.capture.transport` register their socket with the fetching thread's `Deadline`.
+connection classes of `archiver.capture.transport` register their socket with the fetching thread's
+`Deadline`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ PRUNE_AT = 4096
 
 
 class _Watchdog:
-    """One thread for every armed deadline: a timer thread per fetch cost a thread start (and the GIL
-    hand-offs it takes) on every request."""
+    """One thread for every armed deadline: a timer thread per fetch cost a thread start (and the
+    GIL hand-offs it takes) on every request."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Deadline]] = []
@@ -30,7 +31,9 @@ class _Watchdog:
 
     def arm(self, deadline: Deadline) -> None:
         with self._wake:
-            if len(self._heap) >= PRUNE_AT:  # fetches end long before their deadlines: drop the disarmed ones
+            if (
+                len(self._heap) >= PRUNE_AT
+            ):  # fetches end long before their deadlines: drop the disarmed ones
                 self._heap = [entry for entry in self._heap if not entry[2].disarmed]
                 heapq.heapify(self._heap)
             heapq.heappush(self._heap, (deadline.expires, next(self._order), deadline))

@@ -1,4 +1,5 @@
-"""What one fetch of one URL produced: the HTTP exchanges (redirect hops, then the answer) or an error."""
+"""What one fetch of one URL produced: the HTTP exchanges (redirect hops, then the answer) or an
+error."""
 
 from __future__ import annotations
 
@@ -8,28 +9,39 @@ from pathlib import Path
 
 
 class NotCaptured(RuntimeError):
-    """An answer or a body used where none was captured: a bug in the caller (exit 70), never bad input."""
+    """An answer or a body used where none was captured: a bug in the caller (exit 70), never bad
+    input."""
 
 
 @dataclass
 class Exchange:
-    """One HTTP request and its response: the bytes as written and read, and what was parsed of them."""
+    """One HTTP request and its response: the bytes as written and read, and what was parsed of
+    them."""
 
     url: str
     started: datetime
     request: bytes  # the request as written to the connection
-    head: bytes  # the answer's status line and header block as read, blank line included (when it came)
+    # the answer's status line and header block as read, blank line included (when it came)
+    head: bytes
     http_version: str  # e.g. "HTTP/1.1"
     status: int
     reason: str
-    headers: list[tuple[str, str]]  # as parsed from `head` (order, case, duplicates kept), for decisions
-    body: Path | None = None  # spooled payload: the body as sent, content-coded, transfer coding removed
-    framed: Path | None = None  # the body as read, when a transfer coding framed it (chunked): the record's
+    headers: list[
+        tuple[str, str]
+    ]  # as parsed from `head` (order, case, duplicates kept), for decisions
+    body: Path | None = (
+        None  # spooled payload: the body as sent, content-coded, transfer coding removed
+    )
+    framed: Path | None = (
+        None  # the body as read, when a transfer coding framed it (chunked): the record's
+    )
     body_length: int = 0
     payload_digest: str = ""  # "sha1:<base32>", the WARC payload digest of `body`
     truncated: str | None = None  # WARC-Truncated reason: "length", "time" or "disconnect"
     peer_ip: str | None = None
-    unframed: str | None = None  # an invalid Content-Length received: the body's end unknown, none read
+    unframed: str | None = (
+        None  # an invalid Content-Length received: the body's end unknown, none read
+    )
 
     def discard(self) -> None:
         for path in (self.body, self.framed):
@@ -39,7 +51,8 @@ class Exchange:
 
     @property
     def spooled_body(self) -> Path:
-        """`body`, where the caller knows one was read and not yet discarded; NotCaptured where it was not."""
+        """`body`, where the caller knows one was read and not yet discarded; NotCaptured where it
+        was not."""
         if self.body is None:
             raise NotCaptured(f"no body of {self.url} is spooled")
         return self.body
@@ -71,13 +84,14 @@ class Capture:
 
     @property
     def final(self) -> Exchange | None:
-        """The last exchange: the answer, or the hop or broken answer a failed fetch ended at; None if none came."""
+        """The last exchange: the answer, or the hop or broken answer a failed fetch ended at; None
+        if none came."""
         return self.exchanges[-1] if self.exchanges else None
 
     @property
     def answer(self) -> Exchange:
-        """The final exchange, where the caller knows an answer came (its verdict is not a failure for want of
-        one); NotCaptured where none did."""
+        """The final exchange, where the caller knows an answer came (its verdict is not a failure
+        for want of one); NotCaptured where none did."""
         if not self.exchanges:
             raise NotCaptured(f"no answer from {self.url} was captured")
         return self.exchanges[-1]

@@ -1,8 +1,10 @@
-"""HTTP fetching with requests: one session per worker thread, redirects hop by hop, caps and deadlines.
+"""HTTP fetching with requests: one session per worker thread, redirects hop by hop, caps and
+deadlines.
 
-Every byte is recorded where it passes (`transport.Tape`): the request as written, the answer's head as read and,
-for a chunked answer, its body with the chunk framing. The payload (content-coded, de-chunked: what WARC calls the
-payload) is spooled to a file for the extractor and the digest, so memory stays flat whatever the body size.
+Every byte is recorded where it passes (`transport.Tape`): the request as written, the answer's head
+as read and, for a chunked answer, its body with the chunk framing. The payload (content-coded,
+de-chunked: what WARC calls the payload) is spooled to a file for the extractor and the digest, so
+memory stays flat whatever the body size.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ from .. import untrusted
 from ..config import FetchConfig
 from ..errors import InvalidURL, unwritable
 from ..urls import DEFAULT_PORTS, normalize_host
-from .addresses import OPEN, AddressPolicy, Pin, PrivateAddress, Unresolvable, pinned, public_addresses
+from .addresses import (
+    OPEN,
+    AddressPolicy,
+    Pin,
+    PrivateAddress,
+    Unresolvable,
+    pinned,
+    public_addresses,
+)
 from .deadline import Deadline
 from .exchange import Capture, Exchange
 from .transport import MAX_HEADERS, MAX_LINE, CheckedResponse, GuardedAdapter, write_all
@@ -41,9 +51,12 @@ from .transport import MAX_HEADERS, MAX_LINE, CheckedResponse, GuardedAdapter, w
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
-# A head that never ended, by its WARC-Truncated reason: the connection closed, or the deadline cut it.
-HEAD_CUT = {"disconnect": "the connection closed inside the response headers",
-            "time": "deadline of {deadline:g}s exceeded while reading the response headers"}
+# A head that never ended, by its WARC-Truncated reason: the connection closed, or the deadline cut
+# it.
+HEAD_CUT = {
+    "disconnect": "the connection closed inside the response headers",
+    "time": "deadline of {deadline:g}s exceeded while reading the response headers",
+}
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
 
 
@@ -53,7 +66,8 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class _Hops:
-    """The address policy of one fetch, and the addresses its caller already checked for one host."""
+    """The address policy of one fetch, and the addresses its caller already checked for one
+    host."""
 
     policy: AddressPolicy
     known: Pin | None = None
@@ -74,9 +88,10 @@ class _Hops:
 class _Session(requests.Session):
     """A requests session that leaves redirects alone: we follow them ourselves, hop by hop.
 
-    With `allow_redirects=False`, `Session.send` still asks `resolve_redirects` for the next request, which reads
-    and decodes the redirect's body (a gzip bomb in a 301 inflated whole; a compressed body could no longer be
-    spooled as sent) and decodes its Location as UTF-8 (latin-1 bytes raised). Here no answer is a redirect to it.
+    With `allow_redirects=False`, `Session.send` still asks `resolve_redirects` for the next
+    request, which reads and decodes the redirect's body (a gzip bomb in a 301 inflated whole; a
+    compressed body could no longer be spooled as sent) and decodes its Location as UTF-8 (latin-1
+    bytes raised). Here no answer is a redirect to it.
     """
 
     def get_redirect_target(self, resp: requests.Response) -> None:
@@ -93,7 +108,8 @@ class Fetcher:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         if config.insecure_tls_hosts:
-            # Asked for host by host in the settings: a warning at every request would only be noise.
+            # Asked for host by host in the settings: a warning at every request would only be
+            # noise.
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 
     def _session(self) -> requests.Session:
@@ -123,41 +139,65 @@ class Fetcher:
                 session.close()
             self._sessions.clear()
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None, policy: AddressPolicy = OPEN,
-              retry: bool = True, deadline: Deadline | None = None, pin: Pin | None = None) -> Capture:
+    def fetch(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        policy: AddressPolicy = OPEN,
+        retry: bool = True,
+        deadline: Deadline | None = None,
+        pin: Pin | None = None,
+    ) -> Capture:
         """Fetch `url`, following redirects by hand; never raises for network trouble.
 
-        Every hop `policy` checks is resolved first, and refused if an address is not public (`capture.blocked`);
-        the connection then goes to the addresses checked. `retry` false answers a 429 or 503 at once.
-        `deadline` (one the caller entered) bounds this fetch with the caller's other requests; by default it
-        has a deadline of its own. `pin`: the addresses already checked for a host (by `check`), which hops
-        to that host connect to without resolving its name again.
+        Every hop `policy` checks is resolved first, and refused if an address is not public
+        (`capture.blocked`); the connection then goes to the addresses checked. `retry` false
+        answers a 429 or 503 at once. `deadline` (one the caller entered) bounds this fetch with the
+        caller's other requests; by default it has a deadline of its own. `pin`: the addresses
+        already checked for a host (by `check`), which hops to that host connect to without
+        resolving its name again.
         """
         capture = Capture(url=url, started=datetime.now(UTC))
         begun = time.monotonic()
-        # A capture starts with no cookies: what a page sets never changes what a later page on this thread shows.
-        # Hops of one capture keep theirs, as a browser would.
+        # A capture starts with no cookies: what a page sets never changes what a later page on this
+        # thread shows. Hops of one capture keep theirs, as a browser would.
         self._session().cookies.clear()
         with contextlib.ExitStack() as stack:
             if deadline is None:
                 deadline = stack.enter_context(Deadline(self.config.deadline))
             try:
-                self._follow_retrying(capture, url, headers or {}, deadline, _Hops(policy, pin),
-                                      self.config.retries if retry else 0)
+                self._follow_retrying(
+                    capture,
+                    url,
+                    headers or {},
+                    deadline,
+                    _Hops(policy, pin),
+                    self.config.retries if retry else 0,
+                )
             except PrivateAddress as exc:
                 capture.blocked = str(exc)
             except FETCH_ERRORS as exc:
                 capture.error = _describe(exc)
                 if deadline.fired and not capture.error.startswith("deadline"):
-                    capture.error = f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"
+                    capture.error = (
+                        f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"
+                    )
         if capture.error or capture.blocked:
             log.info("not fetched: %s: %s", url, capture.error or capture.blocked)
         capture.duration = time.monotonic() - begun
         return capture
 
-    def _follow_retrying(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline,
-                         hops: _Hops, retries: int) -> None:
-        """Fetch, retrying a 429 or 503 answer as its Retry-After asks, within the retry budget and deadline."""
+    def _follow_retrying(
+        self,
+        capture: Capture,
+        url: str,
+        headers: dict[str, str],
+        deadline: Deadline,
+        hops: _Hops,
+        retries: int,
+    ) -> None:
+        """Fetch, retrying a 429 or 503 answer as its Retry-After asks, within the retry budget and
+        deadline."""
         for attempt in range(retries + 1):
             self._follow(capture, url, headers, deadline, hops)
             final = capture.final
@@ -166,22 +206,29 @@ class Fetcher:
             wait = untrusted.delay(final.header("Retry-After"))
             wait = 2.0 ** (attempt + 1) if wait is None else wait
             if wait > self.config.max_retry_wait or wait >= deadline.remaining():
-                return  # asked to come back later than we can wait: the check fails, the next run retries
+                # asked to come back later than we can wait: the check fails, the next run retries
+                return
             log.info("%s answered %d; retrying in %.1fs", url, final.status, wait)
             capture.discard()
             capture.exchanges.clear()
             time.sleep(wait)
 
-    def _follow(self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline, hops: _Hops) -> None:
+    def _follow(
+        self, capture: Capture, url: str, headers: dict[str, str], deadline: Deadline, hops: _Hops
+    ) -> None:
         seen: set[str] = set()
         while True:
             pin = (hops.checked(url) or self.check(url)) if hops.policy.checks(url) else None
             exchange = self._exchange(url, headers, deadline, pin)
-            capture.exchanges.append(exchange)  # a broken answer too: what came is evidence of the failure
+            capture.exchanges.append(
+                exchange
+            )  # a broken answer too: what came is evidence of the failure
             if exchange.truncated in HEAD_CUT:
                 raise FetchError(HEAD_CUT[exchange.truncated].format(deadline=self.config.deadline))
             if exchange.unframed is not None:
-                raise FetchError(f"the server sent an invalid Content-Length: {exchange.unframed!r}")
+                raise FetchError(
+                    f"the server sent an invalid Content-Length: {exchange.unframed!r}"
+                )
             if not exchange.is_redirect:
                 return
             seen.add(url)
@@ -215,28 +262,50 @@ class Fetcher:
         proxies = get_environ_proxies(url) if session.trust_env else {}
         return select_proxy(url, {**proxies, **session.proxies}) is not None
 
-    def _exchange(self, url: str, headers: dict[str, str], deadline: Deadline, pin: Pin | None) -> Exchange:
+    def _exchange(
+        self, url: str, headers: dict[str, str], deadline: Deadline, pin: Pin | None
+    ) -> Exchange:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise FetchError(f"deadline of {self.config.deadline:g}s exceeded")
         started = datetime.now(UTC)
-        timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
-        # Only when the settings name the host: session.verify (verify_tls) holds for every other one.
-        verify = False if _host(url) in self.config.insecure_tls_hosts else None  # None: the session's
+        timeout = (
+            min(self.config.connect_timeout, remaining),
+            min(self.config.read_timeout, remaining),
+        )
+        # Only when the settings name the host: session.verify (verify_tls) holds for every other
+        # one.
+        verify = (
+            False if _host(url) in self.config.insecure_tls_hosts else None
+        )  # None: the session's
         with pinned(pin):
-            response = self._session().get(url, headers=headers, stream=True, allow_redirects=False,
-                                           timeout=timeout, verify=verify)
+            response = self._session().get(
+                url,
+                headers=headers,
+                stream=True,
+                allow_redirects=False,
+                timeout=timeout,
+                verify=verify,
+            )
         try:
             original = response.raw._original_response
-            if not isinstance(original, CheckedResponse):  # a SOCKS proxy's own connections: no bytes recorded
-                raise FetchError("SOCKS proxies are not supported: the exchange could not be recorded as it passed")
+            if not isinstance(
+                original, CheckedResponse
+            ):  # a SOCKS proxy's own connections: no bytes recorded
+                raise FetchError(
+                    "SOCKS proxies are not supported: the exchange could not be recorded as it "
+                    "passed"
+                )
             exchange = _exchange_from(original, url, started)
             if not original.head_complete:
-                # No body can follow a head that never ended; the deadline cuts the socket, which reads as a close.
+                # No body can follow a head that never ended; the deadline cuts the socket, which
+                # reads as a close.
                 exchange.truncated = "time" if deadline.fired else "disconnect"
                 return exchange
             if original.bad_length is not None:
-                exchange.unframed = original.bad_length  # where the body ends is unknown: none is read
+                exchange.unframed = (
+                    original.bad_length
+                )  # where the body ends is unknown: none is read
                 return exchange
             try:
                 self._spool_body(response, original, exchange, deadline)
@@ -247,9 +316,15 @@ class Fetcher:
             response.close()
         return exchange
 
-    def _spool_body(self, response: requests.Response, original: CheckedResponse, exchange: Exchange,
-                    deadline: Deadline) -> None:
-        """The payload to `exchange.body`; a chunked answer's body as framed on the wire to `exchange.framed`."""
+    def _spool_body(
+        self,
+        response: requests.Response,
+        original: CheckedResponse,
+        exchange: Exchange,
+        deadline: Deadline,
+    ) -> None:
+        """The payload to `exchange.body`; a chunked answer's body as framed on the wire to
+        `exchange.framed`."""
         raw, tape = response.raw, original.tape
         digest = hashlib.sha1()
         cap = self.config.max_body_bytes
@@ -262,8 +337,11 @@ class Fetcher:
                 tape.sink = files.enter_context(exchange.framed.open("w+b", buffering=0))
             while True:
                 if deadline.remaining() <= 0:
-                    raise FetchError(f"deadline of {self.config.deadline:g}s exceeded while reading the body")
-                # read1 returns what has arrived, so a trickling server cannot hold us past the deadline.
+                    raise FetchError(
+                        f"deadline of {self.config.deadline:g}s exceeded while reading the body"
+                    )
+                # read1 returns what has arrived, so a trickling server cannot hold us past the
+                # deadline.
                 chunk = raw.read1(CHUNK, decode_content=False)
                 if tape.failure is not None:
                     raise unwritable(tape.failure, exchange.framed) or tape.failure
@@ -294,8 +372,8 @@ class Fetcher:
 
 @contextlib.contextmanager
 def _disk(where: Path) -> Iterator[None]:
-    """Writes to the spool: a disk that refuses them (full, read-only) stops the run (Unwritable), where any other
-    OSError here, as in the network code around, fails this fetch alone."""
+    """Writes to the spool: a disk that refuses them (full, read-only) stops the run (Unwritable),
+    where any other OSError here, as in the network code around, fails this fetch alone."""
     try:
         yield
     except OSError as exc:
@@ -303,8 +381,8 @@ def _disk(where: Path) -> Iterator[None]:
 
 
 def _exchange_from(original: CheckedResponse, url: str, started: datetime) -> Exchange:
-    """The exchange as recorded by the connection: the bytes written and read, and what http.client parsed of them
-    (for decisions; the record is the bytes)."""
+    """The exchange as recorded by the connection: the bytes written and read, and what http.client
+    parsed of them (for decisions; the record is the bytes)."""
     return Exchange(
         url=url,
         started=started,
@@ -329,7 +407,10 @@ def _redirect_target(base: str, location: str) -> str:
     # Follow the Location exactly as given (evidence), only checking it is a URL we may fetch.
     target = untrusted.reference(base, location)
     if target is None:
-        raise FetchError(f"redirect to something that is not an http(s) URL: {untrusted.printable(location)[:200]!r}")
+        raise FetchError(
+            "redirect to something that is not an http(s) URL: "
+            f"{untrusted.printable(location)[:200]!r}"
+        )
     return target
 
 
@@ -337,24 +418,37 @@ RETRY_STATUSES = (429, 503)
 
 
 # Everything a broken or hostile server can make requests, urllib3 or http.client raise.
-FETCH_ERRORS = (FetchError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
-                http.client.HTTPException, OSError)
+FETCH_ERRORS = (
+    FetchError,
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, FetchError):
         return str(exc)
     cause = _innermost(exc)
-    if isinstance(cause, http.client.LineTooLong):  # its message: "got more than N bytes when reading <line>"
+    if isinstance(
+        cause, http.client.LineTooLong
+    ):  # its message: "got more than N bytes when reading <line>"
         line = str(cause).rpartition(" when reading ")[2] or "line"
         return f"the server sent a {line} longer than {MAX_LINE} bytes"
-    if isinstance(cause, http.client.HTTPException) and "more than" in str(cause) and "headers" in str(cause):
+    if (
+        isinstance(cause, http.client.HTTPException)
+        and "more than" in str(cause)
+        and "headers" in str(cause)
+    ):
         return f"the server sent more than {MAX_HEADERS} headers"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS error: {_reason(exc)}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connection timed out"
-    if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError):
+    if isinstance(
+        exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError
+    ):
         return "read timed out"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return f"connection failed: {_reason(exc)}"
@@ -364,7 +458,8 @@ def _describe(exc: Exception) -> str:
 
 
 def _innermost(exc: BaseException) -> BaseException:
-    """The exception at the bottom of the ones requests and urllib3 wrap around each other (in args too)."""
+    """The exception at the bottom of the ones requests and urllib3 wrap around each other (in args
+    too)."""
     seen = set()
     while id(exc) not in seen:
         seen.add(id(exc))

@@ -1,9 +1,10 @@
-"""The capture of one job under the fetch policy: its time budget, the address policy and robots.txt are
-asked once each, in that order, then the page is fetched and its answer judged (`answer.verdict`).
+"""The capture of one job under the fetch policy: its time budget, the address policy and robots.txt
+are asked once each, in that order, then the page is fetched and its answer judged
+(`answer.verdict`).
 
-The address check resolves the host once: robots.txt and the page's first hop connect to the addresses it
-checked (`Pin`), so a name is never resolved twice for one job, and a check cannot pass on one answer of the
-DNS and the connection go to another.
+The address check resolves the host once: robots.txt and the page's first hop connect to the
+addresses it checked (`Pin`), so a name is never resolved twice for one job, and a check cannot pass
+on one answer of the DNS and the connection go to another.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .robots import Robots, RobotsUnavailable
 
 @dataclass
 class Captured:
-    """What the capture stage hands on: the capture, what its answer is, and why when it is not a page."""
+    """What the capture stage hands on: the capture, what its answer is, and why when it is not a
+    page."""
 
     capture: Capture
     verdict: Verdict
@@ -43,13 +45,20 @@ class CapturePolicy:
         self.robots = Robots(config.fetch.user_agent, fetcher) if config.fetch.robots else None
         self.budget = Budget(config.sources.seconds_per_article)
 
-    def capture(self, url: str, headers: tuple[tuple[str, str], ...] = (), budget: str | None = None,
-                release: Callable[[], None] = lambda: None) -> Captured:
-        """Capture `url` (with conditional `headers`), drawing on the time `budget` named, if any; `release`
-        frees its site's slot as soon as the network is done."""
+    def capture(
+        self,
+        url: str,
+        headers: tuple[tuple[str, str], ...] = (),
+        budget: str | None = None,
+        release: Callable[[], None] = lambda: None,
+    ) -> Captured:
+        """Capture `url` (with conditional `headers`), drawing on the time `budget` named, if any;
+        `release` frees its site's slot as soon as the network is done."""
         if budget is not None and not self.budget.allows(budget):
             seconds = self.config.sources.seconds_per_article
-            return _not_fetched(url, Verdict.DEFERRED, f"not checked this run: {budget} took their {seconds:g} s")
+            return _not_fetched(
+                url, Verdict.DEFERRED, f"not checked this run: {budget} took their {seconds:g} s"
+            )
         begun = time.monotonic()
         with Deadline(self.config.fetch.deadline) as deadline:  # robots.txt and the page share it
             captured = self._fetch(url, headers, deadline)
@@ -58,19 +67,24 @@ class CapturePolicy:
             self.budget.spend(budget, time.monotonic() - begun)
         return captured
 
-    def _fetch(self, url: str, headers: tuple[tuple[str, str], ...], deadline: Deadline) -> Captured:
+    def _fetch(
+        self, url: str, headers: tuple[tuple[str, str], ...], deadline: Deadline
+    ) -> Captured:
         pin: Pin | None = None
         if self.addresses.checks(url):
             try:
                 pin = self.fetcher.check(url)
             except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
                 return _not_fetched(url, Verdict.SKIPPED, str(exc))
-            except FetchError:  # no address (or no valid host): the fetch reports it, as for any page
+            except (
+                FetchError
+            ):  # no address (or no valid host): the fetch reports it, as for any page
                 pin = None
         try:
             # robots.txt is a request to the host too: the per-host delay spaces it from the page's.
-            if self.robots is not None and not self.robots.allowed(url, self._host_pause, self.addresses, deadline,
-                                                                   pin):
+            if self.robots is not None and not self.robots.allowed(
+                url, self._host_pause, self.addresses, deadline, pin
+            ):
                 return _not_fetched(url, Verdict.SKIPPED, "disallowed by robots.txt")
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
             return _not_fetched(url, Verdict.FAILED, str(exc))

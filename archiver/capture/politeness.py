@@ -1,13 +1,14 @@
-"""Politeness and fairness: at most N fetches in flight to one site, a minimum gap between their starts, and a
-time budget for the sources one article brings.
+"""Politeness and fairness: at most N fetches in flight to one site, a minimum gap between their
+starts, and a time budget for the sources one article brings.
 
-A site is a registrable domain (`news.example.co.uk` and `cdn.news.example.co.uk` are one site: a page citing a
-hundred sub-domains of one domain is fetched two at a time, not a hundred), or an address for a host given as one.
-Names are never grouped by the address they resolve to: one CDN address serves thousands of unrelated sites.
+A site is a registrable domain (`news.example.co.uk` and `cdn.news.example.co.uk` are one site: a
+page citing a hundred sub-domains of one domain is fetched two at a time, not a hundred), or an
+address for a host given as one. Names are never grouped by the address they resolve to: one CDN
+address serves thousands of unrelated sites.
 
-Fetch workers take their next job here themselves, so a free slot is used at once, whatever the thread
-that classifies and writes results is doing. Jobs for a busy site wait in their queue without holding
-a worker, so one slow site never starves the others.
+Fetch workers take their next job here themselves, so a free slot is used at once, whatever the
+thread that classifies and writes results is doing. Jobs for a busy site wait in their queue without
+holding a worker, so one slow site never starves the others.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ _IPV4 = re.compile(r"[0-9.]+")  # a normalized host of digits and dots is an IPv
 
 
 def site_of(url: str) -> str:
-    """The site `url` belongs to, for politeness: its registrable domain by the Public Suffix List (whose rule for
-    a name the list does not know takes its last two labels), else the host itself (an address, `localhost`)."""
+    """The site `url` belongs to, for politeness: its registrable domain by the Public Suffix List
+    (whose rule for a name the list does not know takes its last two labels), else the host itself
+    (an address, `localhost`)."""
     host = (urlsplit(url).hostname or "").rstrip(".")
     if not host or ":" in host or _IPV4.fullmatch(host):
         return host
@@ -58,7 +60,8 @@ class HostQueues(Generic[T]):
             self._ready.notify()
 
     def take(self) -> tuple[str, T] | None:
-        """Block until a job may start (its host has a slot and its delay has passed); None once closed."""
+        """Block until a job may start (its host has a slot and its delay has passed); None once
+        closed."""
         with self._ready:
             while True:
                 if self._closed:
@@ -72,7 +75,8 @@ class HostQueues(Generic[T]):
         """The fetch for `host` finished: its slot is free."""
         with self._ready:
             self._active[host] -= 1
-            self._ready.notify()  # one slot, one job: waking every idle worker cost 16 futex calls a fetch
+            # one slot, one job: waking every idle worker cost 16 futex calls a fetch
+            self._ready.notify()
 
     def close(self) -> None:
         with self._ready:
@@ -80,7 +84,8 @@ class HostQueues(Generic[T]):
             self._ready.notify_all()
 
     def _pop(self) -> tuple[tuple[str, T] | None, float | None]:
-        """The next startable job, round-robin over hosts; else how long until a delay passes (None: no job)."""
+        """The next startable job, round-robin over hosts; else how long until a delay passes (None:
+        no job)."""
         now = time.monotonic()
         soonest = None
         for host in list(self._queues):
@@ -93,7 +98,9 @@ class HostQueues(Generic[T]):
             queue = self._queues[host]
             job = queue.popleft()
             if queue:
-                self._queues.move_to_end(host)  # round-robin: the next take starts with another host
+                self._queues.move_to_end(
+                    host
+                )  # round-robin: the next take starts with another host
             else:
                 del self._queues[host]
             self._active[host] = self._active.get(host, 0) + 1
@@ -103,9 +110,11 @@ class HostQueues(Generic[T]):
 
 
 class Budget:
-    """Seconds of fetching a group of sources (those one article cites) may take in one run; thread-safe.
+    """Seconds of fetching a group of sources (those one article cites) may take in one run;
+    thread-safe.
 
-    Spent as fetches end: the ones in flight when it runs out finish, and no other source of the group starts.
+    Spent as fetches end: the ones in flight when it runs out finish, and no other source of the
+    group starts.
     """
 
     def __init__(self, seconds: float) -> None:

@@ -1,4 +1,5 @@
-"""The connections requests makes here: cut by the fetch deadline, and pinned to the checked address.
+"""The connections requests makes here: cut by the fetch deadline, and pinned to the checked
+address.
 
 requests offers no hook to the socket, so urllib3 connection and pool classes of our own do both:
 - each connection registers its socket with the fetching thread's `Deadline`, which shuts it down when
@@ -31,7 +32,8 @@ from .chunked import size_of
 from .deadline import register
 from .framing import content_length
 
-# http.client's bounds on a head, which our messages name: private, so typeshed does not declare them.
+# http.client's bounds on a head, which our messages name: private, so typeshed does not declare
+# them.
 MAX_LINE: int = http.client._MAXLINE  # type: ignore[attr-defined]
 MAX_HEADERS: int = http.client._MAXHEADERS  # type: ignore[attr-defined]
 
@@ -39,18 +41,30 @@ MAX_HEADERS: int = http.client._MAXHEADERS  # type: ignore[attr-defined]
 def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
     """A socket to the first of the pinned addresses that answers, with urllib3's own errors."""
     if not pin.allows(conn.host, conn.port):
-        raise NewConnectionError(conn, f"refusing to connect to {conn.host}:{conn.port}: not the host checked, "
-                                       f"{pin.host}:{pin.port}")
+        raise NewConnectionError(
+            conn,
+            f"refusing to connect to {conn.host}:{conn.port}: not the host checked, "
+            f"{pin.host}:{pin.port}",
+        )
     error: Exception | None = None
     for address in pin.addresses:
         try:
-            return create_connection((address, conn.port), conn.timeout, source_address=conn.source_address,
-                                     socket_options=conn.socket_options)
+            return create_connection(
+                (address, conn.port),
+                conn.timeout,
+                source_address=conn.source_address,
+                socket_options=conn.socket_options,
+            )
         except TimeoutError:
-            error = ConnectTimeoutError(conn, f"Connection to {conn.host} ({address}) timed out. "
-                                              f"(connect timeout={conn.timeout})")
+            error = ConnectTimeoutError(
+                conn,
+                f"Connection to {conn.host} ({address}) timed out. "
+                f"(connect timeout={conn.timeout})",
+            )
         except OSError as exc:
-            error = NewConnectionError(conn, f"Failed to establish a new connection to {address}: {exc}")
+            error = NewConnectionError(
+                conn, f"Failed to establish a new connection to {address}: {exc}"
+            )
     assert error is not None, "a pin always holds an address"
     raise error
 
@@ -58,10 +72,11 @@ def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
 class Tape:
     """A response's socket file, recording every byte http.client takes from it, in order.
 
-    The head (status line to the blank line) is kept in memory: http.client bounds it (65,536 bytes a line,
-    100 header lines). The body's bytes go to `sink` once the reader gives one (a spool file), or are only counted:
-    where no transfer coding frames the body, they are the payload, spooled already. Interim 1xx answers are
-    dropped from the head: the record holds the final answer.
+    The head (status line to the blank line) is kept in memory: http.client bounds it (65,536 bytes
+    a line, 100 header lines). The body's bytes go to `sink` once the reader gives one (a spool
+    file), or are only counted: where no transfer coding frames the body, they are the payload,
+    spooled already. Interim 1xx answers are dropped from the head: the record holds the final
+    answer.
     """
 
     def __init__(self, fp: io.BufferedReader) -> None:
@@ -70,7 +85,9 @@ class Tape:
         self.head_ended = False
         self.sink: BinaryIO | None = None
         self.body_bytes = 0
-        self.failure: OSError | None = None  # the sink refused a write (a full disk): the reader raises it
+        self.failure: OSError | None = (
+            None  # the sink refused a write (a full disk): the reader raises it
+        )
 
     def restart(self) -> None:
         """A status line is about to be read: what came before it was an interim answer."""
@@ -91,8 +108,13 @@ class Tape:
     def readline(self, limit: int = -1) -> bytes:
         line = self.fp.readline(limit)
         self._keep(line)
-        if not self.head_ended and len(self.head) > len(line):  # the status line never ends the head
-            self.head_ended = line in (b"\r\n", b"\n")  # b"" is the connection closing: http.client stops too
+        if not self.head_ended and len(self.head) > len(
+            line
+        ):  # the status line never ends the head
+            self.head_ended = line in (
+                b"\r\n",
+                b"\n",
+            )  # b"" is the connection closing: http.client stops too
         return line
 
     def read(self, size: int = -1) -> bytes:
@@ -111,7 +133,8 @@ class Tape:
         return count
 
     def drop(self, count: int) -> None:
-        """Forget the last `count` body bytes read: the part of a read past the body's size limit."""
+        """Forget the last `count` body bytes read: the part of a read past the body's size
+        limit."""
         self.body_bytes -= count
         if self.sink is not None and count:
             self.sink.truncate(self.sink.seek(-count, os.SEEK_END))
@@ -124,20 +147,22 @@ def write_all(out: BinaryIO, data: bytes | memoryview) -> None:
     """Write all of `data`."""
     view = memoryview(data)
     while view:  # an unbuffered file may take part of a write
-        view = view[out.write(view) or 0:]
+        view = view[out.write(view) or 0 :]
 
 
 class InvalidChunkSize(http.client.HTTPException):
-    """A chunk-size line that is not hex digits: where the chunk ends is a guess, so the answer is refused."""
+    """A chunk-size line that is not hex digits: where the chunk ends is a guess, so the answer is
+    refused."""
 
     def __init__(self, line: bytes) -> None:
         super().__init__(f"invalid chunk size {line[:40]!r}")
 
 
 class CheckedResponse(http.client.HTTPResponse):
-    """An HTTPResponse whose bytes are recorded as read (`tape`), that knows whether the blank line ending its
-    headers arrived (`head_complete`), and whether its Content-Length is one (`bad_length`: the value, when it
-    is not). The connection adds the request's bytes as written (`request_bytes`) and the peer's address."""
+    """An HTTPResponse whose bytes are recorded as read (`tape`), that knows whether the blank line
+    ending its headers arrived (`head_complete`), and whether its Content-Length is one
+    (`bad_length`: the value, when it is not). The connection adds the request's bytes as written
+    (`request_bytes`) and the peer's address."""
 
     head_complete = True
     bad_length: str | None = None
@@ -156,7 +181,8 @@ class CheckedResponse(http.client.HTTPResponse):
         return status
 
     def _read_next_chunk_size(self) -> int:
-        """The next chunk's size, its line held to the grammar (chunked.size_of), which http.client is not."""
+        """The next chunk's size, its line held to the grammar (chunked.size_of), which http.client
+        is not."""
         line = self.fp.readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
             raise http.client.LineTooLong("chunk size")
@@ -174,16 +200,18 @@ class CheckedResponse(http.client.HTTPResponse):
 
 
 def _bad_length(values: list[str], chunked: bool) -> str | None:
-    """The Content-Length value that frames no message (RFC 9112 §6.3: ASCII digits, or a list of the same
-    number), which http.client would read with int(): "+5", "1_000" or Arabic-Indic digits. None when sound."""
+    """The Content-Length value that frames no message (RFC 9112 §6.3: ASCII digits, or a list of
+    the same number), which http.client would read with int(): "+5", "1_000" or Arabic-Indic digits.
+    None when sound."""
     if chunked or not values or content_length(values) is not None:
-        return None  # chunked framing rules (Content-Length is ignored), or no length: read to the close
+        # chunked framing rules (Content-Length is ignored), or no length: read to the close
+        return None
     return ", ".join(values)
 
 
 class _Guarded(HTTPConnection):
-    """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline; responses
-    that know whether their head is whole."""
+    """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline;
+    responses that know whether their head is whole."""
 
     response_class: type[http.client.HTTPResponse] = CheckedResponse
 
@@ -193,14 +221,18 @@ class _Guarded(HTTPConnection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._sent = bytearray()  # the bytes of the request being sent (a proxy's CONNECT first, when tunnelling)
+        self._sent = (
+            bytearray()
+        )  # the bytes of the request being sent (a proxy's CONNECT first, when tunnelling)
 
     def putrequest(self, *args: Any, **kwargs: Any) -> None:
         self._sent = bytearray()
         super().putrequest(*args, **kwargs)
 
     def send(self, data: Any) -> None:
-        if isinstance(data, bytes | bytearray | memoryview):  # a GET sends its head in one piece, no body
+        if isinstance(
+            data, bytes | bytearray | memoryview
+        ):  # a GET sends its head in one piece, no body
             self._sent += data
         super().send(data)
 
@@ -209,7 +241,9 @@ class _Guarded(HTTPConnection):
         register(sock)
         response = super().getresponse(*args, **kwargs)
         original = response._original_response
-        if isinstance(original, CheckedResponse):  # always, by response_class; the fetch refuses any other
+        if isinstance(
+            original, CheckedResponse
+        ):  # always, by response_class; the fetch refuses any other
             original.request_bytes = bytes(self._sent)
             original.peer_ip = _peer(sock)
         return response
@@ -269,6 +303,8 @@ class GuardedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS managers bring connection classes of their own
+        if not proxy.lower().startswith(
+            "socks"
+        ):  # SOCKS managers bring connection classes of their own
             manager.pool_classes_by_scheme = POOLS
         return manager

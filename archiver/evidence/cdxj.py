@@ -1,12 +1,14 @@
-"""`archiver index`: a sorted CDXJ index of the archive's WARC files, in the form pywb and ReplayWeb.page read.
+"""`archiver index`: a sorted CDXJ index of the archive's WARC files, in the form pywb and
+ReplayWeb.page read.
 
-Lines are made by webrecorder's cdxj-indexer (the indexer py-wacz uses, from pywb's lineage): the SURT key
-must be exactly the one pywb computes for a lookup, and the record choice (response, revisit and resource
-records; never request, warcinfo or warc-fields metadata) and field conventions (`warc/revisit` as the
-mime of revisits, member offset and length) are pywb's. Each line's `filename` is relative to `warcs/`.
+Lines are made by webrecorder's cdxj-indexer (the indexer py-wacz uses, from pywb's lineage): the
+SURT key must be exactly the one pywb computes for a lookup, and the record choice (response,
+revisit and resource records; never request, warcinfo or warc-fields metadata) and field conventions
+(`warc/revisit` as the mime of revisits, member offset and length) are pywb's. Each line's
+`filename` is relative to `warcs/`.
 
-The index is derived data, kept out of git under `.archiver/indexes/` next to a ledger of the WARC files it
-covers (size and mtime): an update reads only the files not indexed yet (or changed since).
+The index is derived data, kept out of git under `.archiver/indexes/` next to a ledger of the WARC
+files it covers (size and mtime): an update reads only the files not indexed yet (or changed since).
 """
 
 from __future__ import annotations
@@ -36,14 +38,22 @@ class IndexUpdate:
     path: Path  # the index file
     lines: int  # lines in the index now
     files: int  # WARC files it covers
-    read: list[str] = field(default_factory=list)  # files indexed by this update (relative to warcs/)
-    dropped: list[str] = field(default_factory=list)  # files gone from warcs/, whose lines were removed
-    failed: list[str] = field(default_factory=list)  # files that could not be read (damaged: see `verify`)
+    read: list[str] = field(
+        default_factory=list
+    )  # files indexed by this update (relative to warcs/)
+    dropped: list[str] = field(
+        default_factory=list
+    )  # files gone from warcs/, whose lines were removed
+    failed: list[str] = field(
+        default_factory=list
+    )  # files that could not be read (damaged: see `verify`)
 
     def line(self) -> str:
         dropped = f", {len(self.dropped)} gone" if self.dropped else ""
-        return f"indexed {len(self.read)} new WARC files{dropped}: {self.lines} lines for {self.files} WARC files in " \
-               f"{self.path}"
+        return (
+            f"indexed {len(self.read)} new WARC files{dropped}: {self.lines} lines for "
+            f"{self.files} WARC files in {self.path}"
+        )
 
 
 def index_path(root: Path) -> Path:
@@ -66,16 +76,23 @@ def line_filename(line: str) -> str:
 
 
 def update(root: Path) -> IndexUpdate:
-    """Bring the index up to date with the WARC files under warcs/, reading only the files it lacks."""
+    """Bring the index up to date with the WARC files under warcs/, reading only the files it
+    lacks."""
     folder = root / WARCS
-    present = {p.relative_to(folder).as_posix(): _stamp(p) for p in sorted(folder.rglob("*.warc.gz")) if p.is_file()}
+    present = {
+        p.relative_to(folder).as_posix(): _stamp(p)
+        for p in sorted(folder.rglob("*.warc.gz"))
+        if p.is_file()
+    }
     index, ledger_path = index_path(root), root / INDEX_DIR / LEDGER_NAME
     ledger = _load_ledger(ledger_path) if index.exists() else {}
     dropped = sorted(name for name, stamp in ledger.items() if present.get(name) != stamp)
     to_read = sorted(name for name, stamp in present.items() if ledger.get(name) != stamp)
     if not to_read and not dropped and index.exists():
         return IndexUpdate(index, _count_lines(index), len(present))
-    stale = set(dropped) | set(to_read)  # a file not in the ledger may have lines from an interrupted update
+    stale = set(dropped) | set(
+        to_read
+    )  # a file not in the ledger may have lines from an interrupted update
     lines = [line for line in _read_lines(index) if line_filename(line) not in stale]
     failed = []
     for name in to_read:
@@ -88,10 +105,15 @@ def update(root: Path) -> IndexUpdate:
             del present[name]  # not in the ledger: tried again next time
     lines.sort()  # byte order, as pywb's binary search expects (`LC_ALL=C sort`)
     atomic.write_text(index, "".join(f"{line}\n" for line in lines))
-    # The ledger after the index: a crash in between only makes the next update read those files again.
-    atomic.write_text(ledger_path, json.dumps({"format": LEDGER_FORMAT, "files": present}, indent=1) + "\n")
+    # The ledger after the index: a crash in between only makes the next update read those files
+    # again.
+    atomic.write_text(
+        ledger_path, json.dumps({"format": LEDGER_FORMAT, "files": present}, indent=1) + "\n"
+    )
     read = [name for name in to_read if name not in failed]
-    return IndexUpdate(index, len(lines), len(present), read, [n for n in dropped if n not in present], failed)
+    return IndexUpdate(
+        index, len(lines), len(present), read, [n for n in dropped if n not in present], failed
+    )
 
 
 def _stamp(path: Path) -> dict[str, int]:

@@ -1,13 +1,16 @@
-"""Confirmations: the evidence that a page still said what one of its versions says, at a later check.
+"""Confirmations: the evidence that a page still said what one of its versions says, at a later
+check.
 
-A check that finds a version unchanged writes a revisit record of that version's record into the run's checks
-WARC, `warcs/checks/YYYY/MM/<prefix>-checks-<stamp>-<serial>.warc.gz`, committed with the run (see crawl.py).
-The profile says how it was found unchanged: `server-not-modified` (a 304), `identical-payload-digest` (the same
-bytes), or ours, IDENTICAL_TEXT (other bytes, the same text). Redirect hops come first, as full records, so the
-page a confirmation is of is the URI of the first record of its chain.
+A check that finds a version unchanged writes a revisit record of that version's record into the
+run's checks WARC, `warcs/checks/YYYY/MM/<prefix>-checks-<stamp>-<serial>.warc.gz`, committed with
+the run (see crawl.py). The profile says how it was found unchanged: `server-not-modified` (a 304),
+`identical-payload-digest` (the same bytes), or ours, IDENTICAL_TEXT (other bytes, the same text).
+Redirect hops come first, as full records, so the page a confirmation is of is the URI of the first
+record of its chain.
 
-They are read back from the committed checks WARCs alone, headers only (the files are never in a version's
-history): `archiver log --checks` interleaves them with the versions, `export` packs those of the chosen pages.
+They are read back from the committed checks WARCs alone, headers only (the files are never in a
+version's history): `archiver log --checks` interleaves them with the versions, `export` packs those
+of the chosen pages.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ HOW = {NOT_MODIFIED: "not-modified", IDENTICAL_PAYLOAD: "same-bytes", IDENTICAL_
 
 @dataclass(frozen=True)
 class Confirmation:
-    """A check that found a version of `url` unchanged: its revisit record and the record it refers to."""
+    """A check that found a version of `url` unchanged: its revisit record and the record it refers
+    to."""
 
     url: str  # the page checked (the first URI of its chain of records)
     checked_at: str  # WARC-Date of the revisit
@@ -44,8 +48,12 @@ class Confirmation:
     record_id: str
     refers_to: dict[str, str]  # record_id, target_uri, date of the record of the version confirmed
     commit: str = ""  # the commit that added the file
-    records: tuple[str, ...] = ()  # ids of the chain's responses (redirect hops) and of the revisit itself
-    version: int | None = field(default=None, compare=False)  # the version confirmed, once matched to one
+    records: tuple[
+        str, ...
+    ] = ()  # ids of the chain's responses (redirect hops) and of the revisit itself
+    version: int | None = field(
+        default=None, compare=False
+    )  # the version confirmed, once matched to one
 
     @property
     def how(self) -> str:
@@ -62,14 +70,27 @@ class Confirmation:
         return f"v{self.version} confirmed unchanged at {when} ({self.reason()})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "commit": self.commit, "checked_at": self.checked_at, "kind": "confirmed",
-                "status": self.status, "summary": self.reason(), "how": self.how, "profile": self.profile,
-                "warc": {"file": self.file, "offset": self.offset, "record_id": self.record_id,
-                         "refers_to": self.refers_to}}
+        return {
+            "version": self.version,
+            "commit": self.commit,
+            "checked_at": self.checked_at,
+            "kind": "confirmed",
+            "status": self.status,
+            "summary": self.reason(),
+            "how": self.how,
+            "profile": self.profile,
+            "warc": {
+                "file": self.file,
+                "offset": self.offset,
+                "record_id": self.record_id,
+                "refers_to": self.refers_to,
+            },
+        }
 
 
 def confirmations(store: Store, urls: set[str] | None = None) -> list[Confirmation]:
-    """The confirmations in the committed checks WARCs (of the pages `urls`, or all), oldest file first."""
+    """The confirmations in the committed checks WARCs (of the pages `urls`, or all), oldest file
+    first."""
     found = []
     for rel, commit in store.added(CONFIRMED).items():
         path = store.root / rel
@@ -82,12 +103,15 @@ def confirmations(store: Store, urls: set[str] | None = None) -> list[Confirmati
     return found
 
 
-def read(path: Path, rel: str, commit: str = "", urls: set[str] | None = None) -> list[Confirmation]:
+def read(
+    path: Path, rel: str, commit: str = "", urls: set[str] | None = None
+) -> list[Confirmation]:
     """The confirmations in one checks WARC (of the pages `urls`, or all).
 
-    No record of a checks WARC has a body: each gzip member is inflated whole, its type and URI found in its
-    header bytes, and warcio parses only the revisits of the pages asked for, with their hops. warcio's
-    ArchiveIterator parsing every record took 0.27 ms a confirmation; this, 0.06 ms.
+    No record of a checks WARC has a body: each gzip member is inflated whole, its type and URI
+    found in its header bytes, and warcio parses only the revisits of the pages asked for, with
+    their hops. warcio's ArchiveIterator parsing every record took 0.27 ms a confirmation; this,
+    0.06 ms.
     """
     found = []
     chain: list[Member] = []  # the redirect hops before the answer
@@ -110,20 +134,32 @@ def read(path: Path, rel: str, commit: str = "", urls: set[str] | None = None) -
 
 
 def _confirmation(hops: list[Member], member: Member, rel: str, commit: str) -> Confirmation | None:
-    """The confirmation a revisit record is, parsed by warcio; None for a revisit of another profile."""
+    """The confirmation a revisit record is, parsed by warcio; None for a revisit of another
+    profile."""
     loader = ArcWarcRecordLoader()
     record = loader.parse_record_stream(io.BytesIO(member.data), known_format="warc")
     headers = record.rec_headers
     if headers.get_header("WARC-Profile") not in HOW:
         return None
-    chain = [loader.parse_record_stream(io.BytesIO(hop.data), known_format="warc").rec_headers for hop in hops]
+    chain = [
+        loader.parse_record_stream(io.BytesIO(hop.data), known_format="warc").rec_headers
+        for hop in hops
+    ]
     status = record.http_headers.get_statuscode() if record.http_headers else None
     record_id = headers.get_header("WARC-Record-ID")
     return Confirmation(
-        url=(chain[0] if chain else headers).get_header("WARC-Target-URI"), checked_at=headers.get_header("WARC-Date"),
-        profile=headers.get_header("WARC-Profile"), status=int(status) if status and status.isdigit() else None,
-        file=rel, offset=member.offset, record_id=record_id,
-        refers_to={"record_id": headers.get_header("WARC-Refers-To"),
-                   "target_uri": headers.get_header("WARC-Refers-To-Target-URI"),
-                   "date": headers.get_header("WARC-Refers-To-Date")},
-        commit=commit, records=(*(hop.get_header("WARC-Record-ID") for hop in chain), record_id))
+        url=(chain[0] if chain else headers).get_header("WARC-Target-URI"),
+        checked_at=headers.get_header("WARC-Date"),
+        profile=headers.get_header("WARC-Profile"),
+        status=int(status) if status and status.isdigit() else None,
+        file=rel,
+        offset=member.offset,
+        record_id=record_id,
+        refers_to={
+            "record_id": headers.get_header("WARC-Refers-To"),
+            "target_uri": headers.get_header("WARC-Refers-To-Target-URI"),
+            "date": headers.get_header("WARC-Refers-To-Date"),
+        },
+        commit=commit,
+        records=(*(hop.get_header("WARC-Record-ID") for hop in chain), record_id),
+    )

@@ -1,12 +1,13 @@
 """`archiver verify`: every version's evidence is where its meta.json says, whole and unaltered.
 
-For every version in the git history (not only the current tree), the WARC record that meta.json names must
-exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a revisit's payload is
-checked in the record it refers to). Every WARC file under warcs/ (the checks WARCs of confirmations included)
-and .archiver/checks/ must decompress to its end, every gzip member whole, and pass warcio's digest checks
-(what `warcio check` does); the HTTP framing of every response and revisit record must hold over the bytes
-stored (framing.py); and every revisit must refer to a record of the archive that holds a payload, by its URI
-and date. Each file is read once, in order.
+For every version in the git history (not only the current tree), the WARC record that meta.json
+names must exist at its offset with its WARC-Record-ID and hold the payload digest recorded (a
+revisit's payload is checked in the record it refers to). Every WARC file under warcs/ (the checks
+WARCs of confirmations included) and .archiver/checks/ must decompress to its end, every gzip member
+whole, and pass warcio's digest checks (what `warcio check` does); the HTTP framing of every
+response and revisit record must hold over the bytes stored (framing.py); and every revisit must
+refer to a record of the archive that holds a payload, by its URI and date. Each file is read once,
+in order.
 """
 
 from __future__ import annotations
@@ -37,12 +38,16 @@ from .warc import entity, page_of, whole_second
 log = logging.getLogger(__name__)
 
 PAYLOAD_RECORDS = ("response", "resource")
-FRAMED_RECORDS = ("response", "revisit")  # records whose block is an HTTP response: its framing must hold
+FRAMED_RECORDS = (
+    "response",
+    "revisit",
+)  # records whose block is an HTTP response: its framing must hold
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A WARC record a version relies on: the version's own record, or the one holding a revisit's payload."""
+    """A WARC record a version relies on: the version's own record, or the one holding a revisit's
+    payload."""
 
     url: str
     version: int | None
@@ -98,17 +103,24 @@ class _Scanned:
     record_id: str | None = None
     target_uri: str | None = None
     header_digest: str | None = None
-    payload_hashes: dict[str, bytes] = field(default_factory=dict)  # algorithm -> raw digest of the payload
+    payload_hashes: dict[str, bytes] = field(
+        default_factory=dict
+    )  # algorithm -> raw digest of the payload
     errors: list[str] = field(default_factory=list)
     date: str | None = None
-    refers_to: tuple[str, str | None, str | None] | None = None  # a revisit's WARC-Refers-To, -Target-URI, -Date
+    refers_to: tuple[str, str | None, str | None] | None = (
+        None  # a revisit's WARC-Refers-To, -Target-URI, -Date
+    )
 
 
 @dataclass
 class _Seen:
-    """What the whole archive holds, for the checks across files: every record by id, and every revisit."""
+    """What the whole archive holds, for the checks across files: every record by id, and every
+    revisit."""
 
-    records: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)  # type, URI, date
+    records: dict[str, tuple[str | None, str | None, str | None]] = field(
+        default_factory=dict
+    )  # type, URI, date
     revisits: list[tuple[str, int, _Scanned]] = field(default_factory=list)  # file, offset, record
 
 
@@ -123,7 +135,9 @@ def verify(store: Store) -> Report:
     seen = _Seen()
     for rel in files:
         if rel in confirmations and not (store.root / rel).is_file():
-            problems.append(Problem(rel, None, "the checks WARC is missing", commit=confirmations[rel]))
+            problems.append(
+                Problem(rel, None, "the checks WARC is missing", commit=confirmations[rel])
+            )
             continue
         problems += _check_file(store.root, rel, by_file.get(rel, []), seen)
     # A version's own revisit is checked against its meta.json, which names the record it refers to.
@@ -135,16 +149,24 @@ def verify(store: Store) -> Report:
 
 
 def _warc_files(root: Path) -> list[str]:
-    # Finished files only: a `.open` file belongs to a run still writing (or to crash recovery). The checks'
-    # WARCs (304 revisits, failed redirect chains) are kept out of git but are evidence of checks all the same.
-    return [p.relative_to(root).as_posix() for place in (WARCS, CHECKS) for p in (root / place).rglob("*.warc.gz")
-            if p.is_file()]
+    # Finished files only: a `.open` file belongs to a run still writing (or to crash recovery). The
+    # checks' WARCs (304 revisits, failed redirect chains) are kept out of git but are evidence of
+    # checks all the same.
+    return [
+        p.relative_to(root).as_posix()
+        for place in (WARCS, CHECKS)
+        for p in (root / place).rglob("*.warc.gz")
+        if p.is_file()
+    ]
 
 
 def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:
     """Every record named by a version's meta.json in any commit."""
     versions, unreadable = recorded_versions(store)
-    problems = [Problem(u.path, None, f"meta.json is not readable: {u.error}", commit=u.commit) for u in unreadable]
+    problems = [
+        Problem(u.path, None, f"meta.json is not readable: {u.error}", commit=u.commit)
+        for u in unreadable
+    ]
     problems += _strangers(versions)
     evidence: dict[Evidence, None] = {}
     for version in versions:
@@ -153,15 +175,21 @@ def _evidence(store: Store) -> tuple[list[Evidence], list[Problem]]:
         try:
             evidence.update(dict.fromkeys(_items(version.meta, version.warc, version.commit)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            problems.append(Problem(version.warc.get("file", "?") if isinstance(version.warc, dict) else "?",
-                                    version.url, f"meta.json names no complete WARC record ({exc!r})",
-                                    version=version.number or None, commit=version.commit))
+            problems.append(
+                Problem(
+                    version.warc.get("file", "?") if isinstance(version.warc, dict) else "?",
+                    version.url,
+                    f"meta.json names no complete WARC record ({exc!r})",
+                    version=version.number or None,
+                    commit=version.commit,
+                )
+            )
     return list(evidence), problems
 
 
 def _strangers(versions: list[Version]) -> list[Problem]:
-    """Versions that are not their folder's: a folder belongs to the URL its hash suffix names and its first
-    version records; any other URL's version in it is a collision, or a forgery."""
+    """Versions that are not their folder's: a folder belongs to the URL its hash suffix names and
+    its first version records; any other URL's version in it is a collision, or a forgery."""
     owners: dict[str, str] = {}
     problems = []
     for version in versions:  # oldest commit first
@@ -173,27 +201,55 @@ def _strangers(versions: list[Version]) -> list[Problem]:
             message = f"a version of {version.url} in {folder}, which is not the folder of that URL"
         else:
             continue
-        problems.append(Problem(version.path, version.url, message, version=version.number or None,
-                                commit=version.commit))
+        problems.append(
+            Problem(
+                version.path,
+                version.url,
+                message,
+                version=version.number or None,
+                commit=version.commit,
+            )
+        )
     return problems
 
 
 def _items(meta: Mapping[str, Any], ref: Mapping[str, Any], commit: str) -> list[Evidence]:
     url, version, digest = meta.get("url", ""), meta.get("version"), ref.get("payload_digest", "")
     original = ref.get("refers_to")
-    own = Evidence(url, version, commit, ref["file"], int(ref["offset"]), ref["record_id"], digest,
-                   holds_payload=not original, refers_to=original["record_id"] if original else "")
+    own = Evidence(
+        url,
+        version,
+        commit,
+        ref["file"],
+        int(ref["offset"]),
+        ref["record_id"],
+        digest,
+        holds_payload=not original,
+        refers_to=original["record_id"] if original else "",
+    )
     if not original:
         return [own]
-    return [own, Evidence(url, version, commit, original["file"], int(original["offset"]), original["record_id"],
-                          digest, holds_payload=True)]
+    return [
+        own,
+        Evidence(
+            url,
+            version,
+            commit,
+            original["file"],
+            int(original["offset"]),
+            original["record_id"],
+            digest,
+            holds_payload=True,
+        ),
+    ]
 
 
 def _check_file(root: Path, rel: str, expected: list[Evidence], seen: _Seen) -> list[Problem]:
     path = root / rel
     if not path.is_file():
         return [_problem(e, "the WARC file is missing") for e in expected]
-    # Every expected offset is a place to resume after damage; the algorithm is that of the recorded digest.
+    # Every expected offset is a place to resume after damage; the algorithm is that of the recorded
+    # digest.
     scanned = _scan(path, {e.offset: _algorithm(e.digest) for e in expected})
     for offset, found in scanned.items():
         if found.record_id:
@@ -231,21 +287,28 @@ def _mismatches(item: Evidence, found: _Scanned) -> list[str]:
         if found.rec_type != "revisit":
             return [f"a {found.rec_type} record where meta.json names a revisit"]
         if found.header_digest and not _same_digest(item.digest, found.header_digest):
-            return [f"the revisit records payload digest {found.header_digest}, meta.json {item.digest}"]
+            return [
+                f"the revisit records payload digest {found.header_digest}, meta.json {item.digest}"
+            ]
         if found.refers_to and found.refers_to[0] != item.refers_to:
             return [f"the revisit refers to {found.refers_to[0]}, meta.json to {item.refers_to}"]
         return []
     if found.rec_type not in PAYLOAD_RECORDS:
         return [f"a {found.rec_type} record, which holds no payload"]
     if not _holds(item.digest, found.payload_hashes):
-        return [f"payload digest is {_encode(item.digest, found.payload_hashes)}, meta.json records {item.digest}"]
+        return [
+            f"payload digest is {_encode(item.digest, found.payload_hashes)}, meta.json records {item.digest}"
+        ]
     return []
 
 
-def _dangling(revisits: list[tuple[str, int, _Scanned]],
-              records: dict[str, tuple[str | None, str | None, str | None]]) -> list[Problem]:
-    """Revisits whose WARC-Refers-To names no record of the archive holding a payload, or names it by another URI or
-    date: replay tools look the original up by URI and date, and would find none, or another."""
+def _dangling(
+    revisits: list[tuple[str, int, _Scanned]],
+    records: dict[str, tuple[str | None, str | None, str | None]],
+) -> list[Problem]:
+    """Revisits whose WARC-Refers-To names no record of the archive holding a payload, or names it
+    by another URI or date: replay tools look the original up by URI and date, and would find none,
+    or another."""
     problems = []
     for rel, offset, found in revisits:
         assert found.refers_to is not None
@@ -259,7 +322,9 @@ def _dangling(revisits: list[tuple[str, int, _Scanned]],
             elif uri != target:
                 message = f"the revisit refers to {record_id} as {uri}, a record of {target}"
             elif not _same_second(date, when):
-                message = f"the revisit refers to {record_id} as dated {date}, a record dated {when}"
+                message = (
+                    f"the revisit refers to {record_id} as dated {date}, a record dated {when}"
+                )
             else:
                 continue
         problems.append(Problem(rel, _page_uri(found.target_uri), message, offset))
@@ -284,19 +349,28 @@ def _scan(path: Path, algorithms: dict[int, str]) -> dict[int, _Scanned]:
     with path.open("rb") as f:
         for member in members(f, resume_at=algorithms):
             if member.error is not None:
-                scanned[member.offset] = _Scanned(target_uri=member.target_uri, errors=[member.error])
+                scanned[member.offset] = _Scanned(
+                    target_uri=member.target_uri, errors=[member.error]
+                )
                 continue
-            scanned[member.offset] = _parse(member.data, {"sha1", algorithms.get(member.offset, "sha1")})
+            scanned[member.offset] = _parse(
+                member.data, {"sha1", algorithms.get(member.offset, "sha1")}
+            )
     return scanned
 
 
 def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
-    """The first record of one decompressed member (the one its offset names), and any damage in it or after."""
+    """The first record of one decompressed member (the one its offset names), and any damage in it
+    or after."""
     found: _Scanned | None = None
     try:
         for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
             body, framed = _body(record)
-            hashes = {a: hashlib.new(a) for a in algorithms} if record.rec_type in PAYLOAD_RECORDS else {}
+            hashes = (
+                {a: hashlib.new(a) for a in algorithms}
+                if record.rec_type in PAYLOAD_RECORDS
+                else {}
+            )
             for piece in body:
                 for digest in hashes.values():
                     digest.update(piece)
@@ -305,21 +379,31 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
             errors = [flaw] if flaw else []
             payload_hashes = {a: h.digest() for a, h in hashes.items()}
             chunked = _chunked(record)
-            # warcio digests a chunked body's framing too, where WARC 1.1 digests the payload without it: such a
-            # record's payload digest is checked here instead.
-            errors += [f"warcio check: {p}" for p in record.digest_checker.problems
-                       if not (chunked and p.startswith("payload digest"))]
+            # warcio digests a chunked body's framing too, where WARC 1.1 digests the payload
+            # without it: such a record's payload digest is checked here instead.
+            errors += [
+                f"warcio check: {p}"
+                for p in record.digest_checker.problems
+                if not (chunked and p.startswith("payload digest"))
+            ]
             declared = record.rec_headers.get_header("WARC-Payload-Digest")
             if chunked and declared and not _holds(declared, payload_hashes):
                 errors.append(f"payload digest failed: {declared}")
             if found is None:
                 headers = record.rec_headers
-                found = _Scanned(record.rec_type, headers.get_header("WARC-Record-ID"),
-                                 headers.get_header("WARC-Target-URI"), declared, date=headers.get_header("WARC-Date"))
+                found = _Scanned(
+                    record.rec_type,
+                    headers.get_header("WARC-Record-ID"),
+                    headers.get_header("WARC-Target-URI"),
+                    declared,
+                    date=headers.get_header("WARC-Date"),
+                )
                 if record.rec_type == "revisit":
-                    found.refers_to = (headers.get_header("WARC-Refers-To"),
-                                       headers.get_header("WARC-Refers-To-Target-URI"),
-                                       headers.get_header("WARC-Refers-To-Date"))
+                    found.refers_to = (
+                        headers.get_header("WARC-Refers-To"),
+                        headers.get_header("WARC-Refers-To-Target-URI"),
+                        headers.get_header("WARC-Refers-To-Date"),
+                    )
                 found.payload_hashes = payload_hashes
             found.errors += errors
     except (ArchiveLoadFailed, ValueError, OSError) as exc:
@@ -329,11 +413,15 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
 
 
 def _body(record: ArcWarcRecord) -> tuple[Iterable[bytes], Framed | None]:
-    """The record's payload, a piece at a time (its body with the transfer coding removed), and for an HTTP
-    response or revisit, its framing checked on the way."""
+    """The record's payload, a piece at a time (its body with the transfer coding removed), and for
+    an HTTP response or revisit, its framing checked on the way."""
     if record.rec_type in FRAMED_RECORDS and record.http_headers:
-        framed = Framed(record.http_headers, record.raw_stream, revisit=record.rec_type == "revisit",
-                        truncated=bool(record.rec_headers.get_header("WARC-Truncated")))
+        framed = Framed(
+            record.http_headers,
+            record.raw_stream,
+            revisit=record.rec_type == "revisit",
+            truncated=bool(record.rec_headers.get_header("WARC-Truncated")),
+        )
         return framed, framed
     return entity(record), None
 

@@ -1,11 +1,12 @@
-"""`archiver export --wacz`: a WACZ 1.1.1 package (WARCs, CDXJ index, page list, datapackage) of the whole
-archive, or of chosen pages and the sources they cite, for ReplayWeb.page, pywb or another archive.
+"""`archiver export --wacz`: a WACZ 1.1.1 package (WARCs, CDXJ index, page list, datapackage) of the
+whole archive, or of chosen pages and the sources they cite, for ReplayWeb.page, pywb or another
+archive.
 
-A whole-archive package holds the WARC files as they are (the checks WARCs of confirmations among them); a chosen
-one holds, per WARC file involved, only the records its pages need (each version's response or revisit with its
-request and metadata, the redirect hops before it, the record a revisit refers to, each confirmation of a version
-with its hops and request, and the file's warcinfo), copied byte for byte: every record keeps its WARC-Record-ID
-and digests, so it is the same evidence.
+A whole-archive package holds the WARC files as they are (the checks WARCs of confirmations among
+them); a chosen one holds, per WARC file involved, only the records its pages need (each version's
+response or revisit with its request and metadata, the redirect hops before it, the record a revisit
+refers to, each confirmation of a version with its hops and request, and the file's warcinfo),
+copied byte for byte: every record keeps its WARC-Record-ID and digests, so it is the same evidence.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ class ExportSummary:
     size: int
 
     def line(self) -> str:
-        return (f"wrote {self.path}: {self.pages} page versions, {self.records} indexed records in {self.warcs} "
-                f"WARC files, {self.size} bytes")
+        return (
+            f"wrote {self.path}: {self.pages} page versions, {self.records} indexed records in "
+            f"{self.warcs} WARC files, {self.size} bytes"
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ class _Scanned:
     refers_to: str | None
 
 
-def export(store: Store, dest: Path, urls: Iterable[str] = (), software: str = "archiver") -> ExportSummary:
+def export(
+    store: Store, dest: Path, urls: Iterable[str] = (), software: str = "archiver"
+) -> ExportSummary:
     """Write the package to `dest` (replaced whole, never left half-written)."""
     if dest.suffix != ".wacz":
         raise UsageError(f"a WACZ file name must end in .wacz: {dest}")
@@ -87,26 +92,36 @@ def export(store: Store, dest: Path, urls: Iterable[str] = (), software: str = "
         if chosen is None:
             warcs, lines = _whole(store.root)
         else:
-            warcs, lines = _selection(store.root, versions, confirmations(store, chosen), Path(work))
+            warcs, lines = _selection(
+                store.root, versions, confirmations(store, chosen), Path(work)
+            )
         tmp = Path(work) / dest.name
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as package:
-            resources = [_add_file(package, f"archive/{name}", path) for name, path in warcs.items()]
-            resources.append(_add_bytes(package, INDEX_ENTRY, "".join(f"{line}\n" for line in lines).encode()))
+            resources = [
+                _add_file(package, f"archive/{name}", path) for name, path in warcs.items()
+            ]
+            resources.append(
+                _add_bytes(package, INDEX_ENTRY, "".join(f"{line}\n" for line in lines).encode())
+            )
             resources.append(_add_bytes(package, PAGES_ENTRY, _pages_jsonl(versions)))
             datapackage = _datapackage(resources, store.root, software, list(urls))
             _add_bytes(package, "datapackage.json", datapackage)
-            digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(datapackage).hexdigest()}
+            digest = {
+                "path": "datapackage.json",
+                "hash": "sha256:" + hashlib.sha256(datapackage).hexdigest(),
+            }
             _add_bytes(package, "datapackage-digest.json", json.dumps(digest, indent=2).encode())
         tmp.replace(dest)
     log.info("exported %d versions to %s", len(versions), dest)
     return ExportSummary(dest, len(versions), len(warcs), len(lines), dest.stat().st_size)
 
 
-# -- what goes in -----------------------------------------------------------------------------------------
+# -- what goes in ----------------------------------------------------------------------------------
 
 
 def _chosen(store: Store, versions: list[Version], urls: list[str]) -> set[str]:
-    """The chosen pages and, transitively, the sources they cite (`cited_by` in the current meta.json files)."""
+    """The chosen pages and, transitively, the sources they cite (`cited_by` in the current
+    meta.json files)."""
     known = {v.url for v in versions}
     chosen = set()
     for url in urls:
@@ -127,23 +142,33 @@ def _chosen(store: Store, versions: list[Version], urls: list[str]) -> set[str]:
 
 
 def _whole(root: Path) -> tuple[dict[str, Path], list[str]]:
-    """Every WARC file as it is, and the archive's own index with file names as the package has them."""
+    """Every WARC file as it is, and the archive's own index with file names as the package has
+    them."""
     update = cdxj.update(root)
     if update.failed:
         raise ArchiveDamaged(f"cannot read {update.failed[0]} (run `archiver verify`)")
-    lines = [line for line in cdxj.index_path(root).read_text(encoding="utf-8").splitlines() if line]
-    files = sorted({cdxj.line_filename(line) for line in lines} |
-                   {p.relative_to(root / WARCS).as_posix() for p in (root / WARCS).rglob("*.warc.gz")})
+    lines = [
+        line for line in cdxj.index_path(root).read_text(encoding="utf-8").splitlines() if line
+    ]
+    files = sorted(
+        {cdxj.line_filename(line) for line in lines}
+        | {p.relative_to(root / WARCS).as_posix() for p in (root / WARCS).rglob("*.warc.gz")}
+    )
     names = _package_names(files)
-    return {names[f]: root / WARCS / f for f in files}, sorted(_renamed(line, names) for line in lines)
+    return {names[f]: root / WARCS / f for f in files}, sorted(
+        _renamed(line, names) for line in lines
+    )
 
 
-def _selection(root: Path, versions: list[Version], confirmed: list[Confirmation],
-               work: Path) -> tuple[dict[str, Path], list[str]]:
-    """Per WARC file involved, a file of only the records the chosen versions and their confirmations need, and
-    their index."""
+def _selection(
+    root: Path, versions: list[Version], confirmed: list[Confirmation], work: Path
+) -> tuple[dict[str, Path], list[str]]:
+    """Per WARC file involved, a file of only the records the chosen versions and their
+    confirmations need, and their index."""
     ids: dict[str, set[str]] = defaultdict(set)  # file -> record ids needed
-    uris: dict[str, set[str]] = defaultdict(set)  # file -> URLs whose responses are needed (redirect hops)
+    uris: dict[str, set[str]] = defaultdict(
+        set
+    )  # file -> URLs whose responses are needed (redirect hops)
     for version in versions:
         ref = version.warc or {}
         ids[ref["file"]].add(ref["record_id"])
@@ -187,24 +212,39 @@ def _records(f: BinaryIO) -> list[_Scanned]:
     it = ArchiveIterator(f, no_record_parse=True)
     for record in it:
         headers = record.rec_headers
-        records.append(_Scanned(it.get_record_offset(), it.get_record_length(), record.rec_type,
-                               headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Target-URI") or "",
-                               headers.get_header("WARC-Concurrent-To"), headers.get_header("WARC-Refers-To")))
+        records.append(
+            _Scanned(
+                it.get_record_offset(),
+                it.get_record_length(),
+                record.rec_type,
+                headers.get_header("WARC-Record-ID"),
+                headers.get_header("WARC-Target-URI") or "",
+                headers.get_header("WARC-Concurrent-To"),
+                headers.get_header("WARC-Refers-To"),
+            )
+        )
     return records
 
 
 def _needed(records: list[_Scanned], ids: set[str], uris: set[str]) -> set[str]:
-    """The ids of the records to keep: those named, the responses (and revisits) of the URLs wanted, and the
-    requests and metadata that belong to them, and the file's warcinfo."""
-    answers = {r.id for r in records if r.id in ids or (r.type in ("response", "revisit") and r.uri in uris)}
-    belonging = {r.id for r in records
-                 if r.concurrent_to in answers or (r.type == "metadata" and r.refers_to in answers)}
+    """The ids of the records to keep: those named, the responses (and revisits) of the URLs wanted,
+    and the requests and metadata that belong to them, and the file's warcinfo."""
+    answers = {
+        r.id
+        for r in records
+        if r.id in ids or (r.type in ("response", "revisit") and r.uri in uris)
+    }
+    belonging = {
+        r.id
+        for r in records
+        if r.concurrent_to in answers or (r.type == "metadata" and r.refers_to in answers)
+    }
     return answers | belonging | {r.id for r in records if r.type == "warcinfo"}
 
 
 def _package_names(files: list[str]) -> dict[str, str]:
-    """Flat, unique names under archive/ (WACZ wants no sub-folders): the file's name, or its path joined
-    with dashes when two files share a name."""
+    """Flat, unique names under archive/ (WACZ wants no sub-folders): the file's name, or its path
+    joined with dashes when two files share a name."""
     base = {f: _safe(PurePosixPath(f).name) for f in files}
     clash = {n for n, count in Counter(base.values()).items() if count > 1}
     return {f: _safe(f.replace("/", "-")) if base[f] in clash else base[f] for f in files}
@@ -225,7 +265,11 @@ def _pages_jsonl(versions: list[Version]) -> bytes:
     """One entry per version: the page's URL at the moment of its capture, titled as it was then."""
     lines = [json.dumps(PAGES_HEADER)]
     for version in sorted(versions, key=lambda v: (v.url, v.number or 0)):
-        entry: dict[str, Any] = {"id": _page_id(version), "url": version.url, "ts": _timestamp(version)}
+        entry: dict[str, Any] = {
+            "id": _page_id(version),
+            "url": version.url,
+            "ts": _timestamp(version),
+        }
         if version.meta.get("title"):
             entry["title"] = version.meta["title"]
         lines.append(json.dumps(entry, ensure_ascii=False))
@@ -243,10 +287,14 @@ def _timestamp(version: Version) -> str:
     date: str | None = ref.get("date")
     if date:
         return date
-    return datetime.fromisoformat(version.meta["captured_at"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (
+        datetime.fromisoformat(version.meta["captured_at"])
+        .astimezone(UTC)
+        .strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    )
 
 
-# -- the zip --------------------------------------------------------------------------------------------
+# -- the zip ---------------------------------------------------------------------------------------
 
 
 def _add_file(package: zipfile.ZipFile, name: str, path: Path) -> dict[str, Any]:
@@ -254,7 +302,10 @@ def _add_file(package: zipfile.ZipFile, name: str, path: Path) -> dict[str, Any]
     info = zipfile.ZipInfo(name, _now())
     info.compress_type = zipfile.ZIP_STORED
     digest, size = hashlib.sha256(), 0
-    with path.open("rb") as src, package.open(info, "w", force_zip64=path.stat().st_size > 2**31) as dst:
+    with (
+        path.open("rb") as src,
+        package.open(info, "w", force_zip64=path.stat().st_size > 2**31) as dst,
+    ):
         while chunk := src.read(COPY_CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -270,11 +321,22 @@ def _add_bytes(package: zipfile.ZipFile, name: str, data: bytes) -> dict[str, An
 
 
 def _resource(name: str, sha256: str, size: int) -> dict[str, Any]:
-    return {"name": PurePosixPath(name).name.lower(), "path": name, "hash": f"sha256:{sha256}", "bytes": size}
+    return {
+        "name": PurePosixPath(name).name.lower(),
+        "path": name,
+        "hash": f"sha256:{sha256}",
+        "bytes": size,
+    }
 
 
-def _datapackage(resources: list[dict[str, Any]], root: Path, software: str, urls: list[str]) -> bytes:
-    title = f"{root.resolve().name}: {', '.join(urls)}" if urls else f"{root.resolve().name}: the whole archive"
+def _datapackage(
+    resources: list[dict[str, Any]], root: Path, software: str, urls: list[str]
+) -> bytes:
+    title = (
+        f"{root.resolve().name}: {', '.join(urls)}"
+        if urls
+        else f"{root.resolve().name}: the whole archive"
+    )
     package = {
         "profile": "data-package",
         "wacz_version": WACZ_VERSION,
@@ -289,4 +351,3 @@ def _datapackage(resources: list[dict[str, Any]], root: Path, software: str, url
 def _now() -> tuple[int, int, int, int, int, int]:
     now = datetime.now(UTC)
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
-

@@ -33,23 +33,26 @@ from ..storage.store import WARCS
 log = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
-# A page's metadata record is named for the page in a scheme of its own, as Browsertrix names its `urn:pageinfo:`
-# records: replay tools look records up by URI, and would serve the metadata as the page. Older archives wrote
-# `metadata:` and the page's URL.
+# A page's metadata record is named for the page in a scheme of its own, as Browsertrix names its
+# `urn:pageinfo:` records: replay tools look records up by URI, and would serve the metadata as the
+# page. Older archives wrote `metadata:` and the page's URL.
 METADATA_URIS = ("urn:archiver:metadata:", "metadata:")
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
-# Ours (a tag: URI, RFC 4151; WARC 1.1 lets a reader skip a profile it does not know): other bytes, whose normalized
-# text, cited links and stable facts are those of the version whose record it refers to. Its WARC-Payload-Digest is
-# that of the bytes received, which are not kept: an identical-payload revisit would say they were the same.
+# Ours (a tag: URI, RFC 4151; WARC 1.1 lets a reader skip a profile it does not know): other bytes,
+# whose normalized text, cited links and stable facts are those of the version whose record it
+# refers to. Its WARC-Payload-Digest is that of the bytes received, which are not kept: an
+# identical-payload revisit would say they were the same.
 IDENTICAL_TEXT = "tag:archiver,2026:revisit/identical-text"
 
 
 class RawHead(StatusAndHeaders):
-    """An HTTP head written as the bytes that passed on the wire, never re-serialized from parsed headers.
+    """An HTTP head written as the bytes that passed on the wire, never re-serialized from parsed
+    headers.
 
-    warcio would rebuild it from its parse: `a:b` as `a: b`, obs-fold lines joined, bare LF as CRLF, non-ASCII
-    %-encoded. The record is evidence of what was sent and received, so the bytes are written as they are.
+    warcio would rebuild it from its parse: `a:b` as `a: b`, obs-fold lines joined, bare LF as CRLF,
+    non-ASCII %-encoded. The record is evidence of what was sent and received, so the bytes are
+    written as they are.
     """
 
     def __init__(self, raw: bytes) -> None:
@@ -59,7 +62,9 @@ class RawHead(StatusAndHeaders):
     def compute_headers_buffer(self, header_filter: Any = None) -> None:
         self.headers_buff = self.raw
 
-    def __bool__(self) -> bool:  # warcio writes a head only when it is true: an empty parse would be false
+    def __bool__(
+        self,
+    ) -> bool:  # warcio writes a head only when it is true: an empty parse would be false
         return bool(self.raw)
 
 
@@ -76,8 +81,13 @@ class RecordRef:
     refers_to: dict[str, object] | None = None  # for a revisit: the record that holds the payload
 
     def as_record(self) -> PayloadRecord:
-        return PayloadRecord(uri=self.target_uri, date=self.date, file=self.file, offset=self.offset,
-                      record_id=self.record_id)
+        return PayloadRecord(
+            uri=self.target_uri,
+            date=self.date,
+            file=self.file,
+            offset=self.offset,
+            record_id=self.record_id,
+        )
 
     def as_dict(self) -> WarcRef:
         return cast(WarcRef, {k: v for k, v in asdict(self).items() if v is not None})
@@ -96,8 +106,9 @@ class _Output:
 class WarcFile:
     """One run's WARC file; created on the first record, finalized by `close()`."""
 
-    def __init__(self, root: Path, prefix: str, started: datetime, info: dict[str, str],
-                 base: str = WARCS) -> None:
+    def __init__(
+        self, root: Path, prefix: str, started: datetime, info: dict[str, str], base: str = WARCS
+    ) -> None:
         self.root = root
         self.base = base
         self.prefix = prefix
@@ -132,34 +143,46 @@ class WarcFile:
             break
         writer = WARCWriter(file, gzip=True, warc_version="1.1")
         record = writer.create_warcinfo_record(name, self.info)
-        self._out = _Output(folder / name, file, writer, record.rec_headers.get_header("WARC-Record-ID"))
+        self._out = _Output(
+            folder / name, file, writer, record.rec_headers.get_header("WARC-Record-ID")
+        )
         with naming(self.open_path):  # a write that fails (a full disk) names no file of itself
             writer.write_record(record)
         return self._out
 
-    def write_capture(self, capture: Capture, metadata: dict[str, list[str]] | None = None,
-                      duplicate_of: Callable[[str], PayloadRecord | None] | None = None) -> RecordRef:
+    def write_capture(
+        self,
+        capture: Capture,
+        metadata: dict[str, list[str]] | None = None,
+        duplicate_of: Callable[[str], PayloadRecord | None] | None = None,
+    ) -> RecordRef:
         """Write every exchange of `capture` (redirect hops first); return the final response's ref.
 
-        When `duplicate_of` finds the final payload already archived, the final exchange is written as an
-        identical-payload-digest revisit pointing at that record, not stored again.
+        When `duplicate_of` finds the final payload already archived, the final exchange is written
+        as an identical-payload-digest revisit pointing at that record, not stored again.
         """
         ref = None
         self._open()
         with naming(self.open_path):
             for i, exchange in enumerate(capture.exchanges):
                 last = i == len(capture.exchanges) - 1
-                original = (duplicate_of(exchange.payload_digest) if last and duplicate_of and exchange.body_length
-                            else None)
-                ref = self._write_exchange(exchange, (original, IDENTICAL_PAYLOAD) if original else None)
+                original = (
+                    duplicate_of(exchange.payload_digest)
+                    if last and duplicate_of and exchange.body_length
+                    else None
+                )
+                ref = self._write_exchange(
+                    exchange, (original, IDENTICAL_PAYLOAD) if original else None
+                )
             assert ref is not None, "a capture with no exchange has nothing to write"
             if metadata:
                 self._write_metadata(ref, metadata)
         return ref
 
     def write_revisit(self, capture: Capture, original: PayloadRecord, profile: str) -> RecordRef:
-        """A check that found the version `original` holds: redirect hops as they came, then the final answer as a
-        revisit of `original` with `profile` (NOT_MODIFIED for a 304, IDENTICAL_PAYLOAD, IDENTICAL_TEXT)."""
+        """A check that found the version `original` holds: redirect hops as they came, then the
+        final answer as a revisit of `original` with `profile` (NOT_MODIFIED for a 304,
+        IDENTICAL_PAYLOAD, IDENTICAL_TEXT)."""
         ref = None
         self._open()
         with naming(self.open_path):
@@ -169,9 +192,11 @@ class WarcFile:
         assert ref is not None
         return ref
 
-    def _write_exchange(self, exchange: Exchange, revisit: tuple[PayloadRecord, str] | None = None) -> RecordRef:
-        """The response (or, with `revisit`, a revisit of its record with its profile) and its request, each block
-        the bytes as they passed."""
+    def _write_exchange(
+        self, exchange: Exchange, revisit: tuple[PayloadRecord, str] | None = None
+    ) -> RecordRef:
+        """The response (or, with `revisit`, a revisit of its record with its profile) and its
+        request, each block the bytes as they passed."""
         out = self._open()
         writer = out.writer
         original = revisit[0] if revisit else None
@@ -185,37 +210,62 @@ class WarcFile:
             warc_headers["WARC-Payload-Digest"] = exchange.payload_digest  # computed while spooling
         if revisit is not None:
             original, profile = revisit
-            warc_headers.update({"WARC-Profile": profile, "WARC-Refers-To": original.record_id,
-                                 "WARC-Refers-To-Target-URI": original.uri, "WARC-Refers-To-Date": original.date})
+            warc_headers.update(
+                {
+                    "WARC-Profile": profile,
+                    "WARC-Refers-To": original.record_id,
+                    "WARC-Refers-To-Target-URI": original.uri,
+                    "WARC-Refers-To-Date": original.date,
+                }
+            )
             if profile == NOT_MODIFIED:
                 warc_headers.pop("WARC-Payload-Digest", None)
         body = exchange.framed or exchange.body
         stream = body.open("rb") if body is not None and original is None else io.BytesIO()
         with stream:
-            length = os.fstat(stream.fileno()).st_size if isinstance(stream, io.BufferedReader) else 0
+            length = (
+                os.fstat(stream.fileno()).st_size if isinstance(stream, io.BufferedReader) else 0
+            )
             response = writer.create_warc_record(
-                exchange.url, "revisit" if original else "response", payload=stream, length=length,
+                exchange.url,
+                "revisit" if original else "response",
+                payload=stream,
+                length=length,
                 warc_content_type="application/http; msgtype=response",
-                warc_headers_dict=warc_headers, http_headers=RawHead(exchange.head),
+                warc_headers_dict=warc_headers,
+                http_headers=RawHead(exchange.head),
             )
             offset = out.file.tell()
             writer.write_record(response)
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         request = writer.create_warc_record(
-            exchange.url, "request", warc_content_type="application/http; msgtype=request",
-            warc_headers_dict={"WARC-Date": date, "WARC-Warcinfo-ID": out.info_id, "WARC-Concurrent-To": response_id},
+            exchange.url,
+            "request",
+            warc_content_type="application/http; msgtype=request",
+            warc_headers_dict={
+                "WARC-Date": date,
+                "WARC-Warcinfo-ID": out.info_id,
+                "WARC-Concurrent-To": response_id,
+            },
             http_headers=RawHead(exchange.request),
         )
         writer.write_record(request)
         refers_to = None
         if original is not None:
-            refers_to = {"file": original.file, "offset": original.offset, "record_id": original.record_id,
-                         "target_uri": original.uri, "date": original.date}
+            refers_to = {
+                "file": original.file,
+                "offset": original.offset,
+                "record_id": original.record_id,
+                "target_uri": original.uri,
+                "date": original.date,
+            }
         return RecordRef(
             file=out.relpath.as_posix(),
             offset=offset,
             record_id=response_id,
-            payload_digest=exchange.payload_digest or response.rec_headers.get_header("WARC-Payload-Digest") or "",
+            payload_digest=exchange.payload_digest
+            or response.rec_headers.get_header("WARC-Payload-Digest")
+            or "",
             target_uri=exchange.url,
             date=date,
             refers_to=refers_to,
@@ -227,15 +277,23 @@ class WarcFile:
         data = body.encode("utf-8")
         out = self._open()
         record = out.writer.create_warc_record(
-            METADATA_URIS[0] + ref.target_uri, "metadata", payload=io.BytesIO(data), length=len(data),
+            METADATA_URIS[0] + ref.target_uri,
+            "metadata",
+            payload=io.BytesIO(data),
+            length=len(data),
             warc_content_type="application/warc-fields",
-            warc_headers_dict={"WARC-Date": ref.date, "WARC-Warcinfo-ID": out.info_id,
-                               "WARC-Refers-To": ref.record_id, "WARC-Concurrent-To": ref.record_id},
+            warc_headers_dict={
+                "WARC-Date": ref.date,
+                "WARC-Warcinfo-ID": out.info_id,
+                "WARC-Refers-To": ref.record_id,
+                "WARC-Concurrent-To": ref.record_id,
+            },
         )
         out.writer.write_record(record)
 
     def close(self) -> Path | None:
-        """Flush, fsync and rename to the final name; return the relative path, or None if unused."""
+        """Flush, fsync and rename to the final name; return the relative path, or None if
+        unused."""
         out = self._out
         if out is None:
             return None
@@ -250,17 +308,21 @@ class WarcFile:
         return out.relpath
 
     def abort(self) -> None:
-        """Close an unfinished file, leaving it `.open`: recovery sets it aside, as after a crash."""
+        """Close an unfinished file, leaving it `.open`: recovery sets it aside, as after a
+        crash."""
         if self._out is not None:
             try:
                 self._out.file.close()
-            except OSError:  # the buffer's last bytes cannot be written (a full disk): the error is being raised
+            except (
+                OSError
+            ):  # the buffer's last bytes cannot be written (a full disk): the error is being raised
                 log.debug("could not flush the end of %s", self.open_path, exc_info=True)
             self._out = None
 
 
 def read_payload(root: Path, ref: Mapping[str, Any]) -> bytes:
-    """The body of the response record `ref` (from meta.json), content-coding removed: the page itself.
+    """The body of the response record `ref` (from meta.json), content-coding removed: the page
+    itself.
 
     A revisit's payload is read from the record it refers to.
     """
@@ -270,16 +332,20 @@ def read_payload(root: Path, ref: Mapping[str, Any]) -> bytes:
 
 
 def copy_payload(root: Path, ref: Mapping[str, Any], out: BinaryIO) -> None:
-    """`read_payload` into `out`, a piece at a time: a gzip bomb's payload never sits in memory whole.
+    """`read_payload` into `out`, a piece at a time: a gzip bomb's payload never sits in memory
+    whole.
 
-    The content-coding is removed by `payload.inflate`, not warcio, which stops after a gzip body's first member.
+    The content-coding is removed by `payload.inflate`, not warcio, which stops after a gzip body's
+    first member.
     """
     if ref.get("refers_to"):
         return copy_payload(root, ref["refers_to"], out)
     with (root / ref["file"]).open("rb") as f:
         record = _record_at(f, ref)
         chunks = entity(record)
-        coding = content_coding(record.http_headers.get_header("Content-Encoding") if record.http_headers else None)
+        coding = content_coding(
+            record.http_headers.get_header("Content-Encoding") if record.http_headers else None
+        )
         if coding is not None:
             chunks = inflate(chunks, coding)
         for piece in chunks:
@@ -288,8 +354,8 @@ def copy_payload(root: Path, ref: Mapping[str, Any], out: BinaryIO) -> None:
 
 
 def read_response(root: Path, ref: Mapping[str, Any], body: Path) -> Exchange:
-    """The response record `ref` (from meta.json) as the `Exchange` it was written from, its payload (content-coded,
-    de-chunked) copied to `body`; the request side is left empty.
+    """The response record `ref` (from meta.json) as the `Exchange` it was written from, its payload
+    (content-coded, de-chunked) copied to `body`; the request side is left empty.
 
     A revisit has its own status line and headers, and the payload of the record it refers to.
     """
@@ -305,16 +371,22 @@ def read_response(root: Path, ref: Mapping[str, Any], body: Path) -> Exchange:
     return Exchange(
         url=warc_headers.get_header("WARC-Target-URI"),
         started=iso_date_to_datetime(warc_headers.get_header("WARC-Date")).replace(tzinfo=UTC),
-        request=b"", head=http.headers_buff or b"", http_version=http.protocol,
-        status=int(http.get_statuscode()), reason=http.statusline.partition(" ")[2], headers=list(http.headers),
-        body=body, body_length=body.stat().st_size, payload_digest=warc_headers.get_header("WARC-Payload-Digest") or "",
+        request=b"",
+        head=http.headers_buff or b"",
+        http_version=http.protocol,
+        status=int(http.get_statuscode()),
+        reason=http.statusline.partition(" ")[2],
+        headers=list(http.headers),
+        body=body,
+        body_length=body.stat().st_size,
+        payload_digest=warc_headers.get_header("WARC-Payload-Digest") or "",
         truncated=warc_headers.get_header("WARC-Truncated"),
     )
 
 
 def entity(record: ArcWarcRecord) -> Iterator[bytes]:
-    """The payload of a record warcio parsed, a piece at a time: its body with the transfer coding removed (a
-    chunked body is stored with its framing, as it came), the content coding kept."""
+    """The payload of a record warcio parsed, a piece at a time: its body with the transfer coding
+    removed (a chunked body is stored with its framing, as it came), the content coding kept."""
     stream = record.raw_stream
     if record.http_headers and is_chunked(record.http_headers.get_header("Transfer-Encoding")):
         return chunked.payload(stream)
@@ -325,7 +397,7 @@ def page_of(uri: str) -> str:
     """The page a record is about: itself, or the page a metadata record describes."""
     for prefix in METADATA_URIS:
         if uri.startswith(prefix):
-            return uri[len(prefix):]
+            return uri[len(prefix) :]
     return uri
 
 
@@ -333,29 +405,38 @@ def _record_at(f: BinaryIO, ref: Mapping[str, Any]) -> ArcWarcRecord:
     f.seek(ref["offset"])
     record = next(iter(ArchiveIterator(f)))
     if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
-        raise ValueError(f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}")
+        raise ValueError(
+            f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}"
+        )
     return record
 
 
 def _warc_date(when: datetime) -> str:
-    """Whole seconds, as wget, Heritrix and warcprox write: replay indexes key captures by 14-digit timestamps, and
-    a revisit's WARC-Refers-To-Date must equal its original's WARC-Date to be found by them. The exact time of a
-    version stays in its meta.json (`captured_at`)."""
+    """Whole seconds, as wget, Heritrix and warcprox write: replay indexes key captures by 14-digit
+    timestamps, and a revisit's WARC-Refers-To-Date must equal its original's WARC-Date to be found
+    by them. The exact time of a version stays in its meta.json (`captured_at`)."""
     stamp: str = datetime_to_iso_date(when.replace(tzinfo=None, microsecond=0))
     return stamp
 
 
 def whole_second(stamp: str) -> datetime:
-    """An ISO 8601 time (a WARC-Date, a version's capture time) to the second, in UTC: replay indexes know no finer,
-    and a WARC-Date has whole seconds."""
+    """An ISO 8601 time (a WARC-Date, a version's capture time) to the second, in UTC: replay
+    indexes know no finer, and a WARC-Date has whole seconds."""
     when = datetime.fromisoformat(stamp)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    return (
+        (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    )
 
 
-def warcinfo(software: str, extractor: dict[str, str], user_agent: str = "", robots: bool = True,
-             operator: str = "") -> dict[str, str]:
-    """The warcinfo fields of a run's files: what wrote them, how it asked (its User-Agent, whether it obeyed
-    robots.txt), who runs it, and the extractor whose text the versions hold."""
+def warcinfo(
+    software: str,
+    extractor: dict[str, str],
+    user_agent: str = "",
+    robots: bool = True,
+    operator: str = "",
+) -> dict[str, str]:
+    """The warcinfo fields of a run's files: what wrote them, how it asked (its User-Agent, whether
+    it obeyed robots.txt), who runs it, and the extractor whose text the versions hold."""
     fields = {
         "software": software,
         "format": "WARC File Format 1.1",

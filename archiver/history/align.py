@@ -1,9 +1,9 @@
 """Aligning two sequences (a page's sentences, a sentence's words) in bounded work.
 
-difflib's `SequenceMatcher` makes the alignments users read, but its work grows with the square of repeated
-items, and worse: one sentence added to 16,000 identical ones took minutes. So every alignment here spends
-from a `Budget` of steps of work, never of time, so that the same two texts give the same result on any
-machine (summaries are stored in `meta.json`):
+difflib's `SequenceMatcher` makes the alignments users read, but its work grows with the square of
+repeated items, and worse: one sentence added to 16,000 identical ones took minutes. So every
+alignment here spends from a `Budget` of steps of work, never of time, so that the same two texts
+give the same result on any machine (summaries are stored in `meta.json`):
 
 1. difflib itself, charged before each of its searches for a longest match with an exact upper bound of the
    steps that search takes. Within the budget the result is difflib's, exactly as before.
@@ -26,10 +26,12 @@ from itertools import accumulate
 Block = tuple[int, int, int]  # a[i:i + size] == b[j:j + size]
 Opcode = tuple[str, int, int, int, int]  # as difflib's: tag, i1, i2, j1, j2
 
-# Steps of work one alignment may take: about a third of a second of difflib on the development machine (a
-# heavily rewritten article of 1,000 sentences takes 376,000), a second or two on a slow machine.
+# Steps of work one alignment may take: about a third of a second of difflib on the development
+# machine (a heavily rewritten article of 1,000 sentences takes 376,000), a second or two on a slow
+# machine.
 WORK_LIMIT = 1_000_000
-# Edits Myers' algorithm may look for in one gap: its memory grows with their square (about 15 MB here).
+# Edits Myers' algorithm may look for in one gap: its memory grows with their square (about 15 MB
+# here).
 MAX_EDITS = 600
 # Levels of anchors within anchors: each costs one linear pass over the gaps left.
 MAX_DEPTH = 12
@@ -49,8 +51,11 @@ class Budget:
         return True
 
 
-def opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget | None = None) -> list[Opcode]:
-    """How to turn `a` into `b`, in difflib's form (and difflib's very result when it fits the budget)."""
+def opcodes(
+    a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget | None = None
+) -> list[Opcode]:
+    """How to turn `a` into `b`, in difflib's form (and difflib's very result when it fits the
+    budget)."""
     answer, i, j = [], 0, 0
     for ai, bj, size in [*matching_blocks(a, b, budget), (len(a), len(b), 0)]:
         tag = "replace" if i < ai and j < bj else "delete" if i < ai else "insert" if j < bj else ""
@@ -68,8 +73,11 @@ def ratio(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget | None = 
     return 2.0 * sum(size for _, _, size in matching_blocks(a, b, budget)) / total if total else 1.0
 
 
-def matching_blocks(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget | None = None) -> list[Block]:
-    """The matching runs of `a` and `b`, in order, adjacent runs merged (difflib's, without its end marker)."""
+def matching_blocks(
+    a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget | None = None
+) -> list[Block]:
+    """The matching runs of `a` and `b`, in order, adjacent runs merged (difflib's, without its end
+    marker)."""
     budget = budget if budget is not None else Budget()
     blocks = _difflib(a, b, budget)
     if blocks is None:
@@ -85,25 +93,29 @@ class _OverBudget(Exception):
 class _Charged(difflib.SequenceMatcher):
     """difflib's matcher, paying for each longest-match search before it starts.
 
-    A search over a[alo:ahi] visits, for each item of that range, at most every position of that item in `b`
-    (difflib skips those before `blo` one by one): prefix sums of those counts bound its steps exactly.
+    A search over a[alo:ahi] visits, for each item of that range, at most every position of that
+    item in `b` (difflib skips those before `blo` one by one): prefix sums of those counts bound its
+    steps exactly.
     """
 
-    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], in_b: Counter[Hashable], budget: Budget) -> None:
+    def __init__(
+        self, a: Sequence[Hashable], b: Sequence[Hashable], in_b: Counter[Hashable], budget: Budget
+    ) -> None:
         super().__init__(None, a, b, autojunk=False)
         self.budget, self.size = budget, len(a)
         self.cost = list(accumulate((in_b[x] + 1 for x in a), initial=0))
 
-    def find_longest_match(self, alo: int = 0, ahi: int | None = None, blo: int = 0,
-                           bhi: int | None = None) -> difflib.Match:
+    def find_longest_match(
+        self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
+    ) -> difflib.Match:
         if not self.budget.spend(self.cost[self.size if ahi is None else ahi] - self.cost[alo]):
             raise _OverBudget
         return super().find_longest_match(alo, ahi, blo, bhi)
 
 
 def _difflib(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> list[Block] | None:
-    # The first search alone visits every position in `b` of every item of `a`: counted in C, that is far
-    # cheaper than building difflib's index only to find it unaffordable.
+    # The first search alone visits every position in `b` of every item of `a`: counted in C, that
+    # is far cheaper than building difflib's index only to find it unaffordable.
     in_a, in_b = Counter(a), Counter(b)
     if sum(count * in_b[x] for x, count in in_a.items() if x in in_b) + len(a) > budget.left:
         return None
@@ -113,14 +125,29 @@ def _difflib(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> li
         return None
 
 
-def _align(a: Sequence[Hashable], alo: int, ahi: int, b: Sequence[Hashable], blo: int, bhi: int, budget: Budget,
-           out: list[Block], depth: int) -> None:
+def _align(
+    a: Sequence[Hashable],
+    alo: int,
+    ahi: int,
+    b: Sequence[Hashable],
+    blo: int,
+    bhi: int,
+    budget: Budget,
+    out: list[Block],
+    depth: int,
+) -> None:
     """Append the blocks of a[alo:ahi] against b[blo:bhi] to `out`, in order."""
-    head = _gallop(min(ahi - alo, bhi - blo), lambda at, n: a[alo + at:alo + at + n] == b[blo + at:blo + at + n])
+    head = _gallop(
+        min(ahi - alo, bhi - blo),
+        lambda at, n: a[alo + at : alo + at + n] == b[blo + at : blo + at + n],
+    )
     if head:
         out.append((alo, blo, head))
         alo, blo = alo + head, blo + head
-    tail = _gallop(min(ahi - alo, bhi - blo), lambda at, n: a[ahi - at - n:ahi - at] == b[bhi - at - n:bhi - at])
+    tail = _gallop(
+        min(ahi - alo, bhi - blo),
+        lambda at, n: a[ahi - at - n : ahi - at] == b[bhi - at - n : bhi - at],
+    )
     ahi, bhi = ahi - tail, bhi - tail
     if alo < ahi and blo < bhi:
         anchors = _anchors(a, alo, ahi, b, blo, bhi) if depth < MAX_DEPTH else []
@@ -138,8 +165,9 @@ def _align(a: Sequence[Hashable], alo: int, ahi: int, b: Sequence[Hashable], blo
 
 
 def _gallop(limit: int, same: Callable[[int, int], bool]) -> int:
-    """The longest common head (or tail) up to `limit`, where `same(at, n)` compares n items from `at` in C:
-    doubling n while they match, then halving it: linear, without a Python step per item."""
+    """The longest common head (or tail) up to `limit`, where `same(at, n)` compares n items from
+    `at` in C: doubling n while they match, then halving it: linear, without a Python step per
+    item."""
     size, step, growing = 0, 1, True
     while step and size < limit:
         step = min(step, limit - size)
@@ -151,17 +179,27 @@ def _gallop(limit: int, same: Callable[[int, int], bool]) -> int:
     return size
 
 
-def _gap(a: Sequence[Hashable], b: Sequence[Hashable], alo: int, blo: int, budget: Budget, out: list[Block]) -> None:
-    """A gap without anchors: difflib or Myers if either fits the budget; otherwise one replaced run."""
+def _gap(
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    alo: int,
+    blo: int,
+    budget: Budget,
+    out: list[Block],
+) -> None:
+    """A gap without anchors: difflib or Myers if either fits the budget; otherwise one replaced
+    run."""
     blocks = _difflib(a, b, budget)
     if blocks is None:
         blocks = _myers(a, b, budget) or []
     out.extend((alo + i, blo + j, size) for i, j, size in blocks)
 
 
-def _anchors(a: Sequence[Hashable], alo: int, ahi: int, b: Sequence[Hashable], blo: int,
-             bhi: int) -> list[tuple[int, int]]:
-    """Items found exactly once on each side, as the longest run of them in the same order on both sides."""
+def _anchors(
+    a: Sequence[Hashable], alo: int, ahi: int, b: Sequence[Hashable], blo: int, bhi: int
+) -> list[tuple[int, int]]:
+    """Items found exactly once on each side, as the longest run of them in the same order on both
+    sides."""
     in_a = Counter(a[alo:ahi])
     in_b = Counter(b[blo:bhi])
     where = {b[j]: j for j in range(blo, bhi) if in_b[b[j]] == 1 and in_a.get(b[j]) == 1}
@@ -170,7 +208,8 @@ def _anchors(a: Sequence[Hashable], alo: int, ahi: int, b: Sequence[Hashable], b
 
 
 def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The longest subsequence of `pairs` (in increasing i) whose j increase too: patience sorting."""
+    """The longest subsequence of `pairs` (in increasing i) whose j increase too: patience
+    sorting."""
     tops: list[int] = []  # the smallest j ending an increasing run of each length
     ends: list[int] = []  # the index in `pairs` of that run's last pair
     before = [-1] * len(pairs)
@@ -191,10 +230,11 @@ def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _myers(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> list[Block] | None:
-    """The blocks of a shortest edit script (Myers, 1986), or None past MAX_EDITS edits or the budget.
+    """The blocks of a shortest edit script (Myers, 1986), or None past MAX_EDITS edits or the
+    budget.
 
-    Round d extends, on each diagonal k = x - y, the furthest path with d edits, then follows the "snake" of
-    equal items; every round and every step of a snake is paid for.
+    Round d extends, on each diagonal k = x - y, the furthest path with d edits, then follows the
+    "snake" of equal items; every round and every step of a snake is paid for.
     """
     n, m = len(a), len(b)
     furthest = {1: 0}
@@ -204,7 +244,11 @@ def _myers(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> list
             return None
         rounds.append(dict(furthest))
         for k in range(-d, d + 1, 2):
-            x = furthest[k + 1] if k == -d or (k != d and furthest[k - 1] < furthest[k + 1]) else furthest[k - 1] + 1
+            x = (
+                furthest[k + 1]
+                if k == -d or (k != d and furthest[k - 1] < furthest[k + 1])
+                else furthest[k - 1] + 1
+            )
             start = x
             while x < n and x - k < m and a[x] == b[x - k]:
                 x += 1

@@ -1,4 +1,5 @@
-"""Comparing two versions of a page: sections of article.md, sentence and word diffs, a change summary.
+"""Comparing two versions of a page: sections of article.md, sentence and word diffs, a change
+summary.
 
 Pure functions over the text we write, shared by classification (crawl) and the history commands.
 """
@@ -20,8 +21,12 @@ _BYLINE = re.compile(r"^(?:By .+?)?(?: · )?(?:Published \S+)?$")
 class Sections:
     headline: str = ""
     byline: str = ""
-    body: list[str] = field(default_factory=list)  # one sentence (or heading/item) per entry, in order
-    starts: set[int] = field(default_factory=set)  # indexes of the body lines that begin a paragraph (block)
+    body: list[str] = field(
+        default_factory=list
+    )  # one sentence (or heading/item) per entry, in order
+    starts: set[int] = field(
+        default_factory=set
+    )  # indexes of the body lines that begin a paragraph (block)
 
 
 def parse_article(text: str | None) -> Sections:
@@ -32,7 +37,12 @@ def parse_article(text: str | None) -> Sections:
     sections = Sections()
     if blocks and blocks[0].startswith("# "):
         sections.headline = blocks.pop(0)[2:]
-    if blocks and "\n" not in blocks[0] and blocks[0].startswith(("By ", "Published ")) and _BYLINE.match(blocks[0]):
+    if (
+        blocks
+        and "\n" not in blocks[0]
+        and blocks[0].startswith(("By ", "Published "))
+        and _BYLINE.match(blocks[0])
+    ):
         sections.byline = blocks.pop(0)
     for block in blocks:
         lines = [line for line in block.split("\n") if line.strip()]
@@ -68,7 +78,13 @@ class Comparison:
 
     @property
     def empty(self) -> bool:
-        return not (self.headline or self.byline or self.body or self.citations_added or self.citations_removed)
+        return not (
+            self.headline
+            or self.byline
+            or self.body
+            or self.citations_added
+            or self.citations_removed
+        )
 
     def counts(self) -> dict[str, int]:
         changed = sum(min(len(c.old), len(c.new)) for c in self.body)
@@ -88,9 +104,13 @@ class Comparison:
             parts.append("headline changed")
         if self.byline:
             parts.append("byline changed")
-        for key, noun, verb in (("sentences_changed", "sentence", "changed"), ("sentences_added", "sentence", "added"),
-                                ("sentences_removed", "sentence", "removed"),
-                                ("citations_added", "citation", "added"), ("citations_removed", "citation", "removed")):
+        for key, noun, verb in (
+            ("sentences_changed", "sentence", "changed"),
+            ("sentences_added", "sentence", "added"),
+            ("sentences_removed", "sentence", "removed"),
+            ("citations_added", "citation", "added"),
+            ("citations_removed", "citation", "removed"),
+        ):
             if counts[key]:
                 parts.append(f"{counts[key]} {noun}{'s' if counts[key] > 1 else ''} {verb}")
         return ", ".join(parts) or "no change in the text"
@@ -99,12 +119,19 @@ class Comparison:
         def pair(value: tuple[str, str] | None) -> dict[str, str] | None:
             return {"from": value[0], "to": value[1]} if value else None
 
-        budget = word_budget(line for c in self.body if c.op == "replace" for line in (*c.old, *c.new))
+        budget = word_budget(
+            line for c in self.body if c.op == "replace" for line in (*c.old, *c.new)
+        )
         return {
             "headline": pair(self.headline),
             "byline": pair(self.byline),
-            "body": [{**asdict(c), "words": word_diff(c.old, c.new, budget) if c.op == "replace" else None}
-                     for c in self.body],
+            "body": [
+                {
+                    **asdict(c),
+                    "words": word_diff(c.old, c.new, budget) if c.op == "replace" else None,
+                }
+                for c in self.body
+            ],
             "citations": {
                 "added": [{"url": u, "text": t} for u, t in self.citations_added],
                 "removed": [{"url": u, "text": t} for u, t in self.citations_removed],
@@ -114,8 +141,12 @@ class Comparison:
         }
 
 
-def compare(old_text: str | None, new_text: str | None, old_links: str | None = None,
-            new_links: str | None = None) -> Comparison:
+def compare(
+    old_text: str | None,
+    new_text: str | None,
+    old_links: str | None = None,
+    new_links: str | None = None,
+) -> Comparison:
     old, new = parse_article(old_text), parse_article(new_text)
     result = Comparison(
         headline=(old.headline, new.headline) if old.headline != new.headline else None,
@@ -136,30 +167,34 @@ def body_changes(old: list[str], new: list[str]) -> list[BodyChange]:
 def body_runs(old: list[str], new: list[str]) -> list[BodyChange]:
     """The whole body as runs of lines, in order: unchanged ("equal") runs as well as changes.
 
-    difflib's runs, as always, for any article of normal size; in bounded work beyond (see align.py)."""
+    difflib's runs, as always, for any article of normal size; in bounded work beyond (see
+    align.py)."""
     return [BodyChange(op, old[i1:i2], new[j1:j2]) for op, i1, i2, j1, j2 in opcodes(old, new)]
 
 
 PAIRING_LIMIT = 2500  # old × new sentences beyond which a rewrite is not paired up (quadratic work)
-# Steps of work per word of the sentences compared, beyond align.WORK_LIMIT, that the word-level detail of one
-# diff (pairing sentences, word diffs) may take: pairing reads a sentence again for each candidate partner.
+# Steps of work per word of the sentences compared, beyond align.WORK_LIMIT, that the word-level
+# detail of one diff (pairing sentences, word diffs) may take: pairing reads a sentence again for
+# each candidate partner.
 WORD_READS = 8
 
 
 def word_budget(lines: Iterable[str]) -> Budget:
-    """The work allowed for the word-level detail of these lines: a fixed part plus some per word."""
+    """The work allowed for the word-level detail of these lines: a fixed part plus some per
+    word."""
     return Budget(WORK_LIMIT + WORD_READS * sum(line.count(" ") + 1 for line in lines))
 
 
-def sentence_pairs(old: list[str], new: list[str], cutoff: float = 0.5,
-                   budget: Budget | None = None) -> list[tuple[str | None, str | None]]:
-    """The sentences of a replaced run matched up in order, as difflib's ndiff pairs lines: each old sentence
-    with the new one it became (sharing at least `cutoff` of their words, by difflib's ratio), the others
-    alone, (old, None) for a deletion and (None, new) for an insertion.
+def sentence_pairs(
+    old: list[str], new: list[str], cutoff: float = 0.5, budget: Budget | None = None
+) -> list[tuple[str | None, str | None]]:
+    """The sentences of a replaced run matched up in order, as difflib's ndiff pairs lines: each old
+    sentence with the new one it became (sharing at least `cutoff` of their words, by difflib's
+    ratio), the others alone, (old, None) for a deletion and (None, new) for an insertion.
 
-    Each pair's ratio is worked out once, and only when a bound on it (shared words, counted as a bag) could
-    beat the best pair so far; all of it is paid from `budget`, and once that is spent the sentences not yet
-    paired stay alone."""
+    Each pair's ratio is worked out once, and only when a bound on it (shared words, counted as a
+    bag) could beat the best pair so far; all of it is paid from `budget`, and once that is spent
+    the sentences not yet paired stay alone."""
     if not old or not new or len(old) * len(new) > PAIRING_LIMIT:
         return [(o, None) for o in old] + [(None, n) for n in new]
     budget = budget if budget is not None else word_budget([*old, *new])
@@ -185,16 +220,23 @@ class _Pairing:
         if at is None:
             return [(o, None) for o in self.old[ilo:ihi]] + [(None, n) for n in self.new[jlo:jhi]]
         i, j = at
-        return [*self.pairs(ilo, i, jlo, j), (self.old[i], self.new[j]), *self.pairs(i + 1, ihi, j + 1, jhi)]
+        return [
+            *self.pairs(ilo, i, jlo, j),
+            (self.old[i], self.new[j]),
+            *self.pairs(i + 1, ihi, j + 1, jhi),
+        ]
 
     def ratio(self, i: int, j: int, best: float, strict: bool) -> float | None:
-        """difflib's ratio of sentences i and j; None when it cannot beat `best`, or the budget is spent."""
+        """difflib's ratio of sentences i and j; None when it cannot beat `best`, or the budget is
+        spent."""
         if (i, j) in self.ratios:
             return self.ratios[i, j]
         a, b = self.words[0][i], self.words[1][j]
         total = len(a) + len(b)
 
-        def may_beat(shared: int) -> bool:  # `shared` bounds the matched words: so does this the ratio
+        def may_beat(
+            shared: int,
+        ) -> bool:  # `shared` bounds the matched words: so does this the ratio
             bound = 2.0 * shared / total if total else 1.0
             return bound > best or (bound == best and not strict)
 
@@ -210,7 +252,8 @@ class _Pairing:
 
 
 def similarity(old_text: str | None, new_text: str | None) -> float:
-    """How much of the body two versions share, 0.0 to 1.0: common words over the longer body's words.
+    """How much of the body two versions share, 0.0 to 1.0: common words over the longer body's
+    words.
 
     Word counts, not order: robust to edits and fast on long pages.
     """

@@ -1,4 +1,5 @@
-"""Text renderings of history for the terminal: rich `Text` (coloured on a terminal, plain in a pipe)."""
+"""Text renderings of history for the terminal: rich `Text` (coloured on a terminal, plain in a
+pipe)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,20 @@ def when(version: Version) -> str:
 
 
 def _add(out: Text, text: str, style: str | None = None) -> None:
-    """Append text that quotes pages (sentences, anchors, titles) without terminal control sequences."""
+    """Append text that quotes pages (sentences, anchors, titles) without terminal control
+    sequences."""
     out.append(untrusted.printable(text), style=style)
 
 
 def log_lines(entries: Sequence[Version | Confirmation]) -> list[str]:
-    """A line per version (tab-separated fields); with `log --checks`, a sentence per confirmation between them."""
-    return [entry.line() if isinstance(entry, Confirmation) else
-            f"v{entry.number}\t{when(entry)}\t{entry.kind}\t{entry.commit[:10]}\t{entry.summary}"
-            for entry in entries]
+    """A line per version (tab-separated fields); with `log --checks`, a sentence per confirmation
+    between them."""
+    return [
+        entry.line()
+        if isinstance(entry, Confirmation)
+        else f"v{entry.number}\t{when(entry)}\t{entry.kind}\t{entry.commit[:10]}\t{entry.summary}"
+        for entry in entries
+    ]
 
 
 def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bool = False) -> Text:
@@ -37,7 +43,10 @@ def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bo
     out.append(f"diff {url}\n", style="bold")
     for label, version in (("from", old), ("to  ", new)):
         status = f" HTTP {version.status}" if version.status else ""
-        out.append(f"{label} v{version.number} {when(version)} UTC {version.kind}{status} ({version.commit[:10]})\n")
+        out.append(
+            f"{label} v{version.number} {when(version)} UTC {version.kind}{status} "
+            f"({version.commit[:10]})\n"
+        )
     out.append(f"{comparison.summary()}\n", style="bold")
     for name, pair in (("headline", comparison.headline), ("byline", comparison.byline)):
         if pair:
@@ -45,7 +54,9 @@ def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bo
             _pair(out, [pair[0]] if pair[0] else [], [pair[1]] if pair[1] else [], words)
     if comparison.body:
         _section(out, "body")
-        budget = word_budget(line for change in comparison.body for line in (*change.old, *change.new))
+        budget = word_budget(
+            line for change in comparison.body for line in (*change.old, *change.new)
+        )
         for change in comparison.body:
             _pair(out, change.old, change.new, words and change.op == "replace", budget)
     if comparison.citations_added or comparison.citations_removed:
@@ -61,11 +72,14 @@ def _section(out: Text, name: str) -> None:
     out.append(f"\n{name}\n", style="bold underline")
 
 
-def _pair(out: Text, old: list[str], new: list[str], words: bool, budget: Budget | None = None) -> None:
+def _pair(
+    out: Text, old: list[str], new: list[str], words: bool, budget: Budget | None = None
+) -> None:
     if not words:
         _lines(out, old, new)
         return
-    # Each sentence beside the one it became (as the HTML report pairs them): word changes on one line.
+    # Each sentence beside the one it became (as the HTML report pairs them): word changes on one
+    # line.
     for before, after in sentence_pairs(old, new, budget=budget):
         if before is None or after is None:
             _lines(out, [before] if before else [], [after] if after else [])

@@ -1,10 +1,10 @@
 """The HTML evidence report of a page: its version timeline, and what changed between two versions.
 
-Pure: data in, one self-contained HTML string out (inline CSS, no script, nothing fetched), readable from
-phone to desktop width and on paper. Everything that came from the web is hostile input: every text and
-attribute is escaped, only http(s) URLs become links, and a Content-Security-Policy forbids scripts and
-remote loads should anything slip through. Changes are marked by strike-through and underline, not by
-colour alone.
+Pure: data in, one self-contained HTML string out (inline CSS, no script, nothing fetched), readable
+from phone to desktop width and on paper. Everything that came from the web is hostile input: every
+text and attribute is escaped, only http(s) URLs become links, and a Content-Security-Policy forbids
+scripts and remote loads should anything slip through. Changes are marked by strike-through and
+underline, not by colour alone.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 from ..storage.versions import Version
 from .align import Budget
 from .citations import ALIVE, CHANGED, GONE, NOT_ARCHIVED, CitedSource
-from .compare import Comparison, Sections, body_runs, parse_article, sentence_pairs, word_budget, word_diff
+from .compare import (
+    Comparison,
+    Sections,
+    body_runs,
+    parse_article,
+    sentence_pairs,
+    word_budget,
+    word_diff,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PREFIXES = (("## ", "sub"), ("- ", "item"), ("> ", "quote"))
@@ -48,29 +56,33 @@ def render(data: ReportData) -> str:
     old, new = parse_article(data.old_text), parse_article(data.new_text)
     body_html, changes = _body(data, old, new)
     title = new.headline or old.headline or data.new.meta.get("title") or data.url
-    return "".join([
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "base-uri 'none'; form-action 'none'\">\n",
-        "<meta name=\"referrer\" content=\"no-referrer\">\n",
-        f"<meta name=\"generator\" content=\"{esc(data.software)}\">\n",
-        f"<title>Changes: {esc(title)} (v{data.old.number} \u2192 v{data.new.number})</title>\n",
-        f"<style>{CSS}</style>\n</head>\n<body>\n<div class=\"page\">\n",
-        _header(data, title, changes),
-        "<main>\n<section id=\"changes\" aria-labelledby=\"changes-h\">\n<h2 id=\"changes-h\">Changes</h2>\n",
-        _legend(),
-        _line_part("headline", "Headline", old.headline, new.headline, data.comparison.headline),
-        _line_part("byline", "Byline", old.byline, new.byline, data.comparison.byline),
-        body_html,
-        _citations(data),
-        "</section>\n",
-        _timeline(data),
-        _evidence(data),
-        "</main>\n",
-        _footer(data),
-        "</div>\n</body>\n</html>\n",
-    ])
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+            "base-uri 'none'; form-action 'none'\">\n",
+            '<meta name="referrer" content="no-referrer">\n',
+            f'<meta name="generator" content="{esc(data.software)}">\n',
+            f"<title>Changes: {esc(title)} (v{data.old.number} \u2192 v{data.new.number})</title>\n",
+            f'<style>{CSS}</style>\n</head>\n<body>\n<div class="page">\n',
+            _header(data, title, changes),
+            '<main>\n<section id="changes" aria-labelledby="changes-h">\n<h2 id="changes-h">Changes</h2>\n',
+            _legend(),
+            _line_part(
+                "headline", "Headline", old.headline, new.headline, data.comparison.headline
+            ),
+            _line_part("byline", "Byline", old.byline, new.byline, data.comparison.byline),
+            body_html,
+            _citations(data),
+            "</section>\n",
+            _timeline(data),
+            _evidence(data),
+            "</main>\n",
+            _footer(data),
+            "</div>\n</body>\n</html>\n",
+        ]
+    )
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -78,7 +90,7 @@ def render(data: ReportData) -> str:
 
 def _header(data: ReportData, title: str, changes: int) -> str:
     jumps = "".join(f' <a href="#change-{n}">{n}</a>' for n in range(1, changes + 1))
-    body_jump = f'<li>Body changes:{jumps}</li>' if changes else ""
+    body_jump = f"<li>Body changes:{jumps}</li>" if changes else ""
     return (
         '<header class="top">\n<p class="eyebrow">archiver \u00b7 change report</p>\n'
         f'<h1><bdi>{esc(title)}</bdi></h1>\n<p class="page-url">{link(data.url)}</p>\n'
@@ -86,10 +98,10 @@ def _header(data: ReportData, title: str, changes: int) -> str:
         f'<div class="from"><dt>From</dt><dd>{_version_line(data.old)}</dd></div>\n'
         f'<div class="to"><dt>To</dt><dd>{_version_line(data.new)}</dd></div>\n</dl>\n'
         f'<p class="summary"><strong>{esc(_summary(data))}</strong></p>\n'
-        '<nav class="jump" aria-label="Contents"><ul><li><a href="#headline">Headline</a></li>'
-        '<li><a href="#byline">Byline</a></li><li><a href="#body">Body</a></li>'
-        f'{body_jump}<li><a href="#citations">Citations</a></li><li><a href="#timeline">Timeline</a></li>'
-        '<li><a href="#evidence">Evidence</a></li></ul></nav>\n</header>\n'
+        '<nav class="jump" aria-label="Contents"><ul><li><a href="#headline">Headline</a></li><li>'
+        f'<a href="#byline">Byline</a></li><li><a href="#body">Body</a></li>{body_jump}<li>'
+        '<a href="#citations">Citations</a></li><li><a href="#timeline">Timeline</a></li><li>'
+        '<a href="#evidence">Evidence</a></li></ul></nav>\n</header>\n'
     )
 
 
@@ -98,20 +110,28 @@ def _summary(data: ReportData) -> str:
         return f"FROM and TO are the same version (v{data.new.number}): nothing to compare"
     if data.new_text is None and data.old_text is not None:
         new = data.new
-        return f"v{new.number} has no text ({new.kind}{': ' + new.summary if new.summary else ''}); " \
-               f"all of v{data.old.number}'s text is shown as removed"
+        return (
+            f"v{new.number} has no text ({new.kind}{': ' + new.summary if new.summary else ''}); "
+            f"all of v{data.old.number}'s text is shown as removed"
+        )
     return data.comparison.summary()
 
 
 def _legend() -> str:
-    return ('<p class="legend"><span class="x-del">struck through</span>: removed in the newer version; '
-            '<span class="x-ins">underlined</span>: added. Changed paragraphs are marked in the margin.</p>\n')
+    return (
+        '<p class="legend"><span class="x-del">struck through</span>: removed in the newer '
+        'version; <span class="x-ins">underlined</span>: added. Changed paragraphs are marked in '
+        "the margin.</p>\n"
+    )
 
 
 def _version_line(version: Version) -> str:
     status = f" \u00b7 HTTP {version.status}" if version.status else ""
-    return (f'<span class="vnum">v{version.number}</span> \u00b7 {_time(version)} \u00b7 '
-            f'<span class="kind">{esc(version.kind)}</span>{status} \u00b7 <code>{esc(version.commit[:10])}</code>')
+    return (
+        f'<span class="vnum">v{version.number}</span> \u00b7 {_time(version)} \u00b7 '
+        f'<span class="kind">{esc(version.kind)}</span>{status} \u00b7 <code>'
+        f"{esc(version.commit[:10])}</code>"
+    )
 
 
 def _time(version: Version) -> str:
@@ -141,8 +161,12 @@ class _Paragraph:
 
 def _body(data: ReportData, old: Sections, new: Sections) -> tuple[str, int]:
     """The body of TO with FROM's deletions in place; the number of changes (each has an anchor)."""
-    notes = [f'<p class="note">v{v.number} has no text ({esc(v.kind)}{": " + esc(v.summary) if v.summary else ""}).'
-             f"</p>" for v, text in ((data.old, data.old_text), (data.new, data.new_text)) if text is None]
+    notes = [
+        f'<p class="note">v{v.number} has no text ({esc(v.kind)}{": " + esc(v.summary) if v.summary else ""}).'
+        f"</p>"
+        for v, text in ((data.old, data.old_text), (data.new, data.new_text))
+        if text is None
+    ]
     if data.old.number == data.new.number:
         notes = notes[:1]
     paragraphs: list[_Paragraph] = []
@@ -166,32 +190,47 @@ def _body(data: ReportData, old: Sections, new: Sections) -> tuple[str, int]:
         changes += 1
         anchor = f' id="change-{changes}"'
         for before, after in sentence_pairs(run.old, run.new, budget=budget):
-            # Each old sentence next to what it became, with word-level marks; the rest struck or inserted.
-            starts = (before is not None and i in old.starts) or (after is not None and j in new.starts)
+            # Each old sentence next to what it became, with word-level marks; the rest struck or
+            # inserted.
+            starts = (before is not None and i in old.starts) or (
+                after is not None and j in new.starts
+            )
             words = _words([before] if before else [], [after] if after else [], budget)
             piece = f'<span class="chg"{anchor}>{words}</span>'
             kept = after if after is not None else before
-            assert kept is not None, "sentence_pairs pairs each sentence with another or with nothing"
+            assert kept is not None, (
+                "sentence_pairs pairs each sentence with another or with nothing"
+            )
             add(kept, starts, piece, True)
             anchor = ""
             i, j = i + (before is not None), j + (after is not None)
     rendered = "\n".join(_paragraph(p) for p in paragraphs) or '<p class="note">No body text.</p>'
-    return (f'<section id="body" class="part body"><h3>Body</h3>\n{"".join(notes)}{rendered}\n</section>\n',
-            changes)
+    return (
+        f'<section id="body" class="part body"><h3>Body</h3>\n{"".join(notes)}{rendered}\n'
+        "</section>\n",
+        changes,
+    )
 
 
 def _strip(line: str) -> tuple[str, str]:
-    """A body line's block kind and its text without the article.md prefix ("## ", "- ", "> ", indent)."""
+    """A body line's block kind and its text without the article.md prefix ("## ", "- ", "> ",
+    indent)."""
     for prefix, kind in _PREFIXES:
         if line.startswith(prefix):
-            return kind, line[len(prefix):]
+            return kind, line[len(prefix) :]
     return "p", line.strip()
 
 
 def _paragraph(paragraph: _Paragraph) -> str:
     tag = {"sub": "h4", "quote": "blockquote"}.get(paragraph.kind, "p")
-    classes = " ".join(c for c in ("item" if paragraph.kind == "item" else "",
-                                   "changed" if paragraph.changed else "") if c)
+    classes = " ".join(
+        c
+        for c in (
+            "item" if paragraph.kind == "item" else "",
+            "changed" if paragraph.changed else "",
+        )
+        if c
+    )
     attrs = f' class="{classes}"' if classes else ""
     return f"<{tag}{attrs}>{' '.join(paragraph.pieces)}</{tag}>"
 
@@ -201,7 +240,9 @@ def _words(old: list[str], new: list[str], budget: Budget | None = None) -> str:
     old = [_strip(line)[1] for line in old]
     new = [_strip(line)[1] for line in new]
     if not old or not new:
-        return "".join([*(f"<del>{esc(s)}</del>" for s in old), *(f"<ins>{esc(s)}</ins>" for s in new)])
+        return "".join(
+            [*(f"<del>{esc(s)}</del>" for s in old), *(f"<ins>{esc(s)}</ins>" for s in new)]
+        )
     pieces = word_diff(old, new, budget)
     shared = sum(len(text.split()) for op, text in pieces if op == "=")
     longest = max(len(" ".join(old).split()), len(" ".join(new).split()))
@@ -216,25 +257,36 @@ def _words(old: list[str], new: list[str], budget: Budget | None = None) -> str:
 
 def _citations(data: ReportData) -> str:
     if not data.citations:
-        return ('<section id="citations" class="part"><h3>Citations</h3>\n'
-                '<p class="note">No citations.</p>\n</section>\n')
+        return (
+            '<section id="citations" class="part"><h3>Citations</h3>\n'
+            '<p class="note">No citations.</p>\n</section>\n'
+        )
     items = "\n".join(_citation(c, data) for c in data.citations)
-    return (f'<section id="citations" class="part"><h3>Citations</h3>\n'
-            f'<p class="note">Each source\u2019s status comes from its own history in this archive.</p>\n'
-            f'<ol class="cites">\n{items}\n</ol>\n</section>\n')
+    return (
+        f'<section id="citations" class="part"><h3>Citations</h3>\n'
+        '<p class="note">Each source\u2019s status comes from its own history in this archive.'
+        "</p>\n"
+        f'<ol class="cites">\n{items}\n</ol>\n</section>\n'
+    )
 
 
 def _citation(cite: CitedSource, data: ReportData) -> str:
     text = f'<bdi class="anchor">{esc(cite.text)}</bdi> ' if cite.text else ""
     ref = f"{text}{link(cite.url, css='url')}"
     tag = {"added": "ins", "removed": "del"}.get(cite.change)
-    label = {"added": f"added in v{data.new.number}", "removed": f"removed in v{data.new.number}"}.get(cite.change)
+    label = {
+        "added": f"added in v{data.new.number}",
+        "removed": f"removed in v{data.new.number}",
+    }.get(cite.change)
     change = f' <span class="change">{label}</span>' if label else ""
     ref = f"<{tag}>{ref}</{tag}>" if tag else ref
     status = cite.status.replace(" ", "-")
-    return (f'<li class="cite" data-status="{esc(cite.status)}" data-change="{esc(cite.change)}">'
-            f'<p class="cite-ref">{ref}</p>\n<p class="cite-status"><span class="badge s-{status}">'
-            f'{STATUS_TEXT[cite.status]}</span>{change} <span class="detail">{_status_detail(cite)}</span></p></li>')
+    return (
+        f'<li class="cite" data-status="{esc(cite.status)}" data-change="{esc(cite.change)}">'
+        f'<p class="cite-ref">{ref}</p>\n<p class="cite-status"><span class="badge s-{status}">'
+        f'{STATUS_TEXT[cite.status]}</span>{change} <span class="detail">{_status_detail(cite)}'
+        "</span></p></li>"
+    )
 
 
 def _status_detail(cite: CitedSource) -> str:
@@ -247,8 +299,10 @@ def _status_detail(cite: CitedSource) -> str:
     if cite.status == CHANGED:
         later = latest.number - cited.number
         what = f"{esc(latest.kind)}, {esc(latest.summary)}" if latest.summary else esc(latest.kind)
-        return (f"{later} newer version{'s' if later > 1 else ''} since cited (v{cited.number}); "
-                f"latest v{latest.number} of {_time(latest)}: {what}")
+        return (
+            f"{later} newer version{'s' if later > 1 else ''} since cited (v{cited.number}); "
+            f"latest v{latest.number} of {_time(latest)}: {what}"
+        )
     return f"unchanged since cited: v{latest.number} of {_time(latest)}"
 
 
@@ -260,53 +314,81 @@ def _timeline(data: ReportData) -> str:
         mark = f'<span class="mark">compared: {" and ".join(roles)}</span>' if roles else ""
         status = f'<span class="status">HTTP {version.status}</span>' if version.status else ""
         items.append(
-            f'<li class="{classes}" id="v{version.number}"><span class="vnum">v{version.number}</span>'
-            f'{_time(version)}<span class="kind k-{esc(version.kind)}">{esc(version.kind)}</span>{status}'
-            f'<code class="commit">{esc(version.commit[:10])}</code>{mark}'
-            f'<span class="vsum"><bdi>{esc(version.summary) or "&#8212;"}</bdi></span></li>')
-    return (f'<section id="timeline" aria-labelledby="timeline-h"><h2 id="timeline-h">Timeline</h2>\n'
-            f'<p class="note">{len(data.versions)} version{"s" if len(data.versions) != 1 else ""}, oldest first; '
-            f'the two compared are highlighted.</p>\n<ol class="timeline">\n' + "\n".join(items)
-            + "\n</ol>\n</section>\n")
+            f'<li class="{classes}" id="v{version.number}"><span class="vnum">v{version.number}'
+            f'</span>{_time(version)}<span class="kind k-{esc(version.kind)}">{esc(version.kind)}'
+            f'</span>{status}<code class="commit">{esc(version.commit[:10])}</code>{mark}'
+            f'<span class="vsum"><bdi>{esc(version.summary) or "&#8212;"}</bdi></span></li>'
+        )
+    return (
+        f'<section id="timeline" aria-labelledby="timeline-h"><h2 id="timeline-h">Timeline</h2>\n'
+        f'<p class="note">{len(data.versions)} version{"s" if len(data.versions) != 1 else ""}, oldest first; '
+        f'the two compared are highlighted.</p>\n<ol class="timeline">\n'
+        + "\n".join(items)
+        + "\n</ol>\n</section>\n"
+    )
 
 
 def _evidence(data: ReportData) -> str:
-    pairs = [("From", data.old), ("To", data.new)] if data.old.number != data.new.number else [("Version", data.new)]
+    pairs = (
+        [("From", data.old), ("To", data.new)]
+        if data.old.number != data.new.number
+        else [("Version", data.new)]
+    )
     cards = "\n".join(_evidence_card(label, version, data.folder) for label, version in pairs)
-    return (f'<section id="evidence" aria-labelledby="evidence-h"><h2 id="evidence-h">Evidence</h2>\n'
-            '<p class="note">The exact bytes of each version are in the archive\u2019s WARC files, its text in '
-            f'git; both can be checked without archiver.</p>\n<div class="cards">\n{cards}\n</div>\n</section>\n')
+    return (
+        f'<section id="evidence" aria-labelledby="evidence-h"><h2 id="evidence-h">Evidence</h2>\n'
+        '<p class="note">The exact bytes of each version are in the archive\u2019s WARC files, its '
+        f'text in git; both can be checked without archiver.</p>\n<div class="cards">\n{cards}\n'
+        "</div>\n</section>\n"
+    )
 
 
 def _evidence_card(label: str, version: Version, folder: str) -> str:
     meta = version.meta
     warc = meta.get("warc") or {}
-    rows = [("Captured", _time(version)), ("HTTP status", esc(str(version.status or "\u2014"))),
-            ("Final URL", link(version.final_url, css="url") if version.final_url else "\u2014"),
-            ("Commit", f'<code class="url">{esc(version.commit)}</code>')]
+    rows = [
+        ("Captured", _time(version)),
+        ("HTTP status", esc(str(version.status or "\u2014"))),
+        ("Final URL", link(version.final_url, css="url") if version.final_url else "\u2014"),
+        ("Commit", f'<code class="url">{esc(version.commit)}</code>'),
+    ]
     if warc:
-        rows += [("WARC file", f'<code class="url">{esc(str(warc.get("file", "")))}</code>'),
-                 ("Offset", f'<code>{esc(str(warc.get("offset", "")))}</code>'),
-                 ("Record", f'<code class="url">{esc(str(warc.get("record_id", "")))}</code>'),
-                 ("Payload digest", f'<code class="url">{esc(str(warc.get("payload_digest", "")))}</code>')]
+        rows += [
+            ("WARC file", f'<code class="url">{esc(str(warc.get("file", "")))}</code>'),
+            ("Offset", f"<code>{esc(str(warc.get('offset', '')))}</code>"),
+            ("Record", f'<code class="url">{esc(str(warc.get("record_id", "")))}</code>'),
+            (
+                "Payload digest",
+                f'<code class="url">{esc(str(warc.get("payload_digest", "")))}</code>',
+            ),
+        ]
         if warc.get("refers_to"):
-            rows.append(("Bytes in", f'<code class="url">{esc(str(warc["refers_to"].get("file", "")))}</code> '
-                                     f'(identical payload, stored once)'))
+            rows.append(
+                (
+                    "Bytes in",
+                    f'<code class="url">{esc(str(warc["refers_to"].get("file", "")))}</code> '
+                    f"(identical payload, stored once)",
+                )
+            )
     checks = [f"git show {version.commit[:10]}:{folder}/article.md"]
     if warc.get("file") is not None:
         held = warc.get("refers_to") or warc
         checks.insert(0, f"warcio extract {held.get('file')} {held.get('offset')}")
     rows.append(("Check", "".join(f'<code class="cmd url">{esc(c)}</code>' for c in checks)))
     cells = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-    return (f'<article class="card"><h3>{label}: v{version.number} '
-            f'<span class="kind">{esc(version.kind)}</span></h3><dl>{cells}</dl></article>')
+    return (
+        f'<article class="card"><h3>{label}: v{version.number} '
+        f'<span class="kind">{esc(version.kind)}</span></h3><dl>{cells}</dl></article>'
+    )
 
 
 def _footer(data: ReportData) -> str:
     stamp = data.generated_at.isoformat(timespec="seconds")
-    return (f'<footer><p>Generated {esc(stamp)} by {esc(data.software)} from the archive\u2019s git history. '
-            'Text is as archiver normalized it (one sentence a line); the WARC records hold what the server sent.'
-            '</p></footer>\n')
+    return (
+        f"<footer><p>Generated {esc(stamp)} by {esc(data.software)} from the archive\u2019s git "
+        "history. Text is as archiver normalized it (one sentence a line); the WARC records hold "
+        "what the server sent.</p></footer>\n"
+    )
 
 
 # -- escaping ----------------------------------------------------------------------------------

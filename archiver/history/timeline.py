@@ -31,34 +31,44 @@ class History:
         self._versions: list[Version] | None = None
 
     def versions(self) -> list[Version]:
-        """Oldest first. Commits that only annotate meta.json (who cites the page) are not versions."""
+        """Oldest first. Commits that only annotate meta.json (who cites the page) are not
+        versions."""
         if self._versions is None:
             self._versions = []
             last = None
             for revision in self.store.history(f"{self.folder}/{META}"):
                 commit, meta = revision.commit, load_meta(revision.content)
                 if meta.get("url") != self.url:
-                    raise FolderCollision(f"the folder {self.folder} holds a version of {meta.get('url')!r} "
-                                          f"(commit {commit[:10]}), not of {self.url}: run `archiver verify`")
+                    raise FolderCollision(
+                        f"the folder {self.folder} holds a version of {meta.get('url')!r} "
+                        f"(commit {commit[:10]}), not of {self.url}: run `archiver verify`"
+                    )
                 number = meta.get("version")
                 if number is None or number == last:
                     continue
                 last = number
-                self._versions.append(Version(self.url, len(self._versions) + 1, commit, meta, revision.path))
+                self._versions.append(
+                    Version(self.url, len(self._versions) + 1, commit, meta, revision.path)
+                )
             if not self._versions:
                 raise UsageError(f"no versions of {self.url} in the archive")
         return self._versions
 
     def confirmations(self) -> list[Confirmation]:
-        """The checks that found a version of the page unchanged, oldest first, each with the version it confirms:
-        the one in force then whose record (or the record holding its payload) the revisit refers to."""
+        """The checks that found a version of the page unchanged, oldest first, each with the
+        version it confirms: the one in force then whose record (or the record holding its payload)
+        the revisit refers to."""
         versions = self.versions()
         found = []
         for confirmation in confirmations(self.store, {self.url}):
             version = _confirmed(versions, confirmation)
             if version is None:
-                log.warning("%s at %s confirms no version of %s (run `archiver verify`)", confirmation.file,
-                            confirmation.offset, self.url)
+                log.warning(
+                    "%s at %s confirms no version of %s (run `archiver verify`)",
+                    confirmation.file,
+                    confirmation.offset,
+                    self.url,
+                )
                 continue
             found.append(replace(confirmation, version=version.number))
         return sorted(found, key=lambda c: whole_second(c.checked_at))
@@ -66,12 +76,14 @@ class History:
     def timeline(self) -> list[Version | Confirmation]:
         """The versions and the confirmations between them, oldest first."""
         entries: list[tuple[datetime, int, Version | Confirmation]] = [
-            (whole_second(v.captured_at), 0, v) for v in self.versions()]
+            (whole_second(v.captured_at), 0, v) for v in self.versions()
+        ]
         entries += [(whole_second(c.checked_at), 1, c) for c in self.confirmations()]
         return [entry for *_, entry in sorted(entries, key=lambda e: e[:2])]
 
     def resolve(self, spec: str | None, default: int = -1) -> Version:
-        """A version from a number (1 first, -1 latest), a commit, or a date/time ("as of" that moment)."""
+        """A version from a number (1 first, -1 latest), a commit, or a date/time ("as of" that
+        moment)."""
         versions = self.versions()
         if spec is None:
             return _by_number(versions, default)
@@ -85,12 +97,18 @@ class History:
                 if version.commit.startswith(spec.lower()):
                     return version
             raise UsageError(f"no version of {self.url} was made by commit {spec}")
-        raise UsageError(f"not a version, commit or date: {spec!r} (try 1, -1, a commit, or 2026-11-20T14:00)")
+        raise UsageError(
+            f"not a version, commit or date: {spec!r} (try 1, -1, a commit, or 2026-11-20T14:00)"
+        )
 
     def pair(self, old: str | None, new: str | None) -> tuple[Version, Version]:
         """FROM and TO of a diff: TO defaults to the latest version, FROM to the one before TO."""
         after = self.resolve(new, default=-1)
-        before = self.resolve(old) if old is not None else _by_number(self.versions(), max(after.number - 1, 1))
+        before = (
+            self.resolve(old)
+            if old is not None
+            else _by_number(self.versions(), max(after.number - 1, 1))
+        )
         return before, after
 
     def text(self, version: Version) -> str | None:
@@ -118,7 +136,9 @@ def _confirmed(versions: list[Version], confirmation: Confirmation) -> Version |
 
 def _by_number(versions: list[Version], number: int) -> Version:
     if number == 0 or not -len(versions) <= number <= len(versions):
-        raise UsageError(f"no version {number}: there are {len(versions)} (1 is the first, -1 the latest)")
+        raise UsageError(
+            f"no version {number}: there are {len(versions)} (1 is the first, -1 the latest)"
+        )
     return versions[number - 1 if number > 0 else number]
 
 
@@ -145,5 +165,7 @@ def _by_time(versions: list[Version], when: datetime, spec: str) -> Version:
         if datetime.fromisoformat(version.captured_at) <= when:
             chosen = version
     if chosen is None:
-        raise UsageError(f"no version at or before {spec}: the first is from {versions[0].captured_at}")
+        raise UsageError(
+            f"no version at or before {spec}: the first is from {versions[0].captured_at}"
+        )
     return chosen

@@ -11,8 +11,9 @@ from .results import VERSION_OUTCOMES
 MINUTE = 60.0
 
 
-def next_interval(config: ScheduleConfig, url: str, outcome: str, previous: PageState | None,
-                  now: datetime) -> float:
+def next_interval(
+    config: ScheduleConfig, url: str, outcome: str, previous: PageState | None, now: datetime
+) -> float:
     """Minutes until the page is due again, after a check with `outcome`."""
     low, high = config.bounds(url)
     last = previous.interval_minutes if previous and previous.interval_minutes else low

@@ -1,12 +1,13 @@
-"""`rebuild`: re-derive each page's latest version from its WARC record with the extractor and rules in force.
+"""`rebuild`: re-derive each page's latest version from its WARC record with the extractor and rules
+in force.
 
-After an extractor upgrade (or a new ignore rule) the text in git was made by other code than the next
-snapshot will use, and every page would show a spurious change. Rebuild reads the response back from
-the evidence and derives `article.md`, `links.txt` and the document facts of `meta.json` through the
-same functions a snapshot uses (`extract.body_of`, `extract.Extractor`, `extract.document_meta`), then
-commits what changed in one commit of its own. It makes no new version: `version`, `kind`, `summary`,
-`captured_at` and `warc` stay as they are, so `log` and `diff` are unaffected and the old text stays
-in history.
+After an extractor upgrade (or a new ignore rule) the text in git was made by other code than the
+next snapshot will use, and every page would show a spurious change. Rebuild reads the response back
+from the evidence and derives `article.md`, `links.txt` and the document facts of `meta.json`
+through the same functions a snapshot uses (`extract.body_of`, `extract.Extractor`,
+`extract.document_meta`), then commits what changed in one commit of its own. It makes no new
+version: `version`, `kind`, `summary`, `captured_at` and `warc` stay as they are, so `log` and
+`diff` are unaffected and the old text stays in history.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ class RebuildSummary:
     extractor: dict[str, str]  # the versions the text was re-derived with
     pages: list[str] = field(default_factory=list)  # re-derived
     changed: list[str] = field(default_factory=list)  # of those, the ones whose files changed
-    skipped: list[Skipped] = field(default_factory=list)  # no text to derive (gone, soft-404, binary)
-    failed: list[Skipped] = field(default_factory=list)  # extraction over a limit: the page is left as it is
+    skipped: list[Skipped] = field(
+        default_factory=list
+    )  # no text to derive (gone, soft-404, binary)
+    failed: list[Skipped] = field(
+        default_factory=list
+    )  # extraction over a limit: the page is left as it is
     commit: str | None = None
     extract_processes: int = 0  # the most worker processes extracting text at once
 
@@ -59,9 +64,15 @@ class RebuildSummary:
         return f"{pages} re-derived{skipped}{failed}: {len(self.changed)} changed{tail}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pages": self.pages, "changed": self.changed, "skipped": [asdict(s) for s in self.skipped],
-                "failed": [asdict(s) for s in self.failed], "commit": self.commit, "extractor": self.extractor,
-                "extract_processes": self.extract_processes}
+        return {
+            "pages": self.pages,
+            "changed": self.changed,
+            "skipped": [asdict(s) for s in self.skipped],
+            "failed": [asdict(s) for s in self.failed],
+            "commit": self.commit,
+            "extractor": self.extractor,
+            "extract_processes": self.extract_processes,
+        }
 
 
 @dataclass
@@ -74,13 +85,14 @@ class _Pending:
     document: Future[Document | None]
 
 
-def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
-            urls: list[str] | None = None) -> RebuildSummary:
+def rebuild(
+    root: Path, config: Config, store: Store, author: tuple[str, str], urls: list[str] | None = None
+) -> RebuildSummary:
     """Re-derive every page (or those at `urls`); the caller holds the archive lock.
 
-    Extraction runs in the snapshot's worker processes, under its limits; pages are read in order and a
-    few bodies at a time wait on disk for a worker, so the order of the results and the disk used are those
-    of reading them one by one.
+    Extraction runs in the snapshot's worker processes, under its limits; pages are read in order
+    and a few bodies at a time wait on disk for a worker, so the order of the results and the disk
+    used are those of reading them one by one.
     """
     summary = RebuildSummary(extractor=extractor_versions())
     folders = _folders(store, urls)
@@ -92,7 +104,9 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
     try:
         with tempfile.TemporaryDirectory(dir=root / WORK_DIR, prefix="rebuild-") as work:
             for number, (url, folder) in enumerate(folders):
-                started = _start(root, store, extractor, url, folder, Path(work) / f"body-{number}", summary)
+                started = _start(
+                    root, store, extractor, url, folder, Path(work) / f"body-{number}", summary
+                )
                 if started is not None:
                     pending.append(started)
                 if len(pending) >= window:
@@ -104,12 +118,21 @@ def rebuild(root: Path, config: Config, store: Store, author: tuple[str, str],
     summary.extract_processes = extractor.processes
     if written:
         # The ignore rules in force shaped the text: part of the record, as with a snapshot.
-        summary.commit = store.commit(_message(summary), datetime.now(UTC), author, [*written, CONFIG_NAME])
+        summary.commit = store.commit(
+            _message(summary), datetime.now(UTC), author, [*written, CONFIG_NAME]
+        )
     return summary
 
 
-def _start(root: Path, store: Store, extractor: Extractor, url: str, folder: PurePosixPath, spool: Path,
-           summary: RebuildSummary) -> _Pending | None:
+def _start(
+    root: Path,
+    store: Store,
+    extractor: Extractor,
+    url: str,
+    folder: PurePosixPath,
+    spool: Path,
+    summary: RebuildSummary,
+) -> _Pending | None:
     """Read the page's latest response back from its WARC record and hand it to extraction."""
     page = store.read(folder, url)
     if page is None or page.article is None:
@@ -119,8 +142,11 @@ def _start(root: Path, store: Store, extractor: Extractor, url: str, folder: Pur
     try:
         exchange = read_response(root, page.meta["warc"], spool)
         # The capture time bounds date guesses, as when the page was fetched.
-        capture = Capture(url=page.meta["url"], started=datetime.fromisoformat(page.meta["captured_at"]),
-                          exchanges=[exchange])
+        capture = Capture(
+            url=page.meta["url"],
+            started=datetime.fromisoformat(page.meta["captured_at"]),
+            exchanges=[exchange],
+        )
     except (OSError, ValueError, EOFError, KeyError, ArchiveLoadFailed) as exc:
         # Damaged evidence is `verify`'s to report; the other pages are still rebuilt.
         spool.unlink(missing_ok=True)
@@ -131,7 +157,9 @@ def _start(root: Path, store: Store, extractor: Extractor, url: str, folder: Pur
     return _Pending(url, page, body, extractor(body))
 
 
-def _finish(store: Store, extractor: Extractor, item: _Pending, summary: RebuildSummary, written: list[str]) -> None:
+def _finish(
+    store: Store, extractor: Extractor, item: _Pending, summary: RebuildSummary, written: list[str]
+) -> None:
     """Compare the re-derived files with the page's, and write them if they differ."""
     try:
         document = extractor.result(item.document)
@@ -142,13 +170,23 @@ def _finish(store: Store, extractor: Extractor, item: _Pending, summary: Rebuild
     finally:
         item.body.path.unlink(missing_ok=True)
     if document is None:
-        summary.skipped.append(Skipped(item.url, "the archived body has no text for the current extractor"))
+        summary.skipped.append(
+            Skipped(item.url, "the archived body has no text for the current extractor")
+        )
         return
     page = item.page
-    fresh = PageFiles(page.dir, {**page.meta, **document_meta(document), "extractor": extractor_versions()},
-                        document.article_text(), document.links_text())
+    fresh = PageFiles(
+        page.dir,
+        {**page.meta, **document_meta(document), "extractor": extractor_versions()},
+        document.article_text(),
+        document.links_text(),
+    )
     summary.pages.append(item.url)
-    if (fresh.article, fresh.links, dump_meta(fresh.meta)) != (page.article, page.links, dump_meta(page.meta)):
+    if (fresh.article, fresh.links, dump_meta(fresh.meta)) != (
+        page.article,
+        page.links,
+        dump_meta(page.meta),
+    ):
         store.write(fresh)
         summary.changed.append(item.url)
         written.append(page.dir.as_posix())
@@ -171,5 +209,7 @@ def _message(summary: RebuildSummary) -> str:
     versions = ", ".join(f"{name} {version}" for name, version in sorted(summary.extractor.items()))
     count = len(summary.changed)
     lines = "\n".join(f"rebuilt: {url}" for url in summary.changed)
-    return (f"archiver: rebuild {count} page{'s' if count != 1 else ''} with the current extractor\n\n"
-            f"Re-derived from the WARC records of the latest versions with {versions}.\n\n{lines}\n")
+    return (
+        f"archiver: rebuild {count} page{'s' if count != 1 else ''} with the current extractor\n\n"
+        f"Re-derived from the WARC records of the latest versions with {versions}.\n\n{lines}\n"
+    )

@@ -10,9 +10,19 @@ from ..storage.meta import Kind
 from ..storage.state import Outcome
 
 # The outcome each kind of version counts as.
-KIND_OUTCOME: dict[str, Outcome] = {Kind.NEW: Outcome.NEW, Kind.EDITED: Outcome.CHANGED, Kind.MOVED: Outcome.CHANGED,
-                Kind.RESTORED: Outcome.CHANGED, Kind.GONE: Outcome.GONE, Kind.SOFT_404: Outcome.GONE}
-VERSION_OUTCOMES = (Outcome.NEW, Outcome.CHANGED, Outcome.GONE)  # the outcomes of a check that made a version
+KIND_OUTCOME: dict[str, Outcome] = {
+    Kind.NEW: Outcome.NEW,
+    Kind.EDITED: Outcome.CHANGED,
+    Kind.MOVED: Outcome.CHANGED,
+    Kind.RESTORED: Outcome.CHANGED,
+    Kind.GONE: Outcome.GONE,
+    Kind.SOFT_404: Outcome.GONE,
+}
+VERSION_OUTCOMES = (
+    Outcome.NEW,
+    Outcome.CHANGED,
+    Outcome.GONE,
+)  # the outcomes of a check that made a version
 
 
 @dataclass
@@ -43,13 +53,17 @@ class RunSummary:
     results: list[PageResult] = field(default_factory=list)
     commit: str | None = None
     warc: str | None = None
-    checks: str | None = None  # the WARC of the run's confirmations (revisits of the versions found unchanged)
+    checks: str | None = (
+        None  # the WARC of the run's confirmations (revisits of the versions found unchanged)
+    )
     confirmed: int = 0  # versions confirmed unchanged (a revisit record each)
     changed: bool = False  # the commit holds more than confirmations
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     extract_processes: int = 0  # the most worker processes extracting text at once
-    recovered: list[str] = field(default_factory=list)  # WARCs of an interrupted run, set aside first
+    recovered: list[str] = field(
+        default_factory=list
+    )  # WARCs of an interrupted run, set aside first
 
     def counts(self) -> dict[str, int]:
         counts = {str(outcome): 0 for outcome in Outcome}

@@ -14,8 +14,8 @@ FILE_MODE = 0o644
 
 @contextmanager
 def naming(path: Path) -> Iterator[None]:
-    """An OSError raised inside names `path` (a failed write on an open file names none), so that the error the
-    user reads says which file could not be written."""
+    """An OSError raised inside names `path` (a failed write on an open file names none), so that
+    the error the user reads says which file could not be written."""
     try:
         yield
     except OSError as exc:
@@ -29,7 +29,9 @@ def write_bytes(path: Path, data: bytes) -> None:
     with naming(path):  # the file the user knows, not its temporary name
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; archive files are for sharing (pywb, a web server)
+            os.fchmod(
+                fd, FILE_MODE
+            )  # mkstemp makes 0600; archive files are for sharing (pywb, a web server)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -45,10 +47,10 @@ def write_folder(folder: Path, files: dict[str, bytes | None], durable: bool = T
     """Replace several files of one folder (None removes a file), with one folder fsync for all.
 
     Each file is still written whole to a temporary name, fsynced and renamed into place, so a crash
-    leaves every file either old or new, never partial; a failed write (a full disk) leaves none of the
-    temporary files. Only the archive's lock holder writes here, so a fixed temporary name is safe; one
-    left by a crash is simply overwritten. Not `durable`: no fsync, for files a crash recovery restores
-    anyway (the caller syncs once when it is done).
+    leaves every file either old or new, never partial; a failed write (a full disk) leaves none of
+    the temporary files. Only the archive's lock holder writes here, so a fixed temporary name is
+    safe; one left by a crash is simply overwritten. Not `durable`: no fsync, for files a crash
+    recovery restores anyway (the caller syncs once when it is done).
     """
     folder.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
@@ -91,6 +93,9 @@ def fsync_dir(path: Path) -> None:
 
 
 def _refuse_read_only(path: Path) -> None:
-    """A file we may not write is not replaced behind its back by a rename (which only asks the folder)."""
-    if path.exists() and not os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+    """A file we may not write is not replaced behind its back by a rename (which only asks the
+    folder)."""
+    if path.exists() and not os.access(
+        path, os.W_OK, effective_ids=os.access in os.supports_effective_ids
+    ):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))

@@ -1,4 +1,5 @@
-"""The archive's exclusive run lock: `flock` on `.archiver/lock`, released by the kernel if we die."""
+"""The archive's exclusive run lock: `flock` on `.archiver/lock`, released by the kernel if we
+die."""
 
 from __future__ import annotations
 
@@ -37,8 +38,12 @@ class ArchiveLock:
         self._fd = fd
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

@@ -1,8 +1,10 @@
-"""`meta.json`: the facts of one version of a page, and the kinds of version. The single home of its schema.
+"""`meta.json`: the facts of one version of a page, and the kinds of version. The single home of its
+schema.
 
-Every key a version may record is declared in `PageMeta`; its values are written exactly as JSON, so an archive
-written by an earlier release reads the same. Keys absent from a version are simply absent (never null), except
-those the extracted document left empty (`byline`, `published`), which are null as they always were.
+Every key a version may record is declared in `PageMeta`; its values are written exactly as JSON, so
+an archive written by an earlier release reads the same. Keys absent from a version are simply
+absent (never null), except those the extracted document left empty (`byline`, `published`), which
+are null as they always were.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ class Kind(StrEnum):
     MOVED = "moved"  # the same article under another URL
     RESTORED = "restored"  # back after being gone
     GONE = "gone"  # 404 or 410
-    SOFT_404 = "soft-404"  # a deletion in disguise: a 200 leading to a front page or a "not found" page
+    SOFT_404 = (
+        "soft-404"  # a deletion in disguise: a 200 leading to a front page or a "not found" page
+    )
 
 
 GONE_KINDS = (Kind.GONE, Kind.SOFT_404)
@@ -32,7 +36,8 @@ class Redirect(TypedDict):
 
 
 class WarcRef(TypedDict, total=False):
-    """Where a version's evidence lives: a record in a WARC file of the archive (`RecordRef.as_dict`)."""
+    """Where a version's evidence lives: a record in a WARC file of the archive
+    (`RecordRef.as_dict`)."""
 
     file: str  # relative to the archive root
     offset: int  # of the record's gzip member
@@ -87,5 +92,6 @@ def load(text: str | bytes) -> PageMeta:
 
 
 def facts(meta: PageMeta) -> dict[str, Any]:
-    """`meta` as a plain mapping, for code that walks its keys by name (comparisons of any two versions)."""
+    """`meta` as a plain mapping, for code that walks its keys by name (comparisons of any two
+    versions)."""
     return cast(dict[str, Any], meta)

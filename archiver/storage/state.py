@@ -1,9 +1,10 @@
 """Operational state in SQLite under `.archiver/`: every check, each page's schedule and validators,
 and the payload digests already archived (for revisit records).
 
-Nothing here is evidence, and the archive holds what a new database needs (a `Seed`: each page's role, the
-record of every archived payload). A database found damaged, when opened or by any later statement, is set
-aside beside itself (never deleted) and a new one started from the archive; every page is then due.
+Nothing here is evidence, and the archive holds what a new database needs (a `Seed`: each page's
+role, the record of every archived payload). A database found damaged, when opened or by any later
+statement, is set aside beside itself (never deleted) and a new one started from the archive; every
+page is then due.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS records (
 
 
 class Outcome(StrEnum):
-    """What one check of a page came to (serialized as its value, in `--json` and the state database)."""
+    """What one check of a page came to (serialized as its value, in `--json` and the state
+    database)."""
 
     NEW = "new"
     CHANGED = "changed"
@@ -127,15 +129,16 @@ class PayloadRecord:
 
 @dataclass(frozen=True)
 class Seed:
-    """What a new state database starts from, taken from the archive: each archived page (its role, first and
-    last capture, latest status; due now) and the record holding each archived payload."""
+    """What a new state database starts from, taken from the archive: each archived page (its role,
+    first and last capture, latest status; due now) and the record holding each archived payload."""
 
     pages: list[PageState]
     records: dict[str, PayloadRecord]
 
 
 PAGE_COLUMNS = ", ".join(f.name for f in fields(PageState))
-# Damage, not the disk refusing: not a database, a damaged one, or tables and columns that are not ours.
+# Damage, not the disk refusing: not a database, a damaged one, or tables and columns that are not
+# ours.
 DAMAGE = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_ERROR)
 
 
@@ -144,7 +147,8 @@ class Damaged(sqlite3.DatabaseError):
 
 
 class State:
-    """The state database of a run (which holds the archive lock): repaired from `seed` when found damaged."""
+    """The state database of a run (which holds the archive lock): repaired from `seed` when found
+    damaged."""
 
     def __init__(self, path: Path, seed: Callable[[], Seed]) -> None:
         self.path = path
@@ -156,19 +160,26 @@ class State:
             self.db = self._recover(exc)
 
     def _connect(self) -> sqlite3.Connection:
-        """Open the database, checking its layout cheaply (tables and columns: a full integrity check reads the
-        whole file at every run); a new or old-layout one is started from the seed."""
+        """Open the database, checking its layout cheaply (tables and columns: a full integrity
+        check reads the whole file at every run); a new or old-layout one is started from the
+        seed."""
         if self.path.exists() and not self.path.is_file():
             raise Damaged("a folder or other non-file is in its place")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:  # new, or an older archiver's layout: operational state only
+            if (
+                version != SCHEMA_VERSION
+            ):  # new, or an older archiver's layout: operational state only
                 _log_start(self.path, db, version)
-                db.executescript("DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
-                                 "DROP TABLE IF EXISTS records;" + SCHEMA)
-            if _layout(db) != _expected_layout():  # before any write to it: a damaged file is set aside as it is
+                db.executescript(
+                    "DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
+                    "DROP TABLE IF EXISTS records;" + SCHEMA
+                )
+            if (
+                _layout(db) != _expected_layout()
+            ):  # before any write to it: a damaged file is set aside as it is
                 raise Damaged("its tables are not the ones archiver makes")
             db.execute("PRAGMA journal_mode=WAL")
             if version != SCHEMA_VERSION:
@@ -180,19 +191,29 @@ class State:
         return db
 
     def _recover(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
-        """A new database in place of a damaged one; any other failure is raised (the disk's as `Unwritable`)."""
+        """A new database in place of a damaged one; any other failure is raised (the disk's as
+        `Unwritable`)."""
         refused = unwritable(exc, self.path)
         if refused is not None:
             raise refused from exc
-        if not isinstance(exc, Damaged) and (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in DAMAGE:
+        if (
+            not isinstance(exc, Damaged)
+            and (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in DAMAGE
+        ):
             raise exc
         aside = _set_aside(self.path)
-        log.warning("the state database %s was damaged (%s); set aside as %s and rebuilt from the archive "
-                    "(every page is due)", self.path, exc, aside.name)
+        log.warning(
+            "the state database %s was damaged (%s); set aside as %s and rebuilt from the archive "
+            "(every page is due)",
+            self.path,
+            exc,
+            aside.name,
+        )
         return self._connect()
 
     def _use(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work` on the database; if a statement finds it damaged, `work` again on one rebuilt from the archive."""
+        """`work` on the database; if a statement finds it damaged, `work` again on one rebuilt from
+        the archive."""
         try:
             return work(self.db)
         except sqlite3.DatabaseError as exc:
@@ -210,12 +231,24 @@ class State:
 
     def _record(self, checks: list[Check], db: sqlite3.Connection) -> None:
         with db:
-            db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                           [(d, *astuple(r)) for d, r in self._new_records.items()])
+            db.executemany(
+                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                [(d, *astuple(r)) for d, r in self._new_records.items()],
+            )
             db.executemany(
                 "INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(c.url, c.checked_at, c.outcome, c.status, c.duration_ms, c.payload_digest, c.error)
-                 for c in checks],
+                [
+                    (
+                        c.url,
+                        c.checked_at,
+                        c.outcome,
+                        c.status,
+                        c.duration_ms,
+                        c.payload_digest,
+                        c.error,
+                    )
+                    for c in checks
+                ],
             )
             db.executemany(
                 """INSERT INTO pages (url, role, first_seen, last_checked, last_outcome, last_status, last_error,
@@ -231,36 +264,57 @@ class State:
                      interval_minutes = excluded.interval_minutes, next_due = excluded.next_due,
                      etag = CASE WHEN :failed THEN pages.etag ELSE excluded.etag END,
                      last_modified = CASE WHEN :failed THEN pages.last_modified ELSE excluded.last_modified END""",
-                [{"url": c.url, "role": c.role, "at": c.checked_at, "outcome": c.outcome, "status": c.status,
-                  "error": c.error, "failed": int(c.outcome == Outcome.FAILED),
-                  "failing_since": c.checked_at if c.outcome == Outcome.FAILED else None,
-                  "interval": c.interval_minutes, "next_due": c.next_due, "etag": c.etag,
-                  "last_modified": c.last_modified} for c in checks],
+                [
+                    {
+                        "url": c.url,
+                        "role": c.role,
+                        "at": c.checked_at,
+                        "outcome": c.outcome,
+                        "status": c.status,
+                        "error": c.error,
+                        "failed": int(c.outcome == Outcome.FAILED),
+                        "failing_since": c.checked_at if c.outcome == Outcome.FAILED else None,
+                        "interval": c.interval_minutes,
+                        "next_due": c.next_due,
+                        "etag": c.etag,
+                        "last_modified": c.last_modified,
+                    }
+                    for c in checks
+                ],
             )
 
     def pages(self) -> dict[str, PageState]:
         return self._use(_pages)
 
     def checks(self, url: str) -> list[Check]:
-        rows = self._use(lambda db: db.execute("SELECT * FROM checks WHERE url = ? ORDER BY checked_at",
-                                               (url,)).fetchall())
+        rows = self._use(
+            lambda db: db.execute(
+                "SELECT * FROM checks WHERE url = ? ORDER BY checked_at", (url,)
+            ).fetchall()
+        )
         return [Check(*row) for row in rows]
 
     def remember_record(self, digest: str, record: PayloadRecord) -> None:
-        """Note an archived payload; saved with the run's checks (one transaction, not one per page)."""
+        """Note an archived payload; saved with the run's checks (one transaction, not one per
+        page)."""
         self._new_records.setdefault(digest, record)
 
     def find_record(self, digest: str) -> PayloadRecord | None:
         if digest in self._new_records:
             return self._new_records[digest]
-        row = self._use(lambda db: db.execute("SELECT uri, date, file, offset, record_id FROM records "
-                                              "WHERE payload_digest = ?", (digest,)).fetchone())
+        row = self._use(
+            lambda db: db.execute(
+                "SELECT uri, date, file, offset, record_id FROM records WHERE payload_digest = ?",
+                (digest,),
+            ).fetchone()
+        )
         return PayloadRecord(*row) if row else None
 
 
 def read_pages(path: Path) -> dict[str, PageState]:
-    """Each page's state, for commands that only read: they hold no lock, so they never repair, and they may run on
-    a read-only archive. Empty (every page unknown) if there is no state database or it cannot be read."""
+    """Each page's state, for commands that only read: they hold no lock, so they never repair, and
+    they may run on a read-only archive. Empty (every page unknown) if there is no state database or
+    it cannot be read."""
     if not path.exists():
         return {}
     try:
@@ -268,22 +322,28 @@ def read_pages(path: Path) -> dict[str, PageState]:
         try:
             return _pages(db)
         except sqlite3.OperationalError as exc:
-            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in (sqlite3.SQLITE_READONLY,
-                                                                          sqlite3.SQLITE_CANTOPEN):
+            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in (
+                sqlite3.SQLITE_READONLY,
+                sqlite3.SQLITE_CANTOPEN,
+            ):
                 raise
-            # A read-only folder: SQLite cannot make the journal's shared-memory file, and nobody can write here.
+            # A read-only folder: SQLite cannot make the journal's shared-memory file, and nobody
+            # can write here.
             db.close()
             db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
             return _pages(db)
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
-        log.warning("the state database %s cannot be read (%s); the next run rebuilds it", path, exc)
+        log.warning(
+            "the state database %s cannot be read (%s); the next run rebuilds it", path, exc
+        )
         return {}
 
 
 def _set_aside(path: Path) -> Path:
-    """Rename the database beside itself, stamped, with its journal: a new database must not replay that."""
+    """Rename the database beside itself, stamped, with its journal: a new database must not replay
+    that."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.name}.damaged-{stamp}")
     serial = 1
@@ -302,26 +362,39 @@ def _pages(db: sqlite3.Connection) -> dict[str, PageState]:
 
 def _fill(db: sqlite3.Connection, seed: Seed) -> None:
     with db:
-        db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                       [(d, *astuple(r)) for d, r in seed.records.items()])
-        db.executemany(f"INSERT INTO pages ({PAGE_COLUMNS}) VALUES ({', '.join('?' * len(fields(PageState)))})",
-                       [astuple(page) for page in seed.pages])
+        db.executemany(
+            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            [(d, *astuple(r)) for d, r in seed.records.items()],
+        )
+        db.executemany(
+            f"INSERT INTO pages ({PAGE_COLUMNS}) VALUES "
+            f"({', '.join('?' * len(fields(PageState)))})",
+            [astuple(page) for page in seed.pages],
+        )
 
 
 def _log_start(path: Path, db: sqlite3.Connection, version: int) -> None:
-    """Say why the database is started from the archive: there was none, or an older archiver's. Tables not ours are
-    neither: the layout check finds them and the file is set aside as damaged, with a warning of its own."""
+    """Say why the database is started from the archive: there was none, or an older archiver's.
+    Tables not ours are neither: the layout check finds them and the file is set aside as damaged,
+    with a warning of its own."""
     tables = set(_layout(db))
     if not tables:  # no database was there (or an empty file)
         log.info("state database %s is new; starting it from the archive", path)
     elif tables <= set(_expected_layout()):
-        log.info("state database %s has an old layout (version %d); starting it again from the archive", path, version)
+        log.info(
+            "state database %s has an old layout (version %d); starting it again from the archive",
+            path,
+            version,
+        )
 
 
 def _layout(db: sqlite3.Connection) -> dict[str, list[str]]:
     """Each table's columns."""
     tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {name: [column[1] for column in db.execute(f"PRAGMA table_info('{name}')")] for name in tables}
+    return {
+        name: [column[1] for column in db.execute(f"PRAGMA table_info('{name}')")]
+        for name in tables
+    }
 
 
 @functools.cache

@@ -32,24 +32,46 @@ META = "meta.json"
 PAGES = "pages"
 WARCS = "warcs"
 WORK_DIR = ".archiver"  # operational state, never committed (.gitignore)
-CHECKS = f"{WORK_DIR}/checks"  # WARCs of failed checks (the answers that came, redirect loops): not committed
-CONFIRMED = f"{WARCS}/checks"  # WARCs of checks that found a version unchanged (revisits): committed with the run
+# WARCs of failed checks (the answers that came, redirect loops): not committed
+CHECKS = f"{WORK_DIR}/checks"
+# WARCs of checks that found a version unchanged (revisits): committed with the run
+CONFIRMED = f"{WARCS}/checks"
 
-# git does not fsync by default: a power cut after a commit could leave the branch pointing at empty objects.
-# Its own remedy (core.fsync with fsyncMethod=batch) flushed 1,900 objects in 0.6 s; a commit of ours writes
-# its objects, syncs the disk once, then moves the branch with the ref file fsynced (git >= 2.36).
-REF_DURABLE = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsync", "GIT_CONFIG_VALUE_0": "reference"}
-PENDING_REF = "refs/archiver/pending"  # fast-import must name a ref; the branch itself moves only after a sync
+# git does not fsync by default: a power cut after a commit could leave the branch pointing at empty
+# objects. Its own remedy (core.fsync with fsyncMethod=batch) flushed 1,900 objects in 0.6 s; a
+# commit of ours writes its objects, syncs the disk once, then moves the branch with the ref file
+# fsynced (git >= 2.36).
+REF_DURABLE = {
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "core.fsync",
+    "GIT_CONFIG_VALUE_0": "reference",
+}
+# fast-import must name a ref; the branch itself moves only after a sync
+PENDING_REF = "refs/archiver/pending"
 COPY_CHUNK = 1 << 20
-# A large commit is a pack, a small one loose objects (fastimport.unpackLimit): past either limit, loose objects
-# and small packs are merged into packs that each at least double the last, so no run repacks everything.
+# A large commit is a pack, a small one loose objects (fastimport.unpackLimit): past either limit,
+# loose objects and small packs are merged into packs that each at least double the last, so no run
+# repacks everything.
 PACKS_BEFORE_REPACK = 8
 LOOSE_BEFORE_REPACK = 6700  # git's own gc.auto
-# What git says of an index it cannot read (read-cache.c): a crash or a bad disk, never the user's doing.
-INDEX_DAMAGE = ("index file corrupt", "index file smaller than expected", "bad signature", "bad index version",
-                "bad index file sha1 signature", "index uses", "unknown index entry format", "malformed name field",
-                "unordered stage entries", "multiple stage entries", "broken index")
-NO_OPTIONAL_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}  # `git status` must not try to write the index when it cannot
+# What git says of an index it cannot read (read-cache.c): a crash or a bad disk, never the user's
+# doing.
+INDEX_DAMAGE = (
+    "index file corrupt",
+    "index file smaller than expected",
+    "bad signature",
+    "bad index version",
+    "bad index file sha1 signature",
+    "index uses",
+    "unknown index entry format",
+    "malformed name field",
+    "unordered stage entries",
+    "multiple stage entries",
+    "broken index",
+)
+NO_OPTIONAL_LOCKS = {
+    "GIT_OPTIONAL_LOCKS": "0"
+}  # `git status` must not try to write the index when it cannot
 
 
 @dataclass
@@ -64,7 +86,8 @@ class PageFiles:
 
 @dataclass(frozen=True)
 class CommittedFile:
-    """One committed content of a file: the commit that wrote it, that commit's date, the path, the bytes."""
+    """One committed content of a file: the commit that wrote it, that commit's date, the path, the
+    bytes."""
 
     commit: str
     date: str
@@ -75,8 +98,9 @@ class CommittedFile:
 class Store:
     """The archive's files and git repository.
 
-    The repository is archiver's: while a run holds the archive lock no other git command may write in it, so
-    any git lock file found then was left by a git that was killed, and the index is always the last commit's.
+    The repository is archiver's: while a run holds the archive lock no other git command may write
+    in it, so any git lock file found then was left by a git that was killed, and the index is
+    always the last commit's.
     """
 
     def __init__(self, root: Path) -> None:
@@ -97,7 +121,9 @@ class Store:
             repo.close()
 
     @classmethod
-    def create(cls, root: Path, files: dict[str, str], when: datetime, author: tuple[str, str]) -> Store:
+    def create(
+        cls, root: Path, files: dict[str, str], when: datetime, author: tuple[str, str]
+    ) -> Store:
         root.mkdir(parents=True, exist_ok=True)
         repo = git.Repo.init(root, initial_branch="main")
         try:
@@ -113,8 +139,9 @@ class Store:
         return store
 
     def folder(self, url: str) -> PurePosixPath:
-        """The folder of the page at (normalized) `url`: the one an older archive gave it (a 32-bit hash suffix)
-        where that folder exists and is that page's, else its folder in the current layout."""
+        """The folder of the page at (normalized) `url`: the one an older archive gave it (a 32-bit
+        hash suffix) where that folder exists and is that page's, else its folder in the current
+        layout."""
         current = page_dir(url)
         if (self.root / current / META).is_file():
             return current
@@ -139,7 +166,9 @@ class Store:
         meta = _owned(folder, self.meta(folder), url)
         if meta is None:
             return None
-        return PageFiles(folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS))
+        return PageFiles(
+            folder, meta, self._read_opt(folder / ARTICLE), self._read_opt(folder / LINKS)
+        )
 
     def meta(self, folder: PurePosixPath) -> PageMeta | None:
         """The page's meta.json alone (None: no version of it is archived)."""
@@ -147,11 +176,14 @@ class Store:
         return load_meta(text) if text is not None else None
 
     def folders(self) -> Iterator[tuple[PurePosixPath, PageMeta]]:
-        """Every page folder with its meta.json, in folder order (unreadable ones skipped with a warning)."""
+        """Every page folder with its meta.json, in folder order (unreadable ones skipped with a
+        warning)."""
         for path in sorted((self.root / PAGES).glob(f"*/*/{META}")):
             try:
-                yield PurePosixPath(path.parent.relative_to(self.root).as_posix()), load_meta(
-                    path.read_text(encoding="utf-8"))
+                yield (
+                    PurePosixPath(path.parent.relative_to(self.root).as_posix()),
+                    load_meta(path.read_text(encoding="utf-8")),
+                )
             except (OSError, ValueError) as exc:
                 log.warning("unreadable %s: %s", path, exc)
 
@@ -164,36 +196,55 @@ class Store:
         except FileNotFoundError:
             return None
 
-    # Page files are written without fsync: until a commit holds them, an interrupted run's page files are
-    # restored from git (recovery.py), and a run syncs the disk once before it declares itself done.
+    # Page files are written without fsync: until a commit holds them, an interrupted run's page
+    # files are restored from git (recovery.py), and a run syncs the disk once before it declares
+    # itself done.
     def write(self, version: PageFiles) -> None:
-        """Write a version's files; meta.json last in the folder's listing, but all renamed together.
+        """Write a version's files; meta.json last in the folder's listing, but all renamed
+        together.
 
         Never over another page's files: a folder whose meta.json names another URL is a collision.
         """
+
         def encode(text: str | None) -> bytes | None:
             return text.encode("utf-8") if text is not None else None
 
         self._claim(version)
-        atomic.write_folder(self.root / version.dir, {ARTICLE: encode(version.article), LINKS: encode(version.links),
-                                                      META: dump_meta(version.meta).encode("utf-8")}, durable=False)
+        atomic.write_folder(
+            self.root / version.dir,
+            {
+                ARTICLE: encode(version.article),
+                LINKS: encode(version.links),
+                META: dump_meta(version.meta).encode("utf-8"),
+            },
+            durable=False,
+        )
 
     def write_meta(self, version: PageFiles) -> None:
         self._claim(version)
-        atomic.write_folder(self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")}, durable=False)
+        atomic.write_folder(
+            self.root / version.dir, {META: dump_meta(version.meta).encode("utf-8")}, durable=False
+        )
 
     def _claim(self, version: PageFiles) -> None:
         _owned(version.dir, self.meta(version.dir), version.meta.get("url"))
 
-    def commit(self, message: str | Callable[[list[str]], str], when: datetime, author: tuple[str, str],
-               paths: Iterable[str]) -> str | None:
-        """Commit `paths` (deletions included) as they are on disk, dated `when`; None if nothing changed.
+    def commit(
+        self,
+        message: str | Callable[[list[str]], str],
+        when: datetime,
+        author: tuple[str, str],
+        paths: Iterable[str],
+    ) -> str | None:
+        """Commit `paths` (deletions included) as they are on disk, dated `when`; None if nothing
+        changed.
 
         `message` may be a function of the files that changed, which only this comparison knows.
 
-        git fast-import writes the commit's objects as one pack: `git update-index` wrote 1,900 new page files
-        as loose objects, one file each, in 1.4 s of kernel time. Everything reaches the disk (one sync)
-        before the branch moves to the commit, and the index is brought up to it last.
+        git fast-import writes the commit's objects as one pack: `git update-index` wrote 1,900 new
+        page files as loose objects, one file each, in 1.4 s of kernel time. Everything reaches the
+        disk (one sync) before the branch moves to the commit, and the index is brought up to it
+        last.
         """
         files = self._files(paths)
         with self._repo() as repo:
@@ -205,11 +256,16 @@ class Store:
                 message = message([name for name, _ in changes])
             sha = _fast_import(repo, _commit_header(message, when, author, parent), changes)
             os.sync()
-            # The expected old value makes the move fail, rather than lose a commit, if the branch moved meanwhile.
-            repo.git.update_ref("-m", f"commit: {message.splitlines()[0]}", "HEAD", sha, parent, env=REF_DURABLE)
+            # The expected old value makes the move fail, rather than lose a commit, if the branch
+            # moved meanwhile.
+            repo.git.update_ref(
+                "-m", f"commit: {message.splitlines()[0]}", "HEAD", sha, parent, env=REF_DURABLE
+            )
             repo.git.update_ref("-d", PENDING_REF)
             try:
-                _stage(repo, files)  # the objects exist now: git only hashes the files and records their stat data
+                _stage(
+                    repo, files
+                )  # the objects exist now: git only hashes the files and records their stat data
             except git.GitCommandError as exc:
                 damage = _index_damage(exc) or _checksum_damage(repo)
                 if not damage:
@@ -218,12 +274,19 @@ class Store:
             _consolidate(repo)
         return sha
 
-    def _changes(self, repo: git.Repo, parent: str, files: list[str]) -> list[tuple[str, bytes | Path | None]]:
-        """(path, what to commit) for each of `files` that differs from the parent commit: the bytes already read
-        to compare them, the file on disk for a new one (streamed: a run's WARC may be large), None to delete."""
+    def _changes(
+        self, repo: git.Repo, parent: str, files: list[str]
+    ) -> list[tuple[str, bytes | Path | None]]:
+        """(path, what to commit) for each of `files` that differs from the parent commit: the bytes
+        already read to compare them, the file on disk for a new one (streamed: a run's WARC may be
+        large), None to delete."""
         unsafe = [name for name in files if "\n" in name or name.startswith('"')]
-        if unsafe:  # the archive names its files itself; these would need quoting in git's line protocols
-            raise ValueError(f"cannot commit a path with a newline or a leading quote: {unsafe[0]!r}")
+        if (
+            unsafe
+        ):  # the archive names its files itself; these would need quoting in git's line protocols
+            raise ValueError(
+                f"cannot commit a path with a newline or a leading quote: {unsafe[0]!r}"
+            )
         committed = _committed_blobs(repo, parent, files)
         changes: list[tuple[str, bytes | Path | None]] = []
         for name in files:
@@ -238,12 +301,14 @@ class Store:
         return changes
 
     def reset_index(self) -> None:
-        """Make the index the last commit's (the files are left alone), and drop an unfinished commit's ref.
+        """Make the index the last commit's (the files are left alone), and drop an unfinished
+        commit's ref.
 
-        Every run starts so (see the class). A run killed after its commit but before the index followed leaves
-        the index behind the branch; a missing or damaged one is rebuilt, with a warning: a missing index would
-        make the next commit's index hold the run's files alone, and `git status` show every other file deleted.
-        Nothing is written when nothing differs: a run stopped by a read-only `.git` must still be undone.
+        Every run starts so (see the class). A run killed after its commit but before the index
+        followed leaves the index behind the branch; a missing or damaged one is rebuilt, with a
+        warning: a missing index would make the next commit's index hold the run's files alone, and
+        `git status` show every other file deleted. Nothing is written when nothing differs: a run
+        stopped by a read-only `.git` must still be undone.
         """
         with self._repo() as repo:
             state = _index_state(repo)
@@ -255,11 +320,13 @@ class Store:
                 repo.git.update_ref("-d", PENDING_REF)
 
     def history(self, path: str) -> list[CommittedFile]:
-        """Every content committed to `path`, oldest first (its deletions left out), in two git calls."""
+        """Every content committed to `path`, oldest first (its deletions left out), in two git
+        calls."""
         return self._revisions(f":(literal){path}")
 
     def last_content(self, path: str) -> str | None:
-        """The newest committed content of `path` (which may be deleted now), or None if it never had any."""
+        """The newest committed content of `path` (which may be deleted now), or None if it never
+        had any."""
         revisions = self.history(path)
         return revisions[-1].content.decode("utf-8") if revisions else None
 
@@ -270,19 +337,28 @@ class Store:
         return content.decode("utf-8") if content is not None else None
 
     def revisions(self, pattern: str) -> list[CommittedFile]:
-        """Every content committed to a file matching the glob `pattern` (e.g. `pages/**/meta.json`), oldest
-        commit first; deletions left out.
+        """Every content committed to a file matching the glob `pattern` (e.g.
+        `pages/**/meta.json`), oldest commit first; deletions left out.
 
-        In bulk, for checks of the whole history: one `git log --raw` names the blob of every change and one
-        `git cat-file --batch` reads them all, where a git call per version would cost thousands of processes.
+        In bulk, for checks of the whole history: one `git log --raw` names the blob of every change
+        and one `git cat-file --batch` reads them all, where a git call per version would cost
+        thousands of processes.
         """
         return self._revisions(f":(glob){pattern}")
 
     def _revisions(self, pathspec: str) -> list[CommittedFile]:
         with self._repo() as repo:
             try:
-                listing = repo.git.log("--reverse", "--no-renames", "--no-abbrev", "--raw", "-z", "--format=%H %cI",
-                                       "--", pathspec)
+                listing = repo.git.log(
+                    "--reverse",
+                    "--no-renames",
+                    "--no-abbrev",
+                    "--raw",
+                    "-z",
+                    "--format=%H %cI",
+                    "--",
+                    pathspec,
+                )
             except git.GitCommandError:
                 return []  # no commit yet
             changes = _raw_changes(listing)
@@ -291,16 +367,32 @@ class Store:
             blobs = {blob: content for blob, content in found if content is not None}
         missing = [path for _, _, path, blob in changes if blob not in blobs]
         if missing:
-            log.warning("%d committed versions are missing from the git object store (first: %s)",
-                        len(missing), missing[0])
-        return [CommittedFile(commit, date, path, blobs[blob]) for commit, date, path, blob in changes if blob in blobs]
+            log.warning(
+                "%d committed versions are missing from the git object store (first: %s)",
+                len(missing),
+                missing[0],
+            )
+        return [
+            CommittedFile(commit, date, path, blobs[blob])
+            for commit, date, path, blob in changes
+            if blob in blobs
+        ]
 
     def added(self, folder: str) -> dict[str, str]:
-        """Each file ever committed under `folder`, with the commit that added it, oldest first; one git call."""
+        """Each file ever committed under `folder`, with the commit that added it, oldest first; one
+        git call."""
         with self._repo() as repo:
             try:
-                listing = repo.git.log("--reverse", "--diff-filter=A", "--no-renames", "--name-only", "-z",
-                                       "--format=commit %H", "--", folder)
+                listing = repo.git.log(
+                    "--reverse",
+                    "--diff-filter=A",
+                    "--no-renames",
+                    "--name-only",
+                    "-z",
+                    "--format=commit %H",
+                    "--",
+                    folder,
+                )
             except git.GitCommandError:
                 return {}  # no commit yet
         files: dict[str, str] = {}
@@ -319,7 +411,8 @@ class Store:
             return set(repo.git.rev_list(commit).split())
 
     def push(self, remote: str) -> str | None:
-        """Push the current branch to `remote`; the error message if it failed (the commit stays)."""
+        """Push the current branch to `remote`; the error message if it failed (the commit
+        stays)."""
         with self._repo() as repo:
             try:
                 repo.git.push("--quiet", remote, "HEAD", env={"GIT_TERMINAL_PROMPT": "0"})
@@ -330,7 +423,8 @@ class Store:
         return None
 
     def _files(self, paths: Iterable[str]) -> list[str]:
-        """Files to stage: a page folder stands for its files (present or deleted), anything else for itself."""
+        """Files to stage: a page folder stands for its files (present or deleted), anything else
+        for itself."""
         files: dict[str, None] = {}
         for path in paths:
             if path.startswith(f"{PAGES}/") and (self.root / path).is_dir():
@@ -340,13 +434,16 @@ class Store:
         return list(files)
 
     def clear_stale_locks(self) -> None:
-        """Remove every git lock file (index, HEAD, branch refs, packed-refs) and unfinished pack; call only while
-        holding the archive lock, when any of them is a killed git's (see the class)."""
+        """Remove every git lock file (index, HEAD, branch refs, packed-refs) and unfinished pack;
+        call only while holding the archive lock, when any of them is a killed git's (see the
+        class)."""
         dot_git = self.root / ".git"
         for lock in [*dot_git.glob("*.lock"), *dot_git.glob("refs/**/*.lock")]:
             lock.unlink(missing_ok=True)
             log.warning("removed %s, left by a git that was stopped", lock)
-        for partial in (dot_git / "objects" / "pack").glob("tmp_*"):  # a pack fast-import or repack never finished
+        for partial in (dot_git / "objects" / "pack").glob(
+            "tmp_*"
+        ):  # a pack fast-import or repack never finished
             partial.unlink(missing_ok=True)
             log.info("removed the unfinished pack %s", partial)
 
@@ -357,16 +454,21 @@ class Store:
         return [name for name in out.split("\0") if name]
 
     def restore_pages(self) -> list[str]:
-        """Put `pages/` back exactly as the last commit has it; the paths that differed. Call after `reset_index`.
+        """Put `pages/` back exactly as the last commit has it; the paths that differed. Call after
+        `reset_index`.
 
-        The files are written from the commit's blobs rather than by `git checkout`, which needs the index lock:
-        a read-only `.git` or a full disk refuses it, and those are when a failed run must be undone. The run's
-        files go first, so that a full disk gets back the space they took.
+        The files are written from the commit's blobs rather than by `git checkout`, which needs the
+        index lock: a read-only `.git` or a full disk refuses it, and those are when a failed run
+        must be undone. The run's files go first, so that a full disk gets back the space they took.
         """
         with self._repo() as repo:
-            listing = repo.git.status("--porcelain", "-z", "-uall", "--no-renames", "--", PAGES, env=NO_OPTIONAL_LOCKS)
+            listing = repo.git.status(
+                "--porcelain", "-z", "-uall", "--no-renames", "--", PAGES, env=NO_OPTIONAL_LOCKS
+            )
             changed = [entry[3:] for entry in listing.split("\0") if len(entry) > 3]
-            committed = dict(zip(changed, _cat(repo, [f"HEAD:{name}" for name in changed]), strict=True))
+            committed = dict(
+                zip(changed, _cat(repo, [f"HEAD:{name}" for name in changed]), strict=True)
+            )
         folders: dict[Path, dict[str, bytes | None]] = {}
         for name, content in committed.items():
             path = self.root / name
@@ -386,7 +488,8 @@ class Store:
 def commit_message(counts: dict[str, int], lines: list[str], confirmed: int, changed: bool) -> str:
     """A run's commit message: its counts of versions by outcome, then one line per version.
 
-    `changed`: the commit holds more than the confirmations' WARC (settings or tracked URLs, when no version).
+    `changed`: the commit holds more than the confirmations' WARC (settings or tracked URLs, when no
+    version).
     """
     head = [f"{n} {outcome}" for outcome, n in counts.items() if n]
     if not lines and changed:
@@ -398,10 +501,13 @@ def commit_message(counts: dict[str, int], lines: list[str], confirmed: int, cha
 
 
 def _owned(folder: PurePosixPath, meta: PageMeta | None, url: str | None) -> PageMeta | None:
-    """`meta`, read from `folder`, if it is the page at `url` (or `url` is None); else FolderCollision."""
+    """`meta`, read from `folder`, if it is the page at `url` (or `url` is None); else
+    FolderCollision."""
     if meta is not None and url is not None and meta.get("url") != url:
-        raise FolderCollision(f"the folder {folder} holds the history of {meta.get('url')!r}, not of {url}: "
-                              "nothing was written there (run `archiver verify`)")
+        raise FolderCollision(
+            f"the folder {folder} holds the history of {meta.get('url')!r}, not of {url}: "
+            "nothing was written there (run `archiver verify`)"
+        )
     return meta
 
 
@@ -443,8 +549,9 @@ def _index_state(repo: git.Repo) -> str:
 
 
 def _checksum_matches(index: bytes) -> bool:
-    """The index ends with the hash of what precedes it (gitformat-index), which git itself checks only in fsck:
-    a flipped byte elsewhere could pass unnoticed, with a wrong object name. Zeros: index.skipHash is set."""
+    """The index ends with the hash of what precedes it (gitformat-index), which git itself checks
+    only in fsck: a flipped byte elsewhere could pass unnoticed, with a wrong object name. Zeros:
+    index.skipHash is set."""
     for algorithm, size in (("sha1", 20), ("sha256", 32)):
         body, trailer = index[:-size], index[-size:]
         if trailer == bytes(size) or hashlib.new(algorithm, body).digest() == trailer:
@@ -459,8 +566,9 @@ def _index_damage(exc: git.GitCommandError) -> str:
 
 
 def _checksum_damage(repo: git.Repo) -> str:
-    """"its checksum does not match" when the index's bytes are not what git wrote, else "": damaged bytes make git
-    fail in ways its messages do not all name (an entry read from garbage "has null sha1")."""
+    """ "its checksum does not match" when the index's bytes are not what git wrote, else "":
+    damaged bytes make git fail in ways its messages do not all name (an entry read from garbage
+    "has null sha1")."""
     index = Path(repo.git_dir) / "index"
     try:
         return "" if _checksum_matches(index.read_bytes()) else "its checksum does not match"
@@ -483,8 +591,8 @@ def _blob_id(data: bytes) -> str:
 def _committed_blobs(repo: git.Repo, commit: str, files: list[str]) -> dict[str, str]:
     """The blob of each of `files` that `commit` holds.
 
-    Folders are read level by level, each once: asking git for `commit:path` file by file made it read a
-    host's folder of 10,000 pages again for every file in it (0.3 s for 300 files).
+    Folders are read level by level, each once: asking git for `commit:path` file by file made it
+    read a host's folder of 10,000 pages again for every file in it (0.3 s for 300 files).
     """
     if not commit:
         return {}  # the archive's first commit
@@ -497,7 +605,9 @@ def _committed_blobs(repo: git.Repo, commit: str, files: list[str]) -> dict[str,
                 tree = listing(parent).get(name)
             else:
                 tree = repo.commit(commit).tree
-            listings[folder] = {item.name: item for item in tree} if isinstance(tree, git.Tree) else {}
+            listings[folder] = (
+                {item.name: item for item in tree} if isinstance(tree, git.Tree) else {}
+            )
         return listings[folder]
 
     blobs = {}
@@ -515,8 +625,17 @@ def _commit_header(message: str, when: datetime, author: tuple[str, str], parent
     name, email = (_identity(part) for part in author)
     ident = f"{name} <{email}> {int(when.timestamp())} {offset}".encode()
     text = message.encode("utf-8")
-    header = (b"commit " + PENDING_REF.encode() + b"\nmark :1\nauthor " + ident + b"\ncommitter " + ident
-              + b"\ndata %d\n" % len(text) + text + b"\n")
+    header = (
+        b"commit "
+        + PENDING_REF.encode()
+        + b"\nmark :1\nauthor "
+        + ident
+        + b"\ncommitter "
+        + ident
+        + b"\ndata %d\n" % len(text)
+        + text
+        + b"\n"
+    )
     return header + (f"from {parent}\n".encode() if parent else b"")
 
 
@@ -524,9 +643,13 @@ def _identity(part: str) -> str:
     return "".join(c for c in part if c not in "<>\n").strip()  # what git itself strips from names
 
 
-def _fast_import(repo: git.Repo, header: bytes, changes: list[tuple[str, bytes | Path | None]]) -> str:
+def _fast_import(
+    repo: git.Repo, header: bytes, changes: list[tuple[str, bytes | Path | None]]
+) -> str:
     """Write one commit of `changes` on top of the header's parent as a pack; its object name."""
-    proc = repo.git.fast_import("--quiet", "--force", "--done", as_process=True, istream=subprocess.PIPE)
+    proc = repo.git.fast_import(
+        "--quiet", "--force", "--done", as_process=True, istream=subprocess.PIPE
+    )
     try:
         sink = proc.proc.stdin
         sink.write(header)
@@ -550,7 +673,8 @@ def _fast_import(repo: git.Repo, header: bytes, changes: list[tuple[str, bytes |
     try:
         proc.wait()
     except git.GitCommandError:
-        # A failing fast-import (a full disk) dumps a crash report into .git: ours to remove, it says nothing more.
+        # A failing fast-import (a full disk) dumps a crash report into .git: ours to remove, it
+        # says nothing more.
         (Path(repo.git_dir) / f"fast_import_crash_{proc.proc.pid}").unlink(missing_ok=True)
         raise
     return sha
@@ -566,21 +690,25 @@ def _stage(repo: git.Repo, files: list[str]) -> None:
 
 
 def _consolidate(repo: git.Repo) -> None:
-    """Keep loose objects few and packs logarithmic in the history's size (git's gc never runs for plumbing)."""
+    """Keep loose objects few and packs logarithmic in the history's size (git's gc never runs for
+    plumbing)."""
     counts = dict(line.split(": ", 1) for line in repo.git.count_objects("-v").splitlines())
     if int(counts["packs"]) <= PACKS_BEFORE_REPACK and int(counts["count"]) <= LOOSE_BEFORE_REPACK:
         return
     try:
-        # Loose objects into a pack of their own first: git 2.39's geometric repack, given thousands of loose
-        # objects, wrote them into two identical packs.
+        # Loose objects into a pack of their own first: git 2.39's geometric repack, given thousands
+        # of loose objects, wrote them into two identical packs.
         repo.git.repack("-d", "-q")
         repo.git.repack("-d", "-q", "--geometric=2")  # git >= 2.32
-    except git.GitCommandError as exc:  # housekeeping: the commit is made and stays whatever happens here
+    except (
+        git.GitCommandError
+    ) as exc:  # housekeeping: the commit is made and stays whatever happens here
         log.warning("could not repack the git objects: %s", (exc.stderr or str(exc)).strip())
 
 
 def _raw_changes(listing: str) -> list[tuple[str, str, str, str]]:
-    """(commit, date, path, blob) of each added or modified file in `git log --raw -z --format='%H %cI'`."""
+    """(commit, date, path, blob) of each added or modified file in `git log --raw -z --format='%H
+    %cI'`."""
     changes = []
     commit = date = ""
     tokens = listing.split("\0")
@@ -599,20 +727,24 @@ def _raw_changes(listing: str) -> list[tuple[str, str, str, str]]:
 
 
 def _cat(repo: git.Repo, names: list[str]) -> list[bytes | None]:
-    """The contents of the objects `names` (object names, or `commit:path`), in order, None for one missing,
-    read by one `git cat-file --batch`: git resolves paths itself, where GitPython parsed every tree on
-    the way in Python (a host folder of 10,000 pages took 40 ms a read)."""
+    """The contents of the objects `names` (object names, or `commit:path`), in order, None for one
+    missing, read by one `git cat-file --batch`: git resolves paths itself, where GitPython parsed
+    every tree on the way in Python (a host folder of 10,000 pages took 40 ms a read)."""
     if not names:
         return []
     with tempfile.TemporaryFile() as listing:
         listing.write("".join(f"{name}\n" for name in names).encode("utf-8"))
         listing.seek(0)
-        out = repo.git.cat_file("--batch", istream=listing, stdout_as_string=False, strip_newline_in_stdout=False)
+        out = repo.git.cat_file(
+            "--batch", istream=listing, stdout_as_string=False, strip_newline_in_stdout=False
+        )
     contents: list[bytes | None] = []
     pos = 0
     while pos < len(out):
         end = out.index(b"\n", pos)
-        header = out[pos:end].rsplit(b" ", 2)  # "<object> <type> <size>", or "<name> missing" (or "ambiguous")
+        header = out[pos:end].rsplit(
+            b" ", 2
+        )  # "<object> <type> <size>", or "<name> missing" (or "ambiguous")
         pos = end + 1
         if not header[-1].isdigit():
             contents.append(None)

@@ -1,5 +1,5 @@
-"""Versions as committed: the one `Version` type, and the bulk reading of every page's versions at once behind
-`verify` and `export` (`history.py` reads one page's versions, by number or date)."""
+"""Versions as committed: the one `Version` type, and the bulk reading of every page's versions at
+once behind `verify` and `export` (`history.py` reads one page's versions, by number or date)."""
 
 from __future__ import annotations
 
@@ -44,12 +44,20 @@ class Version:
 
     @property
     def warc(self) -> WarcRef | None:
-        """The record reference of meta.json: file, offset, record_id, payload_digest, target_uri, date..."""
+        """The record reference of meta.json: file, offset, record_id, payload_digest, target_uri,
+        date..."""
         return self.meta.get("warc")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.number, "commit": self.commit, "captured_at": self.captured_at, "kind": self.kind,
-                "status": self.status, "final_url": self.final_url, "summary": self.summary}
+        return {
+            "version": self.number,
+            "commit": self.commit,
+            "captured_at": self.captured_at,
+            "kind": self.kind,
+            "status": self.status,
+            "final_url": self.final_url,
+            "summary": self.summary,
+        }
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,11 @@ class Unreadable:
 
 
 def recorded_versions(store: Store) -> tuple[list[Version], list[Unreadable]]:
-    """The versions of every page, oldest commit first, and the committed meta.json files that are not JSON.
+    """The versions of every page, oldest commit first, and the committed meta.json files that are
+    not JSON.
 
-    Commits that only annotate a page (who cites it) repeat its version and record: each is kept once.
+    Commits that only annotate a page (who cites it) repeat its version and record: each is kept
+    once.
     """
     seen: dict[tuple[Any, ...], Version] = {}
     unreadable = []
@@ -74,6 +84,14 @@ def recorded_versions(store: Store) -> tuple[list[Version], list[Unreadable]]:
             continue
         number = meta.get("version")
         key = (revision.path, meta.get("url"), number, json.dumps(meta.get("warc"), sort_keys=True))
-        seen.setdefault(key, Version(meta.get("url", ""), number if isinstance(number, int) else 0, revision.commit,
-                                     meta, revision.path))
+        seen.setdefault(
+            key,
+            Version(
+                meta.get("url", ""),
+                number if isinstance(number, int) else 0,
+                revision.commit,
+                meta,
+                revision.path,
+            ),
+        )
     return list(seen.values()), unreadable

@@ -1,8 +1,9 @@
-"""From a fetched body to a `Document`, in worker processes under a CPU-time and a memory limit per page.
+"""From a fetched body to a `Document`, in worker processes under a CPU-time and a memory limit per
+page.
 
 Extraction is CPU work under Python's global lock, and a hostile page can make it take minutes and
-gigabytes: every page is extracted in a worker process (`pool.py`), so that every core is used while the
-fetch threads keep the network busy, and a page over a limit fails alone.
+gigabytes: every page is extracted in a worker process (`pool.py`), so that every core is used while
+the fetch threads keep the network busy, and a page over a limit fails alone.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def extract(body: Body, sizes: Sizes, rules: tuple[IgnoreRule, ...]) -> Document
     data, cut = _decoded(body, sizes.html)
     kind = text_kind(body.content_type, data)
     if kind == "html" and payload.looks_binary(data, body.content_type_header):
-        kind = None  # binary bytes served as text/html: kept in the WARC without text, like any binary
+        kind = (
+            None  # binary bytes served as text/html: kept in the WARC without text, like any binary
+        )
     if kind == "pdf" and cut:
         data, cut = _decoded(body, sizes.pdf)
     if kind == "html" and not data.strip():
@@ -63,28 +66,46 @@ def extract(body: Body, sizes: Sizes, rules: tuple[IgnoreRule, ...]) -> Document
     if kind is None or (kind == "pdf" and (cut or body.truncated)):
         return None  # a PDF cut short cannot be parsed; the WARC still holds what came
     if cut:
-        log.warning("%s: decoded body larger than %d bytes; text taken from the first part", body.url, sizes.html)
+        log.warning(
+            "%s: decoded body larger than %d bytes; text taken from the first part",
+            body.url,
+            sizes.html,
+        )
     if kind == "pdf":
         from .pdf import from_pdf
 
         return from_pdf(data)
-    return from_html(payload.decode_text(data, body.content_type_header), body.url, body.captured, rules)
+    return from_html(
+        payload.decode_text(data, body.content_type_header), body.url, body.captured, rules
+    )
 
 
 def _decoded(body: Body, limit: int) -> tuple[bytes, bool]:
-    """The body without its content-coding; Unextractable if the coding is damaged (not where we cut it)."""
+    """The body without its content-coding; Unextractable if the coding is damaged (not where we cut
+    it)."""
     try:
-        return payload.decode_content(body.path, body.content_encoding, limit, whole=not body.truncated)
+        return payload.decode_content(
+            body.path, body.content_encoding, limit, whole=not body.truncated
+        )
     except payload.CodingDamaged as exc:
-        raise Unextractable(f"the {body.content_encoding} body is {exc}: not the whole page") from None
+        raise Unextractable(
+            f"the {body.content_encoding} body is {exc}: not the whole page"
+        ) from None
 
 
 def body_of(capture: Capture) -> Body:
-    """What extraction needs of a capture's final response (fetched now, or read back from its WARC record)."""
+    """What extraction needs of a capture's final response (fetched now, or read back from its WARC
+    record)."""
     answer = capture.answer
-    return Body(path=answer.spooled_body, url=answer.url, content_type=answer.content_type,
-                content_type_header=answer.header("Content-Type"), content_encoding=answer.header("Content-Encoding"),
-                truncated=bool(answer.truncated), captured=capture.started)
+    return Body(
+        path=answer.spooled_body,
+        url=answer.url,
+        content_type=answer.content_type,
+        content_type_header=answer.header("Content-Type"),
+        content_encoding=answer.header("Content-Encoding"),
+        truncated=bool(answer.truncated),
+        captured=capture.started,
+    )
 
 
 class DocumentFacts(TypedDict):
@@ -98,12 +119,16 @@ class DocumentFacts(TypedDict):
 
 def document_meta(document: Document) -> DocumentFacts:
     """The facts of a document that a version records in meta.json, beside its text and links."""
-    return {"title": document.title, "byline": document.byline or None, "published": document.published or None,
-            "canonical_url": document.canonical_url}
+    return {
+        "title": document.title,
+        "byline": document.byline or None,
+        "published": document.published or None,
+        "canonical_url": document.canonical_url,
+    }
 
 
 def text_kind(content_type: str, head: bytes) -> str | None:
-    """"html", "pdf", or None for a body we keep without text."""
+    """ "html", "pdf", or None for a body we keep without text."""
     if content_type in HTML_TYPES:
         return "html"
     if content_type == "application/pdf" or head.startswith(b"%PDF-"):
@@ -111,17 +136,21 @@ def text_kind(content_type: str, head: bytes) -> str | None:
     if content_type and content_type not in ("application/octet-stream", "text/plain"):
         return None
     sniff = head[:512].lstrip().lower()
-    html_like = sniff.startswith((b"<!doctype html", b"<html")) or b"<head" in sniff or b"<body" in sniff
+    html_like = (
+        sniff.startswith((b"<!doctype html", b"<html")) or b"<head" in sniff or b"<body" in sniff
+    )
     return "html" if html_like else None
 
 
 class Unextractable(Refused):
-    """A body that gives no document, and why, in one line: it is not whole (a content-coding cut short) or
-    holds nothing, its extraction went over a limit, or the process extracting it died twice."""
+    """A body that gives no document, and why, in one line: it is not whole (a content-coding cut
+    short) or holds nothing, its extraction went over a limit, or the process extracting it died
+    twice."""
 
 
 class Extractor:
-    """Runs `extract` in worker processes, each page under the CPU-time and memory limits of the settings."""
+    """Runs `extract` in worker processes, each page under the CPU-time and memory limits of the
+    settings."""
 
     def __init__(self, fetch: FetchConfig, rules: tuple[IgnoreRule, ...]) -> None:
         self.sizes = Sizes(html=fetch.max_decoded_bytes, pdf=fetch.max_body_bytes)
@@ -136,7 +165,8 @@ class Extractor:
         return self._pool.most
 
     def start(self, pages: int) -> None:
-        """Start the worker processes `pages` will need, while the caller goes on (fetching, reading WARCs)."""
+        """Start the worker processes `pages` will need, while the caller goes on (fetching, reading
+        WARCs)."""
         self._pool.start(pages)
 
     def __call__(self, body: Body) -> Future[Document | None]:
@@ -151,9 +181,12 @@ class Extractor:
             raise Unextractable(str(exc)) from None
 
     def close(self) -> None:
-        """Stop the worker processes at once; an extraction still running (the run is being interrupted) stops."""
+        """Stop the worker processes at once; an extraction still running (the run is being
+        interrupted) stops."""
         self._pool.close()
 
 
 def default_processes() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )

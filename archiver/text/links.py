@@ -21,8 +21,12 @@ _SHARE = re.compile(
     r"|getpocket\.com/(?:save|edit)|flipboard\.com/bookmarklet)",
     re.IGNORECASE,
 )
-_COMMENTS = re.compile(r"#(?:comments?|respond|disqus_thread)$|/comments?/?$|[?&]replytocom=", re.IGNORECASE)
-_OTHER_SCHEME = re.compile(r"(?!https?:)[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # mailto:, tel:, javascript:, data:...
+_COMMENTS = re.compile(
+    r"#(?:comments?|respond|disqus_thread)$|/comments?/?$|[?&]replytocom=", re.IGNORECASE
+)
+_OTHER_SCHEME = re.compile(
+    r"(?!https?:)[a-z][a-z0-9+.-]*:", re.IGNORECASE
+)  # mailto:, tel:, javascript:, data:...
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,11 @@ class Link:
         return f"{self.url}\t{self.text}"
 
 
-def cited(hrefs: list[tuple[str, str]], base: str, originals: dict[str, str] | None = None) -> list[Link]:
-    """From (href, anchor text) pairs in body order, the cited links: resolved, filtered, first seen kept.
+def cited(
+    hrefs: list[tuple[str, str]], base: str, originals: dict[str, str] | None = None
+) -> list[Link]:
+    """From (href, anchor text) pairs in body order, the cited links: resolved, filtered, first seen
+    kept.
 
     `originals` maps a resolved link to the href as written in the page, when known.
     """

@@ -69,8 +69,14 @@ class Document:
         parts = []
         if self.title:
             parts.append(f"# {self.title}")
-        byline = " · ".join(p for p in (f"By {self.byline}" if self.byline else "",
-                                        f"Published {self.published}" if self.published else "") if p)
+        byline = " · ".join(
+            p
+            for p in (
+                f"By {self.byline}" if self.byline else "",
+                f"Published {self.published}" if self.published else "",
+            )
+            if p
+        )
         if byline:
             parts.append(byline)
         parts.extend(block.render() for block in self.blocks)
@@ -80,8 +86,11 @@ class Document:
         return "".join(link.line() + "\n" for link in self.links)
 
 
-def from_html(markup: str, url: str, captured: datetime, rules: tuple[IgnoreRule, ...] = ()) -> Document:
-    """Extract the article from `markup` fetched from `url` at `captured` (which bounds date guesses)."""
+def from_html(
+    markup: str, url: str, captured: datetime, rules: tuple[IgnoreRule, ...] = ()
+) -> Document:
+    """Extract the article from `markup` fetched from `url` at `captured` (which bounds date
+    guesses)."""
     host = urlsplit(url).hostname or ""
     applicable = [r for r in rules if r.applies_to(host)]
     tree = _parse(markup, applicable)
@@ -108,7 +117,9 @@ def from_html(markup: str, url: str, captured: datetime, rules: tuple[IgnoreRule
 
 
 def _parse(markup: str, rules: list[IgnoreRule]) -> html.HtmlElement | None:
-    from trafilatura.utils import load_html  # imported on first use: a run's extraction is in worker processes
+    from trafilatura.utils import (
+        load_html,
+    )  # imported on first use: a run's extraction is in worker processes
 
     try:
         tree = load_html(markup)
@@ -125,14 +136,25 @@ def _parse(markup: str, rules: list[IgnoreRule]) -> html.HtmlElement | None:
 
 
 def _extract(tree: html.HtmlElement, url: str, captured: datetime) -> Extraction | None:
-    import trafilatura  # on first use, as in _parse: it adds a tenth of a second to every command's start
+    # on first use, as in _parse: it adds a tenth of a second to every command's start
+    import trafilatura
 
     try:
         result = trafilatura.bare_extraction(
-            tree, url=url, with_metadata=True, include_links=True, include_comments=False, favor_precision=True,
-            include_tables=True, include_formatting=False, deduplicate=False,
-            date_extraction_params={"original_date": True, "extensive_search": False,
-                                    "max_date": f"{captured:%Y-%m-%d}"},
+            tree,
+            url=url,
+            with_metadata=True,
+            include_links=True,
+            include_comments=False,
+            favor_precision=True,
+            include_tables=True,
+            include_formatting=False,
+            deduplicate=False,
+            date_extraction_params={
+                "original_date": True,
+                "extensive_search": False,
+                "max_date": f"{captured:%Y-%m-%d}",
+            },
         )
     except (ValueError, TypeError, etree.LxmlError) as exc:
         log.info("extraction failed for %s: %s", url, exc)
@@ -143,7 +165,9 @@ def _extract(tree: html.HtmlElement, url: str, captured: datetime) -> Extraction
 def _blocks(body: etree._Element, patterns: list) -> list[Block]:
     blocks = []
     for kind, raw in _raw_blocks(body):
-        sentences = [textrules.strip_volatile(s) for s in textrules.split_sentences(textrules.clean(raw))]
+        sentences = [
+            textrules.strip_volatile(s) for s in textrules.split_sentences(textrules.clean(raw))
+        ]
         sentences = [s for s in sentences if s and not textrules.is_volatile(s, patterns)]
         if sentences:
             blocks.append(Block(kind, sentences))
@@ -173,7 +197,8 @@ _SPACED = frozenset({"lb", "item", "cell", "row", "p", "head", "list", "quote"})
 
 
 def _text(element: etree._Element) -> str:
-    """The element's text; inline markup joins as written, line breaks and nested blocks as a space."""
+    """The element's text; inline markup joins as written, line breaks and nested blocks as a
+    space."""
     parts = [element.text or ""]
     for child in element:
         spaced = child.tag in _SPACED
@@ -186,13 +211,16 @@ def _hrefs(body: etree._Element) -> list[tuple[str, str]]:
 
 
 def _absolutize(tree: html.HtmlElement, url: str) -> dict[str, str]:
-    """Resolve every link against the page (and its <base href>), as browsers do; map back to the href.
+    """Resolve every link against the page (and its <base href>), as browsers do; map back to the
+    href.
 
     The extractor resolves relative links against the site's root, not the page, so it gets them
     already absolute.
     """
     bases = tree.xpath("//base[@href]/@href")
-    base = (untrusted.reference(url, bases[0]) if bases else None) or url  # a broken <base> is ignored, as browsers do
+    base = (
+        untrusted.reference(url, bases[0]) if bases else None
+    ) or url  # a broken <base> is ignored, as browsers do
     originals: dict[str, str] = {}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
@@ -210,8 +238,10 @@ def _html_title(tree: html.HtmlElement) -> str:
 
 def _canonical_link(tree: html.HtmlElement) -> str | None:
     # Read here, not from the extractor: it drops relative canonical URLs in favour of the page URL.
-    hrefs = tree.xpath("//link[contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '), "
-                       "' canonical ')]/@href")
+    hrefs = tree.xpath(
+        "//link[contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '), "
+        "' canonical ')]/@href"
+    )
     return hrefs[0].strip() if hrefs and hrefs[0].strip() else None
 
 

@@ -17,7 +17,9 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 def from_pdf(data: bytes) -> Document | None:
     """The document's title and text, or None when the PDF cannot be read (it stays in the WARC)."""
-    from pypdf import PdfReader  # imported here: a quarter of a second of start-up most runs never need
+    from pypdf import (
+        PdfReader,
+    )  # imported here: a quarter of a second of start-up most runs never need
     from pypdf.errors import PyPdfError
 
     try:
@@ -27,7 +29,15 @@ def from_pdf(data: bytes) -> Document | None:
         metadata = reader.metadata
         title = textrules.clean(str((metadata.get("/Title") if metadata else None) or ""))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:
+    except (
+        PyPdfError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OSError,
+        RecursionError,
+    ) as exc:
         log.info("unreadable PDF: %s", exc)
         return None
     blocks = []

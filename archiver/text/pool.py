@@ -1,11 +1,12 @@
 """Worker processes that run one task at a time each, under a CPU-time, memory and wall-clock limit.
 
-The workers are plain subprocesses (`worker.py`), not multiprocessing's: those import the program's main
-module again, which runs a library user's unguarded script a second time. A thread of this process (the
-manager) hands out tasks, reads answers, and watches each busy worker: past the memory limit (its resident
-memory, read from /proc) or the wall-clock limit it is killed and its task stopped with that reason. A
-worker that dies of anything else is replaced and its task tried once more in the new one; a second death
-stops the task. Queued tasks wait in this process, so a dying worker takes none of them along.
+The workers are plain subprocesses (`worker.py`), not multiprocessing's: those import the program's
+main module again, which runs a library user's unguarded script a second time. A thread of this
+process (the manager) hands out tasks, reads answers, and watches each busy worker: past the memory
+limit (its resident memory, read from /proc) or the wall-clock limit it is killed and its task
+stopped with that reason. A worker that dies of anything else is replaced and its task tried once
+more in the new one; a second death stops the task. Queued tasks wait in this process, so a dying
+worker takes none of them along.
 """
 
 from __future__ import annotations
@@ -30,16 +31,22 @@ from .worker import Answer, Task, cpu_message, memory_message, receive, send
 
 log = logging.getLogger(__name__)
 
-POLL = 0.01  # seconds between two looks at the busy workers' memory (a worker may grow 10 MB in that time)
+# seconds between two looks at the busy workers' memory (a worker may grow 10 MB in that time)
+POLL = 0.01
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the archiver package
+PACKAGE_ROOT = str(
+    Path(__file__).resolve().parents[2]
+)  # the folder that holds the archiver package
 ATTEMPTS = 2  # a task whose worker process dies is tried once more, in a new one
 INTERRUPTED = "extraction stopped: the run was interrupted"
-LEAVE_WAIT = 5.0  # seconds for a worker to be gone once killed or leaving, and for the manager to stop
+LEAVE_WAIT = (
+    5.0  # seconds for a worker to be gone once killed or leaving, and for the manager to stop
+)
 
 
 class Stopped(Exception):
-    """A task stopped for a reason given in one line: over a limit, or its worker process died twice."""
+    """A task stopped for a reason given in one line: over a limit, or its worker process died
+    twice."""
 
 
 class WorkerError(Exception):
@@ -53,8 +60,9 @@ class Limits:
 
     @property
     def wall_seconds(self) -> float:
-        """A busy worker that has not answered by then has stopped working (stopped, or waiting forever):
-        far beyond what its CPU time allows, even on a machine whose cores are shared four ways."""
+        """A busy worker that has not answered by then has stopped working (stopped, or waiting
+        forever): far beyond what its CPU time allows, even on a machine whose cores are shared four
+        ways."""
         return 4 * self.cpu_seconds + 30
 
 
@@ -87,10 +95,13 @@ class Pool:
         self._workers: list[_Worker] = []
         self._prestart = 0
         self._closing = False
-        self._manager: threading.Thread | None = None  # started with the first task: a pool unused costs nothing
+        self._manager: threading.Thread | None = (
+            None  # started with the first task: a pool unused costs nothing
+        )
 
     def start(self, count: int) -> None:
-        """Start `count` workers now (at most the pool's size), so that their start overlaps other work."""
+        """Start `count` workers now (at most the pool's size), so that their start overlaps other
+        work."""
         with self._lock:
             if self._closing:
                 return
@@ -99,7 +110,8 @@ class Pool:
         self._wake()
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
-        """`function(*args)` in a worker; its future raises `Stopped` or `WorkerError` when it gives no result."""
+        """`function(*args)` in a worker; its future raises `Stopped` or `WorkerError` when it gives
+        no result."""
         job = _Job(f"{function.__module__}:{function.__qualname__}", args)
         with self._lock:
             if self._closing:
@@ -110,7 +122,8 @@ class Pool:
         return job.future
 
     def close(self) -> None:
-        """Stop every worker at once (an idle one has nothing to lose; one still starting is not waited for).
+        """Stop every worker at once (an idle one has nothing to lose; one still starting is not
+        waited for).
 
         A task not done by then stops: when the run is being interrupted (SIGTERM, Ctrl-C).
         """
@@ -123,7 +136,9 @@ class Pool:
             _kill(worker.process)
         self._wake()
         self._manager.join(timeout=LEAVE_WAIT)
-        if not self._manager.is_alive():  # else it may still wake on them; two descriptors are cheap
+        if (
+            not self._manager.is_alive()
+        ):  # else it may still wake on them; two descriptors are cheap
             os.close(self._wake_r)
             os.close(self._wake_w)
 
@@ -173,14 +188,25 @@ class Pool:
                 self._hand(worker, job)
 
     def _spawn(self) -> bool:
-        command = [sys.executable, "-c", "from archiver.text.worker import main; main()", *self.preload]
+        command = [
+            sys.executable,
+            "-c",
+            "from archiver.text.worker import main; main()",
+            *self.preload,
+        ]
         path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       env={**os.environ, "PYTHONPATH": path})
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+            )
         except OSError as exc:
             log.error("cannot start an extraction process: %s", exc)
-            self._fail_queue(f"extraction stopped: cannot start a worker process ({exc.strerror or exc})")
+            self._fail_queue(
+                f"extraction stopped: cannot start a worker process ({exc.strerror or exc})"
+            )
             return False
         worker = _Worker(process)
         self._workers.append(worker)
@@ -190,9 +216,16 @@ class Pool:
 
     def _hand(self, worker: _Worker, job: _Job) -> None:
         worker.job, worker.started = job, time.monotonic()
-        task = Task(job.function, job.args, self.limits.cpu_seconds, self.limits.memory_mb * 1024,
-                    logging.getLogger("archiver").getEffectiveLevel())
-        with contextlib.suppress(OSError):  # it died: its end of stdout says so next, and the job is tried again
+        task = Task(
+            job.function,
+            job.args,
+            self.limits.cpu_seconds,
+            self.limits.memory_mb * 1024,
+            logging.getLogger("archiver").getEffectiveLevel(),
+        )
+        with contextlib.suppress(
+            OSError
+        ):  # it died: its end of stdout says so next, and the job is tried again
             send(worker.process.stdin, task)  # type: ignore[arg-type]
 
     def _read_answer(self, worker: _Worker) -> None:
@@ -201,7 +234,9 @@ class Pool:
             self._ended(worker)
             return
         job, worker.job = worker.job, None
-        if answer.leaving or worker.verdict is not None:  # a worker killed here as it answered goes too
+        if (
+            answer.leaving or worker.verdict is not None
+        ):  # a worker killed here as it answered goes too
             log.debug("extraction process %d leaves (%s)", worker.process.pid, answer.status)
             self._retire(worker)
         if job is None:
@@ -227,15 +262,22 @@ class Pool:
             _resolve(job.future, error=Stopped(INTERRUPTED))
         elif worker.verdict is not None:
             _resolve(job.future, error=Stopped(worker.verdict))
-        elif code == -signal.SIGXCPU:  # RLIMIT_CPU: C code that never let the CPU timer interrupt it
+        elif (
+            code == -signal.SIGXCPU
+        ):  # RLIMIT_CPU: C code that never let the CPU timer interrupt it
             _resolve(job.future, error=Stopped(cpu_message(self.limits.cpu_seconds)))
         else:
             job.attempts += 1
             how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
             if job.attempts >= ATTEMPTS:
-                _resolve(job.future, error=Stopped(f"extraction stopped: its worker process died twice ({how})"))
+                _resolve(
+                    job.future,
+                    error=Stopped(f"extraction stopped: its worker process died twice ({how})"),
+                )
             else:
-                log.warning("an extraction process died (%s); trying its page again in a new one", how)
+                log.warning(
+                    "an extraction process died (%s); trying its page again in a new one", how
+                )
                 with self._lock:
                     self._queue.appendleft(job)
 
@@ -261,7 +303,9 @@ class Pool:
             if rss is not None and rss > limit_kb:
                 worker.verdict = memory_message(limit_kb)
             elif now - worker.started > self.limits.wall_seconds:
-                worker.verdict = f"extraction stopped: no answer within {self.limits.wall_seconds:g} s"
+                worker.verdict = (
+                    f"extraction stopped: no answer within {self.limits.wall_seconds:g} s"
+                )
             if worker.verdict is not None:
                 _kill(worker.process)  # its stdout ends next, and `_ended` gives the verdict
 

@@ -9,10 +9,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-# Zero-width and invisible formatting characters, and control characters (C0 other than whitespace, DEL, C1):
-# they never change what a reader sees, and a terminal showing the text could obey them.
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
-                        "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")  # NEL (\x85) is whitespace
+# Zero-width and invisible formatting characters, and control characters (C0 other than whitespace,
+# DEL, C1): they never change what a reader sees, and a terminal showing the text could obey them.
+_INVISIBLE = re.compile(
+    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+    "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]"
+)  # NEL (\x85) is whitespace
 _SPACE = re.compile(r"\s+")
 
 ABBREVIATIONS = frozenset(
@@ -20,8 +22,9 @@ ABBREVIATIONS = frozenset(
     "e.g i.e inc ltd co corp no nos vol fig jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k "
     "u.n e.u a.m p.m approx dept est ave blvd rd ca cf al op ed".split()
 )
-# Candidate sentence ends: terminal punctuation, closing quotes/brackets, then space. Only from the start of a
-# run of punctuation: tried from inside a long run (".......") too, every position would read the rest of it.
+# Candidate sentence ends: terminal punctuation, closing quotes/brackets, then space. Only from the
+# start of a run of punctuation: tried from inside a long run (".......") too, every position would
+# read the rest of it.
 _LATIN_END = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’»)\]]*\s+")
 # Opening quotes and brackets before the first letter of a sentence.
 _OPENERS = "\"'“‘«(["
@@ -32,14 +35,15 @@ _CJK_END = re.compile(r"[。！？]+[」』”’）]*")
 _UNITS = r"(?:sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?|months?|years?)"
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*"
-# Whole sentences that are only volatile page furniture. In these patterns and the next, no two whitespace runs
-# stand side by side (`\s*:?\s*` is written `\s*(?::\s*)?`): a long run of spaces then costs one pass, not one
-# per way of splitting it between them.
+# Whole sentences that are only volatile page furniture. In these patterns and the next, no two
+# whitespace runs stand side by side (`\s*:?\s*` is written `\s*(?::\s*)?`): a long run of spaces
+# then costs one pass, not one per way of splitting it between them.
 VOLATILE_SENTENCES = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
         rf"^(?:(?:last\s+)?updated|posted|published|modified|edited)?\s*(?::\s*)?(?:\d+|an?|one)\s+{_UNITS}\s+ago\.?$",
-        # "Updated 14:05", "Last updated: Nov. 24, 2026", "Updated on Monday" — but not "Updated figures show…".
+        # "Updated 14:05", "Last updated: Nov. 24, 2026", "Updated on Monday" — but not "Updated
+        # figures show…".
         rf"^(?:last\s+)?updated(?:\s+on)?\s*(?::\s*)?(?:\d|{_MONTHS}|{_DAYS}|today|yesterday|just now)"
         r"[^.!?]{0,50}\.?$",
         r"^just\s+now\.?$",
@@ -51,10 +55,11 @@ VOLATILE_SENTENCES = tuple(
         r"|trending|watch|listen)\s*[:|–—-]\s*.+$",
     )
 )
-# Volatile fragments inside a sentence, removed in place: "(updated 5 minutes ago)". A match starts only where a
-# run of whitespace does, not again at each of its spaces.
+# Volatile fragments inside a sentence, removed in place: "(updated 5 minutes ago)". A match starts
+# only where a run of whitespace does, not again at each of its spaces.
 VOLATILE_FRAGMENTS = re.compile(
-    rf"(?<!\s)\s*[(\[]\s*(?:(?:last\s+)?updated\s*(?::\s*)?)?(?:\d+|an?)\s+{_UNITS}\s+ago\s*[)\]]", re.IGNORECASE
+    rf"(?<!\s)\s*[(\[]\s*(?:(?:last\s+)?updated\s*(?::\s*)?)?(?:\d+|an?)\s+{_UNITS}\s+ago\s*[)\]]",
+    re.IGNORECASE,
 )
 
 
@@ -96,8 +101,9 @@ def _split_latin(text: str) -> Iterable[str]:
 
 
 def _ends_with_abbreviation(text: str, start: int, end: int) -> bool:
-    """Whether the word that text[end] ends (not before `start`) is an abbreviation or an initial. Only that
-    word is read: a paragraph whose candidate ends are all passed over is still read once, not once per end."""
+    """Whether the word that text[end] ends (not before `start`) is an abbreviation or an initial.
+    Only that word is read: a paragraph whose candidate ends are all passed over is still read once,
+    not once per end."""
     if text[end] != ".":
         return False
     begin = end
@@ -108,7 +114,9 @@ def _ends_with_abbreviation(text: str, start: int, end: int) -> bool:
 
 
 def is_volatile(sentence: str, extra: Iterable[re.Pattern[str]] = ()) -> bool:
-    return any(p.search(sentence) for p in VOLATILE_SENTENCES) or any(p.search(sentence) for p in extra)
+    return any(p.search(sentence) for p in VOLATILE_SENTENCES) or any(
+        p.search(sentence) for p in extra
+    )
 
 
 def strip_volatile(sentence: str) -> str:

@@ -1,10 +1,11 @@
 """An extraction worker process (started by `pool.py`): pages in on stdin, documents out on stdout.
 
-Each page is extracted under a CPU-time limit: a profiling timer interrupts Python code when the page's
-time is up, and `RLIMIT_CPU` (a few seconds later) ends the process if C code never gives the timer a
-chance. Memory is watched from outside (`pool.py`): an allocation refused by a limit set here would surface
-as a MemoryError that the extractor's own broad `except` clauses may swallow, and a page extracted short
-of memory would become an empty, false version. Messages are pickled frames, each preceded by its length.
+Each page is extracted under a CPU-time limit: a profiling timer interrupts Python code when the
+page's time is up, and `RLIMIT_CPU` (a few seconds later) ends the process if C code never gives the
+timer a chance. Memory is watched from outside (`pool.py`): an allocation refused by a limit set
+here would surface as a MemoryError that the extractor's own broad `except` clauses may swallow, and
+a page extracted short of memory would become an empty, false version. Messages are pickled frames,
+each preceded by its length.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any, BinaryIO
 
 HEADER = struct.Struct("!Q")
 CPU_GRACE = 3  # seconds past the page's limit before RLIMIT_CPU ends a process stuck in C code
-# A worker that grew this much while extracting exits after its answer: the allocator keeps what a large
-# page took, and a fresh process is smaller than one that holds it.
+# A worker that grew this much while extracting exits after its answer: the allocator keeps what a
+# large page took, and a fresh process is smaller than one that holds it.
 RECYCLE_GROWTH_KB = 48 * 1024
 KB = 1 if sys.platform != "darwin" else 1024  # ru_maxrss is in KB on Linux, in bytes on macOS
 STATUS = Path("/proc/self/status")
@@ -45,16 +46,20 @@ class Task:
 class Answer:
     status: str  # "ok", "unextractable" (value: the reason) or "error" (value: the traceback)
     value: Any
-    logs: tuple[tuple[str, int, str], ...] = ()  # (logger name, level, message) of the task's log records
+    logs: tuple[
+        tuple[str, int, str], ...
+    ] = ()  # (logger name, level, message) of the task's log records
     leaving: bool = False  # the worker exits after this answer (it is replaced if work remains)
 
 
 class Refused(Exception):
-    """A task that gives no result, for the reason its message gives in one line (a page that is not whole)."""
+    """A task that gives no result, for the reason its message gives in one line (a page that is not
+    whole)."""
 
 
 class OverCpu(BaseException):
-    """Raised by the profiling timer; a BaseException, so that no `except Exception` of the extractor hides it."""
+    """Raised by the profiling timer; a BaseException, so that no `except Exception` of the
+    extractor hides it."""
 
 
 def send(stream: BinaryIO, message: object) -> None:
@@ -75,7 +80,9 @@ def receive(stream: BinaryIO) -> Any:
 
 def _read(stream: BinaryIO, size: int) -> bytes:
     data = bytearray()
-    while len(data) < size and (piece := stream.read(size - len(data))):  # a raw pipe may return less
+    while len(data) < size and (
+        piece := stream.read(size - len(data))
+    ):  # a raw pipe may return less
         data += piece
     return bytes(data)
 
@@ -101,7 +108,8 @@ class _Collector(logging.Handler):
 
 
 def peak_kb() -> int:
-    """This process's peak resident memory. ru_maxrss would do, but on Linux it starts at the parent's peak."""
+    """This process's peak resident memory. ru_maxrss would do, but on Linux it starts at the
+    parent's peak."""
     try:
         with STATUS.open("rb") as status:
             for line in status:
@@ -126,7 +134,9 @@ def _run(task: Task) -> tuple[str, Any]:
     function = getattr(__import__(module, fromlist=[name]), name)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     soft = int(_cpu_used() + task.cpu_seconds + CPU_GRACE) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    resource.setrlimit(
+        resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard)
+    )
     try:
         signal.setitimer(signal.ITIMER_PROF, task.cpu_seconds)
         try:
@@ -150,7 +160,9 @@ def serve(tasks: BinaryIO, answers: BinaryIO) -> None:
         collector.records.clear()
         status, value = _run(task)
         peak = peak_kb()
-        if peak > task.memory_kb:  # a peak the parent's watch missed between two looks: the limit holds all the same
+        if (
+            peak > task.memory_kb
+        ):  # a peak the parent's watch missed between two looks: the limit holds all the same
             status, value = "unextractable", memory_message(task.memory_kb)
         # After a stopped page, state inside the extractor may be half-changed: start afresh.
         leaving = status != "ok" or peak > baseline + RECYCLE_GROWTH_KB
@@ -160,15 +172,19 @@ def serve(tasks: BinaryIO, answers: BinaryIO) -> None:
 
 
 def main() -> None:
-    # The parent manages this process: Ctrl-C reaches the whole process group, but only the parent acts on it.
+    # The parent manages this process: Ctrl-C reaches the whole process group, but only the parent
+    # acts on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGPROF, _over_cpu)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU dumps core by default; nothing to keep
+    resource.setrlimit(
+        resource.RLIMIT_CORE, (0, 0)
+    )  # SIGXCPU dumps core by default; nothing to keep
     # Answers go on a private copy of stdout; anything a library prints goes to stderr instead.
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     for module in sys.argv[1:]:  # what every task needs, loaded before the first one arrives
         __import__(module)
     serve(sys.stdin.buffer, answers)
-    os._exit(0)  # every answer is flushed: the interpreter's clean-up would only delay the parent's wait
-
+    os._exit(
+        0
+    )  # every answer is flushed: the interpreter's clean-up would only delay the parent's wait

@@ -1,4 +1,5 @@
-"""An archive as a user reads it on disk: its settings in archiver.toml and the files of its pages."""
+"""An archive as a user reads it on disk: its settings in archiver.toml and the files of its
+pages."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ def allow_loopback_sources(root: Path) -> None:
 
 
 def configure(root: Path, *rules: dict[str, object], **settings: object) -> None:
-    """Set `key = value` lines of archiver.toml (every key used here is unique across its tables); append a
-    [[schedule.rules]] table for each of `rules`."""
+    """Set `key = value` lines of archiver.toml (every key used here is unique across its tables);
+    append a [[schedule.rules]] table for each of `rules`."""
     toml = root / "archiver.toml"
     text = toml.read_text()
     for key, value in settings.items():
-        text, count = re.subn(rf"^{key} = .*$", f"{key} = {json.dumps(value)}", text, flags=re.MULTILINE)
+        text, count = re.subn(
+            rf"^{key} = .*$", f"{key} = {json.dumps(value)}", text, flags=re.MULTILINE
+        )
         assert count == 1, key
     for rule in rules:
-        text += "\n[[schedule.rules]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in rule.items())
+        text += "\n[[schedule.rules]]\n" + "".join(
+            f"{k} = {json.dumps(v)}\n" for k, v in rule.items()
+        )
     toml.write_text(text)
 
 

@@ -1,4 +1,5 @@
-"""An archive with history for the evidence tests (verify, index, export), built by real runs on the loopback site.
+"""An archive with history for the evidence tests (verify, index, export), built by real runs on the
+loopback site.
 
 Three runs, three WARC files of versions and two of confirmations:
 1. `article` (citing `source`) and an unrelated `other` article are added: all three are new.
@@ -19,12 +20,16 @@ from archiver import Archive
 from archiver.urls import page_dir
 from support.newssite import Response, Site, article
 
-STORY = ["The harbour authority approved the dredging plan on Monday after a long public consultation.",
-         "Fishermen said the work would damage the oyster beds. The authority disputed their figures.",
-         "Work is expected to start in the spring and to last about eighteen months."]
+STORY = [
+    "The harbour authority approved the dredging plan on Monday after a long public consultation.",
+    "Fishermen said the work would damage the oyster beds. The authority disputed their figures.",
+    "Work is expected to start in the spring and to last about eighteen months.",
+]
 EDIT = "A court challenge was filed on Wednesday by a group of residents and local fishermen."
-OTHER = ["The city library will stay open until midnight during the exam period, the council said.",
-         "Students welcomed the decision but asked for more seats in the reading rooms."]
+OTHER = [
+    "The city library will stay open until midnight during the exam period, the council said.",
+    "Students welcomed the decision but asked for more seats in the reading rooms.",
+]
 
 
 @dataclass
@@ -44,7 +49,9 @@ class History:
 
     def warcs(self) -> list[Path]:
         """The WARC files of versions."""
-        return sorted(p for p in (self.root / "warcs").rglob("*.warc.gz") if "checks" not in p.parts)
+        return sorted(
+            p for p in (self.root / "warcs").rglob("*.warc.gz") if "checks" not in p.parts
+        )
 
     def checks(self) -> list[Path]:
         """The checks WARCs: confirmations of versions found unchanged."""
@@ -53,13 +60,30 @@ class History:
 
 def build_history(site: Site, archive: Archive, pause: float = 0) -> History:
     """`pause` seconds between runs: replay tools tell captures apart by their second."""
-    source, article_url, other = site.url("/reports/dredging"), site.url("/news/harbour"), site.url("/news/library")
-    site.page("/reports/dredging", lambda: article("Dredging impact report", STORY[1:], author="Port Office"))
+    source, article_url, other = (
+        site.url("/reports/dredging"),
+        site.url("/news/harbour"),
+        site.url("/news/library"),
+    )
+    site.page(
+        "/reports/dredging",
+        lambda: article("Dredging impact report", STORY[1:], author="Port Office"),
+    )
     site.page("/news/library", lambda: article("Library opens late for exams", OTHER))
-    bodies = [article("Harbour dredging plan approved", STORY, links=[(source, "the impact report")],
-                      noise=False).encode(),
-              article("Harbour dredging plan approved", [*STORY, EDIT], links=[(source, "the impact report")],
-                      noise=False).encode()]
+    bodies = [
+        article(
+            "Harbour dredging plan approved",
+            STORY,
+            links=[(source, "the impact report")],
+            noise=False,
+        ).encode(),
+        article(
+            "Harbour dredging plan approved",
+            [*STORY, EDIT],
+            links=[(source, "the impact report")],
+            noise=False,
+        ).encode(),
+    ]
     served = [bodies[0]]
     site.routes["/news/harbour"] = lambda handler: Response(body=served[0])
     archive.add([article_url, other])
@@ -70,6 +94,8 @@ def build_history(site: Site, archive: Archive, pause: float = 0) -> History:
     time.sleep(pause)
     archive.snapshot(all_pages=True)
     history = History(archive, article_url, source, other, bodies)
-    assert history.meta(article_url)["version"] == 3 and history.meta(article_url)["warc"].get("refers_to")
+    assert history.meta(article_url)["version"] == 3 and history.meta(article_url)["warc"].get(
+        "refers_to"
+    )
     assert len(history.warcs()) == 3 and len(history.checks()) == 2
     return history

@@ -1,8 +1,9 @@
-"""Version history end to end: an article that a loopback news site edits, deletes, redirects and breaks on
-demand, snapshots taken by the library, and the real `archiver` command reading the history back as a user would.
+"""Version history end to end: an article that a loopback news site edits, deletes, redirects and
+breaks on demand, snapshots taken by the library, and the real `archiver` command reading the
+history back as a user would.
 
-Shared by test_log, test_diff, test_show, test_version_specs, test_gone, test_failed_fetches, test_moves and
-test_source_versions.
+Shared by test_log, test_diff, test_show, test_version_specs, test_gone, test_failed_fetches,
+test_moves and test_source_versions.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ STORY = [
     "The prime minister thanked the minister for her service and named an interim successor on Wednesday.",
 ]
 # The body sentences of article.md for STORY, one a line, in order.
-SENTENCES = [STORY[0], "Auditors said the payments were approved without the required signatures.",
-             "The ministry disputed that.", STORY[2], STORY[3]]
+SENTENCES = [
+    STORY[0],
+    "Auditors said the payments were approved without the required signatures.",
+    "The ministry disputed that.",
+    STORY[2],
+    STORY[3],
+]
 ADDED = "Her lawyer said she would cooperate fully with investigators and answer every question."
-NOT_FOUND_PAGE = b"<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+NOT_FOUND_PAGE = (
+    b"<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+)
 
 
 class Story:
@@ -44,7 +52,10 @@ class Story:
         self.serve()
 
     def serve(self) -> None:
-        self.site.page(self.path, lambda: article(self.title, self.paragraphs, links=self.links, author=self.author))
+        self.site.page(
+            self.path,
+            lambda: article(self.title, self.paragraphs, links=self.links, author=self.author),
+        )
 
 
 def recheck(archive: Archive):
@@ -77,14 +88,20 @@ def cli_json(archive: Archive, *args: str):
 def cli_bytes(archive: Archive, *args: str) -> subprocess.CompletedProcess[bytes]:
     """Like run_cli, but stdout as the exact bytes written (no decoding, no newline translation)."""
     exe = Path(sys.executable).with_name("archiver")
-    return subprocess.run([str(exe), *args, "--archive", str(archive.root)], capture_output=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(exe), *args, "--archive", str(archive.root)],
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def usage_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
     assert result.returncode == ExitCode.USAGE, (result.stdout, result.stderr)
     assert result.stdout == ""
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("archiver: error: "), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("archiver: error: "), (
+        result.stderr
+    )
     for word in words:
         assert word in result.stderr
 
@@ -99,7 +116,8 @@ def head(archive: Archive) -> str:
 
 
 def only_confirmed(archive: Archive, since: str) -> None:
-    """The commits after `since` hold no version: each adds its run's checks WARC, and nothing else."""
+    """The commits after `since` hold no version: each adds its run's checks WARC, and nothing
+    else."""
     commits = git(archive.root, "rev-list", f"{since}..HEAD").split()
     assert commits
     for commit in commits:
@@ -124,7 +142,8 @@ def minute(stamp: str) -> str:
 
 
 def write_settings(archive: Archive, replacements: dict[str, str]) -> Archive:
-    """Edit archiver.toml ("read_timeout = 30.0" -> "read_timeout = 0.5") and open the archive again."""
+    """Edit archiver.toml ("read_timeout = 30.0" -> "read_timeout = 0.5") and open the archive
+    again."""
     toml = archive.root / "archiver.toml"
     text = toml.read_text()
     for old, new in replacements.items():
@@ -135,20 +154,34 @@ def write_settings(archive: Archive, replacements: dict[str, str]) -> Archive:
 
 
 def serve_sources(site) -> dict[str, str]:
-    site.page("/reports/audit", lambda: article("The audit report", [
-        "The audit covered every payment the ministry made between January and June.",
-        "It found twelve payments approved without the required signatures.",
-        "The auditors recommend new controls on approvals and a review of past contracts."]))
-    site.page("/data/payments", lambda: article("Payments table", [
-        "The table lists every payment examined by the auditors, with its date and amount.",
-        "Each row names the payee and the official who approved the payment.",
-        "Totals were checked against the ministry ledger published in September."]))
+    site.page(
+        "/reports/audit",
+        lambda: article(
+            "The audit report",
+            [
+                "The audit covered every payment the ministry made between January and June.",
+                "It found twelve payments approved without the required signatures.",
+                "The auditors recommend new controls on approvals and a review of past contracts.",
+            ],
+        ),
+    )
+    site.page(
+        "/data/payments",
+        lambda: article(
+            "Payments table",
+            [
+                "The table lists every payment examined by the auditors, with its date and amount.",
+                "Each row names the payee and the official who approved the payment.",
+                "Totals were checked against the ministry ledger published in September.",
+            ],
+        ),
+    )
     return {"audit": site.url("/reports/audit"), "table": site.url("/data/payments")}
 
 
 def edit_history(site, archive: Archive) -> Story:
-    """v1 new; v2 one sentence edited; v3 headline changed; v4 a citation dropped; v5 byline changed and a
-    sentence added."""
+    """v1 new; v2 one sentence edited; v3 headline changed; v4 a citation dropped; v5 byline changed
+    and a sentence added."""
     sources = serve_sources(site)
     story = Story(site)
     story.links = [(sources["audit"], "the audit report"), (sources["table"], "a payments table")]

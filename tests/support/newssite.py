@@ -42,8 +42,8 @@ class Site:
 
             def setup(self) -> None:
                 super().setup()
-                # Headers and body go out in separate writes: without this, Nagle's algorithm and the
-                # client's delayed ACK add ~40 ms to every response.
+                # Headers and body go out in separate writes: without this, Nagle's algorithm and
+                # the client's delayed ACK add ~40 ms to every response.
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self) -> None:
@@ -54,8 +54,8 @@ class Site:
 
         self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._server.daemon_threads = True
-        # Non-blocking accept: a client that connects and resets before accept() would otherwise hang
-        # serve_forever inside accept(), and stop() with it.
+        # Non-blocking accept: a client that connects and resets before accept() would otherwise
+        # hang serve_forever inside accept(), and stop() with it.
         self._server.socket.setblocking(False)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -85,7 +85,9 @@ class Site:
         self.requests.append({"path": handler.path, **{k: v for k, v in handler.headers.items()}})
         route = self.routes.get(handler.path)
         if route is None:
-            route = Response(status=404, body=b"<html><title>Not found</title><body>Not found</body></html>")
+            route = Response(
+                status=404, body=b"<html><title>Not found</title><body>Not found</body></html>"
+            )
         response = route(handler) if callable(route) else route
         body = response.body() if callable(response.body) else response.body
         if response.encoding == "gzip":
@@ -119,20 +121,32 @@ def _pieces(data: bytes, count: int) -> list[bytes]:
 _counter = itertools.count()
 
 
-def article(title: str, paragraphs: list[str], links: list[tuple[str, str]] = (), author: str = "Jane Doe",
-            published: str = "2026-11-20T09:00:00Z", noise: bool = True) -> str:
+def article(
+    title: str,
+    paragraphs: list[str],
+    links: list[tuple[str, str]] = (),
+    author: str = "Jane Doe",
+    published: str = "2026-11-20T09:00:00Z",
+    noise: bool = True,
+) -> str:
     """A news page; with `noise`, the ads, timestamps, tokens and sidebars differ on every call."""
     n = next(_counter)
-    cited = "".join(f'<p>As reported in <a href="{href}">{text}</a>, the matter is disputed.</p>'
-                    for href, text in links)
+    cited = "".join(
+        f'<p>As reported in <a href="{href}">{text}</a>, the matter is disputed.</p>'
+        for href, text in links
+    )
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     rotating = (
-        f'<div class="ad">Sponsored: offer {n} ends soon</div>'
-        f'<script>var token="{n:032x}";</script>'
-        f'<aside class="sidebar"><h3>Trending</h3><ul><li><a href="/trend/{n}">Trending story {n}</a></li>'
-        f"<li><a href='/trend/{n + 1}'>Another story {n + 1}</a></li></ul></aside>"
-        f"<p class='timestamp'>Page generated at 10:{n % 60:02d}:{n % 59:02d}</p>"
-    ) if noise else ""
+        (
+            f'<div class="ad">Sponsored: offer {n} ends soon</div><script>var token="{n:032x}";'
+            f'</script><aside class="sidebar"><h3>Trending</h3><ul><li><a href="/trend/{n}">'
+            f"Trending story {n}</a></li><li><a href='/trend/{n + 1}'>Another story {n + 1}</a>"
+            f"</li></ul></aside><p class='timestamp'>Page generated at 10:{n % 60:02d}:{n % 59:02d}"
+            "</p>"
+        )
+        if noise
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} | The Daily Loopback</title>
 <meta name="author" content="{author}">
@@ -151,11 +165,17 @@ def article(title: str, paragraphs: list[str], links: list[tuple[str, str]] = ()
 
 
 def pdf(lines: list[str], title: str = "") -> bytes:
-    """A minimal, valid one-page PDF showing `lines` in Helvetica (no library needed to make one)."""
+    """A minimal, valid one-page PDF showing `lines` in Helvetica (no library needed to make
+    one)."""
+
     def escape(text: str) -> str:
         return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    content = "BT /F1 11 Tf 14 TL 72 760 Td " + " ".join(f"({escape(line)}) Tj T*" for line in lines) + " ET"
+    content = (
+        "BT /F1 11 Tf 14 TL 72 760 Td "
+        + " ".join(f"({escape(line)}) Tj T*" for line in lines)
+        + " ET"
+    )
     info = f"<< /Title ({escape(title)}) >>" if title else "<< >>"
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",

@@ -54,14 +54,18 @@ from support.newssite import Response, Site, article
 
 BIN = Path(sys.executable).parent
 
-FERRY = ["The ferry to the islands resumed on Friday after a two week strike by its crews.",
-         "The operator said the timetable would be back to normal by the end of the month."]
-TRAM = ["The tram line will reach the new hospital by next winter, the transport authority said.",
-        "Six new stops are planned along the route, two of them beside the university campus.",
-        "Residents asked for a night service; the authority said it would study the request."]
+FERRY = [
+    "The ferry to the islands resumed on Friday after a two week strike by its crews.",
+    "The operator said the timetable would be back to normal by the end of the month.",
+]
+TRAM = [
+    "The tram line will reach the new hospital by next winter, the transport authority said.",
+    "Six new stops are planned along the route, two of them beside the university campus.",
+    "Residents asked for a night service; the authority said it would study the request.",
+]
 
 
-# -- the archive --------------------------------------------------------------------------------------------
+# -- the archive -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -112,15 +116,22 @@ def stored_records(warcs: Iterable[Path]) -> list[Stored]:
             for record in ArchiveIterator(f):
                 if record.rec_type in ("response", "revisit"):
                     http = record.http_headers
-                    found.append(Stored(record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
-                                        record.rec_headers.get_header("WARC-Date"), int(http.get_statuscode()),
-                                        list(http.headers), record.content_stream().read()))
+                    found.append(
+                        Stored(
+                            record.rec_type,
+                            record.rec_headers.get_header("WARC-Target-URI"),
+                            record.rec_headers.get_header("WARC-Date"),
+                            int(http.get_statuscode()),
+                            list(http.headers),
+                            record.content_stream().read(),
+                        )
+                    )
     return found
 
 
 def replayed_once(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
-    """The archive under replay, built once per test run: the first pytest-xdist worker to ask builds it (the
-    others wait on a lock), and each reads it back."""
+    """The archive under replay, built once per test run: the first pytest-xdist worker to ask
+    builds it (the others wait on a lock), and each reads it back."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the run's folder, above each worker's own
@@ -132,15 +143,23 @@ def replayed_once(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
             manifest.parent.mkdir()
             _build(manifest)
     saved = json.loads(manifest.read_text())
-    return Replayed(Path(saved["root"]), saved["article"], [b.encode() for b in saved["bodies"]], saved["chain"],
-                    saved["chunked"], saved["chunked_body"].encode(), Path(saved["wacz"]),
-                    stored_records(sorted((Path(saved["root"]) / "warcs").rglob("*.warc.gz"))))
+    return Replayed(
+        Path(saved["root"]),
+        saved["article"],
+        [b.encode() for b in saved["bodies"]],
+        saved["chain"],
+        saved["chunked"],
+        saved["chunked_body"].encode(),
+        Path(saved["wacz"]),
+        stored_records(sorted((Path(saved["root"]) / "warcs").rglob("*.warc.gz"))),
+    )
 
 
 def _build(manifest: Path) -> None:
-    """Four real runs on the loopback site: the A -> B -> A history (a second apart: replay tools tell captures
-    apart by their second), then the redirect chain and the chunked page added; then `archiver index` and
-    `export --wacz`. The site stops before any replay: what replays comes from the archive alone."""
+    """Four real runs on the loopback site: the A -> B -> A history (a second apart: replay tools
+    tell captures apart by their second), then the redirect chain and the chunked page added; then
+    `archiver index` and `export --wacz`. The site stops before any replay: what replays comes from
+    the archive alone."""
     root, wacz = manifest.parent / "archive", manifest.parent / "archive.wacz"
     Archive.init(root)
     allow_loopback_sources(root)
@@ -148,11 +167,21 @@ def _build(manifest: Path) -> None:
     site = Site().start()
     try:
         history = build_history(site, archive, pause=1.1)
-        chain = [site.url("/world/ferry"), site.url("/world/ferry-moved"), site.url("/world/ferry-final")]
-        site.routes["/world/ferry"] = Response(status=301, headers=[("Location", "/world/ferry-moved")],
-                                               body=b"<html><body><p>Moved permanently.</p></body></html>")
-        site.routes["/world/ferry-moved"] = Response(status=302, headers=[("Location", chain[2])],
-                                                     body=b"<html><body><p>Found elsewhere.</p></body></html>")
+        chain = [
+            site.url("/world/ferry"),
+            site.url("/world/ferry-moved"),
+            site.url("/world/ferry-final"),
+        ]
+        site.routes["/world/ferry"] = Response(
+            status=301,
+            headers=[("Location", "/world/ferry-moved")],
+            body=b"<html><body><p>Moved permanently.</p></body></html>",
+        )
+        site.routes["/world/ferry-moved"] = Response(
+            status=302,
+            headers=[("Location", chain[2])],
+            body=b"<html><body><p>Found elsewhere.</p></body></html>",
+        )
         site.page("/world/ferry-final", article("Ferry service resumes", FERRY, noise=False))
         chunked = article("Tram line extended to the hospital", TRAM, noise=False)
         site.routes["/news/tram"] = Response(body=chunked.encode(), chunked=True)
@@ -163,14 +192,28 @@ def _build(manifest: Path) -> None:
         result = run_cli(*args, "--archive", str(root))
         assert result.returncode == 0, result.stdout + result.stderr
     records = stored_records(history.warcs())
-    assert [r.type for r in records if r.url == history.article] == ["response", "response", "revisit"]
+    assert [r.type for r in records if r.url == history.article] == [
+        "response",
+        "response",
+        "revisit",
+    ]
     assert [r.status for r in records if r.url in chain] == [301, 302, 200]
-    manifest.write_text(json.dumps({
-        "root": str(root), "article": history.article, "bodies": [b.decode() for b in history.bodies],
-        "chain": chain, "chunked": site.url("/news/tram"), "chunked_body": chunked, "wacz": str(wacz)}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "root": str(root),
+                "article": history.article,
+                "bodies": [b.decode() for b in history.bodies],
+                "chain": chain,
+                "chunked": site.url("/news/tram"),
+                "chunked_body": chunked,
+                "wacz": str(wacz),
+            }
+        )
+    )
 
 
-# -- pywb -------------------------------------------------------------------------------------------------
+# -- pywb ------------------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -180,7 +223,8 @@ def free_port() -> int:
 
 
 class Wayback:
-    """pywb's `wayback` on 127.0.0.1, one collection `news`: the archive's WARC files and its CDXJ index."""
+    """pywb's `wayback` on 127.0.0.1, one collection `news`: the archive's WARC files and its CDXJ
+    index."""
 
     def __init__(self, root: Path, work: Path) -> None:
         self.root = root
@@ -193,11 +237,16 @@ class Wayback:
     def start(self, within: float = 60) -> Wayback:
         (self.work / "config.yaml").write_text(
             f"collections:\n  news:\n    index_paths: {cdxj.index_path(self.root)}\n"
-            f"    archive_paths: {self.root / 'warcs'}/\n")
+            f"    archive_paths: {self.root / 'warcs'}/\n"
+        )
         port = free_port()
         with self.log.open("w") as log:
-            self._server = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
-                                            cwd=self.work, stdout=log, stderr=subprocess.STDOUT)
+            self._server = subprocess.Popen(
+                [str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
+                cwd=self.work,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.base = f"http://127.0.0.1:{port}/news"
         try:
             self._wait_ready(time.monotonic() + within)
@@ -210,7 +259,12 @@ class Wayback:
         assert self._server is not None
         while True:
             try:
-                if self.http.get(f"{self.base}/cdx", params={"url": "example.com"}, timeout=5).status_code == 200:
+                if (
+                    self.http.get(
+                        f"{self.base}/cdx", params={"url": "example.com"}, timeout=5
+                    ).status_code
+                    == 200
+                ):
                     return
             except requests.ConnectionError:
                 pass
@@ -221,13 +275,22 @@ class Wayback:
     def log(self) -> Path:
         return self.work / "wayback.log"
 
-    def get(self, stamp: str, mode: str, url: str, follow: bool = True, within: float = 30) -> requests.Response:
-        """`/news/<stamp><mode>/<url>`, read whole. A server that leaves the answer unfinished fails the test
-        once `within` seconds pass with no byte coming."""
+    def get(
+        self, stamp: str, mode: str, url: str, follow: bool = True, within: float = 30
+    ) -> requests.Response:
+        """`/news/<stamp><mode>/<url>`, read whole. A server that leaves the answer unfinished fails
+        the test once `within` seconds pass with no byte coming."""
         try:
-            return self.http.get(f"{self.base}/{stamp}{mode}/{url}", allow_redirects=follow, timeout=within)
-        except (requests.Timeout, requests.ConnectionError) as exc:  # a read timeout in the body is the latter
-            raise AssertionError(f"pywb gave no whole answer to {stamp}{mode}/{url} within {within} s: {exc}") from None
+            return self.http.get(
+                f"{self.base}/{stamp}{mode}/{url}", allow_redirects=follow, timeout=within
+            )
+        except (
+            requests.Timeout,
+            requests.ConnectionError,
+        ) as exc:  # a read timeout in the body is the latter
+            raise AssertionError(
+                f"pywb gave no whole answer to {stamp}{mode}/{url} within {within} s: {exc}"
+            ) from None
 
     def stop(self) -> None:
         if self._server:
@@ -236,7 +299,7 @@ class Wayback:
         self.http.close()
 
 
-# -- ReplayWeb.page ----------------------------------------------------------------------------------------
+# -- ReplayWeb.page --------------------------------------------------------------------------------
 
 RWP_VERSION = "2.5.3"
 # dist.integrity of replaywebpage@2.5.3 in the npm registry's metadata.
@@ -244,10 +307,12 @@ RWP_INTEGRITY = "sha512-nCj2PSON3BxeSJKE8AsYPyULv0XPZKJWfy4l9PyQre9SqwLZ+WKZVs/s
 RWP_TARBALL = f"https://registry.npmjs.org/replaywebpage/-/replaywebpage-{RWP_VERSION}.tgz"
 RWP_FILES = ("ui.js", "sw.js")
 REPLAY_BASE = "/replay/"  # where ui.js and sw.js are served: the service worker's scope
-SW_SCRIPT = f"{REPLAY_BASE}sw.js?serveIndex=1"  # exactly as the component registers it (its swmanager)
+SW_SCRIPT = (
+    f"{REPLAY_BASE}sw.js?serveIndex=1"  # exactly as the component registers it (its swmanager)
+)
 WACZ_PATH = "/archive.wacz"
-# Every wait in the browser: a first load starts the service worker and reads the WACZ, a few seconds on a
-# loaded machine; a replay that never comes fails after this.
+# Every wait in the browser: a first load starts the service worker and reads the WACZ, a few
+# seconds on a loaded machine; a replay that never comes fails after this.
 TIMEOUT_MS = 120_000
 
 
@@ -259,13 +324,16 @@ def download_cache() -> Path:
 
 
 def replaywebpage(dest: Path) -> None:
-    """`ui.js` and `sw.js` of the pinned package into `dest`, from its tarball, fetched from the npm registry
-    on first use and kept in `download_cache()`. The tarball is checked against its pinned integrity at every use."""
+    """`ui.js` and `sw.js` of the pinned package into `dest`, from its tarball, fetched from the npm
+    registry on first use and kept in `download_cache()`. The tarball is checked against its pinned
+    integrity at every use."""
     tarball = download_cache() / f"replaywebpage-{RWP_VERSION}.tgz"
     if not tarball.is_file():
         response = requests.get(RWP_TARBALL, timeout=120)
         response.raise_for_status()
-        with tempfile.NamedTemporaryFile(dir=tarball.parent, delete=False) as part:  # whole or absent: workers race
+        with tempfile.NamedTemporaryFile(
+            dir=tarball.parent, delete=False
+        ) as part:  # whole or absent: workers race
             part.write(response.content)
         Path(part.name).replace(tarball)
     data = tarball.read_bytes()
@@ -283,9 +351,11 @@ def replaywebpage(dest: Path) -> None:
 def embed_page(attributes: dict[str, str]) -> str:
     """A page embedding ReplayWeb.page as its embedding guide shows: ui.js, and the component."""
     attrs = " ".join(f'{name}="{html.escape(value)}"' for name, value in attributes.items())
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>replay</title>'
-            f'<script src="{REPLAY_BASE}ui.js"></script></head>'
-            f'<body style="margin:0;height:100vh"><replay-web-page {attrs}></replay-web-page></body></html>')
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>replay</title>'
+        f'<script src="{REPLAY_BASE}ui.js"></script></head><body style="margin:0;height:100vh">'
+        f"<replay-web-page {attrs}></replay-web-page></body></html>"
+    )
 
 
 class _Quiet(WSGIRequestHandler):
@@ -295,8 +365,9 @@ class _Quiet(WSGIRequestHandler):
 
 @contextmanager
 def replay_site(assets: Path, wacz: Path) -> Iterator[str]:
-    """ReplayWeb.page's files and the WACZ on 127.0.0.1 (with the Range requests ReplayWeb.page reads a WACZ by),
-    and `/embed?url=...&ts=...`, the embedding page for that capture; yields the site's address."""
+    """ReplayWeb.page's files and the WACZ on 127.0.0.1 (with the Range requests ReplayWeb.page
+    reads a WACZ by), and `/embed?url=...&ts=...`, the embedding page for that capture; yields the
+    site's address."""
 
     def app(environ: dict, start_response):  # type: ignore[no-untyped-def]
         request = Request(environ)
@@ -304,7 +375,12 @@ def replay_site(assets: Path, wacz: Path) -> Iterator[str]:
             if request.path == "/":
                 answer = WsgiResponse("<!DOCTYPE html><title>replay</title>", mimetype="text/html")
             elif request.path == "/embed":
-                attributes = {"source": WACZ_PATH, "replayBase": REPLAY_BASE, "embed": "replayonly", **request.args}
+                attributes = {
+                    "source": WACZ_PATH,
+                    "replayBase": REPLAY_BASE,
+                    "embed": "replayonly",
+                    **request.args,
+                }
                 answer = WsgiResponse(embed_page(attributes), mimetype="text/html")
             elif request.path == WACZ_PATH:
                 answer = send_file(wacz, environ)
@@ -327,14 +403,16 @@ def replay_site(assets: Path, wacz: Path) -> Iterator[str]:
 
 @dataclass
 class Replay:
-    """What ReplayWeb.page showed for one capture: the text of the replayed page, and where its frame is."""
+    """What ReplayWeb.page showed for one capture: the text of the replayed page, and where its
+    frame is."""
 
     text: str
     frame_url: str
 
 
 class ReplayWebPage:
-    """One Chromium (Playwright) and one served WACZ; each `replay` opens the embedding page in a new tab."""
+    """One Chromium (Playwright) and one served WACZ; each `replay` opens the embedding page in a
+    new tab."""
 
     def __init__(self, site: str, chromium: str) -> None:
         self.site = site  # the address `replay_site` serves on
@@ -347,7 +425,9 @@ class ReplayWebPage:
         self._playwright = sync_playwright().start()
         try:
             # The Debian binary, never a downloaded browser build.
-            self._browser = self._playwright.chromium.launch(executable_path=self.chromium, args=list(CHROMIUM_FLAGS))
+            self._browser = self._playwright.chromium.launch(
+                executable_path=self.chromium, args=list(CHROMIUM_FLAGS)
+            )
             self._context = self._browser.new_context()
             self._context.set_default_timeout(TIMEOUT_MS)
             self._activate_service_worker()
@@ -357,21 +437,25 @@ class ReplayWebPage:
         return self
 
     def _activate_service_worker(self) -> None:
-        """Register ReplayWeb.page's service worker and wait until it is active, as on a reader's second visit.
-        On a first visit the component reloads its frame three times, 100 ms apart, for the worker to take
-        control, and stays on the server's 404 page when a loaded machine is slower than that."""
+        """Register ReplayWeb.page's service worker and wait until it is active, as on a reader's
+        second visit. On a first visit the component reloads its frame three times, 100 ms apart,
+        for the worker to take control, and stays on the server's 404 page when a loaded machine is
+        slower than that."""
         assert self._context is not None
         page = self._context.new_page()
         try:
             page.goto(f"{self.site}/")
-            page.evaluate("""async ([script, scope]) => {
+            page.evaluate(
+                """async ([script, scope]) => {
                 const registration = await navigator.serviceWorker.register(script, {scope});
                 const worker = registration.installing || registration.waiting || registration.active;
                 while (worker.state !== "activated") {
                     if (worker.state === "redundant") throw new Error("ReplayWeb.page's service worker failed");
                     await new Promise((changed) => worker.addEventListener("statechange", changed, {once: true}));
                 }
-            }""", [SW_SCRIPT, REPLAY_BASE])
+            }""",
+                [SW_SCRIPT, REPLAY_BASE],
+            )
         finally:
             page.close()
 
@@ -382,9 +466,9 @@ class ReplayWebPage:
             self._playwright.stop()
 
     def replay(self, url: str, ts: str, wait_for: str = "article h1") -> Replay:
-        """Open the capture of `url` nearest `ts` and read back, once `wait_for` is in it, the text of the page
-        ReplayWeb.page replays (its frame is inside the component's frame, itself in the component's shadow DOM:
-        Playwright's locators cross both)."""
+        """Open the capture of `url` nearest `ts` and read back, once `wait_for` is in it, the text
+        of the page ReplayWeb.page replays (its frame is inside the component's frame, itself in the
+        component's shadow DOM: Playwright's locators cross both)."""
         assert self._context is not None
         page = self._context.new_page()
         try:
@@ -393,8 +477,9 @@ class ReplayWebPage:
             try:
                 replayed.locator(wait_for).wait_for()
             except PlaywrightTimeout:
-                raise AssertionError(f"ReplayWeb.page showed no {wait_for!r} for {url} at {ts}: "
-                                     f"{_frames(page)}") from None
+                raise AssertionError(
+                    f"ReplayWeb.page showed no {wait_for!r} for {url} at {ts}: {_frames(page)}"
+                ) from None
             text = replayed.locator("body").inner_text()
             frame = replayed.owner.element_handle().content_frame()
             assert frame is not None

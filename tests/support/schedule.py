@@ -1,5 +1,6 @@
-"""Scheduled runs: an archive made by the real command and configured before its first run, the schedule kept in
-`.archiver/state.sqlite` read back with sqlite3, and a story served by the loopback news site.
+"""Scheduled runs: an archive made by the real command and configured before its first run, the
+schedule kept in `.archiver/state.sqlite` read back with sqlite3, and a story served by the loopback
+news site.
 
 Shared by test_due, test_politeness, test_retry_after, test_validators, test_cron and test_push.
 """
@@ -17,9 +18,11 @@ from support.archives import allow_loopback_sources, configure
 from support.commands import run_cli
 from support.newssite import Site, article
 
-STORY = ["The harbour authority approved the dredging plan on Monday after a public consultation.",
-         "Fishermen said the work would disturb spawning grounds. The authority disputed that claim.",
-         "Dredging is due to start in the spring and to last for about eighteen months in total."]
+STORY = [
+    "The harbour authority approved the dredging plan on Monday after a public consultation.",
+    "Fishermen said the work would disturb spawning grounds. The authority disputed that claim.",
+    "Dredging is due to start in the spring and to last for about eighteen months in total.",
+]
 EDIT = "A late amendment limits the work to the winter months, when fewer fish spawn in the bay."
 NOTHING_DUE = "0 checked: 0 new, 0 changed, 0 unchanged, 0 failed; no commit"
 EXE = Path(sys.executable).with_name("archiver")
@@ -32,7 +35,8 @@ def reopen(archive: Archive, *rules: dict[str, object], **settings: object) -> A
 
 
 def new_archive(tmp_path: Path, *rules: dict[str, object], **settings: object) -> Path:
-    """An archive made by the real command, configured before its first run (so the settings are committed)."""
+    """An archive made by the real command, configured before its first run (so the settings are
+    committed)."""
     root = tmp_path / "arc"
     assert run_cli("init", str(root)).returncode == 0
     allow_loopback_sources(root)
@@ -54,13 +58,18 @@ def interval(root: Path, url: str) -> float:
 
 
 def minutes_until_due(row: sqlite3.Row) -> float:
-    due, checked = datetime.fromisoformat(row["next_due"]), datetime.fromisoformat(row["last_checked"])
+    due, checked = (
+        datetime.fromisoformat(row["next_due"]),
+        datetime.fromisoformat(row["last_checked"]),
+    )
     return (due - checked).total_seconds() / 60
 
 
 def sleep_until_due(root: Path, *urls: str) -> None:
     rows = state_pages(root)
-    wait = (max(datetime.fromisoformat(rows[u]["next_due"]) for u in urls) - datetime.now(UTC)).total_seconds()
+    wait = (
+        max(datetime.fromisoformat(rows[u]["next_due"]) for u in urls) - datetime.now(UTC)
+    ).total_seconds()
     assert wait < 5, f"due in {wait:.0f} s: the short interval set for the test was not applied"
     time.sleep(max(0.0, wait) + 0.05)
 
@@ -73,6 +82,8 @@ def files_under(root: Path, folder: str) -> set[str]:
     return {p.relative_to(root).as_posix() for p in (root / folder).rglob("*") if p.is_file()}
 
 
-def serve_story(site: Site, path: str, title: str = "Harbour dredging plan approved", **kwargs) -> str:
+def serve_story(
+    site: Site, path: str, title: str = "Harbour dredging plan approved", **kwargs
+) -> str:
     site.page(path, lambda: article(title, STORY, **kwargs))
     return site.url(path)

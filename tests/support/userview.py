@@ -1,8 +1,8 @@
 """The real command as a user runs it against hostile servers, and what they see of it.
 
-Shared by the hostile suite (tests/test_hostile*.py): the exit code, stdout and stderr of a run, its `--json`
-results, what it left in the archive, and the memory of the command's processes (the archive's files are read
-with `support.archives`, its WARC records with `support.warcs`).
+Shared by the hostile suite (tests/test_hostile*.py): the exit code, stdout and stderr of a run, its
+`--json` results, what it left in the archive, and the memory of the command's processes (the
+archive's files are read with `support.archives`, its WARC records with `support.warcs`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ STORY = [
 ]
 
 
-# --- running the command -------------------------------------------------------------------------------
+# --- running the command --------------------------------------------------------------------------
 
 
 @dataclass
@@ -52,7 +52,8 @@ class Outcome:
 
 
 def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
-    """Run `archiver ARGS -a ROOT` in this process, as the command line does (exit code, stdout, stderr)."""
+    """Run `archiver ARGS -a ROOT` in this process, as the command line does (exit code, stdout,
+    stderr)."""
     logger = logging.getLogger()
     handlers, level = logger.handlers[:], logger.level
     try:
@@ -79,17 +80,23 @@ def assert_nothing_written(root: Path, url: str) -> None:
 
 
 def run_measured(root: Path, *args: str) -> tuple[int, str, float]:
-    """Run the real command in a subprocess; its exit code, stdout, and peak RSS in MB (process tree)."""
+    """Run the real command in a subprocess; its exit code, stdout, and peak RSS in MB (process
+    tree)."""
     run = run_sampled(root, *args)
     return run.code, run.stdout, run.peak_mb
 
 
 def streamed(root: Path, *args: str, keep: int = 0) -> tuple[int, bytes, int, float]:
-    """Run the real command, reading its stdout as it comes: exit code, the first `keep` bytes, the number of
-    bytes, and peak RSS in MB (relative figures only: it counts the test process forked before exec)."""
+    """Run the real command, reading its stdout as it comes: exit code, the first `keep` bytes, the
+    number of bytes, and peak RSS in MB (relative figures only: it counts the test process forked
+    before exec)."""
     exe = Path(sys.executable).with_name("archiver")
-    proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), *args, "-a", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     head = proc.stdout.read(keep) if keep else b""
     size = len(head)
     while piece := proc.stdout.read(1 << 20):
@@ -102,7 +109,7 @@ def redirect(to: str, status: str = "302 Found"):
     return lambda conn: conn.send(response(status, [("Location", to)]))
 
 
-# --- processes -----------------------------------------------------------------------------------------
+# --- processes ------------------------------------------------------------------------------------
 
 
 def worker_processes(pid: int) -> list[int]:
@@ -112,7 +119,8 @@ def worker_processes(pid: int) -> list[int]:
 
 @dataclass
 class Sampled:
-    """A run of the real command watched from outside: what it printed, and the memory of its process tree."""
+    """A run of the real command watched from outside: what it printed, and the memory of its
+    process tree."""
 
     code: int
     stdout: str
@@ -155,17 +163,24 @@ def _resident_kb(pid: int) -> tuple[int, bytes]:
     return (int(rss[0]) if rss else 0), cmdline
 
 
-def run_sampled(root: Path, *args: str, timeout: float = 300, interval: float = 0.02,
-                on_sample: Callable[[subprocess.Popen, set[int]], None] | None = None) -> Sampled:
-    """Run `archiver ARGS -a ROOT` in a subprocess while sampling the resident memory of its whole process
-    tree (the command, its extraction workers, git); the peak is the largest sum at one sample. Not the
-    command's ru_maxrss: on Linux a child's starts at the peak of the process that forked it (pytest's, which
-    may be hundreds of MB after other tests). `on_sample` may act on the running command (send it a signal)
-    with the worker processes seen so far."""
+def run_sampled(
+    root: Path,
+    *args: str,
+    timeout: float = 300,
+    interval: float = 0.02,
+    on_sample: Callable[[subprocess.Popen, set[int]], None] | None = None,
+) -> Sampled:
+    """Run `archiver ARGS -a ROOT` in a subprocess while sampling the resident memory of its whole
+    process tree (the command, its extraction workers, git); the peak is the largest sum at one
+    sample. Not the command's ru_maxrss: on Linux a child's starts at the peak of the process that
+    forked it (pytest's, which may be hundreds of MB after other tests). `on_sample` may act on the
+    running command (send it a signal) with the worker processes seen so far."""
     exe = Path(sys.executable).with_name("archiver")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen([str(exe), *args, "-a", str(root)], stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [str(exe), *args, "-a", str(root)], stdout=out, stderr=err, stdin=subprocess.DEVNULL
+        )
         peak_kb, workers = 0, set()
         try:
             while not (ended := os.wait4(proc.pid, os.WNOHANG))[0]:

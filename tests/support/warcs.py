@@ -21,8 +21,12 @@ class Record:
     uri: str  # WARC-Target-URI, "" where there is none
     headers: dict[str, str]  # the WARC headers (of a repeated name, the last)
     warc: StatusAndHeaders  # the WARC headers as read: version line, order and repeats kept
-    http: StatusAndHeaders | None  # the HTTP head as stored (a request's too); None where none was parsed
-    payload: bytes  # the block after the HTTP head, as stored: no transfer or content coding removed
+    http: (
+        StatusAndHeaders | None
+    )  # the HTTP head as stored (a request's too); None where none was parsed
+    payload: (
+        bytes  # the block after the HTTP head, as stored: no transfer or content coding removed
+    )
     offset: int  # where the record's gzip member starts in its file
     path: Path
 
@@ -33,17 +37,26 @@ class Record:
 
 
 def records(base: Path, parse_http: bool = True) -> list[Record]:
-    """Every record of the WARC file `base`, or of every WARC under the folder `base`, in order. Without
-    `parse_http` the HTTP head is left in the payload: the whole block as stored."""
+    """Every record of the WARC file `base`, or of every WARC under the folder `base`, in order.
+    Without `parse_http` the HTTP head is left in the payload: the whole block as stored."""
     found = []
     for path in [base] if base.is_file() else sorted(base.rglob("*.warc.gz*")):
         with path.open("rb") as f:
             it = ArchiveIterator(f, no_record_parse=not parse_http)
             for rec in it:
                 payload = rec.raw_stream.read()
-                found.append(Record(rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
-                                    dict(rec.rec_headers.headers), rec.rec_headers, rec.http_headers, payload,
-                                    it.get_record_offset(), path))
+                found.append(
+                    Record(
+                        rec.rec_type,
+                        rec.rec_headers.get_header("WARC-Target-URI") or "",
+                        dict(rec.rec_headers.headers),
+                        rec.rec_headers,
+                        rec.http_headers,
+                        payload,
+                        it.get_record_offset(),
+                        path,
+                    )
+                )
     return found
 
 
