@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.commands import git
 
-from archiver.storage import store as store_module
+from archiver.storage import plumbing
 from archiver.storage.store import Store
 
 AUTHOR = ("archiver", "archiver@localhost")
@@ -97,8 +97,8 @@ def test_many_runs_leave_few_packs_and_few_loose_objects(
 ) -> None:
     """Every large commit is a pack and every small one loose objects; they are merged as they pile
     up, with every commit's files still there."""
-    monkeypatch.setattr(store_module, "PACKS_BEFORE_REPACK", 3)
-    monkeypatch.setattr(store_module, "LOOSE_BEFORE_REPACK", 60)
+    monkeypatch.setattr(plumbing, "PACKS_BEFORE_REPACK", 3)
+    monkeypatch.setattr(plumbing, "LOOSE_BEFORE_REPACK", 60)
     root = archive.root
     commits = []
     for run in range(8):
@@ -126,7 +126,7 @@ def test_an_archive_of_loose_objects_is_packed_once(
 ) -> None:
     """Earlier versions of archiver left every object loose: the first commit past the limit packs
     them, and stores each once."""
-    monkeypatch.setattr(store_module, "LOOSE_BEFORE_REPACK", 1000)
+    monkeypatch.setattr(plumbing, "LOOSE_BEFORE_REPACK", 1000)
     root = archive.root
     for i in range(3000):
         (root / f"pages/old/{i}").mkdir(parents=True)
