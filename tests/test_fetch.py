@@ -19,6 +19,7 @@ import pytest
 from support.newssite import Response, Site
 
 from archiver import config
+from archiver.capture.addresses import AddressPolicy, Pin
 from archiver.capture.exchange import Capture
 from archiver.capture.fetch import Fetcher
 from archiver.capture.payload import decode_content, decode_text
@@ -593,3 +594,20 @@ def test_invalid_bytes_never_raise(data: bytes, content_type: str | None) -> Non
 def test_invalid_utf8_is_replaced_not_dropped() -> None:
     text = decode_text(b"ok \xc3\x28 ok", "text/html; charset=utf-8")
     assert text.startswith("ok ") and text.endswith(" ok") and "\ufffd" in text
+
+
+def test_a_host_checked_once_is_connected_to_without_resolving_it_again(
+    site: Site, fetcher: Fetcher
+):
+    """The capture stage resolves a host once, for the address check; robots.txt and the page then connect to
+    the addresses it found. A name that does not resolve proves no second lookup happened."""
+    site.page("/story", "<html><body><p>The council met.</p></body></html>")
+    site.page("/robots.txt", "User-agent: *\nDisallow: /private\n")
+    host = "news.invalid"  # RFC 6761: never resolves
+    checked = Pin(host, site.port, ("127.0.0.1",))
+    policy = AddressPolicy(allow_private=False)  # every hop checked
+    for path in ("/robots.txt", "/story"):
+        capture = fetcher.fetch(f"http://{host}:{site.port}{path}", policy=policy, pin=checked)
+        assert (capture.error, capture.answer.status) == (None, 200), path
+    unchecked = fetcher.fetch(f"http://{host}:{site.port}/story", policy=policy)
+    assert unchecked.error is not None and "cannot resolve news.invalid" in unchecked.error
