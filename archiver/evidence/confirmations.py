@@ -3,10 +3,10 @@ check.
 
 A check that finds a version unchanged writes a revisit record of that version's record into the
 run's checks WARC, `warcs/checks/YYYY/MM/<prefix>-checks-<stamp>-<serial>.warc.gz`, committed with
-the run (see crawl.py). The profile says how it was found unchanged: `server-not-modified` (a 304),
-`identical-payload-digest` (the same bytes), or ours, IDENTICAL_TEXT (other bytes, the same text).
-Redirect hops come first, as full records, so the page a confirmation is of is the URI of the first
-record of its chain.
+the run (see `run/run.py`). The profile says how it was found unchanged: `server-not-modified` (a
+304), `identical-payload-digest` (the same bytes), or ours, IDENTICAL_TEXT (other bytes, the same
+text). Redirect hops come first, as full records, so the page a confirmation is of is the URI of the
+first record of its chain.
 
 They are read back from the committed checks WARCs alone, headers only (the files are never in a
 version's history): `archiver log --checks` interleaves them with the versions, `export` packs those

@@ -5,9 +5,9 @@ names must exist at its offset with its WARC-Record-ID and hold the payload dige
 revisit's payload is checked in the record it refers to). Every WARC file under warcs/ (the checks
 WARCs of confirmations included) and .archiver/checks/ must decompress to its end, every gzip member
 whole, and pass warcio's digest checks (what `warcio check` does); the HTTP framing of every
-response and revisit record must hold over the bytes stored (framing.py); and every revisit must
-refer to a record of the archive that holds a payload, by its URI and date. Each file is read once,
-in order.
+response and revisit record must hold over the bytes stored (`capture/framing.py`); and every
+revisit must refer to a record of the archive that holds a payload, by its URI and date. Each file
+is read once, in order.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Comparing two versions of a page: sections of article.md, sentence and word diffs, a change
 summary.
 
-Pure functions over the text we write, shared by classification (crawl) and the history commands.
+Pure functions over the text we write, shared by classification (`run/classify.py`) and the history
+commands.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""git plumbing under the store: commits written with fast-import, the index and its repair, packs, and
-history read in bulk (`git log --raw`, `git cat-file --batch`). Only `store.py` calls it.
+"""git plumbing under the store: commits written with fast-import, the index and its repair, packs,
+and history read in bulk (`git log --raw`, `git cat-file --batch`). Only `store.py` calls it.
 """
 
 from __future__ import annotations

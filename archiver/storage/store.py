@@ -1,4 +1,5 @@
-"""The archive's layout on disk and its git history: with `plumbing.py`, the only code that runs git."""
+"""The archive's layout on disk and its git history: with `plumbing.py`, the only code that runs
+git."""
 
 from __future__ import annotations
 
@@ -169,8 +170,8 @@ class Store:
             return None
 
     # Page files are written without fsync: until a commit holds them, an interrupted run's page
-    # files are restored from git (recovery.py), and a run syncs the disk once before it declares
-    # itself done.
+    # files are restored from git (`run/recovery.py`), and a run syncs the disk once before it
+    # declares itself done.
     def write(self, version: PageFiles) -> None:
         """Write a version's files; meta.json last in the folder's listing, but all renamed
         together.

@@ -1,5 +1,6 @@
 """Versions as committed: the one `Version` type, and the bulk reading of every page's versions at
-once behind `verify` and `export` (`history.py` reads one page's versions, by number or date)."""
+once behind `verify` and `export` (`history/timeline.py` reads one page's versions, by number or
+date)."""
 
 from __future__ import annotations
 
