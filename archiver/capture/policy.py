@@ -76,9 +76,8 @@ class CapturePolicy:
                 pin = self.fetcher.check(url)
             except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
                 return _not_fetched(url, Verdict.SKIPPED, str(exc))
-            except (
-                FetchError
-            ):  # no address (or no valid host): the fetch reports it, as for any page
+            # No address (or no valid host): the fetch reports it, as for any page.
+            except FetchError:
                 pin = None
         try:
             # robots.txt is a request to the host too: the per-host delay spaces it from the page's.

@@ -313,9 +313,8 @@ class WarcFile:
         if self._out is not None:
             try:
                 self._out.file.close()
-            except (
-                OSError
-            ):  # the buffer's last bytes cannot be written (a full disk): the error is being raised
+            # The buffer's last bytes cannot be written (a full disk): the error is being raised.
+            except OSError:
                 log.debug("could not flush the end of %s", self.open_path, exc_info=True)
             self._out = None
 

@@ -15,7 +15,7 @@ from ..storage.meta import load as load_meta
 from ..storage.state import Outcome, PageState, PayloadRecord, Seed
 from ..storage.store import META, PAGES, PageFiles, Store
 from .results import KIND_OUTCOME
-from .run import record_of
+from .settle import record_of
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""One run: fetch pages in a worker pool, follow cited sources, write versions, record checks,
-commit.
+"""One run: the pool and the schedule. Jobs are fetched by threads and extracted by processes,
+settled one by one in the calling thread, and committed together.
 
-A job goes down once: the run schedules it, the capture stage fetches it under the fetch policy
-(`policy.CapturePolicy`), a worker process extracts its text (`extract.Extractor`), and the calling
-thread classifies the capture (`classify`), writes its WARC records and page files, and makes the
-run's one commit. Workers fetch and extract in parallel; the calling thread alone writes the WARC
-(one writer) and touches git, so no file is ever written from two threads.
+A job goes down once: the run schedules it (`Frontier`), the capture stage fetches it under the
+fetch policy (`capture/policy.py`), a worker process extracts its text (`text/extract.py`), and the
+calling thread settles it (`settle.py`: classification, evidence, page files). The run then makes
+its one commit. Workers fetch and extract in parallel; the calling thread alone writes WARC and page
+files and touches git, so no file is ever written from two threads.
 """
 
 from __future__ import annotations
@@ -16,44 +16,34 @@ import queue
 import shutil
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import __version__
 from ..capture.addresses import AddressPolicy, origin
 from ..capture.answer import Verdict
-from ..capture.exchange import Capture
 from ..capture.fetch import Fetcher
 from ..capture.policy import Captured, CapturePolicy
 from ..capture.politeness import HostQueues, site_of
 from ..config import Config
-from ..errors import ArchiverError, FolderCollision
-from ..evidence.warc import IDENTICAL_PAYLOAD, IDENTICAL_TEXT, NOT_MODIFIED, WarcFile, warcinfo
-from ..history.compare import parse_links
-from ..storage.meta import GONE_KINDS
-from ..storage.state import Check, Outcome, PageState, PayloadRecord, State
+from ..errors import ArchiverError
+from ..evidence.warc import warcinfo
+from ..storage.state import Check, Outcome, PageState, State
 from ..storage.store import (
-    ARTICLE,
-    CHECKS,
-    CONFIRMED,
     META,
     WORK_DIR,
-    PageFiles,
     Store,
     commit_message,
 )
 from ..text.extract import Extractor, Unextractable, body_of
 from ..text.links import Link
 from ..text.normalize import Document, extractor_versions
-from . import classify
-from .classify import Change
-from .due import due_at, next_interval
-from .results import KIND_OUTCOME, VERSION_OUTCOMES, PageResult, RunSummary
+from .results import VERSION_OUTCOMES, PageResult, RunSummary
+from .settle import Fetched, Settler
 
 log = logging.getLogger(__name__)
 
@@ -69,27 +59,6 @@ NOT_MADE = (
     Verdict.SKIPPED,
     Verdict.DEFERRED,
 )  # checks that make no version and confirm none
-
-
-@dataclass
-class Fetched:
-    """What a worker hands back: the capture stage's result, and the extracted document if the page
-    has text."""
-
-    captured: Captured
-    depth: int
-    document: Document | None = None
-    extraction: Future[Document | None] | None = (
-        None  # the document, while a worker process extracts it
-    )
-
-    @property
-    def capture(self) -> Capture:
-        return self.captured.capture
-
-    @property
-    def verdict(self) -> Verdict:
-        return self.captured.verdict
 
 
 @dataclass(frozen=True)
@@ -159,22 +128,8 @@ class Run:
             config.fetch.robots,
             config.warc_operator,
         )
-        self.warc = WarcFile(root, config.warc_prefix, self.started, info)
-        # Checks that found a version unchanged: revisits of its record, committed with the run.
-        # Named apart from the main WARCs, so that no tool that puts WARCs side by side (pywb, a
-        # WACZ) sees two files of one name.
-        self.confirmations = WarcFile(
-            root, f"{config.warc_prefix}-checks", self.started, info, base=CONFIRMED
-        )
-        self.confirmed = 0
-        # Failed checks: what came is kept as evidence, out of git (.archiver/ is ignored).
-        self.failures = WarcFile(
-            root, f"{config.warc_prefix}-failed", self.started, info, base=CHECKS
-        )
+        self.settler = Settler(root, config, store, state, self.states, tracked, self.started, info)
         self.extractor = Extractor(config.fetch, config.ignore)
-        self.citations: dict[str, set[str]] = defaultdict(set)
-        self.pages: dict[str, PageFiles] = {}  # each page's current files, as this run left them
-        self.latest_capture = self.started  # the commit is dated at the last capture it holds
 
     def execute(
         self,
@@ -197,7 +152,7 @@ class Run:
             frontier.schedule(url, 1, budget=f"the sources on {site_of(url)} checked on their own")
 
         def report(job: Job, fetched: Fetched | Exception) -> None:
-            result, check, links = self._settle(job, fetched)
+            result, check, links = self.settler.settle(job.url, job.depth, fetched)
             summary.results.append(result)
             if check is not None:
                 checks.append(check)
@@ -236,14 +191,10 @@ class Run:
             while len(frontier.scheduled) > reported:  # every scheduled job reports exactly once
                 report(*results.get())
                 reported += 1
-            summary.warc = _posix(self.warc.close())
-            summary.checks = _posix(self.confirmations.close())
-            self.failures.close()
+            summary.warc, summary.checks = self.settler.close()
             finished = True
         except BaseException:
-            self.warc.abort()
-            self.confirmations.abort()
-            self.failures.abort()
+            self.settler.abort()
             raise
         finally:
             frontier.queues.close()
@@ -260,7 +211,7 @@ class Run:
         """Schedule the sources a page cites (in scope, up to the per-article limit)."""
         cited = self._in_scope(result, links)
         for link in cited:
-            self.citations[link.url].add(job.url)
+            self.settler.citations[link.url].add(job.url)
         # Least recently checked first: when the article's time budget runs out, the sources it
         # leaves for the next run come first then.
         for link in sorted(cited, key=self._last_checked):
@@ -278,7 +229,7 @@ class Run:
         """Commit what the run wrote, then record its checks, then push."""
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
-        annotated = self._annotate(summary.results)
+        annotated = self.settler.annotate(summary.results)
         began = time.monotonic()
         summary.commit = self._commit(summary, [*annotated, *extra_paths])
         summary.timings["commit"] = round(time.monotonic() - began, 3)
@@ -321,9 +272,8 @@ class Run:
 
             try:
                 fetched = self._work(job, release)
-            except (
-                ArchiverError
-            ) as exc:  # the archive refuses (a full disk): the calling thread stops the run
+            # The archive refuses (a full disk): the calling thread stops the run.
+            except ArchiverError as exc:
                 results.put((job, exc))
                 continue
             except Exception as exc:  # a bug in one page's handling must not lose the run
@@ -362,9 +312,8 @@ class Run:
         """`fetched` with the document a worker process extracted; failed if the page gives none."""
         try:
             fetched.document = self.extractor.result(future)
-        except (
-            Unextractable
-        ) as exc:  # over a limit: the capture stays, as evidence of what was served
+        # Over a limit: the capture stays, as evidence of what was served.
+        except Unextractable as exc:
             return Fetched(Captured(fetched.capture, Verdict.FAILED, str(exc)), fetched.depth)
         except Exception as exc:
             log.exception("extraction failed for %s", fetched.capture.url)
@@ -373,254 +322,31 @@ class Run:
 
     # -- in the calling thread ---------------------------------------------------------------
 
-    def _settle(
-        self, job: Job, fetched: Fetched | Exception
-    ) -> tuple[PageResult, Check | None, list[Link]]:
-        """The check's result, what to record of it (None: it was not made, the page stays due), its
-        links."""
-        url = job.url
-        if isinstance(fetched, ArchiverError):
-            raise fetched  # the archive itself refuses (a full disk): the run stops, and is undone
-        if isinstance(fetched, Exception):
-            captured = Captured(
-                Capture(url=url, started=datetime.now(UTC)),
-                Verdict.FAILED,
-                f"internal error: {fetched}",
-            )
-            fetched = Fetched(captured, depth=job.depth)
-        capture = fetched.capture
-        folder = self.store.folder(url)
-        try:
-            result, links = self._classify(url, folder, fetched)
-        except (
-            FolderCollision
-        ) as exc:  # another URL's history is never touched: this check fails instead
-            log.error("%s: %s", url, exc)
-            result, links = (
-                PageResult(
-                    url,
-                    Outcome.FAILED,
-                    error=str(exc),
-                    folder=str(folder),
-                    role=self._role(url),
-                    depth=job.depth,
-                ),
-                [],
-            )
-        finally:
-            capture.discard()
-        if result.outcome == Outcome.DEFERRED:
-            return result, None, []
-        return result, self._check(url, capture, result), links
-
-    def _check(self, url: str, capture: Capture, result: PageResult) -> Check:
-        """What the state database records of a check: its outcome, and when the page is due
-        again."""
-        final = capture.final
-        known = self.states.get(url)
-        interval = next_interval(self.config.schedule, url, result.outcome, known, capture.started)
-        # Validators always describe the response archived as the current version, so that a 304
-        # means "the bytes we hold": a 200 that made no version (same text, other bytes) keeps the
-        # old ones.
-        etag, last_modified = (known.etag, known.last_modified) if known else (None, None)
-        if final is not None and result.kind is not None:
-            ok = 200 <= final.status < 300
-            etag, last_modified = (
-                (final.header("ETag"), final.header("Last-Modified")) if ok else (None, None)
-            )
-        return Check(
-            url=url,
-            checked_at=capture.started.isoformat(),
-            outcome=result.outcome,
-            status=final.status if final else None,
-            duration_ms=int(capture.duration * 1000),
-            payload_digest=final.payload_digest if final else None,
-            error=result.error,
-            role=result.role,
-            interval_minutes=interval,
-            next_due=due_at(capture.started, interval),
-            etag=etag,
-            last_modified=last_modified,
-        )
-
-    def _classify(
-        self, url: str, folder: PurePosixPath, fetched: Fetched
-    ) -> tuple[PageResult, list[Link]]:
-        """The check's result, and the links the page cites now (for its sources)."""
-        capture, verdict = fetched.capture, fetched.verdict
-        final = capture.final
-        base = PageResult(
-            url,
-            VERDICT_OUTCOME.get(verdict, Outcome.NEW),
-            status=final.status if final else None,
-            folder=str(folder),
-            role=self._role(url),
-            depth=fetched.depth,
-        )
-        if verdict in NOT_MADE:
-            base.error = fetched.captured.error
-            if (
-                capture.exchanges
-            ):  # what came before the failure (a redirect loop's hops), or the failed answer
-                self.failures.write_capture(capture)
-            return base, []
-        previous = self.store.read(folder, url)
-        if previous is not None:
-            self.pages[url] = previous
-        if verdict == Verdict.NOT_MODIFIED and previous is not None:
-            self._confirm(capture, previous, NOT_MODIFIED, base)
-            base.title = previous.meta.get("title", "")
-            # Unchanged by the server's word: it cites what it cited.
-            return base, [Link(url=u, text=t, href=u) for u, t in parse_links(previous.links)]
-        previous_text = self._last_text(previous)
-        cited_by = set(previous.meta.get("cited_by", []) if previous else []) | self.citations.get(
-            url, set()
-        )
-        candidate = classify.candidate(
-            folder, self._role(url), cited_by, capture, verdict, fetched.document, previous_text
-        )
-        if classify.loses_text(
-            previous_text, candidate
-        ):  # an empty or script-built page, an unreadable PDF
-            base.error = (
-                "no text in the answer, where the archived version has some (an empty page, one "
-                "built by scripts, or an unreadable PDF); the archived text is kept"
-            )
-            base.outcome = Outcome.FAILED
-            self.failures.write_capture(capture)
-            return base, []
-        base.title = candidate.meta.get("title", "")
-        # A page without text now (gone, a soft-404's front page) cites nothing of its own.
-        links = fetched.document.links if fetched.document and candidate.article is not None else []
-        if previous is not None and classify.same(previous, candidate):
-            same_bytes = capture.answer.payload_digest == previous.meta.get("warc", {}).get(
-                "payload_digest"
-            )
-            self._confirm(
-                capture, previous, IDENTICAL_PAYLOAD if same_bytes else IDENTICAL_TEXT, base
-            )
-            return base, links
-        change = classify.kind_of(previous, candidate, had_text=previous_text is not None)
-        self._write_version(capture, previous, candidate, change, links)
-        base.outcome, base.version = KIND_OUTCOME[change.kind], candidate.meta["version"]
-        base.kind, base.summary = change.kind, change.summary
-        return base, links
-
-    def _write_version(
-        self,
-        capture: Capture,
-        previous: PageFiles | None,
-        candidate: PageFiles,
-        change: Change,
-        links: list[Link],
-    ) -> None:
-        """Write the capture's WARC records, then the version's page files."""
-        version = (previous.meta.get("version", 0) if previous else 0) + 1
-        metadata = {"outlink": [f"{link.url} {link.href}" for link in links]} if links else {}
-        metadata["extractor"] = [f"{k} {v}" for k, v in sorted(extractor_versions().items())]
-        ref = self.warc.write_capture(capture, metadata, duplicate_of=self.state.find_record)
-        if ref.refers_to is None and ref.payload_digest:
-            self.state.remember_record(ref.payload_digest, ref.as_record())
-        meta = candidate.meta
-        meta["version"], meta["kind"], meta["summary"] = version, change.kind, change.summary
-        meta["warc"] = ref.as_dict()
-        if change.counts:
-            meta["changes"] = change.counts
-        self.store.write(candidate)
-        self.pages[candidate.meta["url"]] = candidate
-        self.latest_capture = max(
-            self.latest_capture, datetime.fromisoformat(candidate.meta["captured_at"])
-        )
-        log.info(
-            "%s: %s (version %d): %s", candidate.meta["url"], change.kind, version, change.summary
-        )
-
-    def _confirm(
-        self, capture: Capture, previous: PageFiles, profile: str, result: PageResult
-    ) -> None:
-        """Record that the check found `previous` unchanged: a revisit of its record, with
-        `profile`."""
-        self.confirmations.write_revisit(capture, record_of(previous), profile)
-        self.confirmed += 1
-        self.latest_capture = max(self.latest_capture, capture.answer.started)
-        result.outcome, result.version = Outcome.UNCHANGED, previous.meta.get("version")
-
-    def _last_text(self, previous: PageFiles | None) -> str | None:
-        """The page's latest text; for a page now gone, the text it had before it went."""
-        if (
-            previous is None
-            or previous.article is not None
-            or previous.meta.get("kind") not in GONE_KINDS
-        ):
-            return previous.article if previous is not None else None
-        return self.store.last_content(f"{previous.dir}/{ARTICLE}")
-
     def _last_checked(self, link: Link) -> str:
         known: PageState | None = self.states.get(link.url)
         return known.last_checked if known else ""  # never checked: first
-
-    def _role(self, url: str) -> str:
-        return "article" if url in self.tracked else "source"
 
     def _in_scope(self, result: PageResult, links: list[Link]) -> list[Link]:
         citing_host = urlsplit(result.url).hostname or ""
         chosen = [link for link in links if self.config.sources.in_scope(link.url, citing_host)]
         return chosen[: self.config.sources.max_per_article]
 
-    def _annotate(self, results: list[PageResult]) -> list[str]:
-        """Record who cites each page, and its role, in meta.json; these never make a version."""
-        touched = []
-        for result in results:
-            page = self.pages.get(result.url)  # failed, skipped and never-archived pages have none
-            if page is None:
-                continue
-            cited_by = sorted(
-                set(page.meta.get("cited_by", [])) | self.citations.get(result.url, set())
-            )
-            changed = page.meta.get("role") != result.role or (
-                cited_by and page.meta.get("cited_by") != cited_by
-            )
-            if changed:
-                page.meta["role"] = result.role
-                if cited_by:
-                    page.meta["cited_by"] = cited_by
-                self.store.write_meta(page)
-                touched.append(result.folder)
-        return touched
-
     def _commit(self, summary: RunSummary, paths: list[str]) -> str | None:
         versions = summary.versions
         paths = [r.folder for r in versions] + paths
         paths += [path for path in (summary.warc, summary.checks) if path]
         counts = {k: v for k, v in summary.counts().items() if k in VERSION_OUTCOMES}
-        summary.confirmed = self.confirmed
+        summary.confirmed = self.settler.confirmed
 
         def message(changed: list[str]) -> str:
             summary.changed = any(path != summary.checks for path in changed)
             lines = [r.message_line() for r in versions]
-            return commit_message(counts, lines, self.confirmed, summary.changed)
+            return commit_message(counts, lines, self.settler.confirmed, summary.changed)
 
         author = (self.config.git_author_name, self.config.git_author_email)
         # git dates have whole seconds: round up, so "as of the commit date" includes every capture
         # in it.
-        when = self.latest_capture
+        when = self.settler.latest_capture
         if when.microsecond:
             when = when.replace(microsecond=0) + timedelta(seconds=1)
         return self.store.commit(message, when, author, paths)
-
-
-def record_of(previous: PageFiles) -> PayloadRecord:
-    """The record that holds the payload of the page's archived version."""
-    ref = previous.meta["warc"]
-    target = ref.get("refers_to") or ref
-    return PayloadRecord(
-        uri=target["target_uri"],
-        date=target.get("date") or previous.meta.get("captured_at", ""),
-        file=target["file"],
-        offset=target["offset"],
-        record_id=target["record_id"],
-    )
-
-
-def _posix(path: Path | None) -> str | None:
-    return path.as_posix() if path is not None else None

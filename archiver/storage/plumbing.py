@@ -231,9 +231,8 @@ def consolidate(repo: git.Repo) -> None:
         # of loose objects, wrote them into two identical packs.
         repo.git.repack("-d", "-q")
         repo.git.repack("-d", "-q", "--geometric=2")  # git >= 2.32
-    except (
-        git.GitCommandError
-    ) as exc:  # housekeeping: the commit is made and stays whatever happens here
+    # Housekeeping: the commit is made and stays whatever happens here.
+    except git.GitCommandError as exc:
         log.warning("could not repack the git objects: %s", (exc.stderr or str(exc)).strip())
 
 
