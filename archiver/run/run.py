@@ -32,7 +32,7 @@ from ..capture.politeness import HostQueues, site_of
 from ..config import Config
 from ..errors import ArchiverError
 from ..evidence.warc import warcinfo
-from ..storage.state import Check, Outcome, PageState, State
+from ..storage.state import Check, PageState, State
 from ..storage.store import (
     META,
     WORK_DIR,
@@ -46,20 +46,6 @@ from .results import VERSION_OUTCOMES, PageResult, RunSummary
 from .settle import Fetched, Settler
 
 log = logging.getLogger(__name__)
-
-# What the capture stage's verdict counts as, when the check ends there.
-VERDICT_OUTCOME = {
-    Verdict.GONE: Outcome.GONE,
-    Verdict.FAILED: Outcome.FAILED,
-    Verdict.SKIPPED: Outcome.SKIPPED,
-    Verdict.DEFERRED: Outcome.DEFERRED,
-}
-NOT_MADE = (
-    Verdict.FAILED,
-    Verdict.SKIPPED,
-    Verdict.DEFERRED,
-)  # checks that make no version and confirm none
-
 
 @dataclass(frozen=True)
 class Job:
