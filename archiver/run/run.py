@@ -47,6 +47,7 @@ from .settle import Fetched, Settler
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Job:
     url: str
