@@ -48,3 +48,34 @@ def test_a_failed_push_exits_4_and_keeps_the_local_commit(tmp_path, site):
     ]
     assert str(page_dir(url)) in git(root, "show", "--name-only", "--format=", "HEAD")
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_failed_push_says_git_s_whole_reason_on_one_line(tmp_path, site):
+    url = serve_story(site, "/news/harbour")
+    root = new_archive(tmp_path, push_remote="origin")
+    missing = tmp_path / "nowhere" / "remote.git"
+    git(root, "remote", "add", "origin", str(missing))
+
+    result = run_cli("-q", "add", url, "-a", str(root))
+    assert result.returncode == ExitCode.PUSH_FAILED
+    [line] = [x for x in result.stderr.splitlines() if "push failed" in x]
+    # git says: the path is not a repository, it could not read from the remote, and what to check.
+    assert f"'{missing}' does not appear to be a git repository" in line
+    assert "Could not read from remote repository" in line
+    assert line.endswith("Please make sure you have the correct access rights and the repository exists.")
+
+
+def test_a_push_that_failed_is_retried_by_the_next_run_even_when_nothing_changed(tmp_path, site):
+    url = serve_story(site, "/news/harbour")
+    root = new_archive(tmp_path, push_remote="origin")
+    remote = tmp_path / "remote.git"
+    git(root, "remote", "add", "origin", str(remote))
+    failed = run_cli("-q", "add", url, "-a", str(root))
+    assert failed.returncode == ExitCode.PUSH_FAILED
+
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    quiet = run_cli("-q", "snapshot", "-a", str(root))  # nothing is due: no commit of its own
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    assert git(remote, "rev-parse", "HEAD") == git(root, "rev-parse", "HEAD")
+    again = run_cli("-q", "snapshot", "-a", str(root))  # pushed already: nothing to do, no error
+    assert (again.returncode, again.stderr) == (0, "")

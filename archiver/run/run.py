@@ -224,8 +224,10 @@ class Run:
         # versions. A run that dies before this point records nothing, and its pages are simply due
         # again.
         self.state.record(checks)
-        if summary.commit and self.config.git_push_remote:
-            summary.push_error = self.store.push(self.config.git_push_remote)
+        remote = self.config.git_push_remote
+        # A push that failed is made again by the next run, whether or not that one commits.
+        if remote and (summary.commit or self.store.unpushed(remote)):
+            summary.push_error = self.store.push(remote)
         summary.extract_processes = self.extractor.processes
         summary.finished = datetime.now(UTC)
         summary.timings["total"] = round((summary.finished - self.started).total_seconds(), 3)

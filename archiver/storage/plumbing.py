@@ -42,6 +42,24 @@ INDEX_DAMAGE = (
 )
 
 
+def reason(exc: git.GitCommandError) -> str:
+    """What git said when a command failed, on one line: its stderr lines joined, each `fatal:` or
+    `error:` a clause of its own, without GitPython's framing (`stderr: '…'`)."""
+    text = (exc.stderr or "").strip()
+    text = text.removeprefix("stderr:").strip().removeprefix("'").removesuffix("'")
+    clauses: list[str] = []
+    joined = False  # the next line continues a sentence git wrapped
+    for line in (line.strip() for line in text.splitlines()):
+        if joined and line and not line.startswith(("fatal:", "error:", "hint:", "remote:")):
+            clauses[-1] += " " + line
+        elif line:
+            clauses.append(line)
+        joined = bool(line)  # a blank line ends a paragraph
+    if not clauses:
+        return str(exc)
+    return "; ".join(clause.rstrip(".") for clause in clauses) + "."
+
+
 def head(repo: git.Repo) -> str:
     try:
         head: str = repo.git.rev_parse("--verify", "-q", "HEAD")

@@ -32,6 +32,8 @@ WORK_DIR = ".archiver"  # operational state, never committed (.gitignore)
 CHECKS = f"{WORK_DIR}/checks"
 # WARCs of checks that found a version unchanged (revisits): committed with the run
 CONFIRMED = f"{WARCS}/checks"
+# Where the last successful push went, and which commit: a run pushes whenever that is not HEAD.
+PUSHED = f"{WORK_DIR}/pushed"
 
 # git does not fsync by default: a power cut after a commit could leave the branch pointing at empty
 # objects. Its own remedy (core.fsync with fsyncMethod=batch) flushed 1,900 objects in 0.6 s; a
@@ -388,16 +390,27 @@ class Store:
             return set(repo.git.rev_list(commit).split())
 
     def push(self, remote: str) -> str | None:
-        """Push the current branch to `remote`; the error message if it failed (the commit
-        stays)."""
+        """Push the current branch to `remote`; git's whole reason, on one line, if it failed (the
+        commit stays, and `unpushed` says so until a push succeeds)."""
         with self._repo() as repo:
+            head = plumbing.head(repo)
             try:
                 repo.git.push("--quiet", remote, "HEAD", env={"GIT_TERMINAL_PROMPT": "0"})
             except git.GitCommandError as exc:
-                message = (exc.stderr or str(exc)).strip().splitlines()
-                log.info("git push to %s failed: %s", remote, message[-1] if message else exc)
-                return message[-1] if message else str(exc)
+                reason = plumbing.reason(exc)
+                log.info("git push to %s failed: %s", remote, reason)
+                return reason
+        atomic.write_text(self.root / PUSHED, f"{remote}\n{head}\n")
         return None
+
+    def unpushed(self, remote: str) -> bool:
+        """The current commit has not been pushed to `remote` (a push failed, or none was made)."""
+        try:
+            pushed = (self.root / PUSHED).read_text(encoding="utf-8").split()
+        except (OSError, UnicodeError):
+            return True
+        with self._repo() as repo:
+            return pushed != [remote, plumbing.head(repo)]
 
     def _files(self, paths: Iterable[str]) -> list[str]:
         """Files to stage: a page folder stands for its files (present or deleted), anything else
