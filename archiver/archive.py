@@ -220,7 +220,13 @@ class Archive:
         with recovery.guarded(self.root, self.store) as recovered, closing(self._state()) as state:
             run = Run(self.root, self.config, self.store, state, set(tracked), force=force)
             sources: list[str] = []
+            waiting: list[tuple[str, str]] = []
             if whole and not force:
+                waiting = sorted(
+                    (known.next_due, u)
+                    for u, known in run.states.items()
+                    if known.next_due and not known.due(run.started)
+                )
                 urls = [u for u in urls if u not in run.states or run.states[u].due(run.started)]
             if whole and (self.config.sources.depth if depth is None else depth) > 0:
                 # A whole-archive run also checks the known sources no article cites any more: due
@@ -245,6 +251,8 @@ class Archive:
                 sources=sources,
             )
         summary.recovered = recovered.set_aside
+        if waiting:
+            summary.waiting, summary.next_check = len(waiting), waiting[0]
         return summary
 
     # -- reading ------------------------------------------------------------------------------

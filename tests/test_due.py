@@ -15,11 +15,12 @@ from support.commands import git, run_cli
 from support.newssite import article
 from support.schedule import (
     EDIT,
-    NOTHING_DUE,
     STORY,
     interval,
+    make_due,
     minutes_until_due,
     new_archive,
+    nothing_due,
     outcomes,
     reopen,
     serve_story,
@@ -37,7 +38,7 @@ def test_snapshot_checks_nothing_until_due_and_all_checks_everything(tmp_path, s
     head, requests = git(root, "rev-parse", "HEAD"), len(site.requests)
 
     result = run_cli("snapshot", "-a", str(root))
-    assert (result.returncode, result.stdout.splitlines(), result.stderr) == (0, [NOTHING_DUE], "")
+    assert (result.returncode, result.stderr) == (0, "") and nothing_due(result.stdout, url)
     assert len(site.requests) == requests  # not even robots.txt
     assert git(root, "rev-parse", "HEAD") == head
 
@@ -86,7 +87,8 @@ def test_interval_grows_while_unchanged_is_capped_and_resets_after_a_change(arch
     archive.add([url])
     seen = [interval(archive.root, url)]
     for _ in range(4):
-        assert outcomes(archive.snapshot(all_pages=True)) == {url: "unchanged"}
+        make_due(archive.root)
+        assert outcomes(archive.snapshot()) == {url: "unchanged"}
         seen.append(interval(archive.root, url))
     assert seen == pytest.approx([0.002, 0.006, 0.018, 0.05, 0.05])
     assert minutes_until_due(state_pages(archive.root)[url]) == pytest.approx(0.05, abs=1e-6)
@@ -110,9 +112,11 @@ def test_schedule_rules_override_the_bounds_first_match_wins(archive, site):
     )
     archive.add([live, news])
     assert (interval(archive.root, live), interval(archive.root, news)) == (1.0, 100.0)
-    archive.snapshot(all_pages=True)
+    make_due(archive.root)
+    archive.snapshot()
     assert (interval(archive.root, live), interval(archive.root, news)) == (2.0, 200.0)
-    archive.snapshot(all_pages=True)
+    make_due(archive.root)
+    archive.snapshot()
     assert (interval(archive.root, live), interval(archive.root, news)) == (3.0, 400.0)
 
 
@@ -145,7 +149,7 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     assert run_cli("add", url, "-a", str(root)).returncode == 0
     head, tracked = git(root, "rev-parse", "HEAD"), git(root, "ls-files")
     texts = {u: (root / page_dir(u) / "article.md").read_text() for u in (url, source)}
-    assert run_cli("snapshot", "-a", str(root)).stdout.splitlines() == [NOTHING_DUE]
+    assert nothing_due(run_cli("snapshot", "-a", str(root)).stdout)
 
     for path in (root / ".archiver").glob("state.sqlite*"):
         path.unlink()
@@ -165,7 +169,7 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     log = json.loads(run_cli("log", url, "--json", "-a", str(root)).stdout)
     assert [(v["version"], v["kind"]) for v in log] == [(1, "new")]
     assert set(state_pages(root)) == {url, source}  # the schedule starts afresh
-    assert run_cli("snapshot", "-a", str(root)).stdout.splitlines() == [NOTHING_DUE]
+    assert nothing_due(run_cli("snapshot", "-a", str(root)).stdout)
 
 
 # The state database of archiver before the schedule and revisits (no user_version): a real older
@@ -253,3 +257,42 @@ def test_snapshot_all_checks_sources_no_article_cites_any_more(archive, site, ot
     assert source in outcomes(
         archive.snapshot(all_pages=True)
     )  # "every tracked URL and source, due or not"
+
+
+def test_checks_by_hand_do_not_stretch_the_schedule(tmp_path, site):
+    """Four `--all` checks of an unchanged page leave its next check where it was; a change found by
+    hand resets it."""
+    paragraphs = list(STORY)
+    site.page("/news/harbour", lambda: article("Harbour dredging plan approved", paragraphs))
+    url = site.url("/news/harbour")
+    root = new_archive(tmp_path)
+    assert run_cli("add", url, "-a", str(root)).returncode == 0
+    before = state_pages(root)[url]
+    for _ in range(4):
+        assert "1 unchanged" in run_cli("snapshot", "--all", "-a", str(root)).stdout
+    after = state_pages(root)[url]
+    assert (after["next_due"], after["interval_minutes"]) == (
+        before["next_due"],
+        before["interval_minutes"],
+    )
+    assert after["last_checked"] > before["last_checked"]  # the checks happened, and are recorded
+
+    paragraphs.append(EDIT)
+    assert "1 changed" in run_cli("snapshot", url, "-a", str(root)).stdout
+    edited = state_pages(root)[url]
+    assert edited["next_due"] > before["next_due"] and minutes_until_due(edited) == 15.0
+
+
+def test_nothing_due_says_what_comes_next_and_how_to_check_now(tmp_path, site):
+    first, second = serve_story(site, "/news/harbour"), serve_story(site, "/news/ferry")
+    root = new_archive(tmp_path)
+    assert run_cli("add", first, "-a", str(root)).returncode == 0
+    assert run_cli("add", second, "-a", str(root)).returncode == 0
+    result = run_cli("snapshot", "-a", str(root))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert nothing_due(result.stdout, first)  # the first added comes due first
+    assert "(2 pages wait;" in result.stdout
+    summary = json.loads(run_cli("snapshot", "--json", "-a", str(root)).stdout)
+    due = state_pages(root)[first]["next_due"]
+    assert (summary["waiting"], summary["next_check"]) == (2, {"due": due, "url": first})
+    assert run_cli("-q", "snapshot", "-a", str(root)).stdout == ""  # cron stays silent

@@ -62,7 +62,9 @@ def test_a_failed_push_says_git_s_whole_reason_on_one_line(tmp_path, site):
     # git says: the path is not a repository, it could not read from the remote, and what to check.
     assert f"'{missing}' does not appear to be a git repository" in line
     assert "Could not read from remote repository" in line
-    assert line.endswith("Please make sure you have the correct access rights and the repository exists.")
+    assert line.endswith(
+        "Please make sure you have the correct access rights and the repository exists."
+    )
 
 
 def test_a_push_that_failed_is_retried_by_the_next_run_even_when_nothing_changed(tmp_path, site):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..storage.meta import Kind
@@ -61,9 +61,10 @@ class RunSummary:
     push_error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     extract_processes: int = 0  # the most worker processes extracting text at once
-    recovered: list[str] = field(
-        default_factory=list
-    )  # WARCs of an interrupted run, set aside first
+    # WARCs of an interrupted run, set aside first
+    recovered: list[str] = field(default_factory=list)
+    waiting: int = 0  # pages not due yet, in a run that checks what is due
+    next_check: tuple[str, str] | None = None  # (when, URL) of the first of them to come due
 
     def counts(self) -> dict[str, int]:
         counts = {str(outcome): 0 for outcome in Outcome}
@@ -81,12 +82,24 @@ class RunSummary:
         return any(r.outcome == Outcome.FAILED for r in self.results)
 
     def line(self) -> str:
+        if not self.results and self.next_check:
+            return self._nothing_due()
         quiet = (Outcome.GONE, Outcome.SKIPPED, Outcome.DEFERRED)
         shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in quiet)
         sources = sum(r.role == "source" for r in self.results)
         scope = f" ({len(self.results) - sources} articles, {sources} sources)" if sources else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
         return f"{len(self.results)} checked{scope}: {shown}{tail}"
+
+    def _nothing_due(self) -> str:
+        when, url = self.next_check or ("", "")
+        due = datetime.fromisoformat(when).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        pages = "1 page waits" if self.waiting == 1 else f"{self.waiting} pages wait"
+        tail = f"commit {self.commit[:10]}" if self.commit else "no commit"
+        return (
+            f"0 checked: nothing is due ({pages}; the first, {url}, at {due}); to check now, run "
+            f"`archiver snapshot --all` or name the URL; {tail}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,5 +114,9 @@ class RunSummary:
             "timings": self.timings,
             "extract_processes": self.extract_processes,
             "recovered": self.recovered,
+            "waiting": self.waiting,
+            "next_check": (
+                {"due": self.next_check[0], "url": self.next_check[1]} if self.next_check else None
+            ),
             "results": [asdict(r) for r in self.results],
         }

@@ -30,7 +30,7 @@ from ..text.normalize import Document, extractor_versions
 from . import classify
 from .classify import Change
 from .due import due_at, next_interval
-from .results import KIND_OUTCOME, PageResult
+from .results import KIND_OUTCOME, VERSION_OUTCOMES, PageResult
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class Settler:
         self.failures = WarcFile(root, f"{config.warc_prefix}-failed", started, info, base=CHECKS)
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageFiles] = {}  # each page's current files, as this run left them
+        self.started = started
         self.latest_capture = started  # the commit is dated at the last capture it holds
 
     def close(self) -> tuple[str | None, str | None]:
@@ -155,6 +156,12 @@ class Settler:
         final = capture.final
         known = self.states.get(url)
         interval = next_interval(self.config.schedule, url, result.outcome, known, capture.started)
+        next_due = due_at(capture.started, interval)
+        # Checked by hand before it was due (`--all`, or the URL named): a change resets the schedule,
+        # but a page found as it was keeps its schedule, which learns stability from due checks only.
+        if result.outcome not in VERSION_OUTCOMES and known and not known.due(self.started):
+            interval = known.interval_minutes or interval
+            next_due = known.next_due or next_due
         # Validators always describe the response archived as the current version, so that a 304
         # means "the bytes we hold": a 200 that made no version (same text, other bytes) keeps the
         # old ones.
@@ -174,7 +181,7 @@ class Settler:
             error=result.error,
             role=result.role,
             interval_minutes=interval,
-            next_due=due_at(capture.started, interval),
+            next_due=next_due,
             etag=etag,
             last_modified=last_modified,
         )

@@ -7,6 +7,7 @@ Shared by test_due, test_politeness, test_retry_after, test_validators, test_cro
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 import time
@@ -24,7 +25,22 @@ STORY = [
     "Dredging is due to start in the spring and to last for about eighteen months in total.",
 ]
 EDIT = "A late amendment limits the work to the winter months, when fewer fish spawn in the bay."
-NOTHING_DUE = "0 checked: 0 new, 0 changed, 0 unchanged, 0 failed; no commit"
+# What a snapshot says when nothing is due: how many pages wait, which comes first and when, and how
+# to check now.
+NOTHING_DUE = re.compile(
+    r"0 checked: nothing is due \((1 page waits|\d+ pages wait); the first, (?P<url>\S+), at "
+    r"\d{4}-\d\d-\d\d \d\d:\d\d UTC\); to check now, run `archiver snapshot --all` or name the URL; "
+    r"no commit"
+)
+
+
+def nothing_due(stdout: str, url: str | None = None) -> bool:
+    """`stdout` is the one line of a snapshot that found nothing due (the first to come due: `url`)."""
+    lines = stdout.splitlines()
+    found = NOTHING_DUE.fullmatch(lines[0]) if len(lines) == 1 else None
+    return found is not None and url in (None, found["url"])
+
+
 EXE = Path(sys.executable).with_name("archiver")
 JITTER = 0.08  # seconds: request times seen by the server wander this much on a loaded machine
 
@@ -63,6 +79,16 @@ def minutes_until_due(row: sqlite3.Row) -> float:
         datetime.fromisoformat(row["last_checked"]),
     )
     return (due - checked).total_seconds() / 60
+
+
+def make_due(root: Path) -> None:
+    """Every page due now, as if its time had come: the schedule learns only from due checks."""
+    db = sqlite3.connect(root / ".archiver" / "state.sqlite")
+    try:
+        with db:
+            db.execute("UPDATE pages SET next_due = ?", (datetime.now(UTC).isoformat(),))
+    finally:
+        db.close()
 
 
 def sleep_until_due(root: Path, *urls: str) -> None:
