@@ -630,12 +630,14 @@ def _finish(
         changed = (
             summary.changed
         )  # a commit of confirmations alone is no news (cron mails what -q prints)
-        if ctx.obj["verbose"] or sys.stdout.isatty():
-            for result in summary.results:
-                if result.outcome == Outcome.FAILED:
-                    _say(f"failed: {result.url}: {result.error}", err=True)
+        for result in summary.results:  # named even under -q: cron mails what went wrong, and why
+            if result.outcome == Outcome.FAILED:
+                _say(f"failed: {result.url}: {result.error}", err=True)
         if changed or summary.any_failed or not ctx.obj["quiet"]:
             _say(summary.line())
+        if not ctx.obj["quiet"]:
+            for note in summary.notes():
+                _say(f"archiver: note: {note}", err=True)
     if summary.recovered:  # even with -q: evidence was set aside, and someone should know
         _say(
             "archiver: warning: the previous run was interrupted; its uncommitted captures were "

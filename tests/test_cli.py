@@ -207,3 +207,13 @@ def test_add_reads_urls_from_a_file(tmp_path, site):
     result = run_cli("add", "--file", str(listing), "-a", str(tmp_path / "arc"))
     assert result.returncode == 0, result.stderr
     assert "3 new" in result.stdout
+
+
+def test_a_failed_url_is_named_on_stderr_even_under_quiet(tmp_path, story, site):
+    """Cron mails what `-q` prints: the failure's URL and reason, not only a count."""
+    root = tmp_path / "arc"
+    run_cli("add", story, "-a", str(root))
+    site.routes["/local/budget"] = Response(status=500, body=b"oops")
+    result = run_cli("-q", "snapshot", "--all", "-a", str(root))
+    assert result.returncode == ExitCode.SOME_FAILED
+    assert f"failed: {story}: HTTP 500" in result.stderr.splitlines()[0]

@@ -393,3 +393,33 @@ def test_sources_are_rechecked_with_their_article(site, other, archive):
     confirmed = sum(outcome == "unchanged" for outcome in by_url.values())
     subject = git(archive.root, "log", "-1", "--format=%s").strip()
     assert subject == f"archiver: 1 changed, {confirmed} confirmed unchanged"
+
+
+def test_sources_skipped_by_policy_say_why_and_which_setting_and_come_back_when_allowed(
+    tmp_path, site, other
+):
+    """A source on a private address is skipped by default; the run says so on one line that names
+    the setting, and once it is set a plain snapshot archives the source."""
+    other.page(
+        "/reports/audit", article("The audit report", ["It found twelve unsigned payments."])
+    )
+    source = other.url("/reports/audit")
+    site.page(
+        "/news/audit", article("Audit finds gaps", ["The audit is out."], [(source, "audit")])
+    )
+    story = site.url("/news/audit")
+    root = tmp_path / "arc"
+    assert run_cli("init", str(root)).returncode == 0
+
+    added = run_cli("add", story, "-a", str(root))
+    assert added.returncode == 0 and "1 skipped" in added.stdout
+    [note] = [line for line in added.stderr.splitlines() if line.startswith("archiver: note:")]
+    assert f"skipped {source}: 127.0.0.2 resolves to non-public address 127.0.0.2" in note
+    assert note.endswith("set `sources.allow_private = true` in archiver.toml")
+    assert run_cli("-q", "snapshot", "-a", str(root)).stderr == ""  # cron is not told every run
+
+    toml = root / "archiver.toml"
+    toml.write_text(toml.read_text().replace("allow_private = false", "allow_private = true"))
+    again = run_cli("snapshot", "-a", str(root))
+    assert again.returncode == 0 and "1 new" in again.stdout, again.stdout
+    assert (root / page_dir(source) / "article.md").exists()

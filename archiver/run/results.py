@@ -9,6 +9,14 @@ from typing import Any
 from ..storage.meta import Kind
 from ..storage.state import Outcome
 
+# Why a page was skipped by policy, and the setting that allows it.
+SKIP_FIXES = (
+    (
+        "non-public address",
+        "to archive such pages, set `sources.allow_private = true` in archiver.toml",
+    ),
+    ("robots.txt", "to ignore robots.txt, set `fetch.robots = false` in archiver.toml"),
+)
 # The outcome each kind of version counts as.
 KIND_OUTCOME: dict[str, Outcome] = {
     Kind.NEW: Outcome.NEW,
@@ -90,6 +98,17 @@ class RunSummary:
         scope = f" ({len(self.results) - sources} articles, {sources} sources)" if sources else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
         return f"{len(self.results)} checked{scope}: {shown}{tail}"
+
+    def notes(self) -> list[str]:
+        """One line per kind of page skipped by policy: how many, the first, why, and the setting."""
+        skipped = [r for r in self.results if r.outcome == Outcome.SKIPPED]
+        lines = []
+        for cause, fix in SKIP_FIXES:
+            pages = [r for r in skipped if cause in (r.error or "")]
+            if pages:
+                more = f" (and {len(pages) - 1} more)" if len(pages) > 1 else ""
+                lines.append(f"skipped {pages[0].url}: {pages[0].error}{more}; {fix}")
+        return lines
 
     def _nothing_due(self) -> str:
         when, url = self.next_check or ("", "")

@@ -162,6 +162,10 @@ class Settler:
         if result.outcome not in VERSION_OUTCOMES and known and not known.due(self.started):
             interval = known.interval_minutes or interval
             next_due = known.next_due or next_due
+        if (
+            result.outcome == Outcome.SKIPPED
+        ):  # by policy: tried again as soon as the settings allow
+            next_due = capture.started.isoformat()
         # Validators always describe the response archived as the current version, so that a 304
         # means "the bytes we hold": a 200 that made no version (same text, other bytes) keeps the
         # old ones.
