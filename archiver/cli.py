@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from typer._click.exceptions import ClickException  # typer ships its own click
+from typer.core import TyperGroup
 
 from . import __version__, cron, untrusted
 from .archive import Archive
@@ -32,7 +34,82 @@ from .storage.state import Outcome
 
 logger = logging.getLogger("archiver")
 
+# Options of the command line as a whole, written before the command or after it.
+_GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
+_ARCHIVE_OPTIONS = ("-a", "--archive")
+
+
+def _global_options_in_place(args: list[str]) -> list[str]:
+    """`args` with `-v`/`-q` moved before the command and `-a DIR` after it, wherever the user put
+    them: click reads the first only before the command, the second only after it."""
+    command = next(
+        (i for i, arg in enumerate(args) if not arg.startswith("-") and not _is_value(args, i)),
+        None,
+    )
+    if command is None:
+        return args
+    before, name, after = args[:command], args[command], args[command + 1 :]
+    moved_after: list[str] = []
+    kept_before: list[str] = []
+    i = 0
+    while i < len(before):
+        arg = before[i]
+        if arg in _ARCHIVE_OPTIONS and i + 1 < len(before):
+            moved_after += before[i : i + 2]
+            i += 2
+            continue
+        (
+            moved_after if arg.startswith(("--archive=", "-a")) and arg != "-a" else kept_before
+        ).append(arg)
+        i += 1
+    end = after.index("--") if "--" in after else len(after)
+    hoisted = [arg for arg in after[:end] if arg in _GLOBAL_FLAGS]
+    rest = [arg for arg in after[:end] if arg not in _GLOBAL_FLAGS] + after[end:]
+    return [*kept_before, *hoisted, name, *moved_after, *rest]
+
+
+def _is_value(args: list[str], i: int) -> bool:
+    """`args[i]` is the value of an archive option before it."""
+    return i > 0 and args[i - 1] in _ARCHIVE_OPTIONS
+
+
+class _Commands(TyperGroup):
+    """The command line: global options before or after the command, and every usage error one line
+    (`archiver: error: …`, exit 2) rather than a box."""
+
+    def main(  # type: ignore[override]  # the same call, typed loosely by click
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = _global_options_in_place(list(sys.argv[1:] if args is None else args))
+        try:
+            code = super().main(argv, prog_name or "archiver", complete_var, False, **extra)
+        except ClickException as exc:
+            code = _usage_error(exc)
+        except typer.Abort:
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: ClickException) -> int:
+    context = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+        typer.echo(context.get_help())  # `archiver` alone: the help, as before
+        return exc.exit_code
+    where = f" (see `{context.command_path} -h`)" if context is not None else ""
+    message = " ".join(exc.format_message().split())
+    _say(f"archiver: error: {message}{where}", err=True)
+    return exc.exit_code
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="archiver",
     help="Archive news articles and the sources they cite: WARC evidence, normalized text, git history.",
     no_args_is_help=True,
@@ -112,15 +189,21 @@ def _version(value: bool) -> None:
 def _main(
     ctx: typer.Context,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More detail (-vv: debug).")
+        int,
+        typer.Option("--verbose", "-v", count=True, metavar="", help="More detail (-vv: debug)."),
     ] = 0,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing unless something changed.")
+        bool,
+        typer.Option("--quiet", "-q", metavar="", help="Print nothing unless something changed."),
     ] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            callback=_version,
+            is_eager=True,
+            metavar="",
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:

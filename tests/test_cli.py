@@ -217,3 +217,40 @@ def test_a_failed_url_is_named_on_stderr_even_under_quiet(tmp_path, story, site)
     result = run_cli("-q", "snapshot", "--all", "-a", str(root))
     assert result.returncode == ExitCode.SOME_FAILED
     assert f"failed: {story}: HTTP 500" in result.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-a", "{root}", "list", "--json"),
+        ("list", "--json", "-a", "{root}"),
+        ("--archive={root}", "list", "--json"),
+        ("list", "-q", "--json", "-a", "{root}"),
+        ("-v", "list", "--json", "-a", "{root}"),
+        ("list", "-vv", "--archive", "{root}", "--json"),
+    ],
+)
+def test_global_options_go_before_or_after_the_command(tmp_path, args):
+    root = tmp_path / "arc"
+    assert run_cli("init", str(root)).returncode == 0
+    result = run_cli(*(arg.format(root=root) for arg in args))
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("list", "--bogus"), "archiver: error: No such option: --bogus (see `archiver list -h`)"),
+        (("-v", "2", "list"), "archiver: error: No such command '2'. (see `archiver -h`)"),
+        (("diff",), "archiver: error: Missing argument 'url'. (see `archiver diff -h`)"),
+        (
+            ("snapshot", "--depth", "x"),
+            "archiver: error: Invalid value for '--depth': Input should be a valid integer",
+        ),
+    ],
+)
+def test_every_usage_error_is_one_line_with_exit_2(tmp_path, args, message):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == ExitCode.USAGE
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
+    assert result.stdout == ""
