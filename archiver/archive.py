@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from .history.compare import compare, parse_links
 from .history.timeline import History
 from .run import rebuild as rebuildmod
 from .run import recovery, reseed
-from .run.results import PageResult, RunSummary
+from .run.results import OnResult, RunSummary
 from .run.run import Run
 from .storage import atomic
 from .storage.lock import ArchiveLock
@@ -163,7 +163,7 @@ class Archive:
     def add(
         self,
         urls: Iterable[str],
-        on_result: Callable[[PageResult], None] | None = None,
+        on_result: OnResult | None = None,
         depth: int | None = None,
     ) -> tuple[list[str], RunSummary]:
         """Track `urls` (validated first: nothing is written if one is bad) and snapshot them now.
@@ -181,7 +181,7 @@ class Archive:
     def snapshot(
         self,
         urls: Iterable[str] | None = None,
-        on_result: Callable[[PageResult], None] | None = None,
+        on_result: OnResult | None = None,
         depth: int | None = None,
         all_pages: bool = False,
     ) -> RunSummary:
@@ -207,7 +207,7 @@ class Archive:
     def _run(
         self,
         urls: list[str],
-        on_result: Callable[[PageResult], None] | None,
+        on_result: OnResult | None,
         depth: int | None,
         force: bool,
         tracked: list[str],

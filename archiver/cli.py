@@ -11,13 +11,14 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from git.exc import GitCommandNotFound
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
 from typer._click.exceptions import ClickException  # typer ships its own click
@@ -27,7 +28,7 @@ from . import __version__, cron, untrusted
 from .archive import Archive
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
 from .history import render
-from .run.results import PageResult, RunSummary
+from .run.results import OnResult, RunSummary
 from .storage import atomic
 from .storage.meta import GONE_KINDS
 from .storage.state import Outcome
@@ -672,6 +673,14 @@ def _read_url_file(file: Path | None) -> list[str]:
     ]
 
 
+class _Clock(ProgressColumn):
+    """Time since the run began, running until it ends (rich's own stops when the count is full,
+    while the run still commits)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(str(timedelta(seconds=int(task.elapsed or 0))), style="progress.elapsed")
+
+
 class _progress:
     """A rich progress bar on a terminal; nothing at all otherwise (cron mails what we print)."""
 
@@ -682,7 +691,7 @@ class _progress:
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TimeElapsedColumn(),
+                _Clock(),
                 console=Console(stderr=True),
                 transient=True,
             )
@@ -691,13 +700,14 @@ class _progress:
         )
         self.total = total
 
-    def __enter__(self) -> Callable[[PageResult], None] | None:
+    def __enter__(self) -> OnResult | None:
         if self.bar is None:
             return None
         self.bar.start()
         bar = self.bar
         task = bar.add_task("snapshot", total=self.total)
-        return lambda result: bar.advance(task)
+        # The total grows as the pages checked bring sources.
+        return lambda result, known: bar.update(task, advance=1, total=max(known, self.total))
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,11 @@ class PageResult:
         role = " source" if self.role == "source" else ""
         detail = f" ({self.summary})" if self.kind != Kind.NEW and self.summary else ""
         return f"{self.kind}{role}: {self.url}{detail}"
+
+
+# Called as each check is settled, with how many checks the run knows of so far: the sources found
+# in the pages checked add to it as the run goes.
+OnResult = Callable[[PageResult, int], None]
 
 
 @dataclass

@@ -42,7 +42,7 @@ from ..storage.store import (
 from ..text.extract import Extractor, Unextractable, body_of
 from ..text.links import Link
 from ..text.normalize import Document, extractor_versions
-from .results import VERSION_OUTCOMES, PageResult, RunSummary
+from .results import VERSION_OUTCOMES, OnResult, PageResult, RunSummary
 from .settle import Fetched, Settler
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class Run:
     def execute(
         self,
         urls: list[str],
-        on_result: Callable[[PageResult], None] | None = None,
+        on_result: OnResult | None = None,
         extra_paths: tuple[str, ...] = (),
         depth: int | None = None,
         sources: Iterable[str] = (),
@@ -143,10 +143,10 @@ class Run:
             summary.results.append(result)
             if check is not None:
                 checks.append(check)
-            if on_result:
-                on_result(result)
             if result.depth < max_depth:
                 self._follow(frontier, job, result, links)
+            if on_result:
+                on_result(result, len(frontier.scheduled))
 
         self._capture_all(frontier, report, summary)
         self._finish(summary, urls, checks, extra_paths)
