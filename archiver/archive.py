@@ -30,9 +30,10 @@ from .run.results import OnResult, RunSummary
 from .run.run import Run
 from .storage import atomic
 from .storage.lock import ArchiveLock
-from .storage.meta import Kind, PageMeta
+from .storage.meta import GONE_KINDS, Kind, PageMeta
+from .storage.meta import load as load_meta
 from .storage.state import Outcome, PageState, State, read_pages
-from .storage.store import WORK_DIR, Store
+from .storage.store import META, WORK_DIR, Store
 from .storage.versions import Version
 from .urls import normalize_url
 
@@ -347,12 +348,27 @@ class Archive:
     ) -> list[PageInfo]:
         states = read_pages(self.root / WORK_DIR / STATE_NAME)
         now, limit = datetime.now(UTC), self.config.unreachable_after_days
-        return [
+        infos = [
             _page_info(
                 url, self.store.folder(url), metas.get(url), states.get(url), role, now, limit
             )
             for url in urls
         ]
+        for info in infos:
+            if not info.title and info.kind in GONE_KINDS:
+                info.title = self._last_title(info.folder)
+        return infos
+
+    def _last_title(self, folder: str) -> str:
+        """The title a page had before it went (a gone version has none of its own)."""
+        for revision in reversed(self.store.history(f"{folder}/{META}")):
+            try:
+                title = load_meta(revision.content).get("title")
+            except ValueError:
+                continue
+            if title:
+                return title
+        return ""
 
 
 def _page_info(
@@ -390,4 +406,7 @@ def _status(
         return "unreachable" if state.failing_for_days(now) >= unreachable_after else Outcome.FAILED
     if state.last_outcome == Outcome.SKIPPED:
         return Outcome.SKIPPED
-    return Kind.SOFT_404 if meta.get("kind") == Kind.SOFT_404 else str(state.last_status)
+    if meta.get("kind") == Kind.SOFT_404:
+        return Kind.SOFT_404
+    # 304: the server's word that the archived version stands, as `snapshot` counts it.
+    return Outcome.UNCHANGED if state.last_status == 304 else str(state.last_status)

@@ -357,13 +357,16 @@ def list_(
         _say("".join("\t".join(row) + "\n" for row in rows), nl=False)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("status", "versions", "last change", "next due", "role", "title", "url"):
-        table.add_column(
-            column, overflow="fold", justify="right" if column == "versions" else "left"
-        )
+    for column in ("status", "versions", "last change", "next due", "role"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "versions" else "left")
+    # URLs stay whole, to be copied; a long title is cut short instead.
+    table.add_column("title", no_wrap=True, overflow="ellipsis", min_width=10)
+    table.add_column(
+        "url", no_wrap=True, overflow="ignore", min_width=max(len(p.url) for p in pages)
+    )
     for row in rows:  # Text, not markup: a title such as "[link=…]" is shown as written
         table.add_row(*(Text(untrusted.printable(cell)) for cell in row))
-    Console().print(table)
+    Console().print(table, crop=False)  # a line longer than the terminal wraps there, URL whole
 
 
 @app.command("log")
