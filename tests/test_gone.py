@@ -6,6 +6,7 @@ back is `restored`; what `log`, `diff`, `show` and plain git say of each.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support.archives import folder, meta
@@ -109,7 +110,7 @@ def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archiv
     assert deletion["to"]["kind"] == "gone" and deletion["headline"] == {"from": HEADLINE, "to": ""}
     assert deletion["body"] == [{"op": "delete", "old": SENTENCES, "new": [], "words": None}]
     assert deletion["counts"]["sentences_removed"] == len(SENTENCES)
-    restoration = cli_ok(archive, "diff", story.url)
+    restoration = cli_ok(archive, "diff", story.url, "3", "4")
     assert (
         f"from v3 {minute(log[2]['captured_at'])} UTC gone HTTP 410 ({log[2]['commit'][:10]})\n"
         in restoration
@@ -123,6 +124,15 @@ def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archiv
         and "".join(f"+ {s}\n" for s in SENTENCES) in restoration
     )
     assert cli_json(archive, "diff", story.url, "1", "4")["summary"] == "no change in the text"
+    # The report's "Check" command for the gone version names a file its commit holds.
+    page = archive.root.parent / "report.html"
+    cli_ok(archive, "report", story.url, "1", "2", "-o", str(page))
+    [command] = re.findall(r"git show ([0-9a-f]{10}:[^<]*meta\.json)", page.read_text())
+    assert json.loads(git(archive.root, "show", command))["kind"] == "gone"
+    # By default, what came back is compared with what went: the last version with text.
+    back = cli_json(archive, "diff", story.url)
+    assert (back["from"]["version"], back["to"]["version"]) == (1, 4)
+    assert back["summary"] == "no change in the text"
 
     # Plain git: the deletion and the restoration of article.md, with their messages.
     article_md = rel(story.url, "article.md")
@@ -228,9 +238,14 @@ def test_redirect_to_the_home_page_or_a_section_front_is_a_soft_404(site, archiv
         log[1]["commit"][:10],
         reason,
     ]
-    back = cli_json(archive, "diff", story.url)  # the restoration brings every sentence back
+    back = cli_json(
+        archive, "diff", story.url, "2", "3"
+    )  # the restoration brings every sentence back
     assert (back["from"]["kind"], back["to"]["kind"]) == ("soft-404", "restored")
     assert back["body"] == [{"op": "insert", "old": [], "new": SENTENCES, "words": None}]
+    default = cli_json(archive, "diff", story.url)  # what came back, against what went
+    assert (default["from"]["kind"], default["to"]["kind"]) == ("new", "restored")
+    assert default["summary"] == "no change in the text"
     shown = cli(archive, "show", story.url, "--at", "2")
     assert shown.returncode == 0 and shown.stdout == "" and f"soft-404: {reason}" in shown.stderr
     assert cli_ok(archive, "show", story.url, "--at", "-1") == original

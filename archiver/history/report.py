@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from ..storage.meta import GONE_KINDS
 from ..storage.versions import Version
 from .align import Budget
 from .citations import ALIVE, CHANGED, GONE, NOT_ARCHIVED, CitedSource
@@ -370,7 +371,11 @@ def _evidence_card(label: str, version: Version, folder: str) -> str:
                     f"(identical payload, stored once)",
                 )
             )
-    checks = [f"git show {version.commit[:10]}:{folder}/article.md"]
+    # A version without text (gone, a soft 404, a file we keep no text of) has no article.md.
+    textless = version.kind in GONE_KINDS or "content_digest" in version.meta
+    checks = [
+        f"git show {version.commit[:10]}:{folder}/{'meta.json' if textless else 'article.md'}"
+    ]
     if warc.get("file") is not None:
         held = warc.get("refers_to") or warc
         checks.insert(0, f"warcio extract {held.get('file')} {held.get('offset')}")

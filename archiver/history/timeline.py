@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time
 from ..errors import FolderCollision, UsageError
 from ..evidence.confirmations import Confirmation, confirmations
 from ..evidence.warc import whole_second
+from ..storage.meta import GONE_KINDS, Kind
 from ..storage.meta import load as load_meta
 from ..storage.store import ARTICLE, LINKS, META, Store
 from ..storage.versions import Version
@@ -102,14 +103,16 @@ class History:
         )
 
     def pair(self, old: str | None, new: str | None) -> tuple[Version, Version]:
-        """FROM and TO of a diff: TO defaults to the latest version, FROM to the one before TO."""
+        """FROM and TO of a diff: TO defaults to the latest version, FROM to the one before TO; for
+        a page back after it was gone, the last version before it went (what came back is compared
+        with what went, not with the deletion)."""
         after = self.resolve(new, default=-1)
-        before = (
-            self.resolve(old)
-            if old is not None
-            else _by_number(self.versions(), max(after.number - 1, 1))
-        )
-        return before, after
+        if old is not None:
+            return self.resolve(old), after
+        earlier = self.versions()[: max(after.number - 1, 1)]
+        if after.kind == Kind.RESTORED:
+            earlier = [v for v in earlier if v.kind not in GONE_KINDS] or earlier
+        return earlier[-1], after
 
     def text(self, version: Version) -> str | None:
         return self.store.read_at(version.commit, f"{self.folder}/{ARTICLE}")
