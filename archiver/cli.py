@@ -26,12 +26,13 @@ from typer.core import TyperGroup
 
 from . import __version__, cron, untrusted
 from .archive import Archive
-from .errors import ArchiveDamaged, ArchiverError, ExitCode, UsageError, unwritable
+from .errors import ArchiveDamaged, ArchiverError, ExitCode, InvalidURL, UsageError, unwritable
 from .history import render
 from .run.results import OnResult, RunSummary
 from .storage import atomic
 from .storage.meta import GONE_KINDS
 from .storage.state import Outcome
+from .urls import normalize_url
 
 logger = logging.getLogger("archiver")
 
@@ -284,6 +285,10 @@ def add(
     arc = Archive.open(archive, create=True)
     with _progress(len(wanted), ctx, as_json) as on_result:
         added, summary = arc.add(wanted, on_result, depth=0 if no_sources else depth)
+    if not as_json and not ctx.obj["quiet"]:
+        already = [r.url for r in summary.results if r.depth == 0 and r.url not in added]
+        for url in already:
+            _say(f"archiver: note: already tracked: {url} (checked now all the same)", err=True)
     _finish(ctx, summary, as_json, extra={"added": added})
 
 
@@ -666,14 +671,18 @@ def _read_url_file(file: Path | None) -> list[str]:
         data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
-    lines = untrusted.lines(data)
-    if None in lines:
-        raise UsageError(f"{file} line {lines.index(None) + 1} is not UTF-8 text")
-    return [
-        line.strip()
-        for line in lines
-        if line and line.strip() and not line.lstrip().startswith("#")
-    ]
+    urls = []
+    for number, line in enumerate(untrusted.lines(data), 1):
+        if line is None:
+            raise UsageError(f"{file} line {number} is not UTF-8 text")
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            urls.append(normalize_url(line))
+        except InvalidURL as exc:
+            raise UsageError(f"{file} line {number}: {exc}") from None
+    return urls
 
 
 class _Clock(ProgressColumn):

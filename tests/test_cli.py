@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from support.commands import git, run_cli
 from support.newssite import Response, article
 
 from archiver.errors import ExitCode
+from archiver.run.results import PageResult, RunSummary
 from archiver.storage.lock import ArchiveLock
+from archiver.storage.state import Outcome
 
 STORY = [
     "The council approved the new budget on Monday after a debate that lasted eleven hours.",
@@ -254,3 +257,31 @@ def test_every_usage_error_is_one_line_with_exit_2(tmp_path, args, message):
     assert result.returncode == ExitCode.USAGE
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
     assert result.stdout == ""
+
+
+def test_a_bad_line_in_a_url_file_is_named_by_its_number_and_nothing_is_added(tmp_path, story):
+    listing = tmp_path / "urls.list"
+    listing.write_text(f"# my list\n{story}\n\nftp://files.example/report.pdf\n")
+    root = tmp_path / "arc"
+    result = run_cli("add", "--file", str(listing), "-a", str(root))
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.startswith(f"archiver: error: {listing} line 4: ")
+    assert not root.exists()  # nothing written: the file is read whole before anything
+
+
+def test_adding_a_url_already_tracked_says_so_and_checks_it(tmp_path, story):
+    root = tmp_path / "arc"
+    assert run_cli("add", story, "-a", str(root)).returncode == 0
+    again = run_cli("add", story, "-a", str(root))
+    assert again.returncode == 0 and "1 unchanged" in again.stdout
+    assert f"archiver: note: already tracked: {story}" in again.stderr
+
+
+def test_the_run_line_counts_in_words():
+    results = [
+        PageResult("https://a.example/", Outcome.NEW),
+        PageResult("https://b.example/", Outcome.NEW, role="source"),
+        PageResult("https://c.example/", Outcome.UNCHANGED, role="source"),
+    ]
+    line = RunSummary(started=datetime.now(UTC), results=results).line()
+    assert line.startswith("3 checked (1 article, 2 sources): 2 new, 0 changed, 1 unchanged")

@@ -101,7 +101,8 @@ class RunSummary:
         quiet = (Outcome.GONE, Outcome.SKIPPED, Outcome.DEFERRED)
         shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in quiet)
         sources = sum(r.role == "source" for r in self.results)
-        scope = f" ({len(self.results) - sources} articles, {sources} sources)" if sources else ""
+        articles = len(self.results) - sources
+        scope = f" ({_count(articles, 'article')}, {_count(sources, 'source')})" if sources else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
         return f"{len(self.results)} checked{scope}: {shown}{tail}"
 
@@ -145,3 +146,7 @@ class RunSummary:
             ),
             "results": [asdict(r) for r in self.results],
         }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
