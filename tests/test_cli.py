@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.archives import configure
 from support.commands import git, run_cli
 from support.newssite import Response, article
 
@@ -175,12 +176,14 @@ def test_two_concurrent_runs_one_proceeds_one_is_refused(tmp_path, site):
     answer = threading.Event()  # the first run's page is answered only once the second run is over
 
     def slow(handler):
-        answer.wait(60)
+        answer.wait(600)
         return Response(body=article("Slow story", STORY).encode())
 
     site.routes["/slow"] = slow
     root = tmp_path / "arc"
     run_cli("init", str(root))
+    # The first run's fetch waits for the second run, however long a loaded machine makes it.
+    configure(root, read_timeout=600.0, deadline=600.0)
     (root / "urls.txt").write_text(site.url("/slow") + "\n")
     exe = Path(sys.executable).with_name("archiver")
     first = subprocess.Popen(
@@ -189,12 +192,13 @@ def test_two_concurrent_runs_one_proceeds_one_is_refused(tmp_path, site):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while site.hits["/slow"] == 0 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 300  # the first run holds the lock once its fetch has begun
+    while site.hits["/slow"] == 0 and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = run_cli("snapshot", "-a", str(root))
+    assert site.hits["/slow"] == 1, first.communicate()
+    second = run_cli("snapshot", "-a", str(root), timeout=600)
     answer.set()
-    out, err = first.communicate(timeout=60)
+    out, err = first.communicate(timeout=600)
     assert second.returncode == ExitCode.LOCKED, second.stderr
     assert first.returncode == 0, err
     assert "1 new" in out
