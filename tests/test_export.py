@@ -236,3 +236,18 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
         and r.uri.removeprefix("urn:archiver:metadata:") in (history.article, history.source)
     }
     assert {r.headers["WARC-Record-ID"] for r in packed if r.type != "warcinfo"} == wanted
+
+
+def test_a_damaged_warc_makes_export_fail_in_two_short_lines(site, archive, tmp_path):
+    """warcio quotes the bytes it could not read; the user gets what and where, never raw gzip."""
+    history = build_history(site, archive)
+    damaged = history.warcs()[0]
+    data = bytearray(damaged.read_bytes())
+    for i in range(len(data) // 3, len(data) // 3 + 400):
+        data[i] ^= 0x55
+    damaged.write_bytes(bytes(data))
+    result = run_cli("export", "--wacz", str(tmp_path / "all.wacz"), "--archive", str(history.root))
+    assert result.returncode == 5
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(len(line) < 200 and line.isprintable() for line in lines), lines
+    assert "run `archiver verify`" in lines[-1]

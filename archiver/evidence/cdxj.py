@@ -90,9 +90,8 @@ def update(root: Path) -> IndexUpdate:
     to_read = sorted(name for name, stamp in present.items() if ledger.get(name) != stamp)
     if not to_read and not dropped and index.exists():
         return IndexUpdate(index, _count_lines(index), len(present))
-    stale = set(dropped) | set(
-        to_read
-    )  # a file not in the ledger may have lines from an interrupted update
+    # A file not in the ledger may have lines from an interrupted update.
+    stale = set(dropped) | set(to_read)
     lines = [line for line in _read_lines(index) if line_filename(line) not in stale]
     failed = []
     for name in to_read:
@@ -100,7 +99,7 @@ def update(root: Path) -> IndexUpdate:
         try:
             lines += warc_lines(folder / name, name)
         except (ArchiveLoadFailed, OSError, ValueError, EOFError, zlib.error) as exc:
-            log.warning("cannot index %s: %s", name, exc)
+            log.warning("cannot index %s: %s", name, _why(exc))
             failed.append(name)
             del present[name]  # not in the ledger: tried again next time
     lines.sort()  # byte order, as pywb's binary search expects (`LC_ALL=C sort`)
@@ -138,3 +137,10 @@ def _read_lines(path: Path) -> list[str]:
 
 def _count_lines(path: Path) -> int:
     return len(_read_lines(path))
+
+
+def _why(exc: Exception) -> str:
+    """One short line: warcio's own message quotes the damaged bytes it found."""
+    if isinstance(exc, ArchiveLoadFailed):
+        return "not a readable WARC record (damaged; `archiver verify` says where)"
+    return " ".join(str(exc).split())[:200]
