@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from . import __version__, untrusted
 from . import config as configmod
-from .errors import ArchiveMissing, InvalidURL, UsageError
+from .errors import ArchiveDamaged, ArchiveMissing, InvalidURL, UsageError
 from .evidence import cdxj, wacz
 from .evidence.cdxj import IndexUpdate
 from .evidence.verify import Report
@@ -111,7 +111,15 @@ class Archive:
         cls, root: Path, create: bool = False, extract_processes: int | None = None
     ) -> Archive:
         root = Path(root)
-        if not (root / configmod.CONFIG_NAME).is_file() or not (root / ".git").exists():
+        config, repository = (root / configmod.CONFIG_NAME).is_file(), (root / ".git").exists()
+        if (
+            repository and not config and (root / URLS_NAME).exists()
+        ):  # an archive, its settings lost
+            raise ArchiveDamaged(
+                f"{root} is an archive without its {configmod.CONFIG_NAME}: bring back the "
+                f"committed one with `git -C {root} checkout -- {configmod.CONFIG_NAME}`"
+            )
+        if not config or not repository:
             if create and (not root.exists() or not any(root.iterdir())):
                 return cls.init(root, extract_processes)
             raise ArchiveMissing(f"no archive at {root} (create one with `archiver init {root}`)")

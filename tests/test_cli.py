@@ -289,3 +289,17 @@ def test_the_run_line_counts_in_words():
     ]
     line = RunSummary(started=datetime.now(UTC), results=results).line()
     assert line.startswith("3 checked (1 article, 2 sources): 2 new, 0 changed, 1 unchanged")
+
+
+def test_an_archive_whose_settings_were_deleted_says_how_to_bring_them_back(tmp_path, story):
+    root = tmp_path / "arc"
+    assert run_cli("add", story, "-a", str(root)).returncode == 0
+    (root / "archiver.toml").unlink()
+    result = run_cli("list", "-a", str(root))
+    assert result.returncode == ExitCode.DAMAGED
+    [line] = result.stderr.splitlines()
+    assert line.endswith(
+        f"bring back the committed one with `git -C {root} checkout -- archiver.toml`"
+    )
+    git(root, "checkout", "--", "archiver.toml")
+    assert run_cli("list", "-a", str(root)).returncode == 0
