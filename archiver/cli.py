@@ -476,6 +476,7 @@ def show(
         bool, typer.Option("--raw", help="Write the archived body (HTML, PDF...) from the WARC.")
     ] = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
 ) -> None:
     """The normalized text of a page as of a version or a moment; --raw for the archived bytes."""
     arc = Archive.open(archive)
@@ -486,6 +487,9 @@ def show(
         sys.stdout.buffer.flush()
         return
     text = history.text(version)
+    if as_json:  # the version, and its text (null when it has none)
+        _json({"url": history.url, **version.as_dict(), "text": text})
+        return
     if text is None:
         why = (
             f"{version.kind}: {version.summary}"
@@ -620,11 +624,15 @@ def verify_(
 
 @app.command()
 @handles_errors
-def index(ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE) -> None:
+def index(
+    ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE, as_json: JsonOpt = False
+) -> None:
     """Update the CDXJ index of the WARC files (.archiver/indexes/index.cdxj, for pywb); reads only
     new files."""
     update = Archive.open(archive).index()
-    if update.read or not ctx.obj["quiet"]:
+    if as_json:
+        _json(update.as_dict())
+    elif update.read or not ctx.obj["quiet"]:
         _say(update.line())
     if update.failed:
         raise ArchiveDamaged(
@@ -653,11 +661,15 @@ def export(
         ),
     ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs,
     index, page list."""
     summary = Archive.open(archive).export(wacz_file, urls or [])
-    _say(summary.line())
+    if as_json:
+        _json(summary.as_dict())
+    else:
+        _say(summary.line())
 
 
 def _minute(stamp: str | None) -> str:

@@ -303,3 +303,17 @@ def test_an_archive_whose_settings_were_deleted_says_how_to_bring_them_back(tmp_
     )
     git(root, "checkout", "--", "archiver.toml")
     assert run_cli("list", "-a", str(root)).returncode == 0
+
+
+def test_index_export_and_show_print_json_for_scripts(tmp_path, story):
+    root = tmp_path / "arc"
+    assert run_cli("add", story, "-a", str(root)).returncode == 0
+    index = json.loads(run_cli("index", "--json", "-a", str(root)).stdout)
+    assert (len(index["read"]), index["failed"], index["files"]) == (1, [], 1)
+    assert index["path"].endswith("index.cdxj") and index["lines"] >= 1
+    package = tmp_path / "out.wacz"
+    export = json.loads(run_cli("export", "--wacz", str(package), "--json", "-a", str(root)).stdout)
+    assert (export["path"], export["pages"], export["warcs"]) == (str(package), 1, 1)
+    shown = json.loads(run_cli("show", story, "--json", "-a", str(root)).stdout)
+    assert (shown["url"], shown["version"], shown["kind"]) == (story, 1, "new")
+    assert shown["text"] == run_cli("show", story, "-a", str(root)).stdout

@@ -17,8 +17,9 @@ import io
 import json
 import logging
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from warcio.exceptions import ArchiveLoadFailed
 
@@ -38,15 +39,15 @@ class IndexUpdate:
     path: Path  # the index file
     lines: int  # lines in the index now
     files: int  # WARC files it covers
-    read: list[str] = field(
-        default_factory=list
-    )  # files indexed by this update (relative to warcs/)
-    dropped: list[str] = field(
-        default_factory=list
-    )  # files gone from warcs/, whose lines were removed
-    failed: list[str] = field(
-        default_factory=list
-    )  # files that could not be read (damaged: see `verify`)
+    # Files indexed by this update (relative to warcs/).
+    read: list[str] = field(default_factory=list)
+    # Files gone from warcs/, whose lines were removed.
+    dropped: list[str] = field(default_factory=list)
+    # Files that could not be read (damaged: see `verify`).
+    failed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
 
     def line(self) -> str:
         dropped = f", {len(self.dropped)} gone" if self.dropped else ""

@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -56,6 +56,9 @@ class ExportSummary:
             f"wrote {self.path}: {self.pages} page versions, {self.records} indexed records in "
             f"{self.warcs} WARC files, {self.size} bytes"
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
 
 
 @dataclass(frozen=True)
