@@ -1,7 +1,7 @@
 """A/B benchmark of the first snapshot: bench.py's loopback site archived by two or more `archiver`
 commands.
 
-Run by hand on a quiet machine (check `uptime`); figures go in the README's performance section:
+Run by hand on a quiet machine (check `uptime`); figures go in docs/performance.md:
 
     .venv/bin/python bench/ab.py --exe /tmp/before/archiver --exe .venv/bin/archiver
     .venv/bin/python bench/ab.py --exe ... --exe ... --chunked --articles 100 --repeat 7

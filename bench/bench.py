@@ -1,7 +1,7 @@
 """Benchmark: a loopback news site, archived by the real `archiver` command, with wget as a
 reference.
 
-Run by hand (figures go in the README's performance section):
+Run by hand (figures go in docs/performance.md):
 
     .venv/bin/python bench/bench.py                      # 200 articles, 50 ms latency, 10,000-page checks
     .venv/bin/python bench/bench.py --articles 50 --scale 0 --no-wget   # a quick look

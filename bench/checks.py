@@ -1,7 +1,7 @@
 """Benchmark: a run of N unchanged pages, and what its confirmations cost (time, repository bytes,
 `log --checks`).
 
-Run by hand (figures go in the README's performance section):
+Run by hand (figures go in docs/performance.md):
 
     .venv/bin/python bench/checks.py                                   # this checkout, 1,000 pages, 3 runs
     .venv/bin/python bench/checks.py --code /tmp/base --code .         # A/B of two source trees, interleaved

@@ -1,7 +1,7 @@
 """Benchmark: `archiver add URL` of one article, the command a person types and most cron runs
 resemble.
 
-Run by hand (figures go in the README's performance section):
+Run by hand (figures go in docs/performance.md):
 
     .venv/bin/python bench/small.py                          # 20 runs of this checkout's `archiver`
     .venv/bin/python bench/small.py --exe /other/.venv/bin/archiver --exe .venv/bin/archiver   # A/B, interleaved

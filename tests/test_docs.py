@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(archiver.__file__).resolve().parent
 
 # Where each reference lives: a file, and the `## ` section of it that holds the reference.
-COMMANDS_DOC, COMMANDS_SECTION = ROOT / "README.md", "Commands"
-CONFIG_DOC, CONFIG_SECTION = ROOT / "README.md", "Configuration"
-EXIT_CODES_DOC, EXIT_CODES_SECTION = ROOT / "README.md", "Exit codes"
+COMMANDS_DOC, COMMANDS_SECTION = ROOT / "docs" / "commands.md", "Commands"
+CONFIG_DOC, CONFIG_SECTION = ROOT / "docs" / "configuration.md", "Configuration"
+EXIT_CODES_DOC, EXIT_CODES_SECTION = ROOT / "docs" / "commands.md", "Exit codes"
 ARCHITECTURE_DOC = ROOT / "ARCHITECTURE.md"
 
 
