@@ -60,9 +60,8 @@ def _global_options_in_place(args: list[str]) -> list[str]:
             moved_after += before[i : i + 2]
             i += 2
             continue
-        (
-            moved_after if arg.startswith(("--archive=", "-a")) and arg != "-a" else kept_before
-        ).append(arg)
+        joined = arg.startswith(("--archive=", "-a")) and arg != "-a"  # `--archive=DIR`, `-aDIR`
+        (moved_after if joined else kept_before).append(arg)
         i += 1
     end = after.index("--") if "--" in after else len(after)
     hoisted = [arg for arg in after[:end] if arg in _GLOBAL_FLAGS]
