@@ -284,3 +284,26 @@ def test_every_module_is_named_in_the_architecture() -> None:
         f"{ARCHITECTURE_DOC.name} does not name these modules by their path under archiver/: "
         + ", ".join(missing)
     )
+
+
+def _anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file."""
+    found = set()
+    for heading in re.findall(r"^#{1,6} (.*)$", path.read_text(encoding="utf-8"), re.M):
+        found.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    return found
+
+
+def test_every_link_between_the_documents_resolves() -> None:
+    documents = [ROOT / "README.md", ARCHITECTURE_DOC, *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for document in documents:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([\w\-]+))?\)", document.read_text()):
+            if target.startswith(("http:", "https:")):
+                continue
+            path = (document.parent / target) if target else document
+            if not path.exists():
+                broken.append(f"{document.name}: {target}")
+            elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+                broken.append(f"{document.name}: {target}#{anchor}")
+    assert not broken, broken
