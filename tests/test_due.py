@@ -156,7 +156,7 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     result = run_cli("snapshot", "-a", str(root))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"2 checked (1 articles, 1 sources): 0 new, 0 changed, 2 unchanged, 0 failed; commit "
+        f"2 checked (1 article, 1 source): 0 new, 0 changed, 2 unchanged, 0 failed; commit "
         f"{git(root, 'rev-parse', 'HEAD')[:10]}"
     ]
     assert (site.hits["/news/harbour"], other.hits["/reports/dredging"]) == (2, 2)
