@@ -38,7 +38,7 @@ def reference(base: str, href: str) -> str | None:
     if the result is an http(s) URL we could fetch; None otherwise (a bad IPv6 literal, a port out
     of range...)."""
     try:
-        target = urldefrag(urljoin(base, href.strip())).url
+        target = urldefrag(urljoin(base.strip(), href.strip())).url
         normalize_url(target)
     except (ValueError, InvalidURL):
         return None
