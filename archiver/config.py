@@ -98,7 +98,8 @@ max_body_bytes = 52428800
 # takes 30 to 45 times its size in memory, so this much fits within max_extract_memory. A PDF is read whole
 # (up to max_body_bytes) or kept without text.
 max_decoded_bytes = 2097152
-# Processes that extract text, one page at a time each (0: one per CPU core; {_R["fetch.extract_processes"]}).
+# The most processes that extract text, one page at a time each (0: one per CPU core; {_R["fetch.extract_processes"]}).
+# A run starts one for every 8 pages waiting for their text.
 extract_processes = 0
 # Limits on the extraction of one page: CPU seconds ({_R["fetch.max_extract_seconds"]}), and megabytes of memory
 # for its process ({_R["fetch.max_extract_memory"]}; about 50 MB of it the extractor's own code). A page over

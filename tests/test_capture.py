@@ -269,7 +269,7 @@ def test_list_reports_status_title_versions(site, archive):
 
 
 def test_one_or_two_worker_processes_extract_the_same_text(site, tmp_path):
-    count = 12
+    count = 16  # a run of 16 pages or more starts two workers up front
     started = []
     urls = [
         serve_story(

@@ -37,6 +37,10 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 PACKAGE_ROOT = str(
     Path(__file__).resolve().parents[2]
 )  # the folder that holds the archiver package
+# Starting a worker costs about 0.3 s of CPU (Python and trafilatura's imports), as much as extracting
+# 30 pages: a run starts one more only for each further 8 pages waiting, so a run of a few pages (a
+# cron run that finds most pages unchanged) starts one worker or none.
+PAGES_PER_WORKER = 8
 ATTEMPTS = 2  # a task whose worker process dies is tried once more, in a new one
 INTERRUPTED = "extraction stopped: the run was interrupted"
 LEAVE_WAIT = (
@@ -99,13 +103,13 @@ class Pool:
             None  # started with the first task: a pool unused costs nothing
         )
 
-    def start(self, count: int) -> None:
-        """Start `count` workers now (at most the pool's size), so that their start overlaps other
-        work."""
+    def start(self, tasks: int) -> None:
+        """Start now the workers that `tasks` tasks to come will need, so that their start overlaps
+        other work (none for a few tasks, which may not come: a worker then starts with the first)."""
         with self._lock:
             if self._closing:
                 return
-            self._prestart = max(self._prestart, min(count, self.size))
+            self._prestart = max(self._prestart, min(tasks // PAGES_PER_WORKER, self.size))
             self._run_manager()
         self._wake()
 
@@ -177,7 +181,8 @@ class Pool:
         with self._lock:
             prestart, self._prestart = self._prestart, 0
         busy = sum(1 for w in self._workers if w.job)
-        wanted = min(self.size, max(prestart, busy + len(self._queue)))
+        waiting = busy + len(self._queue)
+        wanted = min(self.size, max(prestart, -(-waiting // PAGES_PER_WORKER)))
         while len(self._workers) < wanted:
             if not self._spawn():
                 break
