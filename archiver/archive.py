@@ -9,25 +9,15 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__, untrusted
 from . import config as configmod
 from .errors import ArchiveDamaged, ArchiveMissing, InvalidURL, UsageError
-from .evidence import cdxj, wacz
-from .evidence.cdxj import IndexUpdate
-from .evidence.verify import Report
-from .evidence.verify import verify as verify_evidence
-from .evidence.wacz import ExportSummary
-from .evidence.warc import copy_payload, read_payload
-from .history import report
-from .history.citations import cited_sources
-from .history.compare import compare, parse_links
+from .history.compare import parse_links
 from .history.timeline import History
-from .run import rebuild as rebuildmod
 from .run import recovery, reseed
 from .run.results import OnResult, RunSummary
-from .run.run import Run
 from .storage import atomic
 from .storage.lock import ArchiveLock
 from .storage.meta import GONE_KINDS, Kind, PageMeta
@@ -36,6 +26,12 @@ from .storage.state import Outcome, PageState, State, read_pages
 from .storage.store import META, WORK_DIR, Store
 from .storage.versions import Version
 from .urls import normalize_url
+
+if TYPE_CHECKING:
+    from .evidence.cdxj import IndexUpdate
+    from .evidence.verify import Report
+    from .evidence.wacz import ExportSummary
+    from .run.rebuild import RebuildSummary
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +222,8 @@ class Archive:
         what is due unless `force`."""
         if depth is not None and depth < 0:
             raise UsageError("--depth must be 0 or more")
+        from .run.run import Run  # the modules of a run, imported by the commands that run
+
         with recovery.guarded(self.root, self.store) as recovered, closing(self._state()) as state:
             run = Run(self.root, self.config, self.store, state, set(tracked), force=force)
             sources: list[str] = []
@@ -296,15 +294,23 @@ class Archive:
 
     def raw(self, version: Version) -> bytes:
         """The archived body of `version` from its WARC record, content-coding removed."""
+        from .evidence.warc import read_payload
+
         return read_payload(self.root, version.meta["warc"])
 
     def copy_raw(self, version: Version, out: BinaryIO) -> None:
         """`raw` written to `out` piece by piece (bounded memory, whatever the body inflates to)."""
+        from .evidence.warc import copy_payload
+
         copy_payload(self.root, version.meta["warc"], out)
 
     def report(self, url: str, old: str | None = None, new: str | None = None) -> str:
         """The HTML report of the page at `url`: its timeline and the changes from FROM to TO (as
         `diff`)."""
+        from .history import report
+        from .history.citations import cited_sources
+        from .history.compare import compare
+
         history = self.history(url)
         before, after = history.pair(old, new)
         old_links, new_links = history.links(before), history.links(after)
@@ -324,10 +330,12 @@ class Archive:
         )
         return report.render(data)
 
-    def rebuild(self, urls: Iterable[str] | None = None) -> rebuildmod.RebuildSummary:
+    def rebuild(self, urls: Iterable[str] | None = None) -> RebuildSummary:
         """Re-derive every page's latest version (or those at `urls`) from its WARC record with the
         current extractor and settings; one commit of its own if anything changed (see
         rebuild.py)."""
+        from .run import rebuild as rebuildmod
+
         with self.lock(), recovery.guarded(self.root, self.store):
             author = (self.config.git_author_name, self.config.git_author_email)
             return rebuildmod.rebuild(
@@ -339,16 +347,22 @@ class Archive:
     def verify(self) -> Report:
         """Check every version's WARC record and every WARC file to its end (reads only; see
         verify.py)."""
-        return verify_evidence(self.store)
+        from .evidence.verify import verify
+
+        return verify(self.store)
 
     def index(self) -> IndexUpdate:
         """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads
         only new files."""
+        from .evidence import cdxj
+
         return cdxj.update(self.root)
 
     def export(self, wacz_file: Path, urls: Iterable[str] = ()) -> ExportSummary:
         """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ
         package."""
+        from .evidence import wacz
+
         return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
 
     def _infos(

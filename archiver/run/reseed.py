@@ -9,13 +9,11 @@ never be checked again.
 from __future__ import annotations
 
 import logging
-from pathlib import PurePosixPath
 
 from ..storage.meta import load as load_meta
 from ..storage.state import Outcome, PageState, PayloadRecord, Seed
-from ..storage.store import META, PAGES, PageFiles, Store
+from ..storage.store import META, PAGES, Store
 from .results import KIND_OUTCOME
-from .settle import record_of
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ def seed(store: Store) -> Seed:
                 meta["captured_at"],
                 meta["warc"].get("payload_digest"),
             )
-            record = record_of(PageFiles(PurePosixPath(revision.path).parent, meta, None, None))
+            record = PayloadRecord.of(meta)
         except (ValueError, KeyError, TypeError, AttributeError):
             log.info(
                 "skipped an unreadable %s of commit %s (`archiver verify` checks them)",

@@ -287,7 +287,7 @@ class Settler:
     ) -> None:
         """Record that the check found `previous` unchanged: a revisit of its record, with
         `profile`."""
-        self.confirmations.write_revisit(capture, record_of(previous), profile)
+        self.confirmations.write_revisit(capture, PayloadRecord.of(previous.meta), profile)
         self.confirmed += 1
         self.latest_capture = max(self.latest_capture, capture.answer.started)
         result.outcome, result.version = Outcome.UNCHANGED, previous.meta.get("version")
@@ -325,19 +325,6 @@ class Settler:
                 self.store.write_meta(page)
                 touched.append(result.folder)
         return touched
-
-
-def record_of(previous: PageFiles) -> PayloadRecord:
-    """The record that holds the payload of the page's archived version."""
-    ref = previous.meta["warc"]
-    target = ref.get("refers_to") or ref
-    return PayloadRecord(
-        uri=target["target_uri"],
-        date=target.get("date") or previous.meta.get("captured_at", ""),
-        file=target["file"],
-        offset=target["offset"],
-        record_id=target["record_id"],
-    )
 
 
 def _posix(path: Path | None) -> str | None:

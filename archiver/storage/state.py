@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import unwritable
+from .meta import PageMeta
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,6 +126,19 @@ class PayloadRecord:
     file: str
     offset: int
     record_id: str
+
+    @classmethod
+    def of(cls, meta: PageMeta) -> PayloadRecord:
+        """The record that holds the payload of the version `meta` describes (a revisit's target)."""
+        ref = meta["warc"]
+        target = ref.get("refers_to") or ref
+        return cls(
+            uri=target["target_uri"],
+            date=target.get("date") or meta.get("captured_at", ""),
+            file=target["file"],
+            offset=target["offset"],
+            record_id=target["record_id"],
+        )
 
 
 @dataclass(frozen=True)
