@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from git.exc import GitCommandNotFound
@@ -727,6 +727,7 @@ class _progress:
         if self.bar is None:
             return None
         self.bar.start()
+        self._log_to(sys.stderr)  # rich's proxy now: log lines print above the bar, not through it
         bar = self.bar
         task = bar.add_task("snapshot", total=self.total)
         # The total grows as the pages checked bring sources.
@@ -735,6 +736,13 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+            self._log_to(sys.stderr)
+
+    @staticmethod
+    def _log_to(stream: TextIO) -> None:
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(stream)
 
 
 def _finish(
