@@ -19,6 +19,8 @@ from .history.timeline import History
 from .run import recovery, reseed
 from .run.results import OnResult, RunSummary
 from .storage import atomic
+from .storage import follows as followsmod
+from .storage.follows import Follow
 from .storage.lock import ArchiveLock
 from .storage.meta import GONE_KINDS, Kind, PageMeta
 from .storage.meta import load as load_meta
@@ -162,6 +164,34 @@ class Archive:
                 data += b"\n"
             atomic.write_bytes(path, data + "".join(f"{u}\n" for u in added).encode())
         return added
+
+    # -- followed outlets ---------------------------------------------------------------------
+
+    def follows(self) -> list[Follow]:
+        """The feeds, sitemaps and front pages followed (follows.toml)."""
+        return followsmod.load(self.root)
+
+    def follow(self, follow: Follow) -> bool:
+        """Follow an outlet's feed, sitemap or front page (committed at once); False if it already
+        is."""
+        with self.lock():
+            added = followsmod.add(self.root, follow)
+            if added:
+                self._commit_file(followsmod.FOLLOWS, f"archiver: follow {follow.url}")
+        return added
+
+    def unfollow(self, url: str) -> bool:
+        """Stop following `url` (committed at once); False if it was not followed. The articles it
+        brought stay tracked."""
+        with self.lock():
+            removed = followsmod.remove(self.root, url)
+            if removed:
+                self._commit_file(followsmod.FOLLOWS, f"archiver: unfollow {normalize_url(url)}")
+        return removed
+
+    def _commit_file(self, path: str, message: str) -> None:
+        author = (self.config.git_author_name, self.config.git_author_email)
+        self.store.commit(message, datetime.now(UTC), author, [path])
 
     # -- runs ---------------------------------------------------------------------------------
 

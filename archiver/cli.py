@@ -30,6 +30,7 @@ from .errors import ArchiveDamaged, ArchiverError, ExitCode, InvalidURL, UsageEr
 from .history import render
 from .run.results import OnResult, RunSummary
 from .storage import atomic
+from .storage.follows import Follow
 from .storage.meta import GONE_KINDS
 from .storage.state import Outcome
 from .urls import normalize_url
@@ -320,11 +321,84 @@ def snapshot(
     _finish(ctx, summary, as_json)
 
 
+@app.command()
+@handles_errors
+def follow(
+    url: Annotated[str, typer.Argument(help="An outlet's feed, sitemap or front page.")],
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            metavar="feed|sitemap|page",
+            show_default=False,
+            help="What URL is (default: detected from the answer).",
+        ),
+    ] = None,
+    include: Annotated[
+        str | None,
+        typer.Option(
+            "--include", metavar="REGEX", show_default=False, help="Track only matching URLs."
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude", metavar="REGEX", show_default=False, help="Leave out matching URLs."
+        ),
+    ] = None,
+    max_new: Annotated[
+        int | None,
+        typer.Option(
+            "--max-new",
+            metavar="N",
+            show_default=False,
+            help="Track at most N new articles a poll.",
+        ),
+    ] = None,
+    since: Annotated[
+        int | None,
+        typer.Option(
+            "--since",
+            metavar="DAYS",
+            show_default=False,
+            help="Only articles the listing dates within DAYS days.",
+        ),
+    ] = None,
+) -> None:
+    """Follow an outlet: each snapshot tracks the new articles its feed, sitemap or page lists.
+
+    Written to follows.toml and committed.
+    """
+    arc = Archive.open(archive)
+    wanted = Follow(normalize_url(url), kind, include, exclude, max_new, since)
+    if arc.follow(wanted):
+        _say(f"following {wanted.line()}; each snapshot tracks the new articles it lists")
+    else:
+        _say(f"archiver: note: already followed: {wanted.url} (follows.toml unchanged)", err=True)
+
+
+@app.command()
+@handles_errors
+def unfollow(
+    url: Annotated[str, typer.Argument(help="A followed feed, sitemap or page.")],
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+) -> None:
+    """Stop following an outlet; the articles it brought stay tracked."""
+    arc = Archive.open(archive)
+    if not arc.unfollow(url):
+        raise UsageError(f"not followed: {url} (see `archiver list --follows`)")
+    _say(f"no longer following {normalize_url(url)}; the articles it brought stay tracked")
+
+
 @app.command("list")
 @handles_errors
 def list_(
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     sources: Annotated[bool, typer.Option("--sources", help="Also list archived sources.")] = False,
+    followed: Annotated[
+        bool, typer.Option("--follows", help="List the followed feeds, sitemaps and pages.")
+    ] = False,
     cited_by: Annotated[
         str | None,
         typer.Option(
@@ -338,6 +412,9 @@ def list_(
 ) -> None:
     """Tracked URLs with their current status, title, number of versions and last change."""
     arc = Archive.open(archive)
+    if followed:
+        _list_follows(arc.follows(), as_json)
+        return
     pages = arc.cited_by(cited_by) if cited_by else arc.pages(sources=sources)
     if as_json:
         _json([asdict(p) for p in pages])
@@ -371,6 +448,15 @@ def list_(
     for row in rows:  # Text, not markup: a title such as "[link=…]" is shown as written
         table.add_row(*(Text(untrusted.printable(cell)) for cell in row))
     Console().print(table, crop=False)  # a line longer than the terminal wraps there, URL whole
+
+
+def _list_follows(follows: list[Follow], as_json: bool) -> None:
+    if as_json:
+        _json([f.as_dict() for f in follows])
+    elif not follows:
+        _say("no followed outlets (follow one with `archiver follow URL`)")
+    else:
+        _say("".join(f"{f.line()}\n" for f in follows), nl=False)
 
 
 @app.command("log")
