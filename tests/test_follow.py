@@ -20,7 +20,16 @@ SITEMAP = "https://news.example/sitemap.xml"
 def test_a_follow_is_committed_listed_and_removed(archive: Archive):
     root = archive.root
     followed = run_cli(
-        "follow", FEED, "--kind", "feed", "--include", "/politics/", "--max-new", "5", "-a", str(root)
+        "follow",
+        FEED,
+        "--kind",
+        "feed",
+        "--include",
+        "/politics/",
+        "--max-new",
+        "5",
+        "-a",
+        str(root),
     )
     assert followed.returncode == 0, followed.stderr
     assert FEED in followed.stdout and followed.stderr == ""
