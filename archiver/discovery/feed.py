@@ -1,12 +1,13 @@
 """Feeds: RSS 0.9x, 1.0 and 2.0 and Atom read with feedparser, JSON Feed with `json`.
 
 feedparser reads links, dates and titles the way feed readers have for twenty years, but it costs
-about 0.6 ms an entry (a minute for a feed of 100,000), and its lenient parser expands the entities
-a DOCTYPE declares without bound. So lxml reads the feed first, hardened (no entity resolved, no
-DTD or network loaded, no huge text node): a DOCTYPE that declares entities is refused, and a
-well-formed feed reaches feedparser re-serialized, without its DOCTYPE, cut at MAX_FEED_ENTRIES
-entries. A feed lxml finds broken (an undeclared `&nbsp;`, a bare `&` in a link: both common)
-reaches feedparser's lenient parser as it came, at most LENIENT_BYTES of it.
+about 0.3 ms an entry and 30 µs an element (a minute for a feed of 100,000 entries), and its
+lenient parser expands the entities a DOCTYPE declares without bound. So lxml reads the feed first,
+hardened (`listing.HARDENED`): a DOCTYPE that declares entities is refused; a well-formed feed
+within MAX_FEED_ENTRIES entries and MAX_ELEMENTS elements reaches feedparser as it came, a larger
+one as the tree of what came before the cut, serialized again. A feed lxml finds broken (an
+undeclared `&nbsp;`, a bare `&` in a link: both common) reaches feedparser's lenient parser as it
+came, up to LENIENT_BYTES and LENIENT_TAGS.
 
 JSON Feed is plain JSON, read with `json` (feedparser 6 does not read it).
 """
@@ -14,43 +15,65 @@ JSON Feed is plain JSON, read with `json` (feedparser 6 does not read it).
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import re
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import feedparser
 from lxml import etree, html
 
-from .listing import BLANK, FEED_ROOTS, Candidate, Found, Unreadable, iso_date
+from .. import untrusted
+from .listing import (
+    BLANK,
+    FEED_ROOTS,
+    HARDENED,
+    Candidate,
+    Found,
+    Unreadable,
+    broken_xml,
+    iso_date,
+    prolog,
+)
 
 # Feeds carry tens of entries, archives of a site a few thousand; past that, reading them with
 # feedparser would take seconds per poll for entries a frequent poll has already seen.
 MAX_FEED_ENTRIES = 5_000
-# Elements read before the cut, whatever they are: an entry of a million empty elements costs
-# memory as a million entries would.
-MAX_ELEMENTS = 500_000
-LENIENT_BYTES = 2 * 1024 * 1024  # a broken feed read leniently: seconds at most
+# Elements read before the cut, whatever they are: feedparser takes 30 µs for each, an empty
+# element as much as a title.
+MAX_ELEMENTS = 100_000
+# A broken feed is read leniently up to a bound of bytes (50 entries with their full text) and of
+# tags (feedparser's lenient parser takes 40 µs for each).
+LENIENT_BYTES = 1024 * 1024
+LENIENT_TAGS = 50_000
+_TAG = re.compile(rb"<")
 MAX_JSON_BYTES = 8 * 1024 * 1024  # parsed whole into Python objects, ten times its size
 _MIB = 1024 * 1024
 _ENTRIES = frozenset({"item", "entry"})
+_PIECE = 64 * 1024
 _TITLE_SOURCE = 4096  # markup read to find a title's text, which is cut at 300 characters
 
 
 def read(body: bytes, url: str, content_type: str | None) -> Found:
-    if body[:1024].lstrip(BLANK)[:1] in (b"{", b"["):
+    mime = (content_type or "").partition(";")[0].strip().lower()
+    if body[:1024].lstrip(BLANK)[:1] in (b"{", b"[") or mime.endswith(("/json", "+json")):
         return _json_feed(body)
+    start = prolog(body)
+    if start.entities:
+        raise Unreadable("entity declarations are refused")
+    if start.root is not None and start.root not in FEED_ROOTS:
+        raise Unreadable(f"not a feed: its root element is <{start.root[:40]}>")
     try:
-        document, notes = _trimmed(body)
+        document, notes = _bounded(body)
         broken = None
-        media_type = "application/xml; charset=utf-8"  # as serialized
     except etree.XMLSyntaxError as exc:
-        broken = f"broken XML at line {exc.lineno}: {(exc.msg or '').strip()[:200]}"
+        broken = broken_xml(exc)
         document, notes = _lenient(body, broken)
-        media_type = content_type or "application/xml"
     parsed = feedparser.parse(
         io.BytesIO(document),
-        response_headers={"content-location": url, "content-type": media_type},
+        response_headers={"content-location": url, "content-type": content_type or "text/xml"},
         resolve_relative_uris=False,  # the links inside entries' HTML, which we do not read
         sanitize_html=False,  # titles are made plain text here
     )
@@ -63,69 +86,92 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
     return Found([_candidate(entry) for entry in entries[:MAX_FEED_ENTRIES]], notes=notes)
 
 
-def _trimmed(body: bytes) -> tuple[bytes, list[str]]:
-    """The feed as lxml reads it, serialized again: no DOCTYPE, at most MAX_FEED_ENTRIES entries
-    and MAX_ELEMENTS elements. Raises XMLSyntaxError for XML that is not well-formed."""
-    events = etree.iterparse(
-        io.BytesIO(body),
-        events=("start",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
+def _bounded(body: bytes) -> tuple[bytes, list[str]]:
+    """The feed as it came if it is within the bounds, else its first MAX_FEED_ENTRIES entries
+    (or MAX_ELEMENTS elements) serialized again. Raises XMLSyntaxError for XML that is not
+    well-formed before the cut."""
+    trimmer = _Trimmer()
+    parser = etree.XMLParser(
+        target=cast("etree.ParserTarget[None]", trimmer),  # the protocol exists only in the stubs
+        **HARDENED,
     )
-    root: etree._Element | None = None
-    entries = 0
-    for elements, (_event, element) in enumerate(events, 1):
-        if root is None:
-            root = _checked_root(element)
-        if etree.QName(element).localname in _ENTRIES:
-            entries += 1
-        if entries > MAX_FEED_ENTRIES or elements > MAX_ELEMENTS:
-            _drop_from(element)
-            cut = f"{MAX_FEED_ENTRIES:,} entries" if entries > MAX_FEED_ENTRIES else None
-            note = f"cut at {cut or f'{MAX_ELEMENTS:,} XML elements'}"
-            return etree.tostring(root, encoding="utf-8", xml_declaration=True), [note]
-    assert root is not None  # iterparse raises XMLSyntaxError on a document without an element
-    return etree.tostring(root, encoding="utf-8", xml_declaration=True), []
+    for at in range(0, len(body), _PIECE):
+        parser.feed(body[at : at + _PIECE])
+        if trimmer.cut:
+            document = etree.tostring(trimmer.tree(), encoding="utf-8", xml_declaration=True)
+            return document, [f"cut at {trimmer.cut}"]
+    parser.close()
+    return body, []
 
 
-def _checked_root(root: etree._Element) -> etree._Element:
-    name = etree.QName(root).localname
-    if name not in FEED_ROOTS:
-        raise Unreadable(f"not a feed: its root element is <{name[:40]}>")
-    dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and next(iter(dtd.iterentities()), None) is not None:
-        raise Unreadable("entity declarations are refused")
-    return root
+class _Trimmer:
+    """Parser events to a tree of the feed, up to the cut: nothing after it is built."""
 
+    def __init__(self) -> None:
+        self.cut: str | None = None
+        self._builder = etree.TreeBuilder()
+        self._open: list[str] = []
+        self._entries = self._elements = 0
 
-def _drop_from(element: etree._Element) -> None:
-    """Remove `element` and the siblings after it: the parser reads ahead of the events, so what
-    follows the first entry past the cut may be in the tree already."""
-    parent = element.getparent()
-    dropped: etree._Element | None = element
-    while dropped is not None and parent is not None:
-        following = dropped.getnext()
-        parent.remove(dropped)
-        dropped = following
+    def start(self, tag: str, attributes: Any, namespaces: Any = None) -> None:
+        if self.cut:
+            return
+        self._elements += 1
+        if etree.QName(tag).localname in _ENTRIES:
+            self._entries += 1
+        if self._entries > MAX_FEED_ENTRIES:
+            self.cut = f"{MAX_FEED_ENTRIES:,} entries"
+        elif self._elements > MAX_ELEMENTS:
+            self.cut = f"{MAX_ELEMENTS:,} XML elements"
+        else:
+            # The prefixes declared here, kept as written ('' is the default namespace's); the
+            # stubs leave out this argument of lxml's TreeBuilder.
+            declared = {prefix or None: uri for prefix, uri in (namespaces or {}).items()}
+            self._builder.start(tag, attributes, declared)  # type: ignore[call-arg]
+            self._open.append(tag)
+
+    def end(self, tag: str) -> None:
+        if not self.cut:
+            self._builder.end(tag)
+            self._open.pop()
+
+    def data(self, text: str) -> None:
+        if not self.cut:
+            self._builder.data(text)
+
+    def close(self) -> None:
+        return None
+
+    def tree(self) -> etree._Element:
+        """The tree built before the cut, its open elements closed."""
+        for tag in reversed(self._open):
+            self._builder.end(tag)
+        return self._builder.close()
 
 
 def _lenient(body: bytes, broken: str) -> tuple[bytes, list[str]]:
+    """What of a broken feed feedparser's lenient parser reads: at most LENIENT_BYTES and
+    LENIENT_TAGS tags of it."""
     document = body[:LENIENT_BYTES]
     # feedparser keeps the "safe" entity declarations (text without references) and its lenient
     # parser expands every use of them: a 1 MB entity used a million times.
     if b"<!ENTITY" in document:
         raise Unreadable("entity declarations are refused")
-    said = f"its first {LENIENT_BYTES // _MIB} MiB " if len(body) > LENIENT_BYTES else ""
-    return document, [f"{broken}; {said}read leniently"]
+    past = next(itertools.islice(_TAG.finditer(document), LENIENT_TAGS, None), None)
+    if past is not None:
+        document = document[: past.start()]
+    said = f", its first {len(document):,} bytes" if len(document) < len(body) else ""
+    return document, [f"{broken}; read leniently{said}"]
 
 
 def _candidate(entry: Any) -> Candidate:
-    said = entry.get("published") or entry.get("updated")
-    published = _from_struct(entry.get("published_parsed") or entry.get("updated_parsed"))
+    # dict.get: feedparser's own get maps a missing "updated" to "published", with a warning
+    said = dict.get(entry, "published") or dict.get(entry, "updated")
+    published = _from_struct(
+        dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+    )
+    if published is None and isinstance(said, str):
+        published = untrusted.http_date(said)  # an RFC 822 date without its zone, taken as UTC
     link = entry.get("link")
     return Candidate(
         href=link if isinstance(link, str) else "",

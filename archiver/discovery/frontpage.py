@@ -27,6 +27,8 @@ from .listing import MAX_TITLE, Candidate, Found, Unreadable
 
 # Home pages run to a few MB; parsed HTML takes tens of times its size in memory.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
+# Links read: a front page has hundreds; each costs tens of microseconds to resolve and judge.
+MAX_LINKS = 10_000
 _MIB = 1024 * 1024
 _MENUS = etree.XPath("//nav | //footer | //menu | //*[@role='navigation']")
 # What courlan lets through and is still no article: searches, pages of results, feeds, accounts.
@@ -52,7 +54,10 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
             menu.drop_tree()  # a menu inside a dropped one is dropped with it
     base = _base(tree, url)
     site, page = site_of(url), identity(url)
-    for anchor in tree.iter("a"):
+    for number, anchor in enumerate(tree.iter("a")):
+        if number == MAX_LINKS:
+            found.notes.append(f"read the first {MAX_LINKS:,} links of the page")
+            break
         href = anchor.get("href")
         target = untrusted.reference(base, href) if href else None
         link = identity(target) if target else None

@@ -52,6 +52,14 @@ ROBOTS_LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 BLANK = b"\xef\xbb\xbf \t\r\n"  # what may come before a document's first character: a BOM, space
+# lxml's parser as every reader here uses it: no entity resolved (no expansion bomb, no file read
+# through an external entity), no DTD or anything else loaded, no text node over 10 MB.
+HARDENED: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+}
 _GZIP = b"\x1f\x8b"
 _HEAD = 64 * 1024  # what `detect` reads: the start of any feed or sitemap names its kind
 _PIECE = 4096
@@ -138,7 +146,7 @@ def detect(content_type: str | None, body: bytes) -> Kind:
         mime == "application/feed+json" or b"jsonfeed.org/version" in head
     ):
         return Kind.FEED
-    root = _root(head)
+    root = prolog(head).root
     if root in FEED_ROOTS:
         return Kind.FEED
     if root in SITEMAP_ROOTS:
@@ -193,6 +201,14 @@ def iso_date(text: str | None) -> datetime | None:
         return None
 
 
+def broken_xml(exc: etree.XMLSyntaxError) -> str:
+    """The line that says where and why XML is not well-formed. The parser's own last error says
+    it best: `iterparse` reports an undeclared entity as "no element found" at line 0."""
+    last = exc.error_log.last_error if exc.error_log else None
+    line, message = (last.line, last.message) if last else (exc.lineno, exc.msg)
+    return f"broken XML at line {line}: {' '.join(str(message or '').split())[:200]}"
+
+
 def utc(when: datetime) -> datetime | None:
     """`when` in UTC; a naive one is taken as UTC (sitemaps give bare dates); None when it cannot
     be (year 1 minus an offset)."""
@@ -226,22 +242,31 @@ def _head(body: bytes) -> bytes:
     return next(inflate(iter([body[:_HEAD]]), "gzip", piece=_HEAD), b"")
 
 
-def _root(head: bytes) -> str | None:
-    """The local name of the first element, if `head` starts an XML document."""
-    parser = etree.XMLPullParser(
-        events=("start",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
-    for at in range(0, len(head), _PIECE):
+@dataclass(frozen=True)
+class Prolog:
+    """What comes before an XML document's first element, and that element's name."""
+
+    root: str | None  # its local name; None when no element starts before the XML breaks
+    entities: bool  # its DOCTYPE declares entities
+
+
+def prolog(data: bytes) -> Prolog:
+    """Read `data` as XML up to its first element, hardened: no entity resolved, no DTD or
+    network loaded."""
+    parser = etree.XMLPullParser(events=("start",), **HARDENED)
+    for at in range(0, len(data), _PIECE):
         broken = False
         try:
-            parser.feed(head[at : at + _PIECE])
+            parser.feed(data[at : at + _PIECE])
         except etree.XMLSyntaxError:
             broken = True
         for _event, element in parser.read_events():
-            return etree.QName(element).localname
+            dtd = element.getroottree().docinfo.internalDTD
+            declared = dtd is not None and next(iter(dtd.iterentities()), None) is not None
+            return Prolog(etree.QName(element).localname, declared)
         if broken:
-            return None
-    return None
+            break
+    return Prolog(None, False)
 
 
 def _inflated(body: bytes, limit: int) -> tuple[bytes, list[str]]:

@@ -24,6 +24,7 @@ from protego import Protego
 
 from .listing import (
     BLANK,
+    HARDENED,
     MAX_ENTRIES,
     MAX_SITEMAPS,
     ROBOTS_LINE,
@@ -31,13 +32,19 @@ from .listing import (
     Candidate,
     Found,
     Unreadable,
+    broken_xml,
     iso_date,
 )
 
 ROBOTS_BYTES = 500 * 1024  # what Google reads of a robots.txt; the rest is ignored
+# Elements read, whatever they are: a news sitemap's entry has ten or so, one with images a few
+# dozen, and 50 MB of empty elements would otherwise take half a minute to read.
+MAX_ELEMENTS = 40 * MAX_ENTRIES
+MAX_DEPTH = 32  # a sitemap is four elements deep, a news sitemap five
 _PIECE = 64 * 1024
 _MAX_TEXT = 8192  # longer than any URL normalize_url accepts or any date or title worth keeping
 _LINE = re.compile(rb"[^\r\n]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _FIELDS = {"url": ("loc", "lastmod"), "sitemap": ("loc",), "news": ("publication_date", "title")}
 
 
@@ -57,10 +64,7 @@ def _xml(body: bytes) -> Found:
     target = _Target()
     parser = etree.XMLParser(
         target=cast("etree.ParserTarget[None]", target),  # the protocol exists only in the stubs
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
+        **HARDENED,
     )
     try:
         for at in range(0, len(body), _PIECE):
@@ -72,7 +76,7 @@ def _xml(body: bytes) -> Found:
     except _Refused as exc:
         raise Unreadable(str(exc)) from None
     except etree.XMLSyntaxError as exc:
-        broken = f"broken XML at line {exc.lineno}: {_message(exc)}"
+        broken = broken_xml(exc)
         if not (target.found.candidates or target.found.sitemaps):
             raise Unreadable(broken) from None
         target.found.notes.append(f"{broken}; kept what came before it")
@@ -87,6 +91,7 @@ class _Target:
         self.found = Found()
         self.full = False  # reading can stop: MAX_ENTRIES entries or enough sitemaps found
         self._path: list[str] = []  # local names of the open elements
+        self._elements = 0
         self._text: list[str] = []
         self._size = 0
         self._fields: dict[str, str] = {}
@@ -98,6 +103,12 @@ class _Target:
         name = etree.QName(tag).localname
         if not self._path and name not in SITEMAP_ROOTS:
             raise _Refused(f"not a sitemap: its root element is <{name[:40]}>")
+        if len(self._path) == MAX_DEPTH:
+            raise _Refused(f"not a sitemap: elements nested deeper than {MAX_DEPTH}")
+        self._elements += 1
+        if self._elements == MAX_ELEMENTS and not self.full:
+            self.found.notes.append(f"cut at {MAX_ELEMENTS:,} XML elements")
+            self.full = True
         self._path.append(name)
         self._text.clear()
         self._size = 0
@@ -156,18 +167,21 @@ def _robots(body: bytes) -> Found:
 
 
 def _plain(body: bytes) -> Found:
-    """A plain-text sitemap: a URL a line, UTF-8."""
+    """A plain-text sitemap: a URL a line, UTF-8. Its URLs are absolute: a line of text is not
+    taken for a relative link."""
     found = Found()
+    prose = 0
     for line in _LINE.finditer(body):  # one at a time: a body of short lines is many of them
         text = line[0][:_MAX_TEXT].decode("utf-8", "replace").strip()
         if not text:
             continue
-        if len(found.candidates) == MAX_ENTRIES:
+        if not _SCHEME.match(text):
+            prose += 1
+        elif len(found.candidates) == MAX_ENTRIES:
             found.notes.append(f"cut at {MAX_ENTRIES:,} entries")
             break
-        found.candidates.append(Candidate(text))
+        else:
+            found.candidates.append(Candidate(text))
+    if prose:
+        found.notes.append(f"{prose:,} {'line' if prose == 1 else 'lines'} skipped: not a URL")
     return found
-
-
-def _message(exc: etree.XMLSyntaxError) -> str:
-    return (exc.msg or "").strip()[:200]
