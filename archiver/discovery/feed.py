@@ -3,11 +3,11 @@
 feedparser reads links, dates and titles the way feed readers have for twenty years, but it costs
 about 0.3 ms an entry and 30 µs an element (a minute for a feed of 100,000 entries), and its
 lenient parser expands the entities a DOCTYPE declares without bound. So lxml reads the feed first,
-hardened (`listing.HARDENED`): a DOCTYPE that declares entities is refused; a well-formed feed
-within MAX_FEED_ENTRIES entries and MAX_ELEMENTS elements reaches feedparser as it came, a larger
-one as the tree of what came before the cut, serialized again. A feed lxml finds broken (an
-undeclared `&nbsp;`, a bare `&` in a link: both common) reaches feedparser's lenient parser as it
-came, up to LENIENT_BYTES and LENIENT_TAGS.
+hardened (`listing.HARDENED`): a DOCTYPE that declares entities is refused, and a well-formed
+feed reaches feedparser as lxml serializes the tree of its first MAX_FEED_ENTRIES entries and
+MAX_ELEMENTS elements (UTF-8, no DOCTYPE: nothing after the cut is ever built). A feed lxml finds
+broken (an undeclared `&nbsp;`, a bare `&` in a link: both common) reaches feedparser's lenient
+parser as it came, up to LENIENT_BYTES and LENIENT_TAGS.
 
 JSON Feed is plain JSON, read with `json` (feedparser 6 does not read it).
 """
@@ -68,40 +68,45 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
     try:
         document, notes = _bounded(body)
         broken = None
+        media_type = "application/xml; charset=utf-8"  # as lxml serialized it
     except etree.XMLSyntaxError as exc:
         broken = broken_xml(exc)
         document, notes = _lenient(body, broken)
+        media_type = content_type or "text/xml"
     parsed = feedparser.parse(
         io.BytesIO(document),
-        response_headers={"content-location": url, "content-type": content_type or "text/xml"},
+        response_headers={"content-location": url, "content-type": media_type},
         resolve_relative_uris=False,  # the links inside entries' HTML, which we do not read
         sanitize_html=False,  # titles are made plain text here
     )
     entries = parsed.get("entries") or []
-    if not entries and (broken or not parsed.get("version")):
-        reason = " ".join(str(broken or parsed.get("bozo_exception") or "no feed in it").split())
-        raise Unreadable(reason if parsed.get("version") else f"not a feed: {reason[:200]}")
+    if not entries and not parsed.get("version"):
+        raise Unreadable(f"not a feed: {broken or _one_line(parsed.get('bozo_exception'))}")
+    if not entries and broken:
+        raise Unreadable(broken)
     if len(entries) > MAX_FEED_ENTRIES:
         notes.append(f"cut at {MAX_FEED_ENTRIES:,} entries")
     return Found([_candidate(entry) for entry in entries[:MAX_FEED_ENTRIES]], notes=notes)
 
 
 def _bounded(body: bytes) -> tuple[bytes, list[str]]:
-    """The feed as it came if it is within the bounds, else its first MAX_FEED_ENTRIES entries
-    (or MAX_ELEMENTS elements) serialized again. Raises XMLSyntaxError for XML that is not
+    """The feed as lxml reads it, serialized again: its first MAX_FEED_ENTRIES entries and
+    MAX_ELEMENTS elements, UTF-8, no DOCTYPE. Raises XMLSyntaxError for XML that is not
     well-formed before the cut."""
     trimmer = _Trimmer()
     parser = etree.XMLParser(
         target=cast("etree.ParserTarget[None]", trimmer),  # the protocol exists only in the stubs
         **HARDENED,
     )
+    notes = []
     for at in range(0, len(body), _PIECE):
         parser.feed(body[at : at + _PIECE])
         if trimmer.cut:
-            document = etree.tostring(trimmer.tree(), encoding="utf-8", xml_declaration=True)
-            return document, [f"cut at {trimmer.cut}"]
-    parser.close()
-    return body, []
+            notes.append(f"cut at {trimmer.cut}")
+            break
+    else:
+        parser.close()
+    return etree.tostring(trimmer.tree(), encoding="utf-8", xml_declaration=True), notes
 
 
 class _Trimmer:
@@ -162,6 +167,10 @@ def _lenient(body: bytes, broken: str) -> tuple[bytes, list[str]]:
         document = document[: past.start()]
     said = f", its first {len(document):,} bytes" if len(document) < len(body) else ""
     return document, [f"{broken}; read leniently{said}"]
+
+
+def _one_line(reason: object) -> str:
+    return " ".join(str(reason or "no feed in it").split())[:200]
 
 
 def _candidate(entry: Any) -> Candidate:

@@ -63,6 +63,7 @@ HARDENED: dict[str, Any] = {
 _GZIP = b"\x1f\x8b"
 _HEAD = 64 * 1024  # what `detect` reads: the start of any feed or sitemap names its kind
 _PIECE = 4096
+_POSITION = re.compile(r", line \d+, column \d+$")
 _YEAR_MONTH = re.compile(r"(\d{4})(?:-(\d{2}))?")  # W3C datetime's coarser forms: 2024, 2024-05
 
 
@@ -202,11 +203,10 @@ def iso_date(text: str | None) -> datetime | None:
 
 
 def broken_xml(exc: etree.XMLSyntaxError) -> str:
-    """The line that says where and why XML is not well-formed. The parser's own last error says
-    it best: `iterparse` reports an undeclared entity as "no element found" at line 0."""
-    last = exc.error_log.last_error if exc.error_log else None
-    line, message = (last.line, last.message) if last else (exc.lineno, exc.msg)
-    return f"broken XML at line {line}: {' '.join(str(message or '').split())[:200]}"
+    """The line that says where and why XML is not well-formed (libxml2's message without the
+    position it repeats)."""
+    message = " ".join(_POSITION.sub("", exc.msg or "").split())[:200]
+    return f"broken XML at line {exc.lineno}: {message}"
 
 
 def utc(when: datetime) -> datetime | None:
@@ -359,6 +359,7 @@ def _sitemaps(found: Found, url: str, notes: list[str]) -> list[str]:
     kept: list[str] = []
     seen = set()
     skipped = itself = 0
+    cut = found.sitemaps_cut
     for href in found.sitemaps:
         target = untrusted.reference(url, href) if href.strip() else None
         normalized = identity(target) if target else None
@@ -368,11 +369,11 @@ def _sitemaps(found: Found, url: str, notes: list[str]) -> list[str]:
             itself += 1  # an index naming itself would have the run fetch it again and again
         elif normalized not in seen:
             if len(kept) == MAX_SITEMAPS:
-                found.sitemaps_cut = True
+                cut = True
                 break
             seen.add(normalized)
             kept.append(normalized)
-    if found.sitemaps_cut:
+    if cut:
         notes.append(f"cut at {MAX_SITEMAPS:,} sitemaps")
     if skipped:
         notes.append(f"{_count(skipped, 'sitemap', 'sitemaps')} skipped: not http(s)")
