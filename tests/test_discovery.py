@@ -880,3 +880,47 @@ def test_titles_are_printable_and_short() -> None:
     )
     assert "\x1b" not in first.title and "\u202e" not in first.title
     assert second.title is None
+
+
+# -- odd shapes: what a parser or feedparser could spend minutes or gigabytes on -------------------
+
+ATTRIBUTES = " ".join(f'a{n}="1"' for n in range(100_000))
+SHAPES = {
+    # feedparser's time grows with the square of an element's attributes
+    "feed-attributes": (Kind.FEED, rss(f"<title>t</title><link>{SITE}/a</link><x {ATTRIBUTES}/>")),
+    "broken-feed-attributes": (
+        Kind.FEED,
+        rss(f"<title>t</title><link>{SITE}/a</link><x {ATTRIBUTES}/><y>&nbsp;</y>"),
+    ),
+    "sitemap-attributes": (Kind.SITEMAP, urlset(f"<loc>{SITE}/a</loc><x {ATTRIBUTES}/>")),
+    "feed-40-mb-description": (
+        Kind.FEED,
+        rss(f"<title>t</title><link>{SITE}/a</link><description>{'x' * (40 << 20)}</description>"),
+    ),
+    "sitemap-20-mb-loc": (
+        Kind.SITEMAP,
+        urlset(f"<loc>{SITE}/a</loc>", f"<loc>{SITE}/{'x' * (20 << 20)}</loc>"),
+    ),
+    "feed-nested-100000-deep": (
+        Kind.FEED,
+        rss(f"<title>t</title><link>{SITE}/a</link>" + "<x>" * 100_000 + "</x>" * 100_000),
+    ),
+    "page-300000-menus": (
+        Kind.PAGE,
+        b"<html><body><div>"
+        + b"<nav></nav>x" * 300_000
+        + b'<a href="/2024/a">a</a></div></body></html>',
+    ),
+    "page-200000-links-deep-down": (
+        Kind.PAGE,
+        b"<html><body>" + b"<div>" * 250 + b'<a href="/2024/a">a</a>' * 200_000 + b"</body></html>",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_odd_shapes_are_read_in_bounded_time(shape: str) -> None:
+    kind, body = SHAPES[shape]
+    found, seconds = timed(listing, body, f"{SITE}/listing", kind=kind)
+    assert urls(found) == ([f"{SITE}/2024/a"] if kind is Kind.PAGE else [f"{SITE}/a"])
+    assert seconds < 20, seconds

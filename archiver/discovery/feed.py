@@ -52,6 +52,14 @@ _TAG = re.compile(rb"<")
 MAX_JSON_BYTES = 8 * 1024 * 1024  # parsed whole into Python objects, ten times its size
 _MIB = 1024 * 1024
 _ENTRIES = frozenset({"item", "entry"})
+# What an entry says at length, none of which a listing reads: RSS's description and
+# content:encoded, Atom's summary and content (and Media RSS's media:content, which is empty).
+_BULK = frozenset({"description", "encoded", "summary", "content"})
+_MAX_TEXT = 16 * 1024  # a title or a link is shorter; a listing keeps 300 characters of a title
+# feedparser's time grows with the square of an element's attributes (a second for 8,000); a feed's
+# elements have a handful. In a broken feed, a tag this long ends what is read of it.
+_MAX_ATTRIBUTES = 64
+_LONG_TAG = re.compile(rb"<[^<>]{16384}")
 _PIECE = 64 * 1024
 _TITLE_SOURCE = 4096  # markup read to find a title's text, which is cut at 300 characters
 
@@ -110,39 +118,54 @@ def _bounded(body: bytes) -> tuple[bytes, list[str]]:
 
 
 class _Trimmer:
-    """Parser events to a tree of the feed, up to the cut: nothing after it is built."""
+    """Parser events to a tree of the feed, up to the cut: nothing after it is built. The entries'
+    text (description, summary, content: most of a feed's bytes, and nothing a listing reads) is
+    left out, and no other text node runs past _MAX_TEXT."""
 
     def __init__(self) -> None:
         self.cut: str | None = None
         self._builder = etree.TreeBuilder()
         self._open: list[str] = []
         self._entries = self._elements = 0
+        self._skipped = 0  # depth inside an element left out
+        self._text = 0  # characters of the current text node
 
     def start(self, tag: str, attributes: Any, namespaces: Any = None) -> None:
         if self.cut:
             return
         self._elements += 1
-        if etree.QName(tag).localname in _ENTRIES:
+        name = etree.QName(tag).localname
+        if name in _ENTRIES:
             self._entries += 1
         if self._entries > MAX_FEED_ENTRIES:
             self.cut = f"{MAX_FEED_ENTRIES:,} entries"
         elif self._elements > MAX_ELEMENTS:
             self.cut = f"{MAX_ELEMENTS:,} XML elements"
+        elif self._skipped or name in _BULK:
+            self._skipped += 1
         else:
             # The prefixes declared here, kept as written ('' is the default namespace's); the
             # stubs leave out this argument of lxml's TreeBuilder.
             declared = {prefix or None: uri for prefix, uri in (namespaces or {}).items()}
-            self._builder.start(tag, attributes, declared)  # type: ignore[call-arg]
+            kept = dict(itertools.islice(attributes.items(), _MAX_ATTRIBUTES))
+            self._builder.start(tag, kept, declared)  # type: ignore[call-arg]
             self._open.append(tag)
+        self._text = 0
 
     def end(self, tag: str) -> None:
-        if not self.cut:
+        if self.cut:
+            return
+        if self._skipped:
+            self._skipped -= 1
+        else:
             self._builder.end(tag)
             self._open.pop()
+        self._text = 0
 
     def data(self, text: str) -> None:
-        if not self.cut:
-            self._builder.data(text)
+        if not (self.cut or self._skipped) and self._text < _MAX_TEXT:
+            self._builder.data(text[: _MAX_TEXT - self._text])
+            self._text += len(text)
 
     def close(self) -> None:
         return None
@@ -156,15 +179,17 @@ class _Trimmer:
 
 def _lenient(body: bytes, broken: str) -> tuple[bytes, list[str]]:
     """What of a broken feed feedparser's lenient parser reads: at most LENIENT_BYTES and
-    LENIENT_TAGS tags of it."""
+    LENIENT_TAGS tags of it, up to a tag too long to be anything but an attack."""
     document = body[:LENIENT_BYTES]
     # feedparser keeps the "safe" entity declarations (text without references) and its lenient
     # parser expands every use of them: a 1 MB entity used a million times.
     if b"<!ENTITY" in document:
         raise Unreadable("entity declarations are refused")
     past = next(itertools.islice(_TAG.finditer(document), LENIENT_TAGS, None), None)
-    if past is not None:
-        document = document[: past.start()]
+    long_tag = _LONG_TAG.search(document)
+    for end in (past, long_tag):
+        if end is not None:
+            document = document[: end.start()]
     said = f", its first {len(document):,} bytes" if len(document) < len(body) else ""
     return document, [f"{broken}; read leniently{said}"]
 

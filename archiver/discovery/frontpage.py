@@ -13,6 +13,7 @@ title is its anchor text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from courlan import check_url, is_navigation_page, is_not_crawlable
@@ -30,7 +31,7 @@ MAX_PAGE_BYTES = 4 * 1024 * 1024
 # Links read: a front page has hundreds; each costs tens of microseconds to resolve and judge.
 MAX_LINKS = 10_000
 _MIB = 1024 * 1024
-_MENUS = etree.XPath("//nav | //footer | //menu | //*[@role='navigation']")
+_MENUS = frozenset({"nav", "footer", "menu"})  # and anything of role="navigation"
 # What courlan lets through and is still no article: searches, pages of results, feeds, accounts.
 _NOT_ARTICLES = re.compile(
     r"/(?:search|suche|recherche|buscar|busca)(?:[/?.]|$)|[?&](?:q|s|query|search|keywords?)="
@@ -49,12 +50,9 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
     tree = _tree(decode_text(body, content_type))
     if tree is None:
         raise Unreadable("not an HTML page")
-    for menu in _MENUS(tree):
-        if isinstance(menu, html.HtmlElement) and menu.getparent() is not None:
-            menu.drop_tree()  # a menu inside a dropped one is dropped with it
     base = _base(tree, url)
     site, page = site_of(url), identity(url)
-    for number, anchor in enumerate(tree.iter("a")):
+    for number, anchor in enumerate(_anchors(tree)):
         if number == MAX_LINKS:
             found.notes.append(f"read the first {MAX_LINKS:,} links of the page")
             break
@@ -64,6 +62,17 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
         if link and link != page and _article(link, site):
             found.candidates.append(Candidate(link, title=_anchor_text(anchor)))
     return found
+
+
+def _anchors(tree: html.HtmlElement) -> Iterator[html.HtmlElement]:
+    """The page's links outside its menus, in one walk of the tree (an XPath asking each link for
+    its ancestors takes seconds on a page of many links deep down)."""
+    menus = 0
+    for event, element in etree.iterwalk(tree, events=("start", "end")):
+        if element.tag in _MENUS or element.get("role") == "navigation":
+            menus += 1 if event == "start" else -1
+        elif event == "start" and element.tag == "a" and not menus:
+            yield element
 
 
 def _tree(markup: str) -> html.HtmlElement | None:
