@@ -16,8 +16,10 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -32,6 +34,7 @@ from archiver.discovery.listing import (
     read,
 )
 
+T = TypeVar("T")
 DATA = Path(__file__).resolve().parent / "data" / "discovery"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 SITE = "https://news.example.com"
@@ -93,7 +96,7 @@ def urlset(*entries: str, head: str = "") -> bytes:
     return f'<?xml version="1.0"?>{head}<urlset xmlns="{SITEMAP_NS}">{body}</urlset>'.encode()
 
 
-def timed(work, *args, **kwargs):  # type: ignore[no-untyped-def]
+def timed(work: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
     started = time.perf_counter()
     result = work(*args, **kwargs)
     return result, time.perf_counter() - started
@@ -458,7 +461,9 @@ print(len(found.entries), grown // 1024, round(time.perf_counter() - started, 2)
     ],
     ids=["entries", "empty-elements"],
 )
-def test_reading_a_50_mb_sitemap_keeps_memory_bounded(tmp_path: Path, make, entries: int) -> None:  # type: ignore[no-untyped-def]
+def test_reading_a_50_mb_sitemap_keeps_memory_bounded(
+    tmp_path: Path, make: Callable[[], bytes], entries: int
+) -> None:
     body = tmp_path / "sitemap.xml"
     body.write_bytes(make())
     run = subprocess.run(
@@ -750,6 +755,16 @@ def test_a_broken_feed_whose_entries_have_no_link_lists_nothing_and_says_why() -
 @pytest.mark.parametrize("body", [b"", b" \r\n\t "])
 def test_an_empty_body_is_refused(kind: Kind, body: bytes) -> None:
     assert refusal(body, kind) == "empty body"
+
+
+def test_a_feed_with_undeclared_prefixes_keeps_its_dates() -> None:
+    body = rss(
+        f"<title>t</title><link>{SITE}/a</link><dc:date>2024-05-01T10:00:00+02:00</dc:date>"
+        '<media:thumbnail url="/a.jpg"/>'
+    )
+    found = listing(body, f"{SITE}/feed.xml")
+    assert found.entries == [Entry(f"{SITE}/a", when("2024-05-01T08:00:00Z"), "t")]
+    assert found.notes == []
 
 
 def test_an_empty_feed_is_an_empty_listing() -> None:

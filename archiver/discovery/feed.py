@@ -92,6 +92,8 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
         raise Unreadable(f"not a feed: {broken or _one_line(parsed.get('bozo_exception'))}")
     if not entries and broken:
         raise Unreadable(broken)
+    if parsed.get("bozo") and not broken:
+        notes.append(f"feedparser read it leniently: {_one_line(parsed.get('bozo_exception'))}")
     if len(entries) > MAX_FEED_ENTRIES:
         notes.append(f"cut at {MAX_FEED_ENTRIES:,} entries")
     return Found([_candidate(entry) for entry in entries[:MAX_FEED_ENTRIES]], notes=notes)
@@ -205,7 +207,9 @@ def _candidate(entry: Any) -> Candidate:
         dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     )
     if published is None and isinstance(said, str):
-        published = untrusted.http_date(said)  # an RFC 822 date without its zone, taken as UTC
+        # An RFC 822 date without its zone (taken as UTC), or a W3C date in an element whose prefix
+        # was never declared (lxml drops the prefix, and feedparser reads it as text).
+        published = untrusted.http_date(said) or iso_date(said)
     link = entry.get("link")
     return Candidate(
         href=link if isinstance(link, str) else "",
