@@ -20,6 +20,7 @@ LAYERS = [
     {"errors", "urls", "untrusted", "config"},
     {"capture"},
     {"text"},
+    {"discovery"},
     {"storage"},
     {"evidence"},
     {"history"},
