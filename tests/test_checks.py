@@ -97,15 +97,15 @@ def served_page(site: Site, path: str) -> tuple[str, dict]:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
     """v1; a 304; the same bytes (validators ignored); other bytes, same text; v2 (edited); other
-    bytes, same text: real runs, made once. The site stays up, serving v2 (other bytes, same text)
-    to later checks."""
+    bytes, same text: runs of the command, made once in this process. The site stays up, serving v2
+    (other bytes, same text) to later checks."""
     site = Site().start()
     root = tmp_path_factory.mktemp("checked") / "archive"
     Archive.init(root)
     allow_loopback_sources(root)
     url, state = served_page(site, "/news/harbour")
     state.update(body=article("Harbour dredging plan approved", STORY).encode(), etag='"v1"')
-    assert run_cli("add", url, "--archive", str(root)).returncode == 0
+    assert userview.run(root, "add", url).returncode == 0
     runs = []
     steps = [
         {"mode": "304"},
@@ -116,7 +116,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
     ]
     for step in steps:
         state.update(step)
-        done = run_cli("snapshot", "--all", "--json", "--archive", str(root))
+        done = userview.run(root, "snapshot", "--all", "--json")
         assert done.returncode == 0, done.stderr
         runs.append(json.loads(done.stdout))
     assert [run["counts"]["unchanged"] for run in runs] == [1, 1, 1, 0, 1]
