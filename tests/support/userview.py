@@ -167,7 +167,11 @@ def _tree(pid: int) -> list[int]:
     while frontier:
         member = frontier.pop()
         members.append(member)
-        for task in Path(f"/proc/{member}/task").glob("*/children"):
+        try:
+            tasks = list(Path(f"/proc/{member}/task").glob("*/children"))
+        except OSError:
+            continue  # the process ended between glob's look at the folder and its listing
+        for task in tasks:
             try:
                 frontier += [int(child) for child in task.read_text().split()]
             except OSError:
