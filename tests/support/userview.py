@@ -67,6 +67,29 @@ def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outco
     return Outcome(result.exit_code, result.stdout, result.stderr, data)
 
 
+def run(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`archiver ARGS -a ROOT` in this process (typer's CliRunner), answered as `run_cli` answers
+    for the real command: the same code path and output, without the start-up of a new interpreter.
+    For reading an archive back (`log`, `list`, `show`, `diff`, `verify`); a test about the process
+    itself (signals, its environment, cron, memory) runs the real one. `-a ROOT` goes before a
+    `--`, which ends the options; ARCHIVER_DIR is unset, as `run_cli` unsets it."""
+    end = args.index("--") if "--" in args else len(args)
+    argv = [*args[:end], "-a", str(root), *args[end:]]
+    logger = logging.getLogger()
+    handlers, level = logger.handlers[:], logger.level
+    try:
+        result = CliRunner().invoke(app, argv, env={"ARCHIVER_DIR": None, **(env or {})})
+    finally:  # the command points the root logger at the runner's streams; give pytest its own back
+        logger.handlers[:], logger.level = handlers, level
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["archiver", *argv], result.exit_code, result.stdout, result.stderr
+    )
+
+
 def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()]  # nothing when `path` does not exist
 
