@@ -8,7 +8,6 @@ same code, without the start-up of a new interpreter).
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import threading
@@ -20,10 +19,8 @@ import pytest
 from support.archives import configure
 from support.commands import git, run_cli
 from support.newssite import Response, article
-from support.userview import run
-from typer.testing import CliRunner
+from support.userview import in_process, run
 
-from archiver.cli import app
 from archiver.errors import ExitCode
 from archiver.run.results import PageResult, RunSummary
 from archiver.storage.lock import ArchiveLock
@@ -37,19 +34,8 @@ STORY = [
 
 
 def here(*args: str) -> subprocess.CompletedProcess[str]:
-    """`archiver ARGS` in this process, answered as `run_cli` answers for the real command (exit
-    code, stdout, stderr; ARCHIVER_DIR unset)."""
-    logger = logging.getLogger()
-    handlers, level = logger.handlers[:], logger.level
-    try:
-        result = CliRunner().invoke(app, list(args), env={"ARCHIVER_DIR": None})
-    finally:  # the command points the root logger at the runner's streams; give pytest its own back
-        logger.handlers[:], logger.level = handlers, level
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return subprocess.CompletedProcess(
-        ["archiver", *args], result.exit_code, result.stdout, result.stderr
-    )
+    """`archiver ARGS` in this process, exactly as given (no archive option added)."""
+    return in_process(list(args))
 
 
 @pytest.fixture

@@ -134,9 +134,7 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
     text.append("The mayor said she would sign it into law before the end of the month.")
     archive.snapshot(all_pages=True)
     [second] = [p for p in (archive.root / "warcs").rglob("*.warc.gz") if p != first]
-    assert ok(archive.root, "index").startswith(
-        "indexed 1 new WARC files: 2 lines for 2 WARC files"
-    )
+    assert ok(archive.root, "index").startswith("indexed 1 new WARC file: 2 lines for 2 WARC files")
     after = cdxj.index_path(archive.root).read_text().splitlines()
     assert set(before) < set(after) and after == sorted(after)
     new = index_entries(sorted(set(after) - set(before)))

@@ -235,7 +235,7 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     result = verify(archive.root)
     assert (
         result.returncode == 0
-        and result.stdout == "verified 1 versions in 2 WARC files: no problems\n"
+        and result.stdout == "verified 1 version in 2 WARC files: no problems\n"
     )
 
     data = bytearray(checks[0].read_bytes())

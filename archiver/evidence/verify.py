@@ -32,6 +32,7 @@ from ..capture.framing import Framed
 from ..storage.store import CHECKS, CONFIRMED, WARCS, Store
 from ..storage.versions import Version, recorded_versions
 from ..urls import names_folder
+from ..words import counted
 from .gzmembers import members
 from .warc import entity, page_of, whole_second
 
@@ -91,8 +92,9 @@ class Report:
 
     def summary(self) -> str:
         count = len(self.problems)
-        found = "no problems" if not count else f"{count} problem{'s' if count > 1 else ''}"
-        return f"verified {self.versions} versions in {self.files} WARC files: {found}"
+        found = "no problems" if not count else counted(count, "problem")
+        versions, files = counted(self.versions, "version"), counted(self.files, "WARC file")
+        return f"verified {versions} in {files}: {found}"
 
 
 @dataclass

@@ -51,32 +51,14 @@ class Outcome:
         return entry
 
 
-def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
-    """Run `archiver ARGS -a ROOT` in this process, as the command line does (exit code, stdout,
-    stderr)."""
-    logger = logging.getLogger()
-    handlers, level = logger.handlers[:], logger.level
-    try:
-        result = CliRunner().invoke(app, [*args, "-a", str(root)], env=env)
-    finally:  # the command points the root logger at the runner's streams; give pytest its own back
-        logger.handlers[:], logger.level = handlers, level
-    assert result.exit_code != 70 and "internal error" not in result.stderr, result.stderr
-    data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {}
-    for entry in data.get("results", []) if isinstance(data, dict) else []:
-        assert not (entry["error"] or "").startswith("internal error"), entry
-    return Outcome(result.exit_code, result.stdout, result.stderr, data)
-
-
-def run(
-    root: Path, *args: str, env: dict[str, str] | None = None
+def in_process(
+    argv: list[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`archiver ARGS -a ROOT` in this process (typer's CliRunner), answered as `run_cli` answers
-    for the real command: the same code path and output, without the start-up of a new interpreter.
-    For reading an archive back (`log`, `list`, `show`, `diff`, `verify`); a test about the process
-    itself (signals, its environment, cron, memory) runs the real one. `-a ROOT` goes before a
-    `--`, which ends the options; ARCHIVER_DIR is unset, as `run_cli` unsets it."""
-    end = args.index("--") if "--" in args else len(args)
-    argv = [*args[:end], "-a", str(root), *args[end:]]
+    """`archiver ARGV` in this process (typer's CliRunner), answered as `run_cli` answers for the
+    real command: the same code path and output, without the start-up of a new interpreter. For
+    reading an archive back (`log`, `list`, `show`, `diff`, `verify`); a test about the process
+    itself (signals, its environment, cron, memory, exact bytes on stdout) runs the real one.
+    ARCHIVER_DIR is unset, as `run_cli` unsets it."""
     logger = logging.getLogger()
     handlers, level = logger.handlers[:], logger.level
     try:
@@ -88,6 +70,25 @@ def run(
     return subprocess.CompletedProcess(
         ["archiver", *argv], result.exit_code, result.stdout, result.stderr
     )
+
+
+def run(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`archiver ARGS -a ROOT` in this process (see `in_process`); `-a ROOT` goes before a `--`,
+    which ends the options."""
+    end = args.index("--") if "--" in args else len(args)
+    return in_process([*args[:end], "-a", str(root), *args[end:]], env)
+
+
+def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
+    """`run`, with its `--json` output read, and never an internal error."""
+    result = run(root, *args, env=env)
+    assert result.returncode != 70 and "internal error" not in result.stderr, result.stderr
+    data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {}
+    for entry in data.get("results", []) if isinstance(data, dict) else []:
+        assert not (entry["error"] or "").startswith("internal error"), entry
+    return Outcome(result.returncode, result.stdout, result.stderr, data)
 
 
 def files_under(path: Path) -> list[Path]:
