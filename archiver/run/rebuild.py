@@ -114,8 +114,10 @@ def rebuild(
                     _finish(store, extractor, pending.popleft(), summary, written)
             while pending:
                 _finish(store, extractor, pending.popleft(), summary, written)
-    finally:
-        extractor.close()
+    except BaseException:
+        extractor.close()  # interrupted: extractions still running stop
+        raise
+    extractor.close(interrupted=False)
     summary.extract_processes = extractor.processes
     if written:
         # The ignore rules in force shaped the text: part of the record, as with a snapshot.
