@@ -68,6 +68,12 @@ class Deadline:
     def remaining(self) -> float:
         return self.expires - time.monotonic()
 
+    @property
+    def passed(self) -> bool:
+        """Time is up: the watchdog cut the socket, or a read timed out first (reads wait at most
+        the time that remained, and a loaded machine may run the watchdog late)."""
+        return self.fired or self.remaining() <= 0
+
     def __enter__(self) -> Deadline:
         _current.deadline = self
         _watchdog.arm(self)

@@ -178,7 +178,7 @@ class Fetcher:
                 capture.blocked = str(exc)
             except FETCH_ERRORS as exc:
                 capture.error = _describe(exc)
-                if deadline.fired and not capture.error.startswith("deadline"):
+                if deadline.passed and not capture.error.startswith("deadline"):
                     capture.error = (
                         f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"
                     )
@@ -300,7 +300,7 @@ class Fetcher:
             if not original.head_complete:
                 # No body can follow a head that never ended; the deadline cuts the socket, which
                 # reads as a close.
-                exchange.truncated = "time" if deadline.fired else "disconnect"
+                exchange.truncated = "time" if deadline.passed else "disconnect"
                 return exchange
             if original.bad_length is not None:
                 exchange.unframed = (
