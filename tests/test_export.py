@@ -10,29 +10,23 @@ in-process (the same code, without a new interpreter).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from pywb.utils.canonicalize import canonicalize
-from support.archives import allow_loopback_sources
 from support.commands import git, run_cli
-from support.evidence import History, build_history
-from support.newssite import Site, article
+from support.evidence import History
+from support.newssite import article
 from support.replay import BIN
 from support.userview import run
 from support.warcs import records
 from warcio.timeutils import iso_date_to_timestamp
 
-from archiver import Archive
 from archiver.evidence import cdxj
 from archiver.urls import page_dir
 
@@ -49,25 +43,6 @@ def ok(root: Path, *args: str) -> str:
     result = run(root, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    """The archive with history of tests/support/evidence.py, built once per module."""
-    site = Site().start()
-    root = tmp_path_factory.mktemp("history") / "archive"
-    Archive.init(root)
-    allow_loopback_sources(root)
-    yield build_history(site, Archive.open(root))
-    site.stop()
-
-
-@pytest.fixture
-def history(built: History, tmp_path: Path) -> History:
-    """A copy of the archive with history of its own."""
-    root = tmp_path / "archive"
-    shutil.copytree(built.root, root, symlinks=True)
-    return dataclasses.replace(built, archive=Archive.open(root))
 
 
 def index_entries(lines: list[str]) -> list[tuple[str, str, dict]]:

@@ -11,24 +11,18 @@ command verifies the sound archive and the one missing a file, the others are ve
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from support.archives import allow_loopback_sources
 from support.commands import git, run_cli
-from support.evidence import STORY, History, build_history
-from support.newssite import Response, Site, article
+from support.evidence import STORY
+from support.newssite import Response, article
 from support.userview import run
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver import Archive
 from archiver.errors import ExitCode
 from archiver.urls import page_dir
 
@@ -43,25 +37,6 @@ def verify(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def real_verify(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real `archiver verify`, in a subprocess."""
     return run_cli("verify", "--archive", str(root), *args)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    """The archive with history of tests/support/evidence.py, built once per module."""
-    site = Site().start()
-    root = tmp_path_factory.mktemp("history") / "archive"
-    Archive.init(root)
-    allow_loopback_sources(root)
-    yield build_history(site, Archive.open(root))
-    site.stop()
-
-
-@pytest.fixture
-def history(built: History, tmp_path: Path) -> History:
-    """A copy of the archive with history of its own, to damage."""
-    root = tmp_path / "archive"
-    shutil.copytree(built.root, root, symlinks=True)
-    return dataclasses.replace(built, archive=Archive.open(root))
 
 
 def span(path: Path, offset: int) -> tuple[int, int]:
