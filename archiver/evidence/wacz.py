@@ -210,9 +210,16 @@ def _copy_records(source: Path, out: Path, ids: set[str], uris: set[str]) -> Non
         raise ArchiveDamaged(f"{source} has no record {sorted(missing)[0]} (run `archiver verify`)")
 
 
+class _Scanner(ArchiveIterator):
+    """warcio's iterator without its warning on stderr for a record not followed by a newline: three
+    lines quoting damaged bytes, where the export's own error says what and where in one."""
+
+    INC_RECORD = ""
+
+
 def _records(f: BinaryIO) -> list[_Scanned]:
     records = []
-    it = ArchiveIterator(f, no_record_parse=True)
+    it = _Scanner(f, no_record_parse=True)
     for record in it:
         headers = record.rec_headers
         records.append(
