@@ -7,14 +7,16 @@ archive's files are read with `support.archives`, its WARC records with `support
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,6 +193,18 @@ def _resident_kb(pid: int) -> tuple[int, bytes]:
     return (int(rss[0]) if rss else 0), cmdline
 
 
+@contextlib.contextmanager
+def _as_from_a_terminal() -> Iterator[None]:
+    """Start a command as a terminal does, with Ctrl-C at its default. A suite started in the
+    background by a script (`pytest &` in sh) has SIGINT ignored, and an ignored signal stays
+    ignored across exec, while a caught one is reset to its default: so catch it while starting."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_sampled(
     root: Path,
     *args: str,
@@ -206,9 +220,13 @@ def run_sampled(
     exe = Path(sys.executable).with_name("archiver")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen(
-            [str(exe), *args, "-a", str(root)], stdout=out, stderr=err, stdin=subprocess.DEVNULL
-        )
+        with _as_from_a_terminal():
+            proc = subprocess.Popen(
+                [str(exe), *args, "-a", str(root)],
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
         peak_kb, workers = 0, set()
         try:
             while not (ended := os.wait4(proc.pid, os.WNOHANG))[0]:
