@@ -110,3 +110,9 @@ def register(sock: socket.socket | None) -> None:
     deadline = getattr(_current, "deadline", None)
     if deadline is not None:
         deadline.watch(sock)
+
+
+def passed() -> bool:
+    """Whether the calling thread's deadline, if one is armed, has passed."""
+    deadline = getattr(_current, "deadline", None)
+    return deadline is not None and deadline.passed

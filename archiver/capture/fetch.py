@@ -116,7 +116,7 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = _Session()
-            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+            adapter = GuardedAdapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             # Pinned: requests adds "br" when a brotli module happens to be importable.
