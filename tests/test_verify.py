@@ -222,3 +222,23 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     assert [line for line in damaged.stdout.splitlines() if line.startswith(f"{name}: {url}")], (
         damaged.stdout
     )
+
+
+def test_a_payload_lengthened_past_its_content_length_is_one_problem_without_warcio_noise(history):
+    """warcio writes three lines to stderr quoting the bytes after a record that does not end where
+    its Content-Length says; verify's own report names the file, the page and the offset."""
+    v2 = versions(history.root, history.article)[1]
+    ref = meta_at(history.root, history.article, v2["commit"])["warc"]
+    path = history.root / ref["file"]
+    start, length = span(path, ref["offset"])
+    data = path.read_bytes()
+    record = gzip.decompress(data[start : start + length])
+    forged = record.replace(b"court challenge", b"court challenge, which the minister lost")
+    assert forged != record
+    path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
+
+    result = verify(history.root)
+    assert result.returncode == ExitCode.DAMAGED
+    assert lines_for(result, ref["file"], history.article, 2), result.stdout
+    [summary] = result.stderr.splitlines()
+    assert summary.startswith("archiver: error: verified 5 versions in 5 WARC files:")

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
@@ -34,7 +33,7 @@ from ..storage.versions import Version, recorded_versions
 from ..urls import names_folder
 from ..words import counted
 from .gzmembers import members
-from .warc import entity, page_of, whole_second
+from .warc import Records, entity, page_of, whole_second
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +365,7 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
     or after."""
     found: _Scanned | None = None
     try:
-        for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
+        for record in Records(io.BytesIO(data), check_digests=True):
             body, framed = _body(record)
             hashes = (
                 {a: hashlib.new(a) for a in algorithms}
