@@ -3,11 +3,14 @@ tests/support/."""
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.archives import allow_loopback_sources, configure
+from support.evidence import History, build_history
 from support.history import Story, edit_history
 from support.hostile import Hostile
 from support.newssite import Site
@@ -77,3 +80,22 @@ def edited(tmp_path_factory) -> Iterator[Story]:
     story.archive = archive
     yield story
     site.stop()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    """The archive with history of tests/support/evidence.py, built once per module."""
+    site = Site().start()
+    root = tmp_path_factory.mktemp("history") / "archive"
+    Archive.init(root)
+    allow_loopback_sources(root)
+    yield build_history(site, Archive.open(root))
+    site.stop()
+
+
+@pytest.fixture
+def history(built: History, tmp_path: Path) -> History:
+    """A copy of `built`, of each test's own (to damage, to export)."""
+    root = tmp_path / "archive"
+    shutil.copytree(built.root, root, symlinks=True)
+    return dataclasses.replace(built, archive=Archive.open(root))

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 
 # Lowest first; a module belongs to the layer of its subpackage, or is named here if at the top.
 LAYERS = [
-    {"errors", "urls", "untrusted", "config"},
+    {"errors", "urls", "untrusted", "config", "words"},
     {"capture"},
     {"text"},
     {"discovery"},

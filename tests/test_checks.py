@@ -15,14 +15,18 @@ import gzip
 import hashlib
 import itertools
 import json
+import shutil
 import subprocess
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support import userview
+from support.archives import allow_loopback_sources
 from support.commands import git, run_cli
 from support.newssite import Response, Site, article
 from support.replay import BIN, Wayback
@@ -53,6 +57,13 @@ class Checked:
     runs: list[dict]  # `snapshot --json` of each check after the first capture
 
     def cli(self, *args: str) -> str:
+        """The command's stdout, run in this process (reading the archive back)."""
+        result = userview.run(self.root, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def real(self, *args: str) -> str:
+        """The real command's stdout, run in a subprocess."""
         result = run_cli(*args, "--archive", str(self.root))
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
@@ -83,14 +94,18 @@ def served_page(site: Site, path: str) -> tuple[str, dict]:
     return site.url(path), state
 
 
-@pytest.fixture
-def checked(site: Site, archive: Archive) -> Checked:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checked]:
     """v1; a 304; the same bytes (validators ignored); other bytes, same text; v2 (edited); other
-    bytes, same text."""
+    bytes, same text: runs of the command, made once in this process. The site stays up, serving v2
+    (other bytes, same text) to later checks."""
+    site = Site().start()
+    root = tmp_path_factory.mktemp("checked") / "archive"
+    Archive.init(root)
+    allow_loopback_sources(root)
     url, state = served_page(site, "/news/harbour")
     state.update(body=article("Harbour dredging plan approved", STORY).encode(), etag='"v1"')
-    root = archive.root
-    assert run_cli("add", url, "--archive", str(root)).returncode == 0
+    assert userview.run(root, "add", url).returncode == 0
     runs = []
     steps = [
         {"mode": "304"},
@@ -101,11 +116,20 @@ def checked(site: Site, archive: Archive) -> Checked:
     ]
     for step in steps:
         state.update(step)
-        done = run_cli("snapshot", "--all", "--json", "--archive", str(root))
+        done = userview.run(root, "snapshot", "--all", "--json")
         assert done.returncode == 0, done.stderr
         runs.append(json.loads(done.stdout))
     assert [run["counts"]["unchanged"] for run in runs] == [1, 1, 1, 0, 1]
-    return Checked(root, url, state["served"], runs)
+    yield Checked(root, url, list(state["served"]), runs)
+    site.stop()
+
+
+@pytest.fixture
+def checked(template: Checked, tmp_path: Path) -> Checked:
+    """The template's archive, a copy of its own for each test."""
+    root = tmp_path / "archive"
+    shutil.copytree(template.root, root, symlinks=True)
+    return Checked(root, template.url, template.served, template.runs)
 
 
 def warc_digest(data: bytes) -> str:
@@ -113,7 +137,7 @@ def warc_digest(data: bytes) -> str:
 
 
 def test_log_checks_interleaves_versions_with_the_checks_that_confirmed_them(checked):
-    lines = checked.cli("log", checked.url, "--checks").splitlines()
+    lines = checked.real("log", checked.url, "--checks").splitlines()
 
     assert [line.split("\t")[0] if "\t" in line else line.split(" at ")[0] for line in lines] == [
         "v1",
@@ -139,7 +163,7 @@ def test_log_checks_interleaves_versions_with_the_checks_that_confirmed_them(che
     # Read from the committed files alone: a fresh clone (no state, no index) shows the same.
     clone = checked.root.parent / "clone"
     git(checked.root.parent, "clone", "-q", str(checked.root), str(clone))
-    again = run_cli("log", checked.url, "--checks", "--archive", str(clone))
+    again = userview.run(clone, "log", checked.url, "--checks")
     assert again.returncode == 0 and again.stdout.splitlines() == lines, again.stderr
 
     entries = json.loads(checked.cli("log", checked.url, "--checks", "--json"))
@@ -258,7 +282,7 @@ def test_quiet_prints_nothing_for_a_run_that_only_confirmed(checked):
     assert (
         git(checked.root, "log", "-1", "--format=%s").strip() == "archiver: 1 confirmed unchanged"
     )
-    loud = run_cli("snapshot", "--all", "--archive", str(checked.root))
+    loud = userview.run(checked.root, "snapshot", "--all")
     assert loud.stdout.startswith("1 checked: 0 new, 0 changed, 1 unchanged, 0 failed; commit ")
 
 
@@ -278,7 +302,7 @@ def test_verify_checks_the_confirmations_and_what_they_refer_to(checked):
     original = entry["warc"]["refers_to"]["record_id"]
     forged = original[:-5] + ("0000>" if not original.endswith("0000>") else "1111>")
     rewrite_record(path, lambda text: text.replace(original.encode(), forged.encode()))
-    damaged = run_cli("verify", "--archive", str(checked.root))
+    damaged = userview.run(checked.root, "verify")
     assert damaged.returncode == 5, damaged.stdout + damaged.stderr
     assert damaged.stdout.splitlines() == [
         f"{entry['warc']['file']}: {checked.url}, offset {entry['warc']['offset']}: the revisit refers to {forged}, "
@@ -291,14 +315,14 @@ def test_verify_checks_the_confirmations_and_what_they_refer_to(checked):
     rewrite_record(
         path, lambda text: text.replace(dated, b"WARC-Refers-To-Date: 2001-01-01T00:00:00Z")
     )
-    damaged = run_cli("verify", "--archive", str(checked.root))
+    damaged = userview.run(checked.root, "verify")
     assert (
         damaged.returncode == 5
         and "as dated 2001-01-01T00:00:00Z, a record dated" in damaged.stdout
     )
     # A checks WARC deleted: no meta.json names it, git's history does.
     path.unlink()
-    missing = run_cli("verify", "--archive", str(checked.root))
+    missing = userview.run(checked.root, "verify")
     assert missing.returncode == 5
     assert missing.stdout.splitlines() == [
         f"{entry['warc']['file']}: (no page) (commit {entry['commit'][:10]}): the checks WARC is missing"
@@ -321,7 +345,7 @@ def rewrite_record(path: Path, change) -> None:
 
 
 def test_index_and_wacz_hold_the_confirmations(checked, tmp_path):
-    checked.cli("index")
+    checked.real("index")
     lines = cdxj.index_path(checked.root).read_text().splitlines()
     entries = [json.loads(line.split(" ", 2)[2]) for line in lines]
     confirmations = [
@@ -336,7 +360,7 @@ def test_index_and_wacz_hold_the_confirmations(checked, tmp_path):
 
     for args in ((), (checked.url,)):  # the whole archive; the page alone
         out = tmp_path / f"export-{len(args)}.wacz"
-        checked.cli("export", "--wacz", str(out), *args)
+        (checked.cli if args else checked.real)("export", "--wacz", str(out), *args)
         check = subprocess.run(
             [str(BIN / "wacz"), "validate", "-f", str(out)], capture_output=True, text=True
         )
@@ -392,13 +416,13 @@ def test_pywb_replays_around_confirmations_and_what_it_shows_at_theirs(site, arc
     time.sleep(1.1)  # pywb's timestamps are seconds
     summary = archive.snapshot(all_pages=True)
     assert summary.confirmed == 3 and summary.commit
-    run_cli("index", "--archive", str(archive.root))
+    assert userview.run(archive.root, "index").returncode == 0
 
     pywb = Wayback(archive.root, tmp_path).start()
     try:
         for kind, (url, state) in pages.items():
             version, confirmation = json.loads(
-                run_cli("log", url, "--checks", "--json", "--archive", str(archive.root)).stdout
+                userview.run(archive.root, "log", url, "--checks", "--json").stdout
             )
             assert confirmation["how"] == kind
             first = state["served"][0]

@@ -3,7 +3,8 @@
 Each case kills the whole process group (as a reboot or cron's timeout would: the run, its
 extraction processes and any git it started) at one moment, then checks what a user relies on: the
 next run succeeds, git fsck is clean, every commit made before the crash is intact, nothing
-half-written is committed, and a leftover `.open` WARC is set aside and reported.
+half-written is committed, and a leftover `.open` WARC is set aside and reported. The archives
+the runs start from are built, and what is only read back is read, in this process.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import pytest
 from support.archives import allow_loopback_sources
 from support.commands import git, run_cli
 from support.newssite import Site, article
+from support.userview import archiver
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver import Archive
 from archiver.urls import page_dir
 
 ARTICLES = 8
@@ -76,13 +79,13 @@ def template(site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     """An archive holding the first edition of every page; the site then serves the second
     edition."""
     root = tmp_path_factory.mktemp("template") / "archive"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     allow_loopback_sources(root)
     _publish(site, 1)
     before = sum(site.hits.values())
     urls = [site.url(f"/news/{i}") for i in range(ARTICLES)]
-    done = run_cli("add", "--archive", str(root), *urls)
-    assert done.returncode == 0, done.stderr
+    done = archiver(root, "add", *urls)
+    assert done.code == 0, done.stderr
     _publish(site, 2)
     return root, sum(site.hits.values()) - before
 
@@ -323,13 +326,11 @@ def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     confirms."""
     server = Site().start()
     root = tmp_path_factory.mktemp("unchanged") / "archive"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     allow_loopback_sources(root)
     _publish(server, 1)
-    done = run_cli(
-        "add", "--archive", str(root), *[server.url(f"/news/{i}") for i in range(ARTICLES)]
-    )
-    assert done.returncode == 0, done.stderr
+    done = archiver(root, "add", *[server.url(f"/news/{i}") for i in range(ARTICLES)])
+    assert done.code == 0, done.stderr
     yield root
     server.stop()
 
@@ -375,8 +376,8 @@ def test_a_run_of_confirmations_killed_leaves_no_half_file_committed(
     _assert_committed_whole(root)
     checks = git(root, "ls-files", "warcs/checks").splitlines()
     assert len(checks) == len(committed) + 1
-    verified = run_cli("verify", "--archive", str(root))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    verified = archiver(root, "verify")  # only reads back: in this process
+    assert verified.code == 0, verified.stdout + verified.stderr
     assert (
         git(root, "log", "--format=%H", "--", "pages/").split()
         == git(unchanged, "log", "--format=%H", "--", "pages/").split()

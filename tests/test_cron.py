@@ -14,6 +14,7 @@ from support.commands import git, run_cli
 from support.newssite import Response, article
 from support.schedule import EDIT, EXE, STORY, new_archive, serve_story
 
+from archiver import Archive
 from archiver.errors import ExitCode
 from archiver.storage.lock import ArchiveLock
 
@@ -56,7 +57,7 @@ def test_schedule_prints_a_crontab_line_that_works_from_cron(tmp_path, site):
     url = serve_story(site, "/news/harbour")
     (tmp_path / "my news").mkdir()
     root = tmp_path / "my news" / "arc"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     result = run_cli("schedule", "--every", "15m", "-a", "my news/arc", cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == ""
     [line] = result.stdout.splitlines()
@@ -96,7 +97,7 @@ def test_schedule_prints_a_crontab_line_that_works_from_cron(tmp_path, site):
 @pytest.mark.parametrize("every", ["15x", "0m", "60m", "often"])
 def test_schedule_rejects_a_bad_every(tmp_path, every):
     root = tmp_path / "arc"
-    run_cli("init", str(root))
+    Archive.init(root)
     result = run_cli("schedule", "--every", every, "-a", str(root))
     assert result.returncode == ExitCode.USAGE and result.stdout == ""
     assert result.stderr.startswith("archiver: error: ") and result.stderr.count("\n") == 1
@@ -126,7 +127,7 @@ def test_schedule_escapes_percent_signs_so_cron_runs_the_whole_command(tmp_path,
     url = serve_story(site, "/news/harbour")
     (tmp_path / "100% news").mkdir()
     root = tmp_path / "100% news" / "arc%d"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     (root / "urls.txt").write_text(url + "\n")
     result = run_cli("schedule", "--every", "15m", "-a", str(root))
     assert result.returncode == 0 and result.stderr == ""
@@ -154,7 +155,7 @@ def test_schedule_escapes_percent_signs_so_cron_runs_the_whole_command(tmp_path,
 )
 def test_schedule_refuses_an_archive_path_that_cron_would_misread(tmp_path, name):
     root = tmp_path / name
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     for args in (["schedule"], ["schedule", "--install"]):
         result = run_cli(
             *args, "-a", str(root), env={"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
@@ -185,7 +186,7 @@ def test_schedule_install_adds_the_line_once_and_replaces_it(tmp_path):
     table = bin_dir / "table"
     first, second = tmp_path / "arc", tmp_path / "other" / "arc"
     for root in (first, second):
-        assert run_cli("init", str(root)).returncode == 0
+        Archive.init(root)
 
     installed = run_cli("schedule", "--every", "15m", "--install", "-a", str(first), env=env)
     assert installed.returncode == 0, installed.stderr
@@ -210,7 +211,7 @@ def test_schedule_install_adds_the_line_once_and_replaces_it(tmp_path):
 
     # An archive whose path has a percent sign is replaced too, not added again.
     third = tmp_path / "50%" / "arc"
-    assert run_cli("init", str(third)).returncode == 0
+    Archive.init(third)
     for every in ("15m", "2h"):
         assert (
             run_cli("schedule", "--every", every, "--install", "-a", str(third), env=env).returncode
@@ -223,7 +224,7 @@ def test_schedule_install_adds_the_line_once_and_replaces_it(tmp_path):
 
 def test_schedule_install_without_crontab_is_a_usage_error(tmp_path):
     root = tmp_path / "arc"
-    run_cli("init", str(root))
+    Archive.init(root)
     only_git = tmp_path / "bin"  # a PATH with git (which archiver needs) but no crontab
     only_git.mkdir()
     (only_git / "git").symlink_to(shutil.which("git"))

@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
+from support import userview
 from support.commands import git, run_cli
 from support.newssite import article
 from support.schedule import (
@@ -34,7 +35,7 @@ from archiver.urls import page_dir
 def test_snapshot_checks_nothing_until_due_and_all_checks_everything(tmp_path, site):
     url = serve_story(site, "/news/harbour")
     root = new_archive(tmp_path)
-    assert run_cli("add", url, "-a", str(root)).returncode == 0
+    assert userview.run(root, "add", url).returncode == 0
     head, requests = git(root, "rev-parse", "HEAD"), len(site.requests)
 
     result = run_cli("snapshot", "-a", str(root))
@@ -42,7 +43,7 @@ def test_snapshot_checks_nothing_until_due_and_all_checks_everything(tmp_path, s
     assert len(site.requests) == requests  # not even robots.txt
     assert git(root, "rev-parse", "HEAD") == head
 
-    [page] = json.loads(run_cli("list", "--json", "-a", str(root)).stdout)
+    [page] = json.loads(userview.run(root, "list", "--json").stdout)
     checked, due = (
         datetime.fromisoformat(page["last_checked"]),
         datetime.fromisoformat(page["next_due"]),
@@ -146,10 +147,10 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     source = other.url("/reports/dredging")
     url = serve_story(site, "/news/harbour", links=[(source, "the impact report")])
     root = new_archive(tmp_path)
-    assert run_cli("add", url, "-a", str(root)).returncode == 0
+    assert userview.run(root, "add", url).returncode == 0
     head, tracked = git(root, "rev-parse", "HEAD"), git(root, "ls-files")
     texts = {u: (root / page_dir(u) / "article.md").read_text() for u in (url, source)}
-    assert nothing_due(run_cli("snapshot", "-a", str(root)).stdout)
+    assert nothing_due(userview.run(root, "snapshot").stdout)
 
     for path in (root / ".archiver").glob("state.sqlite*"):
         path.unlink()
@@ -166,10 +167,10 @@ def test_deleting_the_state_loses_nothing_and_makes_everything_due(tmp_path, sit
     assert git(root, "ls-files").split() == sorted([*tracked.split(), checks])
     assert git(root, "status", "--porcelain") == ""
     assert {u: (root / page_dir(u) / "article.md").read_text() for u in (url, source)} == texts
-    log = json.loads(run_cli("log", url, "--json", "-a", str(root)).stdout)
+    log = json.loads(userview.run(root, "log", url, "--json").stdout)
     assert [(v["version"], v["kind"]) for v in log] == [(1, "new")]
     assert set(state_pages(root)) == {url, source}  # the schedule starts afresh
-    assert nothing_due(run_cli("snapshot", "-a", str(root)).stdout)
+    assert nothing_due(userview.run(root, "snapshot").stdout)
 
 
 # The state database of archiver before the schedule and revisits (no user_version): a real older
@@ -266,10 +267,10 @@ def test_checks_by_hand_do_not_stretch_the_schedule(tmp_path, site):
     site.page("/news/harbour", lambda: article("Harbour dredging plan approved", paragraphs))
     url = site.url("/news/harbour")
     root = new_archive(tmp_path)
-    assert run_cli("add", url, "-a", str(root)).returncode == 0
+    assert userview.run(root, "add", url).returncode == 0
     before = state_pages(root)[url]
     for _ in range(4):
-        assert "1 unchanged" in run_cli("snapshot", "--all", "-a", str(root)).stdout
+        assert "1 unchanged" in userview.run(root, "snapshot", "--all").stdout
     after = state_pages(root)[url]
     assert (after["next_due"], after["interval_minutes"]) == (
         before["next_due"],
@@ -286,13 +287,13 @@ def test_checks_by_hand_do_not_stretch_the_schedule(tmp_path, site):
 def test_nothing_due_says_what_comes_next_and_how_to_check_now(tmp_path, site):
     first, second = serve_story(site, "/news/harbour"), serve_story(site, "/news/ferry")
     root = new_archive(tmp_path)
-    assert run_cli("add", first, "-a", str(root)).returncode == 0
-    assert run_cli("add", second, "-a", str(root)).returncode == 0
+    assert userview.run(root, "add", first).returncode == 0
+    assert userview.run(root, "add", second).returncode == 0
     result = run_cli("snapshot", "-a", str(root))
     assert (result.returncode, result.stderr) == (0, "")
     assert nothing_due(result.stdout, first)  # the first added comes due first
     assert "(2 pages wait;" in result.stdout
-    summary = json.loads(run_cli("snapshot", "--json", "-a", str(root)).stdout)
+    summary = json.loads(userview.run(root, "snapshot", "--json").stdout)
     due = state_pages(root)[first]["next_due"]
     assert (summary["waiting"], summary["next_check"]) == (2, {"due": due, "url": first})
     assert run_cli("-q", "snapshot", "-a", str(root)).stdout == ""  # cron stays silent

@@ -3,6 +3,9 @@ tests/test_replay.py).
 
 What a user checks: the index has a line for each response and revisit warcio finds, keyed as pywb
 looks them up; `wacz validate` accepts the package and its page list is the archive's versions.
+The archive with history is built once per module and copied for each test; the real command
+writes the index and the package of the whole archive, and fails on a damaged WARC; the others run
+in-process (the same code, without a new interpreter).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 
 from pywb.utils.canonicalize import canonicalize
 from support.commands import git, run_cli
-from support.evidence import History, build_history
+from support.evidence import History
 from support.newssite import article
 from support.replay import BIN
+from support.userview import run
 from support.warcs import records
 from warcio.timeutils import iso_date_to_timestamp
 
@@ -28,7 +32,15 @@ from archiver.urls import page_dir
 
 
 def cli_ok(root: Path, *args: str) -> str:
+    """The real command, in a subprocess: its stdout."""
     result = run_cli(*args, "--archive", str(root))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def ok(root: Path, *args: str) -> str:
+    """The command in this process: its stdout."""
+    result = run(root, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -65,8 +77,7 @@ def as_found(entries: list[tuple[str, str, dict]]) -> dict[tuple[str, int], tupl
     }
 
 
-def test_the_index_has_a_line_for_every_response_and_revisit_keyed_as_pywb_looks_up(site, archive):
-    history = build_history(site, archive)
+def test_the_index_has_a_line_for_every_response_and_revisit_keyed_as_pywb_looks_up(history):
     # 5 lines of versions; 4 of confirmations (`source` and `other`, twice).
     assert cli_ok(history.root, "index").startswith(
         "indexed 5 new WARC files: 9 lines for 5 WARC files in "
@@ -87,7 +98,7 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
     text = ["The council approved the budget on Monday after a debate that lasted eleven hours."]
     site.page("/news/budget", lambda: article("Council approves budget", text))
     archive.add([url])
-    cli_ok(archive.root, "index")
+    ok(archive.root, "index")
     before = cdxj.index_path(archive.root).read_text().splitlines()
     [first] = sorted((archive.root / "warcs").rglob("*.warc.gz"))
     # Proof that indexed files are not read again: the first file is garbled, same size, same mtime.
@@ -98,14 +109,12 @@ def test_index_after_a_second_snapshot_reads_only_the_new_file(site, archive):
     text.append("The mayor said she would sign it into law before the end of the month.")
     archive.snapshot(all_pages=True)
     [second] = [p for p in (archive.root / "warcs").rglob("*.warc.gz") if p != first]
-    assert cli_ok(archive.root, "index").startswith(
-        "indexed 1 new WARC files: 2 lines for 2 WARC files"
-    )
+    assert ok(archive.root, "index").startswith("indexed 1 new WARC file: 2 lines for 2 WARC files")
     after = cdxj.index_path(archive.root).read_text().splitlines()
     assert set(before) < set(after) and after == sorted(after)
     new = index_entries(sorted(set(after) - set(before)))
     assert as_found(new) == expected_entries(archive.root, [second])
-    assert cli_ok(archive.root, "index").startswith("indexed 0 new WARC files: 2 lines")
+    assert ok(archive.root, "index").startswith("indexed 0 new WARC files: 2 lines")
     first.write_bytes(kept)
 
 
@@ -116,7 +125,7 @@ def wacz_validate(path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def versions(root: Path, url: str) -> list[dict]:
-    return json.loads(cli_ok(root, "log", url, "--json"))
+    return json.loads(ok(root, "log", url, "--json"))
 
 
 def expected_pages(history: History, urls: list[str]) -> set[tuple[str, datetime, str | None]]:
@@ -162,8 +171,7 @@ def check_package(package: zipfile.ZipFile) -> None:
     )
 
 
-def test_a_wacz_of_the_whole_archive_validates_and_lists_every_version(site, archive, tmp_path):
-    history = build_history(site, archive)
+def test_a_wacz_of_the_whole_archive_validates_and_lists_every_version(history, tmp_path):
     out = tmp_path / "harbour.wacz"
     assert cli_ok(history.root, "export", "--wacz", str(out)).startswith(
         f"wrote {out}: 5 page versions"
@@ -187,10 +195,9 @@ def test_a_wacz_of_the_whole_archive_validates_and_lists_every_version(site, arc
         assert as_found(entries) == expected_entries(history.root, warcs, name=lambda p: p.name)
 
 
-def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, archive, tmp_path):
-    history = build_history(site, archive)
+def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(history, tmp_path):
     out = tmp_path / "article.wacz"
-    assert cli_ok(history.root, "export", "--wacz", str(out), history.article).startswith(
+    assert ok(history.root, "export", "--wacz", str(out), history.article).startswith(
         f"wrote {out}: 4 page versions"
     )  # the article's three, its source's one
 
@@ -238,9 +245,8 @@ def test_a_wacz_of_one_article_holds_it_and_its_source_record_for_record(site, a
     assert {r.headers["WARC-Record-ID"] for r in packed if r.type != "warcinfo"} == wanted
 
 
-def test_a_damaged_warc_makes_export_fail_in_two_short_lines(site, archive, tmp_path):
+def test_a_damaged_warc_makes_export_fail_in_two_short_lines(history, tmp_path):
     """warcio quotes the bytes it could not read; the user gets what and where, never raw gzip."""
-    history = build_history(site, archive)
     damaged = history.warcs()[0]
     data = bytearray(damaged.read_bytes())
     for i in range(len(data) // 3, len(data) // 3 + 400):

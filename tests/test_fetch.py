@@ -611,3 +611,40 @@ def test_a_host_checked_once_is_connected_to_without_resolving_it_again(
         assert (capture.error, capture.answer.status) == (None, 200), path
     unchecked = fetcher.fetch(f"http://{host}:{site.port}/story", policy=policy)
     assert unchecked.error is not None and "cannot resolve news.invalid" in unchecked.error
+
+
+# --- kept-alive connections -----------------------------------------------------------------------
+
+
+def test_a_kept_alive_connection_closed_as_it_is_reused_is_replaced(raw_server, fetcher) -> None:
+    """A server may close an idle kept-alive connection just as the next request goes out on it
+    (its keep-alive timeout, or a server that answers one request per connection without saying
+    so). That request was never answered: it goes again on a new connection, as browsers do."""
+    served: list[socket.socket] = []
+
+    def script(conn: socket.socket, stop: threading.Event) -> None:
+        served.append(conn)
+        body = f"answer {len(served)}".encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        conn.settimeout(5)
+        conn.recv(65536)  # the next request on this connection: closed unanswered
+
+    url = raw_server(script)
+    first = fetcher.fetch(url + "one")
+    second = fetcher.fetch(url + "two")
+
+    assert first.error is None and body_of(first) == b"answer 1"
+    assert second.error is None, second.error
+    assert body_of(second) == b"answer 2"
+    assert len(second.exchanges) == 1  # the unanswered request left nothing to record
+    assert len(served) == 2
+
+
+def test_a_new_connection_closed_unanswered_is_not_sent_again(raw_server, fetcher) -> None:
+    served: list[socket.socket] = []
+    url = raw_server(lambda conn, stop: served.append(conn))  # read the request, close: no answer
+
+    capture = fetcher.fetch(url)
+
+    assert capture.error == "connection failed: Remote end closed connection without response"
+    assert len(served) == 1

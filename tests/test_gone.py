@@ -1,15 +1,23 @@
 """Pages that go away and come back: a 404 or 410 is a `gone` version with its evidence, a redirect
 to the home page or a section front and a 200 "not found" page are soft 404s, and the page coming
 back is `restored`; what `log`, `diff`, `show` and plain git say of each.
+
+The archive with the story's first version is made once per module and copied for each test. The
+real command lists the checks, shows a gone version and diffs a restoration; the other readings run
+in-process (the same code, without a new interpreter).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from support.archives import folder, meta
+from support.archives import allow_loopback_sources, folder, meta
 from support.commands import git
 from support.history import (
     HEADLINE,
@@ -18,7 +26,6 @@ from support.history import (
     SENTENCES,
     Story,
     cli,
-    cli_json,
     cli_ok,
     head,
     kinds,
@@ -29,13 +36,56 @@ from support.history import (
     recheck,
     rel,
 )
-from support.newssite import Response, article
+from support.newssite import Response, Site, article
+from support.userview import run
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver import Archive
 
-def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archive):
+
+def here(archive: Archive, *args: str) -> subprocess.CompletedProcess[str]:
+    """`archiver ARGS --archive ROOT` in this process."""
+    return run(archive.root, *args)
+
+
+def here_ok(archive: Archive, *args: str) -> str:
+    result = here(archive, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def here_json(archive: Archive, *args: str):
+    return json.loads(here_ok(archive, *args, "--json"))
+
+
+@pytest.fixture(scope="module")
+def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Story, Path]]:
+    """A news site serving the story, and an archive to which it was added: made once."""
+    site = Site().start()
     story = Story(site)
-    archive.add([story.url])
+    root = tmp_path_factory.mktemp("added") / "archive"
+    Archive.init(root)
+    allow_loopback_sources(root)
+    Archive.open(root).add([story.url])
+    yield site, story, root
+    site.stop()
+
+
+@pytest.fixture
+def added(newsroom, tmp_path: Path) -> tuple[Site, Story, Archive]:
+    """The site serving the story as first archived (and nothing else), and a copy of the archive
+    holding its first version."""
+    site, story, template = newsroom
+    site.routes.clear()
+    site.hits.clear()
+    story.serve()
+    root = tmp_path / "archive"
+    shutil.copytree(template, root, symlinks=True)
+    return site, story, Archive.open(root)
+
+
+def test_404_then_410_are_gone_versions_with_evidence_then_restored(added):
+    site, story, archive = added
     original = (folder(archive.root, story.url) / "article.md").read_text()
     v1 = head(archive)
 
@@ -84,14 +134,14 @@ def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archiv
     assert outcome(recheck(archive), story.url) == ("changed", "restored", "the page is back")
     assert (page / "article.md").read_text() == original
 
-    log = cli_json(archive, "log", story.url)
+    log = here_json(archive, "log", story.url)
     assert [(v["kind"], v["status"], v["summary"]) for v in log] == [
         ("new", 200, HEADLINE),
         ("gone", 404, "HTTP 404"),
         ("gone", 410, "HTTP 410"),
         ("restored", 200, "the page is back"),
     ]
-    assert cli_ok(archive, "log", story.url).splitlines()[1].split("\t")[2:] == [
+    assert here_ok(archive, "log", story.url).splitlines()[1].split("\t")[2:] == [
         "gone",
         log[1]["commit"][:10],
         "HTTP 404",
@@ -101,12 +151,12 @@ def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archiv
     gone = cli(archive, "show", story.url, "--at", "2")
     assert gone.returncode == 0 and gone.stdout == ""
     assert gone.stderr.count("\n") == 1 and "v2" in gone.stderr and "gone: HTTP 404" in gone.stderr
-    assert "gone: HTTP 410" in cli(archive, "show", story.url, "--at", log[2]["commit"]).stderr
-    assert cli_ok(archive, "show", story.url, "--at", "1") == original
-    assert cli_ok(archive, "show", story.url) == original
+    assert "gone: HTTP 410" in here(archive, "show", story.url, "--at", log[2]["commit"]).stderr
+    assert here_ok(archive, "show", story.url, "--at", "1") == original
+    assert here_ok(archive, "show", story.url) == original
 
     # diff: the deletion removes everything, the restoration brings it back.
-    deletion = cli_json(archive, "diff", story.url, "1", "2")
+    deletion = here_json(archive, "diff", story.url, "1", "2")
     assert deletion["to"]["kind"] == "gone" and deletion["headline"] == {"from": HEADLINE, "to": ""}
     assert deletion["body"] == [{"op": "delete", "old": SENTENCES, "new": [], "words": None}]
     assert deletion["counts"]["sentences_removed"] == len(SENTENCES)
@@ -123,14 +173,14 @@ def test_404_then_410_are_gone_versions_with_evidence_then_restored(site, archiv
         f"\nheadline\n+ {HEADLINE}\n" in restoration
         and "".join(f"+ {s}\n" for s in SENTENCES) in restoration
     )
-    assert cli_json(archive, "diff", story.url, "1", "4")["summary"] == "no change in the text"
+    assert here_json(archive, "diff", story.url, "1", "4")["summary"] == "no change in the text"
     # The report's "Check" command for the gone version names a file its commit holds.
     page = archive.root.parent / "report.html"
-    cli_ok(archive, "report", story.url, "1", "2", "-o", str(page))
+    here_ok(archive, "report", story.url, "1", "2", "-o", str(page))
     [command] = re.findall(r"git show ([0-9a-f]{10}:[^<]*meta\.json)", page.read_text())
     assert json.loads(git(archive.root, "show", command))["kind"] == "gone"
     # By default, what came back is compared with what went: the last version with text.
-    back = cli_json(archive, "diff", story.url)
+    back = here_json(archive, "diff", story.url)
     assert (back["from"]["version"], back["to"]["version"]) == (1, 4)
     assert back["summary"] == "no change in the text"
 
@@ -183,10 +233,9 @@ def serve_fronts(site) -> None:
 @pytest.mark.parametrize(
     ("target", "where"), [("/", "the home page"), ("/politics", "a section front")]
 )
-def test_redirect_to_the_home_page_or_a_section_front_is_a_soft_404(site, archive, target, where):
+def test_redirect_to_the_home_page_or_a_section_front_is_a_soft_404(added, target, where):
+    site, story, archive = added
     serve_fronts(site)
-    story = Story(site)
-    archive.add([story.url])
     original = (folder(archive.root, story.url) / "article.md").read_text()
 
     site.redirect(PATH, target, 302)
@@ -227,33 +276,32 @@ def test_redirect_to_the_home_page_or_a_section_front_is_a_soft_404(site, archiv
     if target != "/":
         return  # the commands read both the same way: once is enough
 
-    log = cli_json(archive, "log", story.url)
+    log = here_json(archive, "log", story.url)
     assert [(v["kind"], v["final_url"]) for v in log] == [
         ("new", story.url),
         ("soft-404", site.url(target)),
         ("restored", story.url),
     ]
-    assert cli_ok(archive, "log", story.url).splitlines()[1].split("\t")[2:] == [
+    assert here_ok(archive, "log", story.url).splitlines()[1].split("\t")[2:] == [
         "soft-404",
         log[1]["commit"][:10],
         reason,
     ]
-    back = cli_json(
+    back = here_json(
         archive, "diff", story.url, "2", "3"
     )  # the restoration brings every sentence back
     assert (back["from"]["kind"], back["to"]["kind"]) == ("soft-404", "restored")
     assert back["body"] == [{"op": "insert", "old": [], "new": SENTENCES, "words": None}]
-    default = cli_json(archive, "diff", story.url)  # what came back, against what went
+    default = here_json(archive, "diff", story.url)  # what came back, against what went
     assert (default["from"]["kind"], default["to"]["kind"]) == ("new", "restored")
     assert default["summary"] == "no change in the text"
-    shown = cli(archive, "show", story.url, "--at", "2")
+    shown = here(archive, "show", story.url, "--at", "2")
     assert shown.returncode == 0 and shown.stdout == "" and f"soft-404: {reason}" in shown.stderr
-    assert cli_ok(archive, "show", story.url, "--at", "-1") == original
+    assert here_ok(archive, "show", story.url, "--at", "-1") == original
 
 
-def test_200_page_not_found_is_a_soft_404(site, archive):
-    story = Story(site)
-    archive.add([story.url])
+def test_200_page_not_found_is_a_soft_404(added):
+    site, story, archive = added
     original = (folder(archive.root, story.url) / "article.md").read_text()
 
     site.page(
@@ -291,20 +339,19 @@ def test_200_page_not_found_is_a_soft_404(site, archive):
     story.serve()
     assert outcome(recheck(archive), story.url)[:2] == ("changed", "restored")
 
-    log = cli_json(archive, "log", story.url)
+    log = here_json(archive, "log", story.url)
     assert kinds(log) == ["new", "soft-404", "restored"]
-    out = cli_ok(archive, "diff", story.url, "1", "2")
+    out = here_ok(archive, "diff", story.url, "1", "2")
     assert (
         f"to   v2 {minute(log[1]['captured_at'])} UTC soft-404 HTTP 200 ({log[1]['commit'][:10]})\n"
         in out
     )
     assert "".join(f"- {s}\n" for s in SENTENCES) in out and "+ Sorry" not in out
-    assert cli_ok(archive, "show", story.url) == original
+    assert here_ok(archive, "show", story.url) == original
 
 
-def test_200_page_titled_page_not_found_is_a_soft_404(site, archive):
-    story = Story(site)
-    archive.add([story.url])
+def test_200_page_titled_page_not_found_is_a_soft_404(added):
+    site, story, archive = added
 
     site.page(
         PATH,

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.archives import article, configure, folder
 from support.commands import git
-from support.hostile import page, response
+from support.hostile import Hostile, page, response
 from support.userview import STORY, archiver
 from support.warcs import records
+
+from archiver import Archive
 
 TEXT_HTML = [("Content-Type", "text/html; charset=utf-8")]
 BODY = page("Terminal approved", STORY).encode()
@@ -101,13 +106,30 @@ BROKEN_ANSWERS = {
 }
 
 
-@pytest.mark.parametrize("case", list(BROKEN_ANSWERS))
-def test_a_broken_or_empty_answer_after_an_archived_version_is_a_failed_check(server, root, case):
-    raw, reason = BROKEN_ANSWERS[case]
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hostile, Path]]:
+    """A hostile server, and an archive (with the `root` fixture's settings) to which its /story was
+    added: built once, copied for each test."""
+    server = Hostile().start()
     server.answer("/story", BODY)
+    root = tmp_path_factory.mktemp("template") / "archive"
+    Archive.init(root)
+    configure(root, connect_timeout=2.0, read_timeout=2.0, deadline=5.0)
+    assert archiver(root, "add", server.url("/story")).code == 0
+    yield server, root
+    server.stop()
+
+
+@pytest.mark.parametrize("case", list(BROKEN_ANSWERS))
+def test_a_broken_or_empty_answer_after_an_archived_version_is_a_failed_check(
+    archived, tmp_path, case
+):
+    raw, reason = BROKEN_ANSWERS[case]
+    server, template = archived
+    root = tmp_path / "archive"
+    shutil.copytree(template, root, symlinks=True)
     server.answer("/other", page("Bridge closed", STORY[1:]).encode())
     story, other = server.url("/story"), server.url("/other")
-    assert archiver(root, "add", story).code == 0
     before = {p.name: p.read_bytes() for p in folder(root, story).iterdir()}
     head = git(root, "rev-parse", "HEAD")
 

@@ -2,7 +2,9 @@
 stale git locks. Each case runs the real command as a subprocess and checks what a user sees: the
 exit code and the one line on stderr, a tree that is the last commit's with nothing half-written
 left, and, once the fault is fixed, a next run that succeeds with nothing lost (`git fsck` and
-`archiver verify` clean, every earlier version as it was).
+`archiver verify` clean, every earlier version as it was). What is only read back afterwards
+(`log`, `list`, `verify`) is read in this process, except on the read-only file system, where
+reading is the behaviour checked.
 
 Root ignores file permissions: when the tests run as root (CI does), the command under test runs
 under `setpriv` (util-linux) without the capabilities that override them. A full disk is a small
@@ -26,8 +28,9 @@ import pytest
 from support.archives import allow_loopback_sources, meta
 from support.commands import git, run_cli
 from support.newssite import Response, Site, article
-from support.userview import STORY
+from support.userview import STORY, Outcome, archiver
 
+from archiver import Archive
 from archiver.urls import normalize_url, page_dir
 
 EDITION = {"now": 1}  # what the site serves: 1 and 2 make the template's two runs; the tests see 3
@@ -112,14 +115,14 @@ def template(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     went from payload A to payload B. The site now serves edition 3: /flip is A again, /news/a
     changed, /blob and /big large."""
     root = tmp_path_factory.mktemp("template") / "archive"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     allow_loopback_sources(root)
     EDITION["now"] = 1
-    first = run_cli("add", "--archive", str(root), *(site.url(p) for p in TRACKED))
-    assert first.returncode == 0, first.stderr
+    first = archiver(root, "add", *(site.url(p) for p in TRACKED))
+    assert first.code == 0, first.stderr
     EDITION["now"] = 2
-    second = run_cli("snapshot", "--all", "--archive", str(root))
-    assert second.returncode == 0 and "4 changed" in second.stdout, second.stdout + second.stderr
+    second = archiver(root, "snapshot", "--all")
+    assert second.code == 0 and "4 changed" in second.stdout, second.stdout + second.stderr
     EDITION["now"] = 3
     return root
 
@@ -139,10 +142,18 @@ def run(
     return run_cli(*args, "--archive", str(root), prefix=prefix, env=env)
 
 
+def read(root: Path, *args: str) -> Outcome:
+    """A command that only reads the archive back, run in this process (the same code and output
+    as the real command, without its start-up)."""
+    result = archiver(root, *args)
+    assert result.code == 0, result.stdout + result.stderr
+    return result
+
+
 def versions(root: Path, site: Site) -> dict[str, list[dict]]:
     """What `archiver log --json` says of each tracked page, and the commits of the history."""
     seen = {
-        path: json.loads(run(root, "log", site.url(path), "--json").stdout)
+        path: json.loads(read(root, "log", site.url(path), "--json").stdout)
         for path in ("/news/a", "/flip")
     }
     return {**seen, "commits": git(root, "rev-list", "HEAD").split()}
@@ -208,8 +219,7 @@ def assert_archive_sound(root: Path) -> None:
     assert fsck.returncode == 0 and not fsck.stdout.strip() and not fsck.stderr.strip(), (
         fsck.stdout + fsck.stderr
     )
-    checked = run(root, "verify")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    read(root, "verify")
     assert_no_traces(root)
 
 
@@ -543,10 +553,9 @@ def test_a_damaged_state_database_is_set_aside_and_rebuilt_from_the_archive(
     DAMAGE[damage](_state(root))
     damaged = _contents(_state(root))
 
-    listed = run(
-        root, "list", "--json"
-    )  # a reader does not repair (it holds no lock): it says so and goes on
-    assert listed.returncode == 0 and len(json.loads(listed.stdout)) == len(TRACKED)
+    # A reader does not repair (it holds no lock): it says so and goes on.
+    listed = read(root, "list", "--json")
+    assert listed.code == 0 and len(json.loads(listed.stdout)) == len(TRACKED)
     assert len(listed.stderr.splitlines()) == 1 and "state" in listed.stderr, listed.stderr
     assert not _set_aside(root)
 
@@ -600,7 +609,7 @@ def test_a_state_database_damaged_mid_run_is_rebuilt_and_the_run_recorded(
     # The run's checks are in the rebuilt state: the pages it checked are due later, not now.
     due = {
         page["url"]: page["next_due"]
-        for page in json.loads(run(root, "list", "--sources", "--json").stdout)
+        for page in json.loads(read(root, "list", "--sources", "--json").stdout)
     }
     assert all(due[r["url"]] for r in summary["results"])
     calm = run(root, "snapshot", "--json", *args)

@@ -7,6 +7,7 @@ tree from /proc (`userview.run_sampled`): the command, its extraction worker pro
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from support.archives import article, configure, folder, meta
-from support.commands import git, run_cli
+from support.commands import git
 from support.hostile import endless, page
 from support.userview import STORY, Sampled, archiver, run_sampled
 from support.warcs import responses
@@ -153,8 +154,8 @@ def _assert_archive_sound(root: Path) -> None:
     )
     assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
-    checked = run_cli("verify", "--archive", str(root))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    checked = archiver(root, "verify")  # only reads back: in this process
+    assert checked.code == 0, checked.stdout + checked.stderr
 
 
 def _assert_failed_alone(
@@ -297,6 +298,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def _signal_masks(pid: int) -> str:
+    """The signals each thread of `pid` blocks, ignores and catches (/proc), for a failure's message."""
+    lines = []
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            lines.append(
+                f"{fields.get('Name', '?').strip()}: blocked {fields.get('SigBlk', '?').strip()} "
+                f"ignored {fields.get('SigIgn', '?').strip()} caught {fields.get('SigCgt', '?').strip()}"
+            )
+    return "; ".join(lines)
+
+
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "Ctrl-C"]
 )
@@ -312,13 +328,17 @@ def test_a_run_busy_extracting_stops_at_once_on_a_signal(server, root, signum, c
         # Once a worker has spent a second on the PDF (whose limit is 30 s), the run is busy
         # extracting.
         if not sent and any(_cpu_seconds(pid) > 1 for pid in workers):
+            masks.append(
+                _signal_masks(proc.pid)
+            )  # what the command did with the signal, if not stop
             proc.send_signal(signum)
             sent.append(time.monotonic())
 
+    masks: list[str] = []
     run = run_sampled(root, "snapshot", "--all", on_sample=interrupt)
 
     assert sent, "the run ended before it was busy extracting"
-    assert run.code == code, run.stderr
+    assert run.code == code, (run.stderr, masks)
     stopped = time.monotonic() - sent[0]
     assert stopped < 10, f"exited {stopped:.1f} s after the signal"
     [line] = run.stderr.strip().splitlines()  # one line, no traceback, no word of dying workers

@@ -8,6 +8,7 @@ import subprocess
 from support.commands import git, run_cli
 from support.newssite import article
 from support.schedule import EDIT, STORY, new_archive, serve_story
+from support.userview import run
 
 from archiver.errors import ExitCode
 from archiver.urls import page_dir
@@ -28,7 +29,7 @@ def test_a_snapshot_that_commits_pushes_to_the_remote(tmp_path, site):
     assert "pages/" in git(remote, "ls-tree", "-r", "--name-only", "HEAD")
 
     paragraphs.append(EDIT)
-    changed = run_cli("snapshot", "--all", "-a", str(root))
+    changed = run(root, "snapshot", "--all")
     assert (changed.returncode, changed.stderr) == (0, "") and "1 changed" in changed.stdout
     assert git(remote, "rev-parse", "HEAD") == git(root, "rev-parse", "HEAD")
 
@@ -56,7 +57,7 @@ def test_a_failed_push_says_git_s_whole_reason_on_one_line(tmp_path, site):
     missing = tmp_path / "nowhere" / "remote.git"
     git(root, "remote", "add", "origin", str(missing))
 
-    result = run_cli("-q", "add", url, "-a", str(root))
+    result = run(root, "-q", "add", url)
     assert result.returncode == ExitCode.PUSH_FAILED
     [line] = [x for x in result.stderr.splitlines() if "push failed" in x]
     # git says: the path is not a repository, it could not read from the remote, and what to check.
@@ -72,12 +73,12 @@ def test_a_push_that_failed_is_retried_by_the_next_run_even_when_nothing_changed
     root = new_archive(tmp_path, push_remote="origin")
     remote = tmp_path / "remote.git"
     git(root, "remote", "add", "origin", str(remote))
-    failed = run_cli("-q", "add", url, "-a", str(root))
+    failed = run(root, "-q", "add", url)
     assert failed.returncode == ExitCode.PUSH_FAILED
 
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
     quiet = run_cli("-q", "snapshot", "-a", str(root))  # nothing is due: no commit of its own
     assert (quiet.returncode, quiet.stderr) == (0, "")
     assert git(remote, "rev-parse", "HEAD") == git(root, "rev-parse", "HEAD")
-    again = run_cli("-q", "snapshot", "-a", str(root))  # pushed already: nothing to do, no error
+    again = run(root, "-q", "snapshot")  # pushed already: nothing to do, no error
     assert (again.returncode, again.stderr) == (0, "")

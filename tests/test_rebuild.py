@@ -4,19 +4,23 @@ of its own.
 An extractor change is simulated the way it shows in an archive: text in git that today's extractor
 would not write (an edited article.md committed, or an older extractor version in meta.json), or a
 new ignore rule in archiver.toml. The real command then re-derives, commits once, and a second run
-changes nothing.
+changes nothing. The archive the cases start from is built once and copied for each.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.archives import allow_loopback_sources
 from support.commands import git, run_cli
 from support.newssite import Response, Site, article
+from support.userview import Outcome, archiver
 
 from archiver import Archive
 from archiver.errors import ExitCode
@@ -44,6 +48,12 @@ class Harbour:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, "--archive", str(self.archive.root))
 
+    def read(self, *args: str) -> Outcome:
+        """A command that only reads the archive back, run in this process."""
+        result = archiver(self.archive.root, *args)
+        assert result.code == 0, result.stderr
+        return result
+
     def path(self, url: str, name: str) -> Path:
         return self.archive.root / page_dir(url) / name
 
@@ -54,8 +64,24 @@ class Harbour:
         return git(self.archive.root, "rev-parse", "HEAD").strip()
 
 
-@pytest.fixture
-def harbour(site: Site, archive: Archive) -> Harbour:
+@pytest.fixture(scope="module")
+def harbour_site() -> Iterator[Site]:
+    server = Site().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def harbour_template(
+    harbour_site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str, str, str]:
+    """An archive of a gzip-served article citing a windows-1252 source and a source since gone;
+    its root and those three URLs. Each test works on a copy (`harbour`)."""
+    site = harbour_site
+    root = tmp_path_factory.mktemp("harbour") / "archive"
+    Archive.init(root)
+    allow_loopback_sources(root)
+    archive = Archive.open(root)
     source = site.url("/sources/cafe")
     gone = site.url("/sources/withdrawn")
     links = [(source, "a notice to owners"), (gone, "a withdrawn statement")]
@@ -80,7 +106,15 @@ def harbour(site: Site, archive: Archive) -> Harbour:
     archive.add([url])
     site.routes.pop("/sources/withdrawn")
     archive.snapshot(all_pages=True)
-    harbour = Harbour(archive, url, source, gone)
+    return root, url, source, gone
+
+
+@pytest.fixture
+def harbour(harbour_template: tuple[Path, str, str, str], tmp_path: Path) -> Harbour:
+    template, url, source, gone = harbour_template
+    root = tmp_path / "archive"
+    shutil.copytree(template, root, symlinks=True)
+    harbour = Harbour(Archive.open(root), url, source, gone)
     assert json.loads(harbour.path(gone, "meta.json").read_text())["kind"] == "gone"
     assert "démoli" in harbour.path(source, "article.md").read_text(encoding="utf-8")
     return harbour
@@ -114,7 +148,7 @@ def test_rebuild_restores_the_derived_text_in_a_commit_of_its_own(harbour):
         encoding="utf-8",
     )
     git(root, "commit", "-qam", "text from an older extractor")
-    log_before = harbour.cli("log", harbour.article, "--json").stdout
+    log_before = harbour.read("log", harbour.article, "--json").stdout
 
     out = summary(harbour.cli("rebuild"))
     commit = harbour.head()
@@ -131,7 +165,7 @@ def test_rebuild_restores_the_derived_text_in_a_commit_of_its_own(harbour):
     assert harbour.article in message
     assert harbour.path(harbour.article, "meta.json").read_text() == meta_before
     # Not a new version: the history commands read the same versions as before.
-    assert harbour.cli("log", harbour.article, "--json").stdout == log_before
+    assert harbour.read("log", harbour.article, "--json").stdout == log_before
 
     # Twice changes nothing.
     assert (
@@ -209,8 +243,8 @@ def test_rebuild_holds_the_run_lock(harbour):
     assert git(harbour.archive.root, "rev-list", "--count", f"{before}..HEAD").strip() == "1"
 
 
-def test_rebuild_of_a_page_not_in_the_archive_is_a_usage_error(harbour, site):
-    result = harbour.cli("rebuild", site.url("/never/archived"))
+def test_rebuild_of_a_page_not_in_the_archive_is_a_usage_error(harbour, harbour_site):
+    result = harbour.cli("rebuild", harbour_site.url("/never/archived"))
     assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith("archiver: error: not in the archive: ")
 

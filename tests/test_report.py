@@ -12,13 +12,14 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from support import userview
 from support.archives import allow_loopback_sources
 from support.browser import CHROMIUM_FLAGS, chromium
 from support.commands import git, run_cli
@@ -53,16 +54,20 @@ class Bridge:
     url: str
     sources: dict[str, str]
     out: Path
+    written: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def report(self, *specs: str) -> str:
-        """`archiver report URL [FROM] [TO] -o FILE` as a user runs it; the HTML written."""
-        target = self.out / f"report-{'-'.join(specs) or 'default'}.html"
-        result = run_cli(
-            "report", self.url, *specs, "-o", str(target), "--archive", str(self.archive.root)
-        )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout == f"wrote {target}\n"
-        return target.read_text(encoding="utf-8")
+        """`archiver report URL [FROM] [TO] -o FILE` as a user runs it; the HTML written. Written
+        once for each FROM and TO: the archive does not change and the tests only read the page."""
+        if specs not in self.written:
+            target = self.out / f"report-{'-'.join(specs) or 'default'}.html"
+            result = run_cli(
+                "report", self.url, *specs, "-o", str(target), "--archive", str(self.archive.root)
+            )
+            assert result.returncode == 0, result.stderr
+            assert result.stdout == f"wrote {target}\n"
+            self.written[specs] = target.read_text(encoding="utf-8")
+        return self.written[specs]
 
 
 def serve(site: Site, path: str, title: str, lines: list[str]) -> dict:
@@ -190,7 +195,8 @@ def texts(root: lxml_html.HtmlElement, xpath: str) -> list[str]:
 
 
 def version_log(bridge: Bridge) -> list[dict]:
-    result = run_cli("log", bridge.url, "--json", "--archive", str(bridge.archive.root))
+    result = userview.run(bridge.archive.root, "log", bridge.url, "--json")
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 

@@ -8,6 +8,7 @@ import json
 from support.archives import meta
 from support.commands import git, run_cli
 from support.newssite import Response, Site, article, pdf
+from support.userview import run
 
 from archiver import Archive
 from archiver.urls import page_dir
@@ -233,13 +234,13 @@ def test_list_sources_and_cited_by(site, other, archive):
     url = first_article(site, other, sources)
     archive.add([url])
 
-    tracked = run_cli("list", "--json", "-a", str(archive.root))
+    tracked = run(archive.root, "list", "--json")
     assert [p["url"] for p in json.loads(tracked.stdout)] == [url]
-    everything = json.loads(run_cli("list", "--sources", "--json", "-a", str(archive.root)).stdout)
+    everything = json.loads(run(archive.root, "list", "--sources", "--json").stdout)
     assert {p["url"] for p in everything} == {url, *sources.values()}
     assert {p["role"] for p in everything if p["url"] != url} == {"source"}
 
-    cited = json.loads(run_cli("list", "--cited-by", url, "--json", "-a", str(archive.root)).stdout)
+    cited = json.loads(run(archive.root, "list", "--cited-by", url, "--json").stdout)
     assert [(p["url"], p["status"]) for p in cited] == [
         (sources["pdf"], "200"),
         (sources["statement"], "200"),
@@ -256,7 +257,7 @@ def test_private_addresses_are_not_fetched_by_default(site, other, tmp_path):
     url = first_article(site, other, sources)
     root = tmp_path / "default"
 
-    result = run_cli("add", url, "-a", str(root), "--json")
+    result = run(root, "add", url, "--json")
 
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -277,7 +278,7 @@ def test_redirect_to_a_private_address_is_refused(site, other, tmp_path):
     serve_sources(site, other)
     site.page("/story", lambda: article("Story", [*INTRO, cite("/out", "a redirecting link")]))
     root = tmp_path / "arc"
-    data = json.loads(run_cli("add", site.url("/story"), "-a", str(root), "--json").stdout)
+    data = json.loads(run(root, "add", site.url("/story"), "--json").stdout)
     [source] = [r for r in data["results"] if r["role"] == "source"]
     assert source["outcome"] == "skipped" and "non-public address 127.0.0.2" in source["error"]
     assert site.hits["/out"] == 1 and not other.hits
@@ -334,7 +335,7 @@ def test_depth_options(site, other, archive):
     assert (annex.depth, annex.role, annex.outcome) == (2, "source", "new")
     assert meta(archive.root, other.url("/annex"))["cited_by"] == [sources["statement"]]
 
-    result = run_cli("snapshot", "--all", "--no-sources", "--json", "-a", str(archive.root))
+    result = run(archive.root, "snapshot", "--all", "--no-sources", "--json")
     assert [r["url"] for r in json.loads(result.stdout)["results"]] == [url]
 
 
@@ -409,7 +410,7 @@ def test_sources_skipped_by_policy_say_why_and_which_setting_and_come_back_when_
     )
     story = site.url("/news/audit")
     root = tmp_path / "arc"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
 
     added = run_cli("add", story, "-a", str(root))
     assert added.returncode == 0 and "1 skipped" in added.stdout
@@ -420,6 +421,6 @@ def test_sources_skipped_by_policy_say_why_and_which_setting_and_come_back_when_
 
     toml = root / "archiver.toml"
     toml.write_text(toml.read_text().replace("allow_private = false", "allow_private = true"))
-    again = run_cli("snapshot", "-a", str(root))
+    again = run(root, "snapshot")
     assert again.returncode == 0 and "1 new" in again.stdout, again.stdout
     assert (root / page_dir(source) / "article.md").exists()

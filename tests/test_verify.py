@@ -4,7 +4,9 @@ would.
 An archive with history (tests/support/evidence.py: three runs, a revisit) is verified sound, then
 damaged the ways evidence gets damaged: a flipped byte on disk, a payload altered and re-gzipped so
 that the file is still valid gzip, a file cut short, a file deleted. Each must exit 5 and name the
-WARC file and the page.
+WARC file and the page. The history is built once per module and copied for each test; the real
+command verifies the sound archive and the one missing a file, the others are verified in-process
+(the same code, without a new interpreter).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import sys
 from pathlib import Path
 
 from support.commands import git, run_cli
-from support.evidence import STORY, build_history
+from support.evidence import STORY
 from support.newssite import Response, article
+from support.userview import run
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import ExitCode
@@ -27,6 +30,12 @@ WARCIO = Path(sys.executable).with_name("warcio")
 
 
 def verify(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`archiver verify` in this process."""
+    return run(root, "verify", *args)
+
+
+def real_verify(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `archiver verify`, in a subprocess."""
     return run_cli("verify", "--archive", str(root), *args)
 
 
@@ -45,7 +54,7 @@ def meta_at(root: Path, url: str, commit: str) -> dict:
 
 
 def versions(root: Path, url: str) -> list[dict]:
-    result = run_cli("log", url, "--json", "--archive", str(root))
+    result = run(root, "log", url, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -58,14 +67,13 @@ def lines_for(
     ]
 
 
-def test_a_sound_archive_verifies_with_exit_0_and_one_line(site, archive):
-    history = build_history(site, archive)
+def test_a_sound_archive_verifies_with_exit_0_and_one_line(history):
     count = sum(
         len(versions(history.root, url)) for url in (history.article, history.source, history.other)
     )
     assert count == 5
 
-    result = verify(history.root)
+    result = real_verify(history.root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == f"verified {count} versions in 5 WARC files: no problems\n"
     assert result.stderr == ""
@@ -74,8 +82,7 @@ def test_a_sound_archive_verifies_with_exit_0_and_one_line(site, archive):
     assert git(history.root, "status", "--porcelain") == ""  # verify changes nothing
 
 
-def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(site, archive):
-    history = build_history(site, archive)
+def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(history):
     original = history.meta(history.article)["warc"]["refers_to"]  # v3 is a revisit of v1's record
     path = history.root / original["file"]
     start, length = span(path, original["offset"])
@@ -95,8 +102,7 @@ def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(site
     )
 
 
-def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archive):
-    history = build_history(site, archive)
+def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(history):
     v2 = versions(history.root, history.article)[1]
     ref = meta_at(history.root, history.article, v2["commit"])["warc"]
     path = history.root / ref["file"]
@@ -127,8 +133,7 @@ def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(site, archi
     )
 
 
-def test_a_truncated_warc_is_found_where_warcio_check_passes(site, archive):
-    history = build_history(site, archive)
+def test_a_truncated_warc_is_found_where_warcio_check_passes(history):
     last = history.warcs()[-1]
     rel = last.relative_to(history.root).as_posix()
     last.write_bytes(
@@ -150,13 +155,12 @@ def test_a_truncated_warc_is_found_where_warcio_check_passes(site, archive):
     assert f"offset {ref['offset']}: truncated" in line
 
 
-def test_a_deleted_warc_is_reported_for_every_version_it_held(site, archive):
-    history = build_history(site, archive)
+def test_a_deleted_warc_is_reported_for_every_version_it_held(history):
     first = history.warcs()[0]
     rel = first.relative_to(history.root).as_posix()
     first.unlink()
 
-    result = verify(history.root)
+    result = real_verify(history.root)
     assert result.returncode == ExitCode.DAMAGED
     # v1 of the article is no longer in the current tree: verify reads the whole history.
     for url, number in (
@@ -206,7 +210,7 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     result = verify(archive.root)
     assert (
         result.returncode == 0
-        and result.stdout == "verified 1 versions in 2 WARC files: no problems\n"
+        and result.stdout == "verified 1 version in 2 WARC files: no problems\n"
     )
 
     data = bytearray(checks[0].read_bytes())
@@ -218,3 +222,23 @@ def test_the_checks_warcs_are_verified_too(site, archive):
     assert [line for line in damaged.stdout.splitlines() if line.startswith(f"{name}: {url}")], (
         damaged.stdout
     )
+
+
+def test_a_payload_lengthened_past_its_content_length_is_one_problem_without_warcio_noise(history):
+    """warcio writes three lines to stderr quoting the bytes after a record that does not end where
+    its Content-Length says; verify's own report names the file, the page and the offset."""
+    v2 = versions(history.root, history.article)[1]
+    ref = meta_at(history.root, history.article, v2["commit"])["warc"]
+    path = history.root / ref["file"]
+    start, length = span(path, ref["offset"])
+    data = path.read_bytes()
+    record = gzip.decompress(data[start : start + length])
+    forged = record.replace(b"court challenge", b"court challenge, which the minister lost")
+    assert forged != record
+    path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
+
+    result = verify(history.root)
+    assert result.returncode == ExitCode.DAMAGED
+    assert lines_for(result, ref["file"], history.article, 2), result.stdout
+    [summary] = result.stderr.splitlines()
+    assert summary.startswith("archiver: error: verified 5 versions in 5 WARC files:")

@@ -68,6 +68,12 @@ class Deadline:
     def remaining(self) -> float:
         return self.expires - time.monotonic()
 
+    @property
+    def passed(self) -> bool:
+        """Time is up: the watchdog cut the socket, or a read timed out first (reads wait at most
+        the time that remained, and a loaded machine may run the watchdog late)."""
+        return self.fired or self.remaining() <= 0
+
     def __enter__(self) -> Deadline:
         _current.deadline = self
         _watchdog.arm(self)
@@ -104,3 +110,9 @@ def register(sock: socket.socket | None) -> None:
     deadline = getattr(_current, "deadline", None)
     if deadline is not None:
         deadline.watch(sock)
+
+
+def passed() -> bool:
+    """Whether the calling thread's deadline, if one is armed, has passed."""
+    deadline = getattr(_current, "deadline", None)
+    return deadline is not None and deadline.passed

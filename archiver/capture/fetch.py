@@ -116,7 +116,7 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = _Session()
-            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+            adapter = GuardedAdapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             # Pinned: requests adds "br" when a brotli module happens to be importable.
@@ -178,7 +178,7 @@ class Fetcher:
                 capture.blocked = str(exc)
             except FETCH_ERRORS as exc:
                 capture.error = _describe(exc)
-                if deadline.fired and not capture.error.startswith("deadline"):
+                if deadline.passed and not capture.error.startswith("deadline"):
                     capture.error = (
                         f"deadline of {self.config.deadline:g}s exceeded ({capture.error})"
                     )
@@ -300,7 +300,7 @@ class Fetcher:
             if not original.head_complete:
                 # No body can follow a head that never ended; the deadline cuts the socket, which
                 # reads as a close.
-                exchange.truncated = "time" if deadline.fired else "disconnect"
+                exchange.truncated = "time" if deadline.passed else "disconnect"
                 return exchange
             if original.bad_length is not None:
                 exchange.unframed = (

@@ -10,32 +10,42 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
   inside the headers for their end, and the answer for a whole one;
 - under `addresses.pinned`, a connection goes to the addresses that were checked instead of resolving
   the name again (the Host header, SNI and the certificate check still use the name), a connection to
-  any other host is refused, and a pooled connection to an address not checked now is dropped.
+  any other host is refused, and a pooled connection to an address not checked now is dropped;
+- a request that a kept-alive connection lost unanswered (the server closed it as the request went
+  out) goes again on another connection (`AgainIfStale`), as browsers do; nothing else is retried here.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+import logging
 import os
 import socket
+from types import TracebackType
 from typing import Any, BinaryIO
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.connection import create_connection
+from urllib3.util.retry import Retry
 
 from .addresses import Pin, current_pin
 from .chunked import size_of
-from .deadline import register
+from .deadline import passed, register
 from .framing import content_length
 
 # http.client's bounds on a head, which our messages name: private, so typeshed does not declare
 # them.
 MAX_LINE: int = http.client._MAXLINE  # type: ignore[attr-defined]
 MAX_HEADERS: int = http.client._MAXHEADERS  # type: ignore[attr-defined]
+# Connections kept per host by a fetching thread; a stale request may meet each of them in turn.
+POOL_SIZE = 4
+
+log = logging.getLogger(__name__)
 
 
 def _connect_pinned(conn: HTTPConnection, pin: Pin) -> socket.socket:
@@ -209,13 +219,20 @@ def _bad_length(values: list[str], chunked: bool) -> str | None:
     return ", ".join(values)
 
 
+class StaleConnection(http.client.RemoteDisconnected):
+    """A kept-alive connection the server closed before answering the request sent on it: the
+    request was never answered, and may go again."""
+
+
 class _Guarded(HTTPConnection):
     """Mixed into urllib3's connection classes: connect to the pinned address; cut by the deadline;
     responses that know whether their head is whole."""
 
     response_class: type[http.client.HTTPResponse] = CheckedResponse
+    _answered = 0  # answers the current socket has carried
 
     def _new_conn(self) -> socket.socket:
+        self._answered = 0
         pin = current_pin()
         return super()._new_conn() if pin is None else _connect_pinned(self, pin)
 
@@ -239,7 +256,15 @@ class _Guarded(HTTPConnection):
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         sock = self.sock
         register(sock)
-        response = super().getresponse(*args, **kwargs)
+        try:
+            response = super().getresponse(*args, **kwargs)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            # A new connection closed unanswered is the server's answer; a reused one may have been
+            # closed as the request went out (an idle timeout), and a deadline's cut reads the same.
+            if self._answered and not passed():
+                raise StaleConnection(str(exc)) from exc
+            raise
+        self._answered += 1
         original = response._original_response
         if isinstance(
             original, CheckedResponse
@@ -294,8 +319,61 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 POOLS = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
 
 
+class AgainIfStale(Retry):
+    """urllib3's retries, kept to one case: a request a kept-alive connection lost unanswered
+    (`StaleConnection`) goes again, on the next pooled connection or a new one. Any other failure
+    is the fetch's outcome at once, and a 429 or 503 is the fetcher's to retry by its own rules."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> AgainIfStale:
+        if error is not None and not _stale(error):
+            # What requests does without retries: raise a MaxRetryError, or the error itself.
+            NO_RETRY.increment(method, url, response, error, _pool, _stacktrace)
+            raise error  # not reached: a retry with none left always raises
+        log.info("%s: the kept-alive connection closed unanswered; sending again", url)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    @classmethod
+    def allowing(cls, attempts: int) -> AgainIfStale:
+        return cls(
+            total=attempts,
+            connect=0,
+            read=attempts,
+            redirect=0,
+            status=0,
+            other=0,
+            respect_retry_after_header=False,
+            raise_on_status=False,
+        )
+
+
+NO_RETRY = Retry(0, read=False)
+
+
+def _stale(error: Exception) -> bool:
+    # urllib3 wraps what the connection raised: ProtocolError("Connection aborted.", cause).
+    return isinstance(error, ProtocolError) and any(
+        isinstance(arg, StaleConnection) for arg in error.args
+    )
+
+
 class GuardedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections obey the fetching thread's `Deadline` and address pin."""
+    """An HTTPAdapter whose connections obey the fetching thread's `Deadline` and address pin, and
+    whose requests lost by a stale kept-alive connection go again (once per pooled connection)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            pool_connections=POOL_SIZE,
+            pool_maxsize=POOL_SIZE,
+            max_retries=AgainIfStale.allowing(POOL_SIZE + 1),
+        )
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)

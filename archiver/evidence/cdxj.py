@@ -25,6 +25,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from ..storage import atomic
 from ..storage.store import WARCS, WORK_DIR
+from ..words import counted
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class IndexUpdate:
     def line(self) -> str:
         dropped = f", {len(self.dropped)} gone" if self.dropped else ""
         return (
-            f"indexed {len(self.read)} new WARC files{dropped}: {self.lines} lines for "
-            f"{self.files} WARC files in {self.path}"
+            f"indexed {counted(len(self.read), 'new WARC file')}{dropped}: "
+            f"{counted(self.lines, 'line')} for {counted(self.files, 'WARC file')} in {self.path}"
         )
 
 

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
@@ -32,8 +31,9 @@ from ..capture.framing import Framed
 from ..storage.store import CHECKS, CONFIRMED, WARCS, Store
 from ..storage.versions import Version, recorded_versions
 from ..urls import names_folder
+from ..words import counted
 from .gzmembers import members
-from .warc import entity, page_of, whole_second
+from .warc import Records, entity, page_of, whole_second
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,9 @@ class Report:
 
     def summary(self) -> str:
         count = len(self.problems)
-        found = "no problems" if not count else f"{count} problem{'s' if count > 1 else ''}"
-        return f"verified {self.versions} versions in {self.files} WARC files: {found}"
+        found = "no problems" if not count else counted(count, "problem")
+        versions, files = counted(self.versions, "version"), counted(self.files, "WARC file")
+        return f"verified {versions} in {files}: {found}"
 
 
 @dataclass
@@ -364,7 +365,7 @@ def _parse(data: bytes, algorithms: set[str]) -> _Scanned:
     or after."""
     found: _Scanned | None = None
     try:
-        for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
+        for record in Records(io.BytesIO(data), check_digests=True):
             body, framed = _body(record)
             hashes = (
                 {a: hashlib.new(a) for a in algorithms}

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from ..errors import ArchiveDamaged, UsageError
@@ -33,6 +32,7 @@ from ..storage.versions import Version, recorded_versions
 from ..urls import normalize_url
 from . import cdxj
 from .confirmations import Confirmation, confirmations
+from .warc import Records
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def _copy_records(source: Path, out: Path, ids: set[str], uris: set[str]) -> Non
 
 def _records(f: BinaryIO) -> list[_Scanned]:
     records = []
-    it = ArchiveIterator(f, no_record_parse=True)
+    it = Records(f, no_record_parse=True)
     for record in it:
         headers = record.rec_headers
         records.append(

@@ -107,15 +107,34 @@ class WarcFile:
     """One run's WARC file; created on the first record, finalized by `close()`."""
 
     def __init__(
-        self, root: Path, prefix: str, started: datetime, info: dict[str, str], base: str = WARCS
+        self,
+        root: Path,
+        prefix: str,
+        started: datetime,
+        info: dict[str, str],
+        base: str = WARCS,
+        serial: int = 0,
     ) -> None:
         self.root = root
         self.base = base
         self.prefix = prefix
         self.started = started
         self.info = info
+        self.serial = serial  # the first serial number tried for the file's name
         self.relpath: Path | None = None  # once the first record is written
         self._out: _Output | None = None
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.base, f"{self.started:%Y}", f"{self.started:%m}")
+
+    def name(self, serial: int) -> str:
+        return f"{self.prefix}-{self.started:%Y%m%d%H%M%S}-{serial:05d}.warc.gz"
+
+    def taken(self, serial: int) -> bool:
+        """A file of this name exists, open or closed."""
+        path = self.root / self.folder / self.name(serial)
+        return path.exists() or Path(str(path) + OPEN_SUFFIX).exists()
 
     @property
     def open_path(self) -> Path:
@@ -125,11 +144,10 @@ class WarcFile:
     def _open(self) -> _Output:
         if self._out is not None:
             return self._out
-        folder = Path(self.base, f"{self.started:%Y}", f"{self.started:%m}")
+        folder = self.folder
         (self.root / folder).mkdir(parents=True, exist_ok=True)
-        stamp = f"{self.started:%Y%m%d%H%M%S}"
-        for serial in range(100000):
-            name = f"{self.prefix}-{stamp}-{serial:05d}.warc.gz"
+        for serial in range(self.serial, 100000):
+            name = self.name(serial)
             self.relpath = folder / name
             try:
                 # "x" mode: two runs (or a leftover file) never share a file.
@@ -400,9 +418,17 @@ def page_of(uri: str) -> str:
     return uri
 
 
+class Records(ArchiveIterator):
+    """warcio's iterator without its warning on stderr for a record not followed by a newline:
+    three lines quoting damaged bytes, where our readers say what and where in one (the damage
+    itself shows in the record's digests and framing)."""
+
+    INC_RECORD = ""
+
+
 def _record_at(f: BinaryIO, ref: Mapping[str, Any]) -> ArcWarcRecord:
     f.seek(ref["offset"])
-    record = next(iter(ArchiveIterator(f)))
+    record = next(iter(Records(f)))
     if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
         raise ValueError(
             f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}"
@@ -446,3 +472,11 @@ def warcinfo(
         "extractor": ", ".join(f"{k} {v}" for k, v in sorted(extractor.items())),
     }
     return {k: v for k, v in fields.items() if v}
+
+
+def share_serial(files: list[WarcFile]) -> None:
+    """Start `files` (one run's) at the first serial number free for all of them, so that their
+    names differ only by prefix, even for two runs in one second."""
+    serial = next(n for n in range(100000) if not any(f.taken(n) for f in files))
+    for file in files:
+        file.serial = serial

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..words import counted
 from .align import WORK_LIMIT, Budget, opcodes, ratio
 
 _BYLINE = re.compile(r"^(?:By .+?)?(?: · )?(?:Published \S+)?$")
@@ -113,7 +114,7 @@ class Comparison:
             ("citations_removed", "citation", "removed"),
         ):
             if counts[key]:
-                parts.append(f"{counts[key]} {noun}{'s' if counts[key] > 1 else ''} {verb}")
+                parts.append(f"{counted(counts[key], noun)} {verb}")
         return ", ".join(parts) or "no change in the text"
 
     def as_dict(self) -> dict[str, Any]:

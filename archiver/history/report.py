@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..storage.meta import GONE_KINDS
 from ..storage.versions import Version
+from ..words import counted
 from .align import Budget
 from .citations import ALIVE, CHANGED, GONE, NOT_ARCHIVED, CitedSource
 from .compare import (
@@ -301,7 +302,7 @@ def _status_detail(cite: CitedSource) -> str:
         later = latest.number - cited.number
         what = f"{esc(latest.kind)}, {esc(latest.summary)}" if latest.summary else esc(latest.kind)
         return (
-            f"{later} newer version{'s' if later > 1 else ''} since cited (v{cited.number}); "
+            f"{counted(later, 'newer version')} since cited (v{cited.number}); "
             f"latest v{latest.number} of {_time(latest)}: {what}"
         )
     return f"unchanged since cited: v{latest.number} of {_time(latest)}"
@@ -322,7 +323,7 @@ def _timeline(data: ReportData) -> str:
         )
     return (
         f'<section id="timeline" aria-labelledby="timeline-h"><h2 id="timeline-h">Timeline</h2>\n'
-        f'<p class="note">{len(data.versions)} version{"s" if len(data.versions) != 1 else ""}, oldest first; '
+        f'<p class="note">{counted(len(data.versions), "version")}, oldest first; '
         f'the two compared are highlighted.</p>\n<ol class="timeline">\n'
         + "\n".join(items)
         + "\n</ol>\n</section>\n"

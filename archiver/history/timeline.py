@@ -76,11 +76,16 @@ class History:
 
     def timeline(self) -> list[Version | Confirmation]:
         """The versions and the confirmations between them, oldest first."""
-        entries: list[tuple[datetime, int, Version | Confirmation]] = [
-            (whole_second(v.captured_at), 0, v) for v in self.versions()
+        # WARC-Dates have whole seconds, so a version and the checks that confirmed it may share
+        # one: within a second, each version comes before its confirmations, and they before the
+        # next version (a confirmation is of the version in force when it was made).
+        entries: list[tuple[datetime, int, int, Version | Confirmation]] = [
+            (whole_second(v.captured_at), v.number, 0, v) for v in self.versions()
         ]
-        entries += [(whole_second(c.checked_at), 1, c) for c in self.confirmations()]
-        return [entry for *_, entry in sorted(entries, key=lambda e: e[:2])]
+        entries += [
+            (whole_second(c.checked_at), c.version or 0, 1, c) for c in self.confirmations()
+        ]
+        return [entry for *_, entry in sorted(entries, key=lambda e: e[:3])]
 
     def resolve(self, spec: str | None, default: int = -1) -> Version:
         """A version from a number (1 first, -1 latest), a commit, or a date/time ("as of" that

@@ -32,6 +32,7 @@ from ..storage.store import WORK_DIR, PageFiles, Store
 from ..text.extract import Body, Extractor, Unextractable, body_of, document_meta
 from ..text.normalize import Document, extractor_versions
 from ..urls import normalize_url
+from ..words import counted
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class RebuildSummary:
         skipped = f", {len(self.skipped)} skipped (no text)" if self.skipped else ""
         failed = f", {len(self.failed)} failed" if self.failed else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
-        pages = f"{len(self.pages)} page{'s' if len(self.pages) != 1 else ''}"
+        pages = counted(len(self.pages), "page")
         return f"{pages} re-derived{skipped}{failed}: {len(self.changed)} changed{tail}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -113,8 +114,10 @@ def rebuild(
                     _finish(store, extractor, pending.popleft(), summary, written)
             while pending:
                 _finish(store, extractor, pending.popleft(), summary, written)
-    finally:
-        extractor.close()
+    except BaseException:
+        extractor.close()  # interrupted: extractions still running stop
+        raise
+    extractor.close(interrupted=False)
     summary.extract_processes = extractor.processes
     if written:
         # The ignore rules in force shaped the text: part of the record, as with a snapshot.
@@ -210,6 +213,6 @@ def _message(summary: RebuildSummary) -> str:
     count = len(summary.changed)
     lines = "\n".join(f"rebuilt: {url}" for url in summary.changed)
     return (
-        f"archiver: rebuild {count} page{'s' if count != 1 else ''} with the current extractor\n\n"
+        f"archiver: rebuild {counted(count, 'page')} with the current extractor\n\n"
         f"Re-derived from the WARC records of the latest versions with {versions}.\n\n{lines}\n"
     )

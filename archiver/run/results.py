@@ -9,6 +9,7 @@ from typing import Any
 
 from ..storage.meta import Kind
 from ..storage.state import Outcome
+from ..words import counted
 
 # Why a page was skipped by policy, and the setting that allows it.
 SKIP_FIXES = (
@@ -102,7 +103,9 @@ class RunSummary:
         shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in quiet)
         sources = sum(r.role == "source" for r in self.results)
         articles = len(self.results) - sources
-        scope = f" ({_count(articles, 'article')}, {_count(sources, 'source')})" if sources else ""
+        scope = (
+            f" ({counted(articles, 'article')}, {counted(sources, 'source')})" if sources else ""
+        )
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
         return f"{len(self.results)} checked{scope}: {shown}{tail}"
 
@@ -146,7 +149,3 @@ class RunSummary:
             ),
             "results": [asdict(r) for r in self.results],
         }
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -188,7 +188,7 @@ class Run:
             # Interrupted (SIGTERM, Ctrl-C, a bug), the run ends now: extractions still running are
             # stopped, and fetches still in flight are left to die with this process rather than
             # waited for.
-            self.extractor.close()
+            self.extractor.close(interrupted=not finished)
             for worker in workers if finished else ():
                 worker.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()

@@ -20,7 +20,13 @@ from ..capture.exchange import Capture
 from ..capture.policy import Captured
 from ..config import Config
 from ..errors import ArchiverError, FolderCollision
-from ..evidence.warc import IDENTICAL_PAYLOAD, IDENTICAL_TEXT, NOT_MODIFIED, WarcFile
+from ..evidence.warc import (
+    IDENTICAL_PAYLOAD,
+    IDENTICAL_TEXT,
+    NOT_MODIFIED,
+    WarcFile,
+    share_serial,
+)
 from ..history.compare import parse_links
 from ..storage.meta import GONE_KINDS
 from ..storage.state import Check, Outcome, PageState, PayloadRecord, State
@@ -96,6 +102,7 @@ class Settler:
         self.confirmed = 0
         # Failed checks: what came is kept as evidence, out of git (.archiver/ is ignored).
         self.failures = WarcFile(root, f"{config.warc_prefix}-failed", started, info, base=CHECKS)
+        share_serial([self.warc, self.confirmations, self.failures])
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageFiles] = {}  # each page's current files, as this run left them
         self.started = started

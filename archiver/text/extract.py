@@ -20,7 +20,7 @@ from ..capture import payload
 from ..capture.exchange import Capture
 from ..config import FetchConfig, IgnoreRule
 from .normalize import Document, from_html
-from .pool import Limits, Pool, Stopped
+from .pool import Limits, Stopped, shared
 from .worker import Refused
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class Extractor:
         self.rules = rules
         limits = Limits(cpu_seconds=fetch.max_extract_seconds, memory_mb=fetch.max_extract_memory)
         self.size = fetch.extract_processes or default_processes()
-        self._pool = Pool(self.size, limits, preload=PRELOAD)
+        self._pool = shared(self.size, limits, preload=PRELOAD)
 
     @property
     def processes(self) -> int:
@@ -180,10 +180,11 @@ class Extractor:
         except Stopped as exc:
             raise Unextractable(str(exc)) from None
 
-    def close(self) -> None:
-        """Stop the worker processes at once; an extraction still running (the run is being
-        interrupted) stops."""
-        self._pool.close()
+    def close(self, interrupted: bool = True) -> None:
+        """The run is over. Interrupted, its worker processes stop at once (an extraction still
+        running stops); otherwise they stay, idle, for this process's next run."""
+        if interrupted:
+            self._pool.close()
 
 
 def default_processes() -> int:

@@ -11,6 +11,7 @@ worker takes none of them along.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -87,7 +88,11 @@ class _Worker:
 
 
 class Pool:
-    """Up to `size` worker processes, started as tasks come (or by `start`); `close` ends them."""
+    """Up to `size` worker processes, started as tasks come (or by `start`); `close` ends them.
+
+    `shared` gives the pool of this process for a set of limits, which outlives a run: a process
+    that makes many runs (a service, the tests) starts its workers once.
+    """
 
     def __init__(self, size: int, limits: Limits, preload: tuple[str, ...] = ()) -> None:
         self.size = max(1, size)
@@ -99,9 +104,19 @@ class Pool:
         self._workers: list[_Worker] = []
         self._prestart = 0
         self._closing = False
+        self._closed = False
         self._manager: threading.Thread | None = (
             None  # started with the first task: a pool unused costs nothing
         )
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    def begin(self) -> None:
+        """A run begins: `most` counts from the workers alive now."""
+        with self._lock:
+            self.most = len(self._workers)
 
     def start(self, tasks: int) -> None:
         """Start now the workers that `tasks` tasks to come will need, so that their start overlaps
@@ -132,7 +147,9 @@ class Pool:
         A task not done by then stops: when the run is being interrupted (SIGTERM, Ctrl-C).
         """
         with self._lock:
-            self._closing = True
+            if self._closed:  # once: the process's exit closes a shared pool a run closed already
+                return
+            self._closing = self._closed = True
             workers = list(self._workers)
         if self._manager is None:
             return
@@ -337,6 +354,32 @@ class Pool:
             return
         with contextlib.suppress(BlockingIOError):  # full: the manager has wake-ups enough to read
             os.write(self._wake_w, b"x")
+
+
+_SHARED: dict[tuple[int, Limits, tuple[str, ...]], Pool] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(size: int, limits: Limits, preload: tuple[str, ...] = ()) -> Pool:
+    """This process's pool for `size` workers under `limits`, kept between runs until it is closed
+    (an interrupted run closes it) or the process exits."""
+    key = (size, limits, preload)
+    with _SHARED_LOCK:
+        pool = _SHARED.get(key)
+        if pool is None or pool.closed:
+            pool = _SHARED[key] = Pool(size, limits, preload)
+    pool.begin()
+    return pool
+
+
+@atexit.register
+def _close_shared() -> None:
+    """Idle workers end with the process that started them, not after it."""
+    with _SHARED_LOCK:
+        pools = list(_SHARED.values())
+        _SHARED.clear()
+    for pool in pools:
+        pool.close()
 
 
 def _resolve(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:

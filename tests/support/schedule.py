@@ -1,6 +1,5 @@
-"""Scheduled runs: an archive made by the real command and configured before its first run, the
-schedule kept in `.archiver/state.sqlite` read back with sqlite3, and a story served by the loopback
-news site.
+"""Scheduled runs: a new archive configured before its first run, the schedule kept in
+`.archiver/state.sqlite` read back with sqlite3, and a story served by the loopback news site.
 
 Shared by test_due, test_politeness, test_retry_after, test_validators, test_cron and test_push.
 """
@@ -16,7 +15,6 @@ from pathlib import Path
 
 from archiver import Archive
 from support.archives import allow_loopback_sources, configure
-from support.commands import run_cli
 from support.newssite import Site, article
 
 STORY = [
@@ -51,10 +49,10 @@ def reopen(archive: Archive, *rules: dict[str, object], **settings: object) -> A
 
 
 def new_archive(tmp_path: Path, *rules: dict[str, object], **settings: object) -> Path:
-    """An archive made by the real command, configured before its first run (so the settings are
-    committed)."""
+    """A new archive (what `archiver init` makes), configured before its first run (so the settings
+    are committed)."""
     root = tmp_path / "arc"
-    assert run_cli("init", str(root)).returncode == 0
+    Archive.init(root)
     allow_loopback_sources(root)
     configure(root, *rules, **settings)
     return root

@@ -7,14 +7,16 @@ archive's files are read with `support.archives`, its WARC records with `support
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,20 +53,44 @@ class Outcome:
         return entry
 
 
-def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
-    """Run `archiver ARGS -a ROOT` in this process, as the command line does (exit code, stdout,
-    stderr)."""
+def in_process(
+    argv: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`archiver ARGV` in this process (typer's CliRunner), answered as `run_cli` answers for the
+    real command: the same code path and output, without the start-up of a new interpreter. For
+    reading an archive back (`log`, `list`, `show`, `diff`, `verify`); a test about the process
+    itself (signals, its environment, cron, memory, exact bytes on stdout) runs the real one.
+    ARCHIVER_DIR is unset, as `run_cli` unsets it."""
     logger = logging.getLogger()
     handlers, level = logger.handlers[:], logger.level
     try:
-        result = CliRunner().invoke(app, [*args, "-a", str(root)], env=env)
+        result = CliRunner().invoke(app, argv, env={"ARCHIVER_DIR": None, **(env or {})})
     finally:  # the command points the root logger at the runner's streams; give pytest its own back
         logger.handlers[:], logger.level = handlers, level
-    assert result.exit_code != 70 and "internal error" not in result.stderr, result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["archiver", *argv], result.exit_code, result.stdout, result.stderr
+    )
+
+
+def run(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`archiver ARGS -a ROOT` in this process (see `in_process`); `-a ROOT` goes before a `--`,
+    which ends the options."""
+    end = args.index("--") if "--" in args else len(args)
+    return in_process([*args[:end], "-a", str(root), *args[end:]], env)
+
+
+def archiver(root: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
+    """`run`, with its `--json` output read, and never an internal error."""
+    result = run(root, *args, env=env)
+    assert result.returncode != 70 and "internal error" not in result.stderr, result.stderr
     data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else {}
     for entry in data.get("results", []) if isinstance(data, dict) else []:
         assert not (entry["error"] or "").startswith("internal error"), entry
-    return Outcome(result.exit_code, result.stdout, result.stderr, data)
+    return Outcome(result.returncode, result.stdout, result.stderr, data)
 
 
 def files_under(path: Path) -> list[Path]:
@@ -144,7 +170,11 @@ def _tree(pid: int) -> list[int]:
     while frontier:
         member = frontier.pop()
         members.append(member)
-        for task in Path(f"/proc/{member}/task").glob("*/children"):
+        try:
+            tasks = list(Path(f"/proc/{member}/task").glob("*/children"))
+        except OSError:
+            continue  # the process ended between glob's look at the folder and its listing
+        for task in tasks:
             try:
                 frontier += [int(child) for child in task.read_text().split()]
             except OSError:
@@ -163,6 +193,18 @@ def _resident_kb(pid: int) -> tuple[int, bytes]:
     return (int(rss[0]) if rss else 0), cmdline
 
 
+@contextlib.contextmanager
+def _as_from_a_terminal() -> Iterator[None]:
+    """Start a command as a terminal does, with Ctrl-C at its default. A suite started in the
+    background by a script (`pytest &` in sh) has SIGINT ignored, and an ignored signal stays
+    ignored across exec, while a caught one is reset to its default: so catch it while starting."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_sampled(
     root: Path,
     *args: str,
@@ -178,9 +220,13 @@ def run_sampled(
     exe = Path(sys.executable).with_name("archiver")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen(
-            [str(exe), *args, "-a", str(root)], stdout=out, stderr=err, stdin=subprocess.DEVNULL
-        )
+        with _as_from_a_terminal():
+            proc = subprocess.Popen(
+                [str(exe), *args, "-a", str(root)],
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
         peak_kb, workers = 0, set()
         try:
             while not (ended := os.wait4(proc.pid, os.WNOHANG))[0]:
