@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .run import recovery, reseed
 from .run.results import OnResult, RunSummary
 from .storage import atomic
 from .storage import follows as followsmod
-from .storage.follows import Follow
+from .storage.follows import Follow, FollowStatus
 from .storage.lock import ArchiveLock
 from .storage.meta import GONE_KINDS, Kind, PageMeta
 from .storage.meta import load as load_meta
@@ -39,7 +40,11 @@ log = logging.getLogger(__name__)
 
 URLS_NAME = "urls.txt"
 STATE_NAME = "state.sqlite"
-URLS_HEADER = "# Tracked articles, one URL a line. Lines starting with # are ignored.\n"
+URLS_HEADER = (
+    "# Tracked articles, one URL a line. Lines starting with # are ignored; a URL a followed feed,\n"
+    "# sitemap or page brought ends with its note, `# found by` and the follow's URL.\n"
+)
+FOUND_BY = "# found by "
 GITIGNORE = "# Operational state (checks, lock, spool): not evidence, never committed.\n/.archiver/\n*.open\n"
 
 
@@ -136,7 +141,17 @@ class Archive:
     def tracked(self) -> list[str]:
         """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with
         a warning."""
-        urls: dict[str, None] = {}  # ordered, without duplicates
+        return list(self._tracked_lines())
+
+    def found(self) -> dict[str, str]:
+        """The tracked articles a followed feed, sitemap or page brought, and the follow that
+        brought each (its note in urls.txt)."""
+        return {url: found for url, found in self._tracked_lines().items() if found}
+
+    def _tracked_lines(self) -> dict[str, str | None]:
+        """urls.txt: each URL (in order, without duplicates) and the follow that brought it, if
+        one did: a line is a URL, optionally followed by `# found by URL`."""
+        urls: dict[str, str | None] = {}
         path = self.root / URLS_NAME
         lines = untrusted.lines(path.read_bytes()) if path.exists() else []
         for number, line in enumerate(lines, 1):
@@ -146,13 +161,18 @@ class Archive:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
+            url, _, note = line.partition(" ")
+            note = note.strip()
+            if not note.startswith("#"):  # no comment after the URL: the line is read whole
+                url, note = line, ""
+            found_by = note.removeprefix(FOUND_BY).strip() if note.startswith(FOUND_BY) else None
             try:
-                urls[normalize_url(line)] = None
+                urls.setdefault(normalize_url(url), found_by or None)
             except InvalidURL as exc:
                 log.warning("%s line %d skipped: %s", URLS_NAME, number, exc)
-        return list(urls)
+        return urls
 
-    def _track(self, urls: list[str]) -> list[str]:
+    def _track(self, urls: list[str], found_by: str | None = None) -> list[str]:
         current = set(self.tracked())
         added = [u for u in dict.fromkeys(urls) if u not in current]
         if added:
@@ -162,7 +182,8 @@ class Archive:
             )  # kept byte for byte
             if data and not data.endswith(b"\n"):
                 data += b"\n"
-            atomic.write_bytes(path, data + "".join(f"{u}\n" for u in added).encode())
+            note = f" {FOUND_BY}{found_by}" if found_by else ""
+            atomic.write_bytes(path, data + "".join(f"{u}{note}\n" for u in added).encode())
         return added
 
     # -- followed outlets ---------------------------------------------------------------------
@@ -170,6 +191,27 @@ class Archive:
     def follows(self) -> list[Follow]:
         """The feeds, sitemaps and front pages followed (follows.toml)."""
         return followsmod.load(self.root)
+
+    def follow_status(self) -> list[FollowStatus]:
+        """Each follow with its last poll and what its polls brought (reads only)."""
+        states = read_pages(self.root / WORK_DIR / STATE_NAME)
+        metas = self._metas([f.url for f in self.follows()])
+        brought = Counter(self.found().values())
+        statuses = []
+        for follow in self.follows():
+            state, meta = states.get(follow.url), metas.get(follow.url, {})
+            statuses.append(
+                FollowStatus(
+                    follow,
+                    last_poll=state.last_checked if state else None,
+                    outcome=state.last_outcome if state else None,
+                    error=state.last_error if state else None,
+                    brought=brought[follow.url],
+                    last_change=meta.get("summary"),
+                    next_poll=state.next_due if state else None,
+                )
+            )
+        return statuses
 
     def follow(self, follow: Follow) -> bool:
         """Follow an outlet's feed, sitemap or front page (committed at once); False if it already
@@ -254,8 +296,25 @@ class Archive:
             raise UsageError("--depth must be 0 or more")
         from .run.run import Run  # the modules of a run, imported by the commands that run
 
+        follows = self.follows() if whole else []
+        found = self.found()
         with recovery.guarded(self.root, self.store) as recovered, closing(self._state()) as state:
-            run = Run(self.root, self.config, self.store, state, set(tracked), force=force)
+            run = Run(
+                self.root,
+                self.config,
+                self.store,
+                state,
+                set(tracked),
+                force=force,
+                follows=follows,
+                named={u for u in tracked if u not in found},
+                track=self._track,
+            )
+            polls = [
+                f.url
+                for f in follows
+                if force or f.url not in run.states or run.states[f.url].due(run.started)
+            ]
             sources: list[str] = []
             waiting: list[tuple[str, str]] = []
             if whole and not force:
@@ -283,9 +342,10 @@ class Archive:
             summary = run.execute(
                 urls,
                 on_result,
-                extra_paths=(URLS_NAME, configmod.CONFIG_NAME),
+                extra_paths=(URLS_NAME, configmod.CONFIG_NAME, followsmod.FOLLOWS),
                 depth=depth,
                 sources=sources,
+                polls=polls,
             )
         summary.recovered = recovered.set_aside
         if waiting:

@@ -30,7 +30,7 @@ from .errors import ArchiveDamaged, ArchiverError, ExitCode, InvalidURL, UsageEr
 from .history import render
 from .run.results import OnResult, RunSummary
 from .storage import atomic
-from .storage.follows import Follow
+from .storage.follows import Follow, FollowStatus
 from .storage.meta import GONE_KINDS
 from .storage.state import Outcome
 from .urls import normalize_url
@@ -413,7 +413,7 @@ def list_(
     """Tracked URLs with their current status, title, number of versions and last change."""
     arc = Archive.open(archive)
     if followed:
-        _list_follows(arc.follows(), as_json)
+        _list_follows(arc.follow_status(), as_json)
         return
     pages = arc.cited_by(cited_by) if cited_by else arc.pages(sources=sources)
     if as_json:
@@ -450,7 +450,7 @@ def list_(
     Console().print(table, crop=False)  # a line longer than the terminal wraps there, URL whole
 
 
-def _list_follows(follows: list[Follow], as_json: bool) -> None:
+def _list_follows(follows: list[FollowStatus], as_json: bool) -> None:
     if as_json:
         _json([f.as_dict() for f in follows])
     elif not follows:

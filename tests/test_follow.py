@@ -36,9 +36,17 @@ def test_a_follow_is_committed_listed_and_removed(archive: Archive):
     assert archiver(root, "follow", SITEMAP, "--since", "3").code == 0
 
     listed = archiver(root, "list", "--follows", "--json")
+    never = {
+        "last_poll": None,
+        "outcome": None,
+        "error": None,
+        "brought": 0,
+        "last_change": None,
+        "next_poll": None,
+    }
     assert json.loads(listed.stdout) == [
-        {"url": FEED, "kind": "feed", "include": "/politics/", "max_new": 5},
-        {"url": SITEMAP, "since": 3},
+        {"url": FEED, "kind": "feed", "include": "/politics/", "max_new": 5, **never},
+        {"url": SITEMAP, "since": 3, **never},
     ]
     assert tomllib.loads((root / FOLLOWS).read_text())["follow"][0]["url"] == FEED
     assert git(root, "log", "-1", "--format=%s") == f"archiver: follow {SITEMAP}\n"

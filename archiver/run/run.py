@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
@@ -30,8 +31,11 @@ from ..capture.fetch import Fetcher
 from ..capture.policy import Captured, CapturePolicy
 from ..capture.politeness import HostQueues, site_of
 from ..config import Config
+from ..discovery import poll
+from ..discovery.listing import Listing
 from ..errors import ArchiverError
 from ..evidence.warc import warcinfo
+from ..storage.follows import Follow
 from ..storage.state import Check, PageState, State
 from ..storage.store import (
     META,
@@ -41,7 +45,8 @@ from ..storage.store import (
 )
 from ..text.extract import Extractor, Unextractable, body_of
 from ..text.links import Link
-from ..text.normalize import Document, extractor_versions
+from ..text.normalize import extractor_versions
+from ..words import counted
 from .results import VERSION_OUTCOMES, OnResult, PageResult, RunSummary
 from .settle import Fetched, Settler
 
@@ -59,6 +64,8 @@ class Job:
 
 
 Reported = tuple[Job, Fetched | Exception]
+# Adds articles to urls.txt, noting the follow that brought them; returns those it added.
+Track = Callable[[list[str], str], list[str]]
 
 
 class Frontier:
@@ -91,7 +98,13 @@ class Run:
         state: State,
         tracked: set[str],
         force: bool = False,
+        follows: Iterable[Follow] = (),
+        named: set[str] | None = None,
+        track: Track | None = None,
     ) -> None:
+        """`follows`: every followed listing (the run polls those `execute` is given); `named`: the
+        tracked URLs the user named (default: all), whose origins are fetched wherever they are;
+        `track`: adds the articles a poll brings to urls.txt, with the follow that brought them."""
         self.root = root
         self.config = config
         self.store = store
@@ -102,10 +115,16 @@ class Run:
         self.started = datetime.now(UTC)
         self.spool = root / WORK_DIR / "spool"  # bodies in flight; nothing in it outlives a run
         self.fetcher = Fetcher(config.fetch, self.spool)
-        # The origins the user named are fetched wherever they are; every other request is held to
-        # public addresses unless the settings allow private ones.
+        self.follows = {follow.url: follow for follow in follows}
+        self.roots: dict[str, str] = {}  # an index's sitemap polled this run: the follow it is of
+        self.listings: dict[str, Listing] = {}  # read by the workers, taken as each poll settles
+        self.track = track
+        # The origins the user named (articles, followed listings) are fetched wherever they are;
+        # every other request, an article a listing brought included, is held to public addresses
+        # unless the settings allow private ones.
+        named_urls = {*(tracked if named is None else named), *self.follows}
         addresses = AddressPolicy(
-            config.sources.allow_private, frozenset(origin(url) for url in tracked)
+            config.sources.allow_private, frozenset(origin(url) for url in named_urls)
         )
         self.capturer = CapturePolicy(config, self.fetcher, addresses)
         info = warcinfo(
@@ -115,7 +134,9 @@ class Run:
             config.fetch.robots,
             config.warc_operator,
         )
-        self.settler = Settler(root, config, store, state, self.states, tracked, self.started, info)
+        self.settler = Settler(
+            root, config, store, state, self.states, tracked, self.started, info, self.follows
+        )
         self.extractor = Extractor(config.fetch, config.ignore)
 
     def execute(
@@ -125,9 +146,11 @@ class Run:
         extra_paths: tuple[str, ...] = (),
         depth: int | None = None,
         sources: Iterable[str] = (),
+        polls: Iterable[str] = (),
     ) -> RunSummary:
         """Capture `urls` (depth 0), `sources` (due sources, depth 1) and, up to `depth` link hops,
-        what they cite."""
+        what they cite; poll the followed listings `polls`, and capture the new articles they
+        list."""
         max_depth = self.config.sources.depth if depth is None else depth
         summary = RunSummary(started=self.started)
         checks: list[Check] = []
@@ -137,13 +160,17 @@ class Run:
             frontier.schedule(url, 0)
         for url in sources:  # checked on their own: the sources on one site share a budget
             frontier.schedule(url, 1, budget=f"the sources on {site_of(url)} checked on their own")
+        for url in polls:
+            frontier.schedule(url, 0)
 
         def report(job: Job, fetched: Fetched | Exception) -> None:
             result, check, links = self.settler.settle(job.url, job.depth, fetched)
             summary.results.append(result)
             if check is not None:
                 checks.append(check)
-            if result.depth < max_depth:
+            if job.url in self.follows:
+                self._discover(frontier, job, links)
+            elif result.depth < max_depth:
                 self._follow(frontier, job, result, links)
             if on_result:
                 on_result(result, len(frontier.scheduled))
@@ -205,6 +232,47 @@ class Run:
             frontier.schedule(
                 link.url, result.depth + 1, budget=job.budget or f"the sources of {job.url}"
             )
+
+    def _discover(self, frontier: Frontier, job: Job, fresh: list[Link]) -> None:
+        """Track and schedule the new articles a poll found (`fresh`: entries not in the listing's
+        last version), and schedule the sitemaps an index names that are new or due."""
+        found = self.listings.pop(job.url, None)
+        if found is None:  # the poll failed, or the server said the listing is unchanged
+            return
+        follow = self.follows[job.url]
+        new = poll.new_articles(
+            found,
+            {link.url for link in fresh},
+            self.tracked,
+            follow.since,
+            follow.max_new,
+            self.started,
+        )
+        if new and self.track is not None:  # noted as the follow's, not its sitemap's
+            self.track(new, self.roots.get(job.url, job.url))
+        for url in new:
+            self.tracked.add(url)
+            self.settler.found_by[url] = job.url
+            frontier.schedule(url, 0)
+        log.info("%s: %s; %s", job.url, found.line(), counted(len(new), "new article") + " tracked")
+        for child in self._sitemaps(frontier, job, found):
+            self.follows[child] = replace(follow, url=child, kind=None)
+            self.roots[child] = self.roots.get(job.url, job.url)
+            frontier.schedule(child, job.depth + 1)
+
+    def _sitemaps(self, frontier: Frontier, job: Job, found: Listing) -> list[str]:
+        """The sitemaps an index (or robots.txt) names to poll now: those never polled first, then
+        those due, at most MAX_CHILDREN, within MAX_NESTING levels."""
+        if job.depth + 1 > poll.MAX_NESTING:
+            return []
+        chosen = [
+            url
+            for url in found.sitemaps
+            if url not in frontier.scheduled
+            and (self.force or url not in self.states or self.states[url].due(self.started))
+        ]
+        chosen.sort(key=lambda url: url in self.states)  # stable: the listing's order within each
+        return chosen[: poll.MAX_CHILDREN]
 
     def _finish(
         self,
@@ -284,8 +352,18 @@ class Run:
         captured = self.capturer.capture(job.url, job.headers, job.budget, release)
         fetched = Fetched(captured, job.depth)
         body = captured.capture.answer.body if captured.verdict == Verdict.OK else None
-        if body is not None:
+        if body is None:
+            return fetched
+        follow = self.follows.get(job.url)
+        if follow is None:
             fetched.extraction = self.extractor(body_of(captured.capture))
+        else:  # a listing: read in the same processes, under the same limits
+            spec = poll.Spec(
+                follow.kind, follow.include, follow.exclude, self.config.fetch.max_decoded_bytes
+            )
+            fetched.extraction = self.extractor.submit(
+                poll.listing, body_of(captured.capture), spec
+            )
         return fetched
 
     def _report_extracted(
@@ -293,14 +371,19 @@ class Run:
         results: queue.Queue[Reported],
         job: Job,
         fetched: Fetched,
-        future: Future[Document | None],
+        future: Future[Any],
     ) -> None:
         results.put((job, self._extracted(fetched, future)))
 
-    def _extracted(self, fetched: Fetched, future: Future[Document | None]) -> Fetched | Exception:
-        """`fetched` with the document a worker process extracted; failed if the page gives none."""
+    def _extracted(self, fetched: Fetched, future: Future[Any]) -> Fetched | Exception:
+        """`fetched` with the document a worker process extracted (a listing's, as text); failed if
+        the page gives none."""
         try:
-            fetched.document = self.extractor.result(future)
+            extracted = self.extractor.result(future)
+            if isinstance(extracted, Listing):
+                self.listings[fetched.capture.url] = extracted
+                extracted = poll.document(extracted, fetched.capture.url)
+            fetched.document = extracted
         # Over a limit: the capture stays, as evidence of what was served.
         except Unextractable as exc:
             return Fetched(Captured(fetched.capture, Verdict.FAILED, str(exc)), fetched.depth)

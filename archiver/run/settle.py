@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Container
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..capture.answer import Verdict
 from ..capture.exchange import Capture
@@ -28,7 +30,7 @@ from ..evidence.warc import (
     share_serial,
 )
 from ..history.compare import parse_links
-from ..storage.meta import GONE_KINDS
+from ..storage.meta import GONE_KINDS, MAX_ENTRY_URLS, Entries, Kind
 from ..storage.state import Check, Outcome, PageState, PayloadRecord, State
 from ..storage.store import ARTICLE, CHECKS, CONFIRMED, PageFiles, Store
 from ..text.links import Link
@@ -59,9 +61,8 @@ class Fetched:
     captured: Captured
     depth: int
     document: Document | None = None
-    extraction: Future[Document | None] | None = (
-        None  # the document, while a worker process extracts it
-    )
+    # While a worker process extracts it: the document, or for a follow its `Listing`.
+    extraction: Future[Any] | None = None
 
     @property
     def capture(self) -> Capture:
@@ -86,8 +87,11 @@ class Settler:
         tracked: set[str],
         started: datetime,
         info: dict[str, str],
+        follows: Container[str] = (),
     ) -> None:
         self.config = config
+        self.follows = follows  # the followed listings' URLs (the run adds an index's sitemaps)
+        self.found_by: dict[str, str] = {}  # articles a poll brought in this run: the follow's URL
         self.store = store
         self.state = state
         self.states = states
@@ -135,6 +139,7 @@ class Settler:
             fetched = Fetched(captured, depth=depth)
         capture = fetched.capture
         folder = self.store.folder(url)
+        listed_before = self._listed(folder, url) if url in self.follows else set()
         try:
             result, links = self._classify(url, folder, fetched)
         # Another URL's history is never touched: this check fails instead.
@@ -155,7 +160,14 @@ class Settler:
             capture.discard()
         if result.outcome == Outcome.DEFERRED:
             return result, None, []
+        if url in self.follows:  # a listing cites nothing: its links are the entries new since
+            links = [link for link in links if link.url not in listed_before]
         return result, self._check(url, capture, result), links
+
+    def _listed(self, folder: PurePosixPath, url: str) -> set[str]:
+        """The article URLs a followed listing's last version listed."""
+        previous = self.store.read(folder, url)
+        return {u for u, _ in parse_links(previous.links if previous else None)}
 
     def _check(self, url: str, capture: Capture, result: PageResult) -> Check:
         """What the state database records of a check: its outcome, and when the page is due
@@ -280,6 +292,14 @@ class Settler:
         meta["warc"] = ref.as_dict()
         if change.counts:
             meta["changes"] = change.counts
+        if meta["url"] in self.follows:
+            meta["entries"] = _entries(previous, candidate)
+            meta["summary"] = _entries_summary(meta["entries"], change.kind)
+        found_by = self.found_by.get(meta["url"]) or (
+            previous.meta.get("found_by") if previous else None
+        )
+        if found_by:
+            meta["found_by"] = found_by
         self.store.write(candidate)
         self.pages[candidate.meta["url"]] = candidate
         self.latest_capture = max(
@@ -310,6 +330,8 @@ class Settler:
         return self.store.last_content(f"{previous.dir}/{ARTICLE}")
 
     def _role(self, url: str) -> str:
+        if url in self.follows:
+            return "follow"
         return "article" if url in self.tracked else "source"
 
     def annotate(self, results: list[PageResult]) -> list[str]:
@@ -332,6 +354,30 @@ class Settler:
                 self.store.write_meta(page)
                 touched.append(result.folder)
         return touched
+
+
+def _entries(previous: PageFiles | None, candidate: PageFiles) -> Entries:
+    """The entries a listing's new version added and dropped, in listing order."""
+    before = [u for u, _ in parse_links(previous.links if previous else None)]
+    now = [u for u, _ in parse_links(candidate.links)]
+    was, are = set(before), set(now)
+    listed = [u for u in now if u not in was]
+    unlisted = [u for u in before if u not in are]
+    return {
+        "listed": listed[:MAX_ENTRY_URLS],
+        "unlisted": unlisted[:MAX_ENTRY_URLS],
+        "counts": {"listed": len(listed), "unlisted": len(unlisted)},
+    }
+
+
+def _entries_summary(entries: Entries, kind: str) -> str:
+    """A listing's change in entries: "3 listed, 1 unlisted"; "nothing listed" for a first one
+    that lists nothing; "titles or dates changed" when the entries stayed."""
+    counts = entries["counts"]
+    said = [f"{counts[key]} {key}" for key in ("listed", "unlisted") if counts[key]]
+    if said:
+        return ", ".join(said)
+    return "nothing listed" if kind == Kind.NEW else "titles or dates changed"
 
 
 def _posix(path: Path | None) -> str | None:

@@ -55,6 +55,42 @@ class Follow:
         return f"{self.url} {options}".rstrip()
 
 
+@dataclass(frozen=True)
+class FollowStatus:
+    """A follow as `list --follows` shows it: its settings, its last poll, and what its polls
+    brought."""
+
+    follow: Follow
+    last_poll: str | None  # when it was last polled (ISO 8601); None: never
+    outcome: str | None  # of the last poll: new, edited, unchanged, failed, ...
+    error: str | None  # why the last poll failed
+    brought: int  # tracked articles its polls brought (urls.txt's `# found by` notes)
+    last_change: str | None  # what the listing's last version changed: "3 listed, 1 unlisted"
+    next_poll: str | None
+
+    def line(self) -> str:
+        polled = (
+            f"last poll {self.last_poll[:19].replace('T', ' ')}: {self.outcome}"
+            if self.last_poll
+            else "never polled"
+        )
+        if self.error:
+            polled += f" ({self.error})"
+        change = f"; last change: {self.last_change}" if self.last_change else ""
+        return f"{self.follow.line()}\n  {polled}; brought {self.brought}{change}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.follow.as_dict(),
+            "last_poll": self.last_poll,
+            "outcome": self.outcome,
+            "error": self.error,
+            "brought": self.brought,
+            "last_change": self.last_change,
+            "next_poll": self.next_poll,
+        }
+
+
 def load(root: Path) -> list[Follow]:
     """The follows of the archive at `root` (none without the file); ConfigError names a bad one."""
     path = root / FOLLOWS

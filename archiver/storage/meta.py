@@ -48,11 +48,24 @@ class WarcRef(TypedDict, total=False):
     refers_to: dict[str, Any]  # for a revisit: the record that holds the payload
 
 
+class Entries(TypedDict):
+    """What a followed listing's new version changed: entries listed and unlisted (the first
+    MAX_ENTRY_URLS of each) and how many of each."""
+
+    listed: list[str]
+    unlisted: list[str]
+    counts: dict[str, int]
+
+
+MAX_ENTRY_URLS = 100
+
+
 class PageMeta(TypedDict, total=False):
     """One version's meta.json."""
 
     url: str  # the page's identity (normalized)
-    role: str  # "article" (tracked) or "source" (cited)
+    role: str  # "article" (tracked), "source" (cited) or "follow" (a followed listing)
+    found_by: str  # the followed feed, sitemap or page whose poll brought the article
     cited_by: list[str]  # the tracked or cited pages that cite it, as known so far
     final_url: str  # after redirects
     redirects: list[Redirect]  # the hops before the answer
@@ -75,6 +88,7 @@ class PageMeta(TypedDict, total=False):
     kind: str  # a `Kind` value
     summary: str  # what changed, in a few words
     changes: dict[str, int]  # sentence and word counts of an edit
+    entries: Entries  # a followed listing's version: the article URLs it added and dropped
     warc: WarcRef
 
 

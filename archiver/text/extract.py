@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from ..capture import payload
 from ..capture.exchange import Capture
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Loaded by each worker process before its first page (the PDF reader only when a PDF comes).
 PRELOAD = ("archiver.text.extract", "trafilatura")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,14 @@ class Extractor:
         """The document, to come (the caller need not wait for it)."""
         return self._pool.submit(extract, body, self.sizes, self.rules)
 
-    def result(self, outcome: Future[Document | None]) -> Document | None:
-        """The document `__call__` promised, waited for; `Unextractable` if the page gives none."""
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Other reading of a body (a followed feed's), in the same processes under the same
+        limits; `function` raises `Refused` for a body it cannot read."""
+        return self._pool.submit(function, *args)
+
+    def result(self, outcome: Future[T]) -> T:
+        """What `__call__` or `submit` promised, waited for; `Unextractable` if the body gives
+        none."""
         try:
             return outcome.result()
         except Stopped as exc:
