@@ -27,12 +27,14 @@ from ..evidence.warc import (
     WarcFile,
     share_serial,
 )
+from ..history import announcement
 from ..history.compare import parse_links
-from ..storage.meta import GONE_KINDS
+from ..storage.meta import GONE_KINDS, Kind
 from ..storage.state import Check, Outcome, PageState, PayloadRecord, State
 from ..storage.store import ARTICLE, CHECKS, CONFIRMED, PageFiles, Store
 from ..text.links import Link
 from ..text.normalize import Document, extractor_versions
+from ..text.notices import Notices
 from . import classify
 from .classify import Change
 from .due import due_at, next_interval
@@ -105,6 +107,7 @@ class Settler:
         share_serial([self.warc, self.confirmations, self.failures])
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageFiles] = {}  # each page's current files, as this run left them
+        self.notices = Notices().with_patterns(config.announce_notices)
         self.started = started
         self.latest_capture = started  # the commit is dated at the last capture it holds
 
@@ -280,6 +283,8 @@ class Settler:
         meta["warc"] = ref.as_dict()
         if change.counts:
             meta["changes"] = change.counts
+        if change.kind == Kind.EDITED and previous is not None:
+            announcement.record(meta, announcement.judge(previous, candidate, self.notices))
         self.store.write(candidate)
         self.pages[candidate.meta["url"]] = candidate
         self.latest_capture = max(
