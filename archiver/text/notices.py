@@ -105,7 +105,9 @@ class Notices:
         if heading and _HEADING_LABEL.match(sentence):
             return True
         labelled = LABELLED.match(sentence)
-        if labelled and _WORD.search(_STAMP_WORDS.sub(" ", sentence[labelled.end() :])):
+        # A notice says what changed within its first words; a longer stamp is no stamp.
+        rest = sentence[labelled.end() : labelled.end() + 200] if labelled else ""
+        if labelled and _WORD.search(_STAMP_WORDS.sub(" ", rest)):
             return True
         return any(p.search(sentence) for p in self.patterns if p is not LABELLED)
 
