@@ -540,7 +540,8 @@ def diff(
         _json(data)
         return
     Console(highlight=False, soft_wrap=True).print(
-        render.diff(history.url, before, after, comparison, words), end=""
+        render.diff(history.url, before, after, comparison, words, history.announcement(after)),
+        end="",
     )
 
 

@@ -187,6 +187,13 @@ author_email = "archiver@localhost"
 # Push to this remote (e.g. "origin") after each commit; a failed push is reported, the commit is kept.
 push_remote = ""
 
+[announce]
+# Regular expressions (matched case-insensitively on each sentence of an article's normalized text) that
+# mark a correction or update notice, beside the built-in ones ("Correction:", "Update:", "Editor's note:",
+# "An earlier version of this article…", and their French, German, Spanish and Russian forms). An edit that
+# adds such a sentence is "announced". E.g. ["^Nachtrag:", "^Hinweis der Redaktion"].
+notices = []
+
 # Per-site rules that drop volatile fragments from the text before it is compared.
 # [[ignore]]
 # hosts = ["example.com", "www.example.com"]   # omit to apply everywhere
@@ -291,6 +298,7 @@ class Config:
     git_push_remote: str
     ignore: tuple[IgnoreRule, ...] = field(default=())
     warc_operator: str = ""
+    announce_notices: tuple[re.Pattern[str], ...] = ()  # the user's notice patterns
 
 
 def defaults() -> dict[str, Any]:
@@ -328,6 +336,9 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         git_push_remote=merged["git"]["push_remote"],
         schedule=_schedule(merged["schedule"], user.get("schedule", {}).get("rules", []), source),
         ignore=tuple(_ignore_rule(r, source) for r in user.get("ignore", [])),
+        announce_notices=_patterns(
+            merged["announce"]["notices"], "announce.notices", source, re.IGNORECASE
+        ),
     )
 
 
@@ -439,13 +450,18 @@ def _sources(raw: dict[str, Any], source: str) -> SourcesConfig:
     )
 
 
-def _patterns(values: list[Any], name: str, source: str) -> tuple[re.Pattern[str], ...]:
+def _patterns(
+    values: list[Any], name: str, source: str, flags: int = 0
+) -> tuple[re.Pattern[str], ...]:
     if not all(isinstance(v, str) for v in values):
         raise ConfigError(f"{source}: '{name}' must be a list of strings")
-    try:
-        return tuple(re.compile(v) for v in values)
-    except re.error as exc:
-        raise ConfigError(f"{source}: bad pattern in '{name}': {exc}") from None
+    compiled = []
+    for value in values:
+        try:
+            compiled.append(re.compile(value, flags))
+        except re.error as exc:
+            raise ConfigError(f"{source}: bad pattern {value!r} in '{name}': {exc}") from None
+    return tuple(compiled)
 
 
 def _check_field(value: str, name: str, source: str) -> str:

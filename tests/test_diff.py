@@ -18,7 +18,8 @@ def test_diff_defaults_to_the_last_two_versions(edited):
     assert out == (
         f"diff {edited.url}\n"
         f"from v4 {minute(v4['captured_at'])} UTC edited HTTP 200 ({v4['commit'][:10]})\n"
-        f"to   v5 {minute(v5['captured_at'])} UTC edited HTTP 200 ({v5['commit'][:10]})\n"
+        f"to   v5 {minute(v5['captured_at'])} UTC edited HTTP 200 ({v5['commit'][:10]}): "
+        "Unannounced edit\n"
         "byline changed, 1 sentence added\n"
         "\nbyline\n"
         f"- {BYLINE}\n"

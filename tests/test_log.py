@@ -53,8 +53,11 @@ def test_log_lists_versions_oldest_first_or_newest_first_and_agrees_with_git(edi
     log = cli_json(archive, "log", url)
     lines = cli_ok(archive, "log", url).splitlines()
 
+    # Every edit changed the headline or a sentence, and none was announced: each says so last.
+    assert [v.get("announced") for v in log] == [None, False, False, False, False]
     assert lines == [
         f"v{v['version']}\t{minute(v['captured_at'])}\t{v['kind']}\t{v['commit'][:10]}\t{v['summary']}"
+        + ("\tunannounced" if v["kind"] == "edited" else "")
         for v in log
     ]
     assert cli_ok(archive, "log", url, "--reverse").splitlines() == lines[::-1]

@@ -10,6 +10,7 @@ from rich.text import Text
 from .. import untrusted
 from ..evidence.confirmations import Confirmation
 from ..storage.versions import Version
+from . import announcement
 from .align import Budget
 from .compare import Comparison, sentence_pairs, word_budget, word_diff
 
@@ -29,24 +30,40 @@ def _add(out: Text, text: str, style: str | None = None) -> None:
 
 def log_lines(entries: Sequence[Version | Confirmation]) -> list[str]:
     """A line per version (tab-separated fields); with `log --checks`, a sentence per confirmation
-    between them."""
-    return [
-        entry.line()
-        if isinstance(entry, Confirmation)
-        else f"v{entry.number}\t{when(entry)}\t{entry.kind}\t{entry.commit[:10]}\t{entry.summary}"
-        for entry in entries
-    ]
+    between them. An edit the outlet announced, or a substantive one it did not, says so in a last
+    field."""
+    versions = {entry.number: entry for entry in entries if isinstance(entry, Version)}
+    lines = []
+    for entry in entries:
+        if isinstance(entry, Confirmation):
+            lines.append(entry.line())
+            continue
+        line = f"v{entry.number}\t{when(entry)}\t{entry.kind}\t{entry.commit[:10]}\t{entry.summary}"
+        mark = announcement.mark(entry, versions.get(entry.number - 1))
+        lines.append(f"{line}\t{mark}" if mark else line)
+    return lines
 
 
-def diff(url: str, old: Version, new: Version, comparison: Comparison, words: bool = False) -> Text:
+def diff(
+    url: str,
+    old: Version,
+    new: Version,
+    comparison: Comparison,
+    words: bool = False,
+    banner: str | None = None,
+) -> Text:
+    """The diff for the terminal; `banner`: whether TO's edit was announced, said in its header."""
     out = Text()
     out.append(f"diff {url}\n", style="bold")
     for label, version in (("from", old), ("to  ", new)):
         status = f" HTTP {version.status}" if version.status else ""
         out.append(
             f"{label} v{version.number} {when(version)} UTC {version.kind}{status} "
-            f"({version.commit[:10]})\n"
+            f"({version.commit[:10]})"
         )
+        if version is new and banner:
+            _add(out, f": {banner}", "bold")
+        out.append("\n")
     out.append(f"{comparison.summary()}\n", style="bold")
     for name, pair in (("headline", comparison.headline), ("byline", comparison.byline)):
         if pair:

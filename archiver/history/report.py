@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from ..storage.meta import GONE_KINDS
 from ..storage.versions import Version
 from ..words import counted
+from . import announcement
 from .align import Budget
 from .citations import ALIVE, CHANGED, GONE, NOT_ARCHIVED, CitedSource
 from .compare import (
@@ -100,6 +101,7 @@ def _header(data: ReportData, title: str, changes: int) -> str:
         f'<div class="from"><dt>From</dt><dd>{_version_line(data.old)}</dd></div>\n'
         f'<div class="to"><dt>To</dt><dd>{_version_line(data.new)}</dd></div>\n</dl>\n'
         f'<p class="summary"><strong>{esc(_summary(data))}</strong></p>\n'
+        f"{_banner(data)}"
         '<nav class="jump" aria-label="Contents"><ul><li><a href="#headline">Headline</a></li><li>'
         f'<a href="#byline">Byline</a></li><li><a href="#body">Body</a></li>{body_jump}<li>'
         '<a href="#citations">Citations</a></li><li><a href="#timeline">Timeline</a></li><li>'
@@ -117,6 +119,16 @@ def _summary(data: ReportData) -> str:
             f"all of v{data.old.number}'s text is shown as removed"
         )
     return data.comparison.summary()
+
+
+def _banner(data: ReportData) -> str:
+    """Whether the outlet announced TO's edit: "Unannounced edit" or "Announced: <notice>"."""
+    previous = next((v for v in data.versions if v.number == data.new.number - 1), None)
+    line = announcement.banner(data.new, previous)
+    if line is None:
+        return ""
+    css = "b-unannounced" if announcement.unannounced(data.new, previous) else "b-announced"
+    return f'<p class="banner {css}" role="note"><bdi>{esc(line)}</bdi></p>\n'
 
 
 def _legend() -> str:
@@ -443,6 +455,9 @@ border-left:4px solid var(--mark);border-radius:0 4px 4px 0}
 letter-spacing:.06em;color:var(--mark)}
 .pair dd{margin:0}
 .summary{margin:.6rem 0}
+.banner{margin:.6rem 0;padding:.45rem .75rem;border-radius:4px;font-weight:700;border-left:4px solid}
+.b-unannounced{background:#fff3df;color:#8a4600;border-color:var(--warn)}
+.b-announced{background:var(--soft);color:var(--ink);border-color:var(--line)}
 .jump ul{list-style:none;margin:.4rem 0 0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.9rem}
 .legend{font-size:.9rem;color:var(--muted);background:var(--soft);padding:.5rem .75rem;border-radius:4px}
 .note{color:var(--muted);font-size:.92rem}

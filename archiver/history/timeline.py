@@ -15,6 +15,7 @@ from ..storage.meta import load as load_meta
 from ..storage.store import ARTICLE, LINKS, META, Store
 from ..storage.versions import Version
 from ..urls import normalize_url
+from . import announcement
 from .compare import Comparison, compare
 
 _NUMBER = re.compile(r"-?\d{1,6}")
@@ -106,6 +107,15 @@ class History:
         raise UsageError(
             f"not a version, commit or date: {spec!r} (try 1, -1, a commit, or 2026-11-20T14:00)"
         )
+
+    def previous(self, version: Version) -> Version | None:
+        """The version before `version`, None for the first."""
+        number = version.number - 1
+        return self.versions()[number - 1] if number >= 1 else None
+
+    def announcement(self, version: Version) -> str | None:
+        """Whether the outlet announced the version's edit, in one line (`announcement.banner`)."""
+        return announcement.banner(version, self.previous(version))
 
     def pair(self, old: str | None, new: str | None) -> tuple[Version, Version]:
         """FROM and TO of a diff: TO defaults to the latest version, FROM to the one before TO; for

@@ -39,6 +39,11 @@ NOT_CONTENT = frozenset(
         "redirects",
         "role",
         "cited_by",
+        # The page's declared modification date moves without an edit on many sites (and on some
+        # at every request); with the judgement of an edit, it is evidence about a version only.
+        "modified",
+        "announced",
+        "announcement",
     }
 )
 

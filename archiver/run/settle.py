@@ -29,12 +29,14 @@ from ..evidence.warc import (
     WarcFile,
     share_serial,
 )
+from ..history import announcement
 from ..history.compare import parse_links
 from ..storage.meta import GONE_KINDS, MAX_ENTRY_URLS, Entries, Kind
 from ..storage.state import Check, Outcome, PageState, PayloadRecord, State
 from ..storage.store import ARTICLE, CHECKS, CONFIRMED, PageFiles, Store
 from ..text.links import Link
 from ..text.normalize import Document, extractor_versions
+from ..text.notices import Notices
 from . import classify
 from .classify import Change
 from .due import due_at, next_interval
@@ -109,6 +111,7 @@ class Settler:
         share_serial([self.warc, self.confirmations, self.failures])
         self.citations: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, PageFiles] = {}  # each page's current files, as this run left them
+        self.notices = Notices().with_patterns(config.announce_notices)
         self.started = started
         self.latest_capture = started  # the commit is dated at the last capture it holds
 
@@ -292,9 +295,11 @@ class Settler:
         meta["warc"] = ref.as_dict()
         if change.counts:
             meta["changes"] = change.counts
-        if meta["url"] in self.follows:
+        if meta["url"] in self.follows:  # a listing announces nothing: its entries are the news
             meta["entries"] = _entries(previous, candidate)
             meta["summary"] = _entries_summary(meta["entries"], change.kind)
+        elif change.kind == Kind.EDITED and previous is not None:
+            announcement.record(meta, announcement.judge(previous, candidate, self.notices))
         found_by = self.found_by.get(meta["url"]) or (
             previous.meta.get("found_by") if previous else None
         )

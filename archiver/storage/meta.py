@@ -60,6 +60,14 @@ class Entries(TypedDict):
 MAX_ENTRY_URLS = 100
 
 
+class Announcement(TypedDict, total=False):
+    """The outlet's own word that an edit was made: the notice the edit added, and/or the
+    modification date the page declares, before and after."""
+
+    notice: str  # the notice sentence as in the new text
+    modified: list[str]  # [old, new], as the pages wrote them
+
+
 class PageMeta(TypedDict, total=False):
     """One version's meta.json."""
 
@@ -79,6 +87,7 @@ class PageMeta(TypedDict, total=False):
     byline: str | None
     published: str | None
     canonical_url: str | None
+    modified: str  # the modification date the page declares; never makes a version on its own
     # A version without text.
     soft_404: str  # why the answer is a deletion in disguise
     content_digest: str  # no text to compare: the payload digest is the content
@@ -89,6 +98,8 @@ class PageMeta(TypedDict, total=False):
     summary: str  # what changed, in a few words
     changes: dict[str, int]  # sentence and word counts of an edit
     entries: Entries  # a followed listing's version: the article URLs it added and dropped
+    announced: bool  # `edited` versions: whether the outlet said it changed the story
+    announcement: Announcement  # the evidence, when announced
     warc: WarcRef
 
 

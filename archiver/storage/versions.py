@@ -58,6 +58,8 @@ class Version:
             "status": self.status,
             "final_url": self.final_url,
             "summary": self.summary,
+            # An edit's judgement (`history/announcement.py`), when the version records one.
+            **{k: self.meta[k] for k in ("announced", "announcement") if k in self.meta},
         }
 
 

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from ..capture import payload
 from ..capture.exchange import Capture
@@ -117,16 +117,20 @@ class DocumentFacts(TypedDict):
     byline: str | None
     published: str | None
     canonical_url: str | None
+    modified: NotRequired[str]  # only when the page declares one
 
 
 def document_meta(document: Document) -> DocumentFacts:
     """The facts of a document that a version records in meta.json, beside its text and links."""
-    return {
+    facts: DocumentFacts = {
         "title": document.title,
         "byline": document.byline or None,
         "published": document.published or None,
         "canonical_url": document.canonical_url,
     }
+    if document.modified:
+        facts["modified"] = document.modified
+    return facts
 
 
 def text_kind(content_type: str, head: bytes) -> str | None:

@@ -23,6 +23,7 @@ from ..config import IgnoreRule
 from ..urls import normalize_url
 from . import rules as textrules
 from .links import Link, cited
+from .modified import modified_date
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document as Extraction
@@ -59,6 +60,7 @@ class Document:
     title: str = ""
     byline: str = ""
     published: str = ""
+    modified: str = ""  # the modification date the page declares (never part of the text)
     page_title: str = ""  # the HTML <title>, which may differ from the article's headline
     canonical_url: str | None = None
     blocks: list[Block] = field(default_factory=list)
@@ -97,9 +99,10 @@ def from_html(
     if tree is None:
         return Document()
     originals = _absolutize(tree, url)
+    modified = modified_date(tree) or ""  # before extraction, which may prune the tree
     result = _extract(tree, url, captured)
     if result is None or result.body is None:
-        return Document(title=textrules.clean(_html_title(tree)))
+        return Document(title=textrules.clean(_html_title(tree)), modified=modified)
     patterns = [p for r in applicable for p in r.patterns]
     blocks = _blocks(result.body, patterns)
     title = textrules.clean(result.title or _html_title(tree))
@@ -110,6 +113,7 @@ def from_html(
         page_title=textrules.clean(_html_title(tree)),
         byline=textrules.clean(result.author or ""),
         published=result.date or "",
+        modified=modified,
         canonical_url=_canonical(_canonical_link(tree) or result.url, url),
         blocks=blocks,
         links=cited(_hrefs(result.body), url, originals),
