@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import ConfigError, UsageError
@@ -74,8 +76,31 @@ RANGES = {
     "schedule.rules.min_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
     "schedule.rules.max_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
     "status.unreachable_after_days": Range(0, 3650, "days", above=True),
+    "notify.min_changed_sentences": Range(1, 100_000),
+    "notify.max_attempts": Range(1, 100),  # runs that try a message before it is dropped
 }
 _R = RANGES  # for the comments below
+
+
+class EventKind(StrEnum):
+    """What a run can tell its user of (`[notify] events`); the first six are kinds of version."""
+
+    NEW = "new"
+    EDITED = "edited"
+    MOVED = "moved"
+    RESTORED = "restored"
+    GONE = "gone"
+    SOFT_404 = "soft-404"
+    CITATION_REMOVED = "citation-removed"  # an article's new version drops a source it linked
+    SOURCE_GONE = "source-gone"  # a cited page went, moved or was edited
+    UNANNOUNCED_EDIT = "unannounced-edit"  # an edit the page does not say it made
+    FOLLOW_ERROR = "follow-error"  # a followed page could not be checked
+
+
+ALL_EVENTS = tuple(EventKind)
+# Every event but `new` (each first capture: a first snapshot would send hundreds) and `moved` (the
+# same text under another URL: nothing a reader sees changed).
+DEFAULT_EVENTS = tuple(k for k in EventKind if k not in (EventKind.NEW, EventKind.MOVED))
 
 # The single source of the defaults: `archiver init` writes this text, and loading parses it first.
 DEFAULT_TOML = f"""\
@@ -187,6 +212,25 @@ author_email = "archiver@localhost"
 # Push to this remote (e.g. "origin") after each commit; a failed push is reported, the commit is kept.
 push_remote = ""
 
+[notify]
+# Where to tell you what a run found: Apprise URLs, one per target, e.g.
+# "mailtos://user:password@mail.example.org?to=desk@example.org", "json://hooks.example.org/archiver",
+# "ntfy://ntfy.sh/my-topic", "slack://...", "matrix://...". Each target gets one message per run.
+# archiver.toml is committed: a URL's password is in the archive's history (see docs/configuration.md).
+urls = []
+# The events told, of: {", ".join(ALL_EVENTS[:5])},
+# {", ".join(ALL_EVENTS[5:])}.
+events = [{", ".join(f'"{k}"' for k in DEFAULT_EVENTS)}]
+# An edit is told when at least this many sentences were added, removed or changed
+# ({_R["notify.min_changed_sentences"]}).
+min_changed_sentences = 1
+# Runs that try to deliver a message a target refused, before it is dropped with a warning
+# ({_R["notify.max_attempts"]}).
+max_attempts = 5
+# Where the archive's files are published (a git forge's view of the branch, a web server): messages
+# and the change feed then link to a page's folder there; empty: they name the `archiver report` command.
+report_base_url = ""
+
 # Per-site rules that drop volatile fragments from the text before it is compared.
 # [[ignore]]
 # hosts = ["example.com", "www.example.com"]   # omit to apply everywhere
@@ -280,6 +324,15 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    urls: tuple[str, ...] = ()  # Apprise URLs, each parsed by Apprise at load
+    events: frozenset[str] = frozenset(DEFAULT_EVENTS)
+    min_changed_sentences: int = 1
+    max_attempts: int = 5
+    report_base_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     fetch: FetchConfig
     sources: SourcesConfig
@@ -291,6 +344,7 @@ class Config:
     git_push_remote: str
     ignore: tuple[IgnoreRule, ...] = field(default=())
     warc_operator: str = ""
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 def defaults() -> dict[str, Any]:
@@ -328,6 +382,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         git_push_remote=merged["git"]["push_remote"],
         schedule=_schedule(merged["schedule"], user.get("schedule", {}).get("rules", []), source),
         ignore=tuple(_ignore_rule(r, source) for r in user.get("ignore", [])),
+        notify=_notify(merged["notify"], source),
     )
 
 
@@ -446,6 +501,44 @@ def _patterns(values: list[Any], name: str, source: str) -> tuple[re.Pattern[str
         return tuple(re.compile(v) for v in values)
     except re.error as exc:
         raise ConfigError(f"{source}: bad pattern in '{name}': {exc}") from None
+
+
+def _notify(raw: dict[str, Any], source: str) -> NotifyConfig:
+    urls = raw["urls"]
+    for url in urls:
+        if not isinstance(url, str) or not apprise_parses(url):
+            shown = url.split("://")[0] + "://…" if isinstance(url, str) else repr(url)
+            raise ConfigError(
+                f"{source}: 'notify.urls' holds a URL Apprise cannot use ({shown}): see "
+                "https://github.com/caronc/apprise/wiki for the forms of each service"
+            )
+    events = raw["events"]
+    unknown = [e for e in events if e not in ALL_EVENTS]
+    if unknown:
+        raise ConfigError(
+            f"{source}: 'notify.events' has no event {unknown[0]!r}; the events are "
+            + ", ".join(ALL_EVENTS)
+        )
+    base = raw["report_base_url"]
+    if base and urlsplit(base).scheme not in ("http", "https"):
+        raise ConfigError(
+            f"{source}: 'notify.report_base_url' must be an http(s) URL, not {base!r}"
+        )
+    return NotifyConfig(
+        urls=tuple(urls),
+        events=frozenset(events),
+        min_changed_sentences=raw["min_changed_sentences"],
+        max_attempts=raw["max_attempts"],
+        report_base_url=base.rstrip("/"),
+    )
+
+
+def apprise_parses(url: str) -> bool:
+    """Whether Apprise knows the service of `url` and can read it (Apprise is imported only when a
+    target is set: it loads every service's module)."""
+    import apprise
+
+    return apprise.Apprise.instantiate(url) is not None
 
 
 def _check_field(value: str, name: str, source: str) -> str:
