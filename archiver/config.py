@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -538,7 +539,12 @@ def apprise_parses(url: str) -> bool:
     target is set: it loads every service's module)."""
     import apprise
 
-    return apprise.Apprise.instantiate(url) is not None
+    logger = logging.getLogger("apprise")  # its own words on a bad URL: the ConfigError says it
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        return apprise.Apprise.instantiate(url) is not None
+    finally:
+        logger.disabled = disabled
 
 
 def _check_field(value: str, name: str, source: str) -> str:

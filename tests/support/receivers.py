@@ -39,7 +39,7 @@ class Smtp:
         received = self.received
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+            async def handle_DATA(self, server, session, envelope) -> str:
                 received.put(message_from_bytes(envelope.content, policy=policy.default))
                 return "250 OK"
 
@@ -68,7 +68,7 @@ class Webhook:
         self.received = received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 received.put(json.loads(self.rfile.read(length)))
                 self.send_response(200)
