@@ -196,3 +196,24 @@ def test_derivation_of_unannounced_edits_source_changes_removed_citations_and_fo
     failed = PageResult("https://f.example/", Outcome.FAILED, role="follow", error="HTTP 503")
     [event] = derive([failed], {}, {})
     assert (event.kind, event.summary) == (EventKind.FOLLOW_ERROR, "HTTP 503")
+
+
+def test_a_state_database_from_before_the_outbox_keeps_its_checks(site, tmp_path) -> None:
+    import sqlite3
+
+    root = new_archive(tmp_path)
+    story = Story(site)
+    archiver(root, "add", story.url)
+    path = root / ".archiver" / "state.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE outbox; PRAGMA user_version = 2;")
+    db.close()
+    assert archiver(root, "snapshot", "--all").code == 0
+    db = sqlite3.connect(path)
+    try:
+        [(checks,)] = db.execute("SELECT count(*) FROM checks").fetchall()
+        [(version,)] = db.execute("PRAGMA user_version").fetchall()
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    finally:
+        db.close()
+    assert checks == 2 and version == 3 and "outbox" in tables  # the first run's check is kept
