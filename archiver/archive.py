@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import __version__, untrusted
 from . import config as configmod
-from .errors import ArchiveDamaged, ArchiveMissing, InvalidURL, UsageError
+from .errors import ArchiveDamaged, ArchiveMissing, ArchiverError, InvalidURL, UsageError
 from .history.compare import parse_links
 from .history.timeline import History
 from .run import recovery, reseed
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .evidence.cdxj import IndexUpdate
     from .evidence.verify import Report
     from .evidence.wacz import ExportSummary
+    from .notify.send import Attempt, Delivery
     from .run.rebuild import RebuildSummary
 
 log = logging.getLogger(__name__)
@@ -347,10 +348,35 @@ class Archive:
                 sources=sources,
                 polls=polls,
             )
+            summary.notify = self._notify(summary, state)
         summary.recovered = recovered.set_aside
         if waiting:
             summary.waiting, summary.next_check = len(waiting), waiting[0]
         return summary
+
+    def _notify(self, summary: RunSummary, state: State) -> Delivery | None:
+        """Tell the targets of `[notify]` what the committed run found; never fails the run."""
+        if not self.config.notify.urls and not state.queued():
+            return None
+        from .notify.send import deliver
+
+        try:
+            return deliver(self.config.notify, summary.events, state, str(self.root))
+        except Exception as exc:  # notifications never fail a run: they are told apart
+            log.warning(
+                "notifications not sent: %s", exc, exc_info=not isinstance(exc, ArchiverError)
+            )
+            return None
+
+    def notify_test(self) -> list[Attempt]:
+        """Send a test message to every target of `[notify] urls`."""
+        from .notify.send import test
+
+        if not self.config.notify.urls:
+            raise UsageError(
+                f"no notification targets: set `urls` under [notify] in {configmod.CONFIG_NAME}"
+            )
+        return test(self.config.notify)
 
     # -- reading ------------------------------------------------------------------------------
 

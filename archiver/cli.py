@@ -683,6 +683,28 @@ def _write_report(page: str, output: Path) -> None:
     _say(f"wrote {output}")
 
 
+@app.command()
+@handles_errors
+def notify(
+    test: Annotated[
+        bool, typer.Option("--test", help="Send a test message to every target of [notify] urls.")
+    ] = False,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a test message to every notification target; one line per target, sent or why not."""
+    if not test:
+        raise UsageError("say what to do: `archiver notify --test`")
+    attempts = Archive.open(archive).notify_test()
+    if as_json:
+        _json({"targets": [{**asdict(a), "sent": a.sent} for a in attempts]})
+    else:
+        for attempt in attempts:
+            _say(attempt.line())
+    if any(not a.sent for a in attempts):
+        raise typer.Exit(int(ExitCode.SOME_FAILED))
+
+
 @app.command("verify")
 @handles_errors
 def verify_(
@@ -855,6 +877,11 @@ def _finish(
             f"set aside: {', '.join(summary.recovered)}",
             err=True,
         )
+    if summary.notify:  # even with -q: a message that did not go out is news to cron
+        for problem in summary.notify.problems():
+            _say(f"archiver: warning: {problem}", err=True)
+        if ctx.obj["verbose"] and not as_json:
+            _say(summary.notify.line(), err=True)
     if summary.push_error:
         _say(
             f"archiver: error: git push failed (the local commit is kept): {summary.push_error}",

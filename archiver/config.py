@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import ConfigError, UsageError
@@ -74,8 +77,31 @@ RANGES = {
     "schedule.rules.min_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
     "schedule.rules.max_interval": Range(0, MINUTES_IN_A_YEAR, "minutes", above=True),
     "status.unreachable_after_days": Range(0, 3650, "days", above=True),
+    "notify.min_changed_sentences": Range(1, 100_000),
+    "notify.max_attempts": Range(1, 100),  # runs that try a message before it is dropped
 }
 _R = RANGES  # for the comments below
+
+
+class EventKind(StrEnum):
+    """What a run can tell its user of (`[notify] events`); the first six are kinds of version."""
+
+    NEW = "new"
+    EDITED = "edited"
+    MOVED = "moved"
+    RESTORED = "restored"
+    GONE = "gone"
+    SOFT_404 = "soft-404"
+    CITATION_REMOVED = "citation-removed"  # an article's new version drops a source it linked
+    SOURCE_GONE = "source-gone"  # a cited page went, moved or was edited
+    UNANNOUNCED_EDIT = "unannounced-edit"  # an edit the page does not say it made
+    FOLLOW_ERROR = "follow-error"  # a followed page could not be checked
+
+
+ALL_EVENTS = tuple(EventKind)
+# Every event but `new` (each first capture: a first snapshot would send hundreds) and `moved` (the
+# same text under another URL: nothing a reader sees changed).
+DEFAULT_EVENTS = tuple(k for k in EventKind if k not in (EventKind.NEW, EventKind.MOVED))
 
 # The single source of the defaults: `archiver init` writes this text, and loading parses it first.
 DEFAULT_TOML = f"""\
@@ -194,6 +220,25 @@ push_remote = ""
 # adds such a sentence is "announced". E.g. ["^Nachtrag:", "^Hinweis der Redaktion"].
 notices = []
 
+[notify]
+# Where to tell you what a run found: Apprise URLs, one per target, e.g.
+# "mailtos://user:password@mail.example.org?to=desk@example.org", "json://hooks.example.org/archiver",
+# "ntfy://ntfy.sh/my-topic", "slack://...", "matrix://...". Each target gets one message per run.
+# archiver.toml is committed: a URL's password is in the archive's history (see docs/configuration.md).
+urls = []
+# The events told, of: {", ".join(ALL_EVENTS[:5])},
+# {", ".join(ALL_EVENTS[5:])}.
+events = [{", ".join(f'"{k}"' for k in DEFAULT_EVENTS)}]
+# An edit is told when at least this many sentences were added, removed or changed
+# ({_R["notify.min_changed_sentences"]}).
+min_changed_sentences = 1
+# Runs that try to deliver a message a target refused, before it is dropped with a warning
+# ({_R["notify.max_attempts"]}).
+max_attempts = 5
+# Where the archive's files are published (a git forge's view of the branch, a web server): messages
+# and the change feed then link to a page's folder there; empty: they name the `archiver report` command.
+report_base_url = ""
+
 # Per-site rules that drop volatile fragments from the text before it is compared.
 # [[ignore]]
 # hosts = ["example.com", "www.example.com"]   # omit to apply everywhere
@@ -287,6 +332,15 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    urls: tuple[str, ...] = ()  # Apprise URLs, each parsed by Apprise at load
+    events: frozenset[str] = frozenset(DEFAULT_EVENTS)
+    min_changed_sentences: int = 1
+    max_attempts: int = 5
+    report_base_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     fetch: FetchConfig
     sources: SourcesConfig
@@ -299,6 +353,7 @@ class Config:
     ignore: tuple[IgnoreRule, ...] = field(default=())
     warc_operator: str = ""
     announce_notices: tuple[re.Pattern[str], ...] = ()  # the user's notice patterns
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 def defaults() -> dict[str, Any]:
@@ -339,6 +394,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         announce_notices=_patterns(
             merged["announce"]["notices"], "announce.notices", source, re.IGNORECASE
         ),
+        notify=_notify(merged["notify"], source),
     )
 
 
@@ -462,6 +518,49 @@ def _patterns(
         except re.error as exc:
             raise ConfigError(f"{source}: bad pattern {value!r} in '{name}': {exc}") from None
     return tuple(compiled)
+
+
+def _notify(raw: dict[str, Any], source: str) -> NotifyConfig:
+    urls = raw["urls"]
+    for url in urls:
+        if not isinstance(url, str) or not apprise_parses(url):
+            shown = url.split("://")[0] + "://…" if isinstance(url, str) else repr(url)
+            raise ConfigError(
+                f"{source}: 'notify.urls' holds a URL Apprise cannot use ({shown}): see "
+                "https://github.com/caronc/apprise/wiki for the forms of each service"
+            )
+    events = raw["events"]
+    unknown = [e for e in events if e not in ALL_EVENTS]
+    if unknown:
+        raise ConfigError(
+            f"{source}: 'notify.events' has no event {unknown[0]!r}; the events are "
+            + ", ".join(ALL_EVENTS)
+        )
+    base = raw["report_base_url"]
+    if base and urlsplit(base).scheme not in ("http", "https"):
+        raise ConfigError(
+            f"{source}: 'notify.report_base_url' must be an http(s) URL, not {base!r}"
+        )
+    return NotifyConfig(
+        urls=tuple(urls),
+        events=frozenset(events),
+        min_changed_sentences=raw["min_changed_sentences"],
+        max_attempts=raw["max_attempts"],
+        report_base_url=base.rstrip("/"),
+    )
+
+
+def apprise_parses(url: str) -> bool:
+    """Whether Apprise knows the service of `url` and can read it (Apprise is imported only when a
+    target is set: it loads every service's module)."""
+    import apprise
+
+    logger = logging.getLogger("apprise")  # its own words on a bad URL: the ConfigError says it
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        return apprise.Apprise.instantiate(url) is not None
+    finally:
+        logger.disabled = disabled
 
 
 def _check_field(value: str, name: str, source: str) -> str:

@@ -24,7 +24,7 @@ LAYERS = [
     {"storage"},
     {"evidence"},
     {"history"},
-    {"run"},
+    {"run", "notify"},
     {"archive", "cron"},
     {"cli", "__main__", "__init__"},  # the package exports `Archive`
 ]

@@ -3,6 +3,7 @@ its default, every exit code, and every module of the package named in the archi
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import tomllib
@@ -187,6 +188,8 @@ def documented_value(name: str, text: str) -> Any:
         return text == "true"
     if text in ('""', "[]"):
         return "" if text == '""' else []
+    if text.startswith('["'):  # a list of strings, as TOML and JSON write it
+        return json.loads(text)
     if number := NUMBER.fullmatch(text):
         value, unit = float(number[1]), number[2]
         if unit is not None:

@@ -42,18 +42,27 @@ def record(meta: PageMeta, evidence: Announcement) -> None:
 
 def substantive(version: Version, previous: Version | None) -> bool:
     """Whether the version's edit changed the headline or a body sentence."""
-    changes = version.meta.get("changes", {})
-    retitled = previous is not None and previous.meta.get("title") != version.meta.get("title")
+    return _substantive(version.meta, previous.meta if previous else None)
+
+
+def _substantive(meta: PageMeta, previous: PageMeta | None) -> bool:
+    changes = meta.get("changes", {})
+    retitled = previous is not None and previous.get("title") != meta.get("title")
     return retitled or any(changes.get(key, 0) for key in SENTENCE_COUNTS)
 
 
 def unannounced(version: Version, previous: Version | None) -> bool:
     """A substantive edit the outlet did not announce (versions made before the judgement was
     recorded have none, and are not marked)."""
+    return unannounced_edit(version.meta, previous.meta if previous else None)
+
+
+def unannounced_edit(meta: PageMeta, previous: PageMeta | None) -> bool:
+    """`unannounced`, on a version's meta.json and the one before."""
     return (
-        version.kind == Kind.EDITED
-        and version.meta.get("announced") is False
-        and substantive(version, previous)
+        meta.get("kind") == Kind.EDITED
+        and meta.get("announced") is False
+        and _substantive(meta, previous)
     )
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..storage.meta import Kind
 from ..storage.state import Outcome
 from ..words import counted
+
+if TYPE_CHECKING:
+    from ..notify.send import Delivery
+    from .events import Event
 
 # Why a page was skipped by policy, and the setting that allows it.
 SKIP_FIXES = (
@@ -80,6 +84,8 @@ class RunSummary:
     recovered: list[str] = field(default_factory=list)
     waiting: int = 0  # pages not due yet, in a run that checks what is due
     next_check: tuple[str, str] | None = None  # (when, URL) of the first of them to come due
+    events: list[Event] = field(default_factory=list)  # what the run has to tell (events.py)
+    notify: Delivery | None = None  # what its notifications came to, when any target is set
 
     def counts(self) -> dict[str, int]:
         counts = {str(outcome): 0 for outcome in Outcome}
@@ -148,4 +154,6 @@ class RunSummary:
                 {"due": self.next_check[0], "url": self.next_check[1]} if self.next_check else None
             ),
             "results": [asdict(r) for r in self.results],
+            "events": [e.as_dict() for e in self.events],
+            "notify": self.notify.as_dict() if self.notify else None,
         }

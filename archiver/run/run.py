@@ -36,6 +36,7 @@ from ..discovery.listing import Listing
 from ..errors import ArchiverError
 from ..evidence.warc import warcinfo
 from ..storage.follows import Follow
+from ..storage.meta import Kind
 from ..storage.state import Check, PageState, State
 from ..storage.store import (
     META,
@@ -47,6 +48,7 @@ from ..text.extract import Extractor, Unextractable, body_of
 from ..text.links import Link
 from ..text.normalize import extractor_versions
 from ..words import counted
+from . import events, feed
 from .results import VERSION_OUTCOMES, OnResult, PageResult, RunSummary
 from .settle import Fetched, Settler
 
@@ -285,8 +287,22 @@ class Run:
         order = {u: i for i, u in enumerate(urls)}
         summary.results.sort(key=lambda r: (r.depth, order.get(r.url, len(order)), r.url))
         annotated = self.settler.annotate(summary.results)
+        # The events are read before the commit: the last commit still holds the versions before.
+        summary.events = events.derive(
+            summary.results,
+            self.settler.pages,
+            events.before(self.store, [r.folder for r in summary.versions if r.kind != Kind.NEW]),
+            self.config.notify.report_base_url,
+        )
+        written = feed.write(
+            self.root, self.store, summary.events, self.config.notify.report_base_url
+        )
         began = time.monotonic()
-        summary.commit = self._commit(summary, [*annotated, *extra_paths])
+        summary.commit = self._commit(
+            summary, [*annotated, *extra_paths, *([written] if written else [])]
+        )
+        for event in summary.events:
+            event.commit = summary.commit if event.is_version else None
         summary.timings["commit"] = round(time.monotonic() - began, 3)
         # Only now: the checks' validators and the payloads remembered for dedup describe committed
         # versions. A run that dies before this point records nothing, and its pages are simply due

@@ -25,7 +25,10 @@ from .meta import PageMeta
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Layouts a later one is made from by adding tables (`SCHEMA` creates only what is missing), the state
+# kept: version 3 added `outbox`.
+ADDITIVE = {2}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checks (
     url TEXT NOT NULL,
@@ -59,6 +62,14 @@ CREATE TABLE IF NOT EXISTS records (
     file TEXT NOT NULL,
     offset INTEGER NOT NULL,
     record_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    queued_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT,
+    events TEXT NOT NULL
 );
 """
 
@@ -183,13 +194,17 @@ class State:
         db = sqlite3.connect(self.path)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version in ADDITIVE:  # an older layout this one only adds tables to
+                db.executescript(SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                version = SCHEMA_VERSION
             if (
                 version != SCHEMA_VERSION
             ):  # new, or an older archiver's layout: operational state only
                 _log_start(self.path, db, version)
                 db.executescript(
                     "DROP TABLE IF EXISTS checks; DROP TABLE IF EXISTS pages; "
-                    "DROP TABLE IF EXISTS records;" + SCHEMA
+                    "DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS outbox;" + SCHEMA
                 )
             if (
                 _layout(db) != _expected_layout()
@@ -323,6 +338,59 @@ class State:
             ).fetchone()
         )
         return PayloadRecord(*row) if row else None
+
+    # -- the outbox: messages a notification target refused, tried again by later runs ------------
+
+    def queued(self) -> list[Queued]:
+        rows = self._use(
+            lambda db: db.execute(
+                "SELECT id, target, queued_at, attempts, last_error, events FROM outbox ORDER BY id"
+            ).fetchall()
+        )
+        return [Queued(*row) for row in rows]
+
+    def queue(self, target: str, at: str, error: str, events: str) -> None:
+        """Keep a message (its events as JSON) for `target` that one attempt failed to deliver."""
+
+        def insert(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute(
+                    "INSERT INTO outbox (target, queued_at, attempts, last_error, events) "
+                    "VALUES (?, ?, 1, ?, ?)",
+                    (target, at, error, events),
+                )
+
+        self._use(insert)
+
+    def failed_again(self, ids: list[int], error: str) -> None:
+        self._use(
+            lambda db: _many(
+                db,
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, i) for i in ids],
+            )
+        )
+
+    def unqueue(self, ids: list[int]) -> None:
+        self._use(lambda db: _many(db, "DELETE FROM outbox WHERE id = ?", [(i,) for i in ids]))
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A message waiting in the outbox: its target (a digest of the Apprise URL, never the URL and
+    its password), when it was first refused, how often, why last, and its events as JSON."""
+
+    id: int
+    target: str
+    queued_at: str
+    attempts: int
+    last_error: str | None
+    events: str
+
+
+def _many(db: sqlite3.Connection, statement: str, rows: list[tuple[object, ...]]) -> None:
+    with db:
+        db.executemany(statement, rows)
 
 
 def read_pages(path: Path) -> dict[str, PageState]:

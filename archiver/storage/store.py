@@ -315,6 +315,16 @@ class Store:
             content = plumbing.cat(repo, [f"{commit}:{path}"])[0]
         return content.decode("utf-8") if content is not None else None
 
+    def read_all_at(self, commit: str, paths: list[str]) -> list[str | None]:
+        """Each of `paths` as `commit` holds it (None where absent), in one git call."""
+        if not paths:
+            return []
+        with self._repo() as repo:
+            if not plumbing.head(repo):
+                return [None] * len(paths)
+            contents = plumbing.cat(repo, [f"{commit}:{path}" for path in paths])
+        return [c.decode("utf-8", "replace") if c is not None else None for c in contents]
+
     def revisions(self, pattern: str) -> list[CommittedFile]:
         """Every content committed to a file matching the glob `pattern` (e.g.
         `pages/**/meta.json`), oldest commit first; deletions left out.
