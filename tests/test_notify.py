@@ -55,8 +55,12 @@ def two_stories(site) -> tuple[Story, Story]:
 
 
 def edit(first: Story, second: Story) -> None:
+    """The first edited without a word, the second with a correction notice."""
     first.paragraphs[0] = STORY[0].replace("on Tuesday", "on Monday")
     second.paragraphs[2] = "Opposition leaders walked out before the vote was called."
+    second.paragraphs.append(
+        "Correction: an earlier version of this article said the opposition stayed for the vote."
+    )
 
 
 def test_a_run_with_two_edits_sends_one_message_per_target_with_both(
@@ -74,10 +78,16 @@ def test_a_run_with_two_edits_sends_one_message_per_target_with_both(
     outcome = archiver(root, "snapshot", "--all", "--json")
     assert outcome.code == 0, outcome.stderr
     assert [a["sent"] for a in outcome.data["notify"]["attempts"]] == [True, True]
-    assert sorted(e["kind"] for e in outcome.data["events"]) == ["edited", "edited"]
+    assert sorted(e["kind"] for e in outcome.data["events"]) == [
+        "edited",
+        "edited",
+        "unannounced-edit",
+    ]
+    [unannounced] = [e for e in outcome.data["events"] if e["kind"] == "unannounced-edit"]
+    assert unannounced["url"] == first.url
 
     subject, body = smtp.next()
-    assert subject == "archiver: 2 edited"
+    assert subject == "archiver: 2 edited, 1 unannounced edit"
     for text in (first.title, second.title, first.url, second.url):
         assert text in body
     assert "  before: The finance minister resigned on Tuesday" in body
@@ -99,7 +109,7 @@ def test_a_target_that_is_down_gets_the_events_from_the_next_run(site, tmp_path,
     assert down.code == 0  # as without notifications
     [attempt] = down.data["notify"]["attempts"]
     assert not attempt["sent"] and attempt["error"]
-    assert down.data["notify"]["pending"] == 2
+    assert down.data["notify"]["pending"] == 3
     [warning] = [line for line in down.stderr.splitlines() if "notification" in line]
     assert "127.0.0.1" in warning and "next run" in warning
 
@@ -107,7 +117,7 @@ def test_a_target_that_is_down_gets_the_events_from_the_next_run(site, tmp_path,
     up = archiver(root, "-v", "snapshot", "--all")
     assert up.code == 0, up.stderr
     subject, body = smtp.next()
-    assert subject == "archiver: 2 edited"
+    assert subject == "archiver: 2 edited, 1 unannounced edit"
     assert first.title in body and second.title in body
     assert "1 of 1 message sent, 0 events waiting, 0 dropped" in up.stderr
 
@@ -118,7 +128,8 @@ def test_a_message_is_dropped_with_a_warning_after_max_attempts(site, tmp_path, 
     story = Story(site)
     archiver(root, "add", story.url)
     story.paragraphs[0] = STORY[0].replace("on Tuesday", "on Monday")
-    assert archiver(root, "snapshot", "--all", "--json").data["notify"]["pending"] == 1
+    # Edited without a notice: the edit and its being unannounced wait.
+    assert archiver(root, "snapshot", "--all", "--json").data["notify"]["pending"] == 2
     again = archiver(root, "-q", "snapshot", "--all", "--json")
     assert again.code == 0
     assert again.data["notify"]["pending"] == 0

@@ -17,10 +17,19 @@ class Message:
     body: str
 
 
+# Event kinds as a title counts them: "1 unannounced edit", "2 edited".
+WORDS = {
+    "unannounced-edit": "unannounced edit",
+    "citation-removed": "citation removed",
+    "source-gone": "source gone",
+    "follow-error": "follow error",
+}
+
+
 def compose(events: list[Event], archive: str) -> Message:
     """One message for `events` (newest run's last), headed by their counts by kind."""
     counts = Counter(e.kind for e in events)
-    tally = ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+    tally = ", ".join(f"{n} {WORDS.get(kind, kind)}" for kind, n in counts.most_common())
     blocks = [_block(e) for e in events[:LISTED]]
     if len(events) > LISTED:
         blocks.append(
