@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 URLS_NAME = "urls.txt"
 STATE_NAME = "state.sqlite"
 URLS_HEADER = (
-    "# Tracked articles, one URL a line. Lines starting with # are ignored; a URL a followed feed,\n"
-    "# sitemap or page brought ends with its note, `# found by` and the follow's URL.\n"
+    "# Tracked articles, one URL a line (`# found by URL` after one a follow brought). "
+    "Lines starting with # are ignored.\n"
 )
 FOUND_BY = "# found by "
 GITIGNORE = "# Operational state (checks, lock, spool): not evidence, never committed.\n/.archiver/\n*.open\n"
@@ -142,22 +142,24 @@ class Archive:
     def tracked(self) -> list[str]:
         """The tracked articles from urls.txt, normalized; lines that are not URLs are skipped with
         a warning."""
-        return list(self._tracked_lines())
+        return list(self._tracked_lines(warn=True))
 
     def found(self) -> dict[str, str]:
         """The tracked articles a followed feed, sitemap or page brought, and the follow that
         brought each (its note in urls.txt)."""
         return {url: found for url, found in self._tracked_lines().items() if found}
 
-    def _tracked_lines(self) -> dict[str, str | None]:
+    def _tracked_lines(self, warn: bool = False) -> dict[str, str | None]:
         """urls.txt: each URL (in order, without duplicates) and the follow that brought it, if
-        one did: a line is a URL, optionally followed by `# found by URL`."""
+        one did: a line is a URL, optionally followed by `# found by URL`. `warn`: log the lines
+        skipped (once a command: `tracked` does)."""
         urls: dict[str, str | None] = {}
         path = self.root / URLS_NAME
         lines = untrusted.lines(path.read_bytes()) if path.exists() else []
         for number, line in enumerate(lines, 1):
             if line is None:
-                log.warning("%s line %d skipped: not UTF-8 text", URLS_NAME, number)
+                if warn:
+                    log.warning("%s line %d skipped: not UTF-8 text", URLS_NAME, number)
                 continue
             line = line.strip()
             if not line or line.startswith("#"):
@@ -170,11 +172,12 @@ class Archive:
             try:
                 urls.setdefault(normalize_url(url), found_by or None)
             except InvalidURL as exc:
-                log.warning("%s line %d skipped: %s", URLS_NAME, number, exc)
+                if warn:
+                    log.warning("%s line %d skipped: %s", URLS_NAME, number, exc)
         return urls
 
     def _track(self, urls: list[str], found_by: str | None = None) -> list[str]:
-        current = set(self.tracked())
+        current = set(self._tracked_lines())
         added = [u for u in dict.fromkeys(urls) if u not in current]
         if added:
             path = self.root / URLS_NAME

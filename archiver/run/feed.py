@@ -19,12 +19,12 @@ from lxml.builder import ElementMaker
 
 from .. import __version__
 from ..storage import atomic
-from ..storage.store import Store
+from ..storage.store import FEEDS, Store
 from .events import Event
 
 log = logging.getLogger(__name__)
 
-FEED = "feeds/changes.atom"
+FEED = f"{FEEDS}/changes.atom"
 KEEP = 200  # entries kept; older ones drop out (the history keeps every version)
 ATOM = "http://www.w3.org/2005/Atom"
 A = ElementMaker(namespace=ATOM, nsmap={None: ATOM})

@@ -26,6 +26,7 @@ ARTICLE = "article.md"
 LINKS = "links.txt"
 META = "meta.json"
 PAGES = "pages"
+FEEDS = "feeds"  # the change feed a run writes beside its pages
 WARCS = "warcs"
 WORK_DIR = ".archiver"  # operational state, never committed (.gitignore)
 # WARCs of failed checks (the answers that came, redirect loops): not committed
@@ -454,8 +455,8 @@ class Store:
         return [name for name in out.split("\0") if name]
 
     def restore_pages(self) -> list[str]:
-        """Put `pages/` back exactly as the last commit has it; the paths that differed. Call after
-        `reset_index`.
+        """Put `pages/` and `feeds/` (what a run writes besides WARCs) back exactly as the last
+        commit has them; the paths that differed. Call after `reset_index`.
 
         The files are written from the commit's blobs rather than by `git checkout`, which needs the
         index lock: a read-only `.git` or a full disk refuses it, and those are when a failed run
@@ -463,7 +464,14 @@ class Store:
         """
         with self._repo() as repo:
             listing = repo.git.status(
-                "--porcelain", "-z", "-uall", "--no-renames", "--", PAGES, env=NO_OPTIONAL_LOCKS
+                "--porcelain",
+                "-z",
+                "-uall",
+                "--no-renames",
+                "--",
+                PAGES,
+                FEEDS,
+                env=NO_OPTIONAL_LOCKS,
             )
             changed = [entry[3:] for entry in listing.split("\0") if len(entry) > 3]
             committed = dict(
@@ -479,7 +487,7 @@ class Store:
             atomic.write_folder(folder, files)
         for name in changed:  # the folders of versions that were never committed
             folder = (self.root / name).parent
-            while folder != self.root / PAGES and folder.is_dir() and not any(folder.iterdir()):
+            while folder.parent != self.root and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
                 folder = folder.parent
         return changed
