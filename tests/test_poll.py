@@ -131,7 +131,10 @@ def test_a_poll_tracks_the_newest_within_max_new_and_since(
     # Entries left out are listed all the same: the next poll does not bring them as new.
     story(site, "/f", "Fresh")
     site.routes["/feed.xml"] = rss(site, [("/f", "Fresh", now), *items])
-    assert archiver(root, "snapshot", "--all").code == 0
+    again = archiver(root, "snapshot", "--all")
+    assert again.code == 0
+    # The three articles checked again, the new one, and the feed.
+    assert again.stdout.startswith("5 checked (4 articles, 0 sources, 1 followed listing): 1 new")
     assert archive.tracked() == [site.url(p) for p in ("/b", "/d", "/e", "/f")]
 
 

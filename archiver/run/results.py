@@ -108,10 +108,12 @@ class RunSummary:
         quiet = (Outcome.GONE, Outcome.SKIPPED, Outcome.DEFERRED)
         shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n or k not in quiet)
         sources = sum(r.role == "source" for r in self.results)
-        articles = len(self.results) - sources
-        scope = (
-            f" ({counted(articles, 'article')}, {counted(sources, 'source')})" if sources else ""
-        )
+        listings = sum(r.role == "follow" for r in self.results)
+        articles = len(self.results) - sources - listings
+        said = [counted(articles, "article"), counted(sources, "source")]
+        if listings:
+            said.append(counted(listings, "followed listing"))
+        scope = f" ({', '.join(said)})" if sources or listings else ""
         tail = f"; commit {self.commit[:10]}" if self.commit else "; no commit"
         return f"{len(self.results)} checked{scope}: {shown}{tail}"
 
