@@ -69,6 +69,10 @@ def test_a_followed_outlet_publishes_and_edits_and_one_message_says_which_edit_w
     message = hook.next()  # one message for the run: both edits in it
     assert message["title"] == "archiver: 2 edited, 1 unannounced edit"
     assert quiet.title in message["message"] and open_.title in message["message"]
+    # One block a version: the quiet edit's says it is unannounced, the other's does not.
+    assert message["message"].count(quiet.title) == 1
+    assert "edited, unannounced edit · " in message["message"]
+    assert message["message"].count("unannounced") == 1
     assert hook.received.empty()
     log = archiver(root, "log", quiet.url)
     assert log.stdout.splitlines()[-1].endswith("unannounced")
