@@ -45,6 +45,15 @@ def reference(base: str, href: str) -> str | None:
     return target
 
 
+def resolved(base: str, href: str) -> str | None:
+    """`href` resolved against `base` and normalized: the identity of the page it names, or None
+    when it names none we could fetch (`reference`, without a second normalization)."""
+    try:
+        return normalize_url(urljoin(base.strip(), href.strip()))
+    except (ValueError, InvalidURL):
+        return None
+
+
 def delay(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delay-seconds or an HTTP date); None when it says
     neither."""

@@ -29,6 +29,7 @@ _LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
 _PLAIN_HOST = re.compile(rf"(?!.*--){_LABEL}(\.{_LABEL})*")
 _PLAIN_LABEL = re.compile(rf"(?!.*--){_LABEL}")
 _ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
 SLUG_MAX = 60
@@ -41,7 +42,7 @@ def normalize_url(url: str) -> str:
         raise InvalidURL("empty URL")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters: {url[:80]}…")
-    if any(ord(c) < 32 or c == "\x7f" for c in url):
+    if _CONTROL.search(url):
         raise InvalidURL(f"URL contains control characters: {url!r}")
     try:
         parts = urlsplit(url)

@@ -2,7 +2,7 @@
 
 The page is decoded as browsers decode it (`capture/payload.py`), parsed as the extractor parses
 one (trafilatura's `load_html`), its links resolved against its `<base href>` as browsers resolve
-them (`untrusted.reference`) and normalized as every page's identity is (`text/links.py`). Menus
+them and normalized as every page's identity is (`untrusted.resolved`). Menus
 (`<nav>`, `<footer>`, `<menu>`, `role="navigation"`) are left out whole. A link is kept when it
 leads to the page's own site (its registrable domain, as politeness counts sites), when courlan
 takes its path for content (not navigation, a tag, category or author page, a feed, a file, a login
@@ -57,8 +57,7 @@ def read(body: bytes, url: str, content_type: str | None) -> Found:
             found.notes.append(f"read the first {MAX_LINKS:,} links of the page")
             break
         href = anchor.get("href")
-        target = untrusted.reference(base, href) if href else None
-        link = identity(target) if target else None
+        link = untrusted.resolved(base, href) if href else None
         if link and link != page and _article(link, site):
             found.candidates.append(Candidate(link, title=_anchor_text(anchor)))
     return found

@@ -300,8 +300,7 @@ def _entries(
     kept: dict[str, Entry] = {}
     tally: Counter[str] = Counter()
     for found in candidates:
-        target = untrusted.reference(url, found.href) if found.href.strip() else None
-        normalized = identity(target) if target else None
+        normalized = untrusted.resolved(url, found.href) if found.href.strip() else None
         if normalized is None:
             tally["no link" if not found.href.strip() else "not http(s)"] += 1
             continue
@@ -361,8 +360,7 @@ def _sitemaps(found: Found, url: str, notes: list[str]) -> list[str]:
     skipped = itself = 0
     cut = found.sitemaps_cut
     for href in found.sitemaps:
-        target = untrusted.reference(url, href) if href.strip() else None
-        normalized = identity(target) if target else None
+        normalized = untrusted.resolved(url, href) if href.strip() else None
         if normalized is None:
             skipped += 1
         elif normalized == own:
