@@ -488,7 +488,8 @@ class Archive:
         report = verify(self.store)
         problems, coverage = timestamps.check(self.store, list(tsa_certs))
         report.problems += problems
-        report.timestamps = coverage.line()
+        if coverage.stamped or self.config.evidence.tsa_urls:  # else timestamps are not in use
+            report.timestamps = coverage.line()
         return report
 
     def timestamp(self) -> StampSummary:
