@@ -32,6 +32,7 @@ from .urls import normalize_url
 
 if TYPE_CHECKING:
     from .evidence.cdxj import IndexUpdate
+    from .evidence.timestamps import StampSummary
     from .evidence.verify import Report
     from .evidence.wacz import ExportSummary
     from .notify.send import Attempt, Delivery
@@ -346,7 +347,12 @@ class Archive:
             summary = run.execute(
                 urls,
                 on_result,
-                extra_paths=(URLS_NAME, configmod.CONFIG_NAME, followsmod.FOLLOWS),
+                extra_paths=(
+                    URLS_NAME,
+                    configmod.CONFIG_NAME,
+                    followsmod.FOLLOWS,
+                    *self._anchors(),
+                ),
                 depth=depth,
                 sources=sources,
                 polls=polls,
@@ -356,6 +362,13 @@ class Archive:
         if waiting:
             summary.waiting, summary.next_check = len(waiting), waiting[0]
         return summary
+
+    def _anchors(self) -> list[str]:
+        """The TSA certificates the user put in evidence/tsa/: committed, so that a copy of the
+        archive checks its tokens offline."""
+        from .evidence.tsa import ANCHORS
+
+        return [f"{ANCHORS}/{path.name}" for path in sorted((self.root / ANCHORS).glob("*.pem"))]
 
     def _notify(self, summary: RunSummary, state: State) -> Delivery | None:
         """Tell the targets of `[notify]` what the committed run found; never fails the run."""
@@ -463,12 +476,39 @@ class Archive:
 
     # -- the evidence ---------------------------------------------------------------------------
 
-    def verify(self) -> Report:
-        """Check every version's WARC record and every WARC file to its end (reads only; see
-        verify.py)."""
+    def verify(self, tsa_certs: Iterable[Path] = ()) -> Report:
+        """Check every version's WARC record and every WARC file to its end, and every trusted
+        timestamp against its commit (reads only; see verify.py and timestamps.py).
+
+        `tsa_certs`: PEM files of trust anchors for the tokens, beside the archive's evidence/tsa/.
+        """
+        from .evidence import timestamps
         from .evidence.verify import verify
 
-        return verify(self.store)
+        report = verify(self.store)
+        problems, coverage = timestamps.check(self.store, list(tsa_certs))
+        report.problems += problems
+        if coverage.stamped or self.config.evidence.tsa_urls:  # else timestamps are not in use
+            report.timestamps = coverage.line()
+        return report
+
+    def timestamp(self) -> StampSummary:
+        """Timestamp the commits still without a token now (`[evidence] tsa_urls`), under the
+        lock."""
+        from .evidence.timestamps import stamp_pending
+
+        if not self.config.evidence.tsa_urls:
+            raise UsageError(
+                "no time-stamping authority: set `tsa_urls` under [evidence] in archiver.toml"
+            )
+        fetch = self.config.fetch
+        with self.lock():
+            return stamp_pending(
+                self.store,
+                self.config.evidence,
+                (fetch.connect_timeout, fetch.read_timeout),
+                (self.config.git_author_name, self.config.git_author_email),
+            )
 
     def index(self) -> IndexUpdate:
         """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads

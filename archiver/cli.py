@@ -705,20 +705,48 @@ def notify(
         raise typer.Exit(int(ExitCode.SOME_FAILED))
 
 
+@app.command()
+@handles_errors
+def timestamp(
+    ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE, as_json: JsonOpt = False
+) -> None:
+    """Timestamp the commits still without a trusted timestamp, now ([evidence] tsa_urls).
+
+    Exit 1 if no TSA gave a token that holds (the commits wait for the next run or try).
+    """
+    summary = Archive.open(archive).timestamp()
+    if as_json:
+        _json(summary.as_dict())
+    elif summary.stamped or summary.failure or not ctx.obj["quiet"]:
+        _say(summary.line(), err=bool(summary.failure))
+    if summary.failure:
+        raise typer.Exit(int(ExitCode.SOME_FAILED))
+
+
 @app.command("verify")
 @handles_errors
 def verify_(
     ctx: typer.Context,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
+    tsa_cert: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tsa-cert",
+            metavar="FILE",
+            show_default=False,
+            help="A PEM file of certificates the timestamps may chain to (repeatable), beside "
+            "the archive's evidence/tsa/.",
+        ),
+    ] = None,
 ) -> None:
-    """Check the evidence: the WARC record of every version in the git history, and every WARC file
-    to its end.
+    """Check the evidence: the WARC record of every version in the git history, every WARC file
+    to its end, and every trusted timestamp against its commit.
 
     One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or
-    altered.
+    altered, or the history was rewritten after a timestamp.
     """
-    report = Archive.open(archive).verify()
+    report = Archive.open(archive).verify(tsa_cert or ())
     if as_json:
         _json([p.as_dict() for p in report.problems])
     else:
@@ -882,6 +910,8 @@ def _finish(
             _say(f"archiver: warning: {problem}", err=True)
         if ctx.obj["verbose"] and not as_json:
             _say(summary.notify.line(), err=True)
+    if summary.timestamps and summary.timestamps.failure:  # even with -q; the run is not failed
+        _say(f"archiver: warning: {summary.timestamps.line()}", err=True)
     if summary.push_error:
         _say(
             f"archiver: error: git push failed (the local commit is kept): {summary.push_error}",

@@ -88,12 +88,14 @@ class Report:
     versions: int
     files: int
     problems: list[Problem] = field(default_factory=list)
+    timestamps: str = ""  # how much of the history has a trusted timestamp (timestamps.py)
 
     def summary(self) -> str:
         count = len(self.problems)
         found = "no problems" if not count else counted(count, "problem")
         versions, files = counted(self.versions, "version"), counted(self.files, "WARC file")
-        return f"verified {versions} in {files}: {found}"
+        stamps = f"; {self.timestamps}" if self.timestamps else ""
+        return f"verified {versions} in {files}{stamps}: {found}"
 
 
 @dataclass

@@ -15,7 +15,7 @@ import git
 
 from ..errors import FolderCollision, unwritable
 from ..urls import legacy_page_dir, page_dir
-from . import atomic, plumbing
+from . import atomic, notes, plumbing
 from .meta import PageMeta
 from .meta import dump as dump_meta
 from .meta import load as load_meta
@@ -400,13 +400,45 @@ class Store:
         with self._repo() as repo:
             return set(repo.git.rev_list(commit).split())
 
+    # -- trusted timestamps (storage/notes.py) ---------------------------------------------------
+
+    def chain(self) -> list[notes.Commit]:
+        """Every commit of the history, oldest first."""
+        with self._repo() as repo:
+            return notes.chain(repo)
+
+    def commit_info(self, sha: str) -> notes.Commit | None:
+        with self._repo() as repo:
+            return notes.commit(repo, sha)
+
+    def warcs_added(self, sha: str) -> dict[str, str]:
+        with self._repo() as repo:
+            return notes.warcs_added(repo, sha)
+
+    def changed_pages(self, old_tree: str, new_tree: str) -> list[str]:
+        with self._repo() as repo:
+            return notes.changed_pages(repo, old_tree, new_tree)
+
+    def timestamp_notes(self) -> dict[str, bytes]:
+        with self._repo() as repo:
+            return notes.notes(repo)
+
+    def add_timestamp_note(self, sha: str, text: str, author: tuple[str, str]) -> None:
+        with self._repo() as repo:
+            notes.add_note(repo, sha, text, author)
+
     def push(self, remote: str) -> str | None:
         """Push the current branch to `remote`; git's whole reason, on one line, if it failed (the
         commit stays, and `unpushed` says so until a push succeeds)."""
         with self._repo() as repo:
             head = plumbing.head(repo)
+            # The timestamps' notes go along: a copy of the archive elsewhere keeps its tokens.
+            refs = [
+                "HEAD",
+                *([notes.NOTES_REF] if plumbing.ref_exists(repo, notes.NOTES_REF) else []),
+            ]
             try:
-                repo.git.push("--quiet", remote, "HEAD", env={"GIT_TERMINAL_PROMPT": "0"})
+                repo.git.push("--quiet", remote, *refs, env={"GIT_TERMINAL_PROMPT": "0"})
             except git.GitCommandError as exc:
                 reason = plumbing.reason(exc)
                 log.info("git push to %s failed: %s", remote, reason)
