@@ -32,6 +32,7 @@ from .urls import normalize_url
 
 if TYPE_CHECKING:
     from .evidence.cdxj import IndexUpdate
+    from .evidence.receipt import ReceiptReport, ReceiptSummary
     from .evidence.timestamps import StampSummary
     from .evidence.verify import Report
     from .evidence.wacz import ExportSummary
@@ -523,6 +524,21 @@ class Archive:
         from .evidence import wacz
 
         return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
+
+    def receipt(self, url: str, at: str | None, out: Path) -> ReceiptSummary:
+        """Write the receipt of a version of the page at `url` (`at`: a number, commit or date;
+        default the latest) to the zip `out`: its evidence, checkable without archiver."""
+        from .evidence import receipt
+
+        version = self.history(url).resolve(at)
+        return receipt.write(self.store, version, out, software=f"archiver {__version__}")
+
+    @staticmethod
+    def check_receipt(path: Path) -> ReceiptReport:
+        """Check every claim of a receipt (no archive needed: it holds its own evidence)."""
+        from .evidence import receipt
+
+        return receipt.check(path)
 
     def _infos(
         self, urls: list[str], metas: dict[str, PageMeta], role: str = "article"

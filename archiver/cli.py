@@ -727,6 +727,15 @@ def timestamp(
 @handles_errors
 def verify_(
     ctx: typer.Context,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipt",
+            metavar="FILE.zip",
+            show_default=False,
+            help="Check a receipt instead (no archive needed): every claim it makes, one a line.",
+        ),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
     tsa_cert: Annotated[
@@ -744,8 +753,12 @@ def verify_(
     to its end, and every trusted timestamp against its commit.
 
     One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or
-    altered, or the history was rewritten after a timestamp.
+    altered, or the history was rewritten after a timestamp. With --receipt, one line per claim of
+    the receipt; exit 5 if one fails.
     """
+    if receipt is not None:
+        _verify_receipt(receipt, as_json)
+        return
     report = Archive.open(archive).verify(tsa_cert or ())
     if as_json:
         _json([p.as_dict() for p in report.problems])
@@ -756,6 +769,48 @@ def verify_(
             _say(report.summary())
     if report.problems:
         raise ArchiveDamaged(report.summary())
+
+
+def _verify_receipt(path: Path, as_json: bool) -> None:
+    checked = Archive.check_receipt(path)
+    if as_json:
+        _json(checked.as_dict())
+    else:
+        for check in checked.checks:
+            _say(check.line())
+    if not checked.passed:
+        raise ArchiveDamaged(checked.line())
+    if not as_json:
+        _say(checked.line())
+
+
+@app.command(context_settings=NUMBERS_AS_ARGS)
+@handles_errors
+def receipt(
+    url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    at: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[VERSION]",
+            help="Version number, commit or date/time (default: latest).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option("-o", "--output", metavar="FILE.zip", help="Where to write the receipt."),
+    ] = Path("receipt.zip"),
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a receipt of one version: its WARC records, text and meta.json, the git objects that
+    tie them to their commit, the sources it cited then, and VERIFY.md (how to check it all with
+    standard tools)."""
+    summary = Archive.open(archive).receipt(url, at, out)
+    if as_json:
+        _json(summary.as_dict())
+    else:
+        _say(summary.line())
 
 
 @app.command()

@@ -474,3 +474,12 @@ def _encode(expected: str, hashes: dict[str, bytes]) -> str:
     algorithm = _algorithm(expected)
     raw = hashes.get(algorithm, b"")
     return f"{algorithm}:{base64.b32encode(raw).decode('ascii')}"
+
+
+def check_warc(path: Path) -> tuple[set[str], list[str]]:
+    """The record ids a WARC file holds and the damage found in it, every digest checked as `verify`
+    checks an archive's files (a standalone file: a receipt's records)."""
+    scanned = _scan(path, {})
+    ids = {found.record_id for found in scanned.values() if found.record_id}
+    problems = [f"offset {at}: {e}" for at, found in sorted(scanned.items()) for e in found.errors]
+    return ids, problems

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import git
 
-from ..errors import FolderCollision, unwritable
+from ..errors import FolderCollision, UsageError, unwritable
 from ..urls import legacy_page_dir, page_dir
 from . import atomic, notes, plumbing
 from .meta import PageMeta
@@ -69,6 +69,22 @@ class CommittedFile:
     date: str
     path: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Git objects as git stores them (uncompressed, without their header): a commit, the trees on
+    the way to some files (by folder path, "" the root), and those files."""
+
+    commit: bytes
+    trees: dict[str, bytes]
+    files: dict[str, bytes | None]
+
+
+def _parents(path: str) -> list[str]:
+    """The folders above `path`: "pages", "pages/h", "pages/h/f" for "pages/h/f/meta.json"."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: n + 1]) for n in range(len(parts))]
 
 
 class Store:
@@ -325,6 +341,24 @@ class Store:
                 return [None] * len(paths)
             contents = plumbing.cat(repo, [f"{commit}:{path}" for path in paths])
         return [c.decode("utf-8", "replace") if c is not None else None for c in contents]
+
+    def proof(self, commit: str, paths: list[str]) -> Proof:
+        """What ties `paths` to `commit` without the repository: the raw commit object, the raw
+        tree objects from the commit's root down to each path's folder, and each file's content
+        (None where `commit` has none)."""
+        folders = sorted({"", *(p for path in paths for p in _parents(path))})
+        names = [commit, f"{commit}^{{tree}}", *(f"{commit}:{f}" for f in folders if f)]
+        names += [f"{commit}:{path}" for path in paths]
+        with self._repo() as repo:
+            found = plumbing.cat(repo, names)
+        raw_commit, trees, files = found[0], found[1 : 1 + len(folders)], found[1 + len(folders) :]
+        if raw_commit is None or any(tree is None for tree in trees):
+            raise UsageError(f"commit {commit} is not in the archive's history")
+        return Proof(
+            commit=raw_commit,
+            trees={folder: tree for folder, tree in zip(folders, trees, strict=True) if tree},
+            files=dict(zip(paths, files, strict=True)),
+        )
 
     def revisions(self, pattern: str) -> list[CommittedFile]:
         """Every content committed to a file matching the glob `pattern` (e.g.
