@@ -26,7 +26,7 @@ from .storage.lock import ArchiveLock
 from .storage.meta import GONE_KINDS, Kind, PageMeta
 from .storage.meta import load as load_meta
 from .storage.state import Outcome, PageState, State, read_pages
-from .storage.store import META, WORK_DIR, Store
+from .storage.store import LINKS, META, WORK_DIR, Store
 from .storage.versions import Version
 from .urls import normalize_url
 
@@ -531,7 +531,9 @@ class Archive:
         from .evidence import receipt
 
         version = self.history(url).resolve(at)
-        return receipt.write(self.store, version, out, software=f"archiver {__version__}")
+        links = self.store.read_at(version.commit, f"{PurePosixPath(version.path).parent}/{LINKS}")
+        cited = [source for source, _ in parse_links(links)]
+        return receipt.write(self.store, version, cited, out, software=f"archiver {__version__}")
 
     @staticmethod
     def check_receipt(path: Path) -> ReceiptReport:

@@ -21,7 +21,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ArchiveDamaged, UsageError
-from ..history.compare import parse_links
 from ..storage.meta import load as load_meta
 from ..storage.store import ARTICLE, LINKS, META, WORK_DIR, Proof, Store
 from ..storage.versions import Version
@@ -107,15 +106,15 @@ class ReceiptReport:
 # -- writing ----------------------------------------------------------------------------------
 
 
-def write(store: Store, version: Version, out: Path, software: str) -> ReceiptSummary:
-    """Write the receipt of `version` to `out` (a zip, replaced whole, never left half-written)."""
+def write(
+    store: Store, version: Version, sources: list[str], out: Path, software: str
+) -> ReceiptSummary:
+    """Write the receipt of `version`, with the versions of `sources` (the URLs it cited) its
+    commit holds, to `out` (a zip, replaced whole, never left half-written)."""
     folder = PurePosixPath(version.path).parent.as_posix()
     paths = [f"{folder}/{name}" for name in PAGE_FILES]
-    cited = store.read_at(version.commit, f"{folder}/{LINKS}")
-    sources = [
-        (url, store.folder(url).as_posix()) for url, _ in parse_links(cited) if url != version.url
-    ]
-    paths += [f"{path}/{name}" for _, path in sources for name in PAGE_FILES]
+    cited = [(url, store.folder(url).as_posix()) for url in sources if url != version.url]
+    paths += [f"{path}/{name}" for _, path in cited for name in PAGE_FILES]
     proof = store.proof(version.commit, paths)
     entries: dict[str, bytes] = {}
     for name, content in proof.files.items():
@@ -128,7 +127,7 @@ def write(store: Store, version: Version, out: Path, software: str) -> ReceiptSu
     with tempfile.TemporaryDirectory(dir=store.root / WORK_DIR) as work:
         for name, warc in version_records(store.root, version, Path(work)).items():
             entries[f"evidence/{name}"] = warc.read_bytes()
-    described = _description(version, folder, sources, proof, software)
+    described = _description(version, folder, cited, proof, software)
     entries[RECEIPT_JSON] = (json.dumps(described, indent=2, ensure_ascii=False) + "\n").encode()
     entries[VERIFY_MD] = _verify_md(described).encode()
     entries[SUMS] = "".join(
