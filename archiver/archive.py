@@ -32,7 +32,7 @@ from .urls import normalize_url
 
 if TYPE_CHECKING:
     from .evidence.cdxj import IndexUpdate
-    from .evidence.receipt import ReceiptReport, ReceiptSummary
+    from .evidence.receipt import ReceiptReport, ReceiptSummary, Stamp
     from .evidence.timestamps import StampSummary
     from .evidence.verify import Report
     from .evidence.wacz import ExportSummary
@@ -533,7 +533,31 @@ class Archive:
         version = self.history(url).resolve(at)
         links = self.store.read_at(version.commit, f"{PurePosixPath(version.path).parent}/{LINKS}")
         cited = [source for source, _ in parse_links(links)]
-        return receipt.write(self.store, version, cited, out, software=f"archiver {__version__}")
+        stamp = self._stamp_of(version.commit)
+        return receipt.write(
+            self.store, version, cited, out, software=f"archiver {__version__}", stamp=stamp
+        )
+
+    def _stamp_of(self, commit: str) -> Stamp | None:
+        """The trusted timestamp that dates `commit`: its own, or the first later commit's that has
+        one, with the commits between; None if none does."""
+        from .evidence import receipt, timestamps, tsa
+
+        kept = self.store.timestamp_notes()
+        chain = [c.id for c in self.store.chain()]
+        if commit not in chain:
+            return None
+        later = chain[chain.index(commit) :]
+        dated = next((c for c in later if c in kept), None)
+        note = timestamps.read_note(kept[dated]) if dated else None
+        if dated is None or note is None:
+            return None
+        between = list(reversed(later[1 : later.index(dated) + 1]))  # the dated one first
+        anchors = {
+            path.name: path.read_bytes() for path in sorted((self.root / tsa.ANCHORS).glob("*.pem"))
+        }
+        raw = [r for r in self.store.objects(between) if r is not None]
+        return receipt.Stamp(dated, raw, note.manifest, note.reply, anchors)
 
     @staticmethod
     def check_receipt(path: Path) -> ReceiptReport:

@@ -5,9 +5,11 @@ finds a history rewritten after them. A TSA that is down or hostile never fails 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,3 +179,51 @@ def test_a_bad_tsa_url_is_a_one_line_config_error(tmp_path):
     toml.write_text(toml.read_text().replace("tsa_urls = []", 'tsa_urls = ["ftp://tsa.example"]'))
     bad = archiver(root, "timestamp")
     assert bad.code == 2 and "evidence.tsa_urls" in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
+def test_a_receipt_carries_the_timestamp_that_dates_its_version(tmp_path, site, pki, authority):
+    """The version's own token when its commit has one; else a later commit's, with the commits
+    that chain the two. Checked with openssl as VERIFY.md says, and by `verify --receipt`."""
+    paragraphs = list(STORY)
+    site.page("/news/harbour", lambda: article("Harbour dredging plan approved", paragraphs))
+    url = site.url("/news/harbour")
+    root = stamped_archive(tmp_path, pki, authority)
+    first = archiver(root, "add", url, "--json")
+    paragraphs.append(EDIT)
+    second = archiver(root, "snapshot", "--all", "--json")
+    assert first.code == second.code == 0
+
+    for case in ("own", "chained"):
+        if case == "chained":  # the first version's commit loses its token: the second's dates it
+            git(root, "notes", "--ref", NOTES, "remove", first.data["commit"])
+        out = tmp_path / f"{case}.zip"
+        assert archiver(root, "receipt", url, "1", "-o", str(out)).code == 0
+        here = tmp_path / case
+        with zipfile.ZipFile(out) as package:
+            package.extractall(here)
+        described = json.loads((here / "receipt.json").read_text())
+        dated = first.data["commit"] if case == "own" else second.data["commit"]
+        assert described["timestamp"]["commit"] == dated
+        assert f"commit {dated}\n" in (here / "timestamp" / "manifest.txt").read_text()
+        assert "openssl ts -verify -data timestamp/manifest.txt" in (here / "VERIFY.md").read_text()
+        assert tsa.openssl_verify(
+            here / "timestamp" / "token.tsr",
+            here / "timestamp" / "tsa" / "test-ca.pem",
+            data=here / "timestamp" / "manifest.txt",
+        )
+        checked = archiver(tmp_path, "verify", "--receipt", str(out))
+        assert checked.code == 0, checked.stdout
+        assert "ok: the time-stamp authority signed the manifest" in checked.stdout
+        assert "ok: the timestamped commit is this version's or holds it" in checked.stdout
+
+    # A token of another manifest: the receipt fails, naming the timestamp.
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(out) as old, zipfile.ZipFile(forged, "w") as new:
+        for name in old.namelist():
+            data = old.read(name)
+            if name == "timestamp/manifest.txt":
+                data = data.replace(b"tree ", b"tree 0", 1)
+            new.writestr(name, data)
+    result = archiver(tmp_path, "verify", "--receipt", str(forged))
+    assert result.code == 5
+    assert "FAILED: the time-stamp authority signed the manifest" in result.stdout

@@ -20,10 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cryptography import x509
+
 from ..errors import ArchiveDamaged, UsageError
 from ..storage.meta import load as load_meta
 from ..storage.store import ARTICLE, LINKS, META, WORK_DIR, Proof, Store
 from ..storage.versions import Version
+from . import tsa
 from .verify import check_warc
 from .wacz import version_records
 
@@ -31,6 +34,19 @@ RECEIPT_JSON = "receipt.json"
 SUMS = "SHA256SUMS"
 VERIFY_MD = "VERIFY.md"
 PAGE_FILES = (ARTICLE, LINKS, META)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A trusted timestamp that dates a version's commit: the token of that commit, or of a later
+    one whose history holds it (`commits`: the raw commit objects from that one back to the
+    version's, which chain them), and the certificates it is checked against."""
+
+    commit: str  # the commit the token's manifest names
+    commits: list[bytes]  # raw commit objects from `commit` down to the version's commit's child
+    manifest: str
+    reply: bytes  # the TSA's reply, DER, as `openssl ts -verify -in` reads it
+    anchors: dict[str, bytes]  # name -> PEM
 
 
 @dataclass
@@ -107,7 +123,12 @@ class ReceiptReport:
 
 
 def write(
-    store: Store, version: Version, sources: list[str], out: Path, software: str
+    store: Store,
+    version: Version,
+    sources: list[str],
+    out: Path,
+    software: str,
+    stamp: Stamp | None = None,
 ) -> ReceiptSummary:
     """Write the receipt of `version`, with the versions of `sources` (the URLs it cited) its
     commit holds, to `out` (a zip, replaced whole, never left half-written)."""
@@ -127,7 +148,12 @@ def write(
     with tempfile.TemporaryDirectory(dir=store.root / WORK_DIR) as work:
         for name, warc in version_records(store.root, version, Path(work)).items():
             entries[f"evidence/{name}"] = warc.read_bytes()
+    if stamp is not None:
+        entries.update(_stamp_entries(stamp))
     described = _description(version, folder, cited, proof, software)
+    described["timestamp"] = (
+        {"commit": stamp.commit, "chain": len(stamp.commits)} if stamp is not None else None
+    )
     entries[RECEIPT_JSON] = (json.dumps(described, indent=2, ensure_ascii=False) + "\n").encode()
     entries[VERIFY_MD] = _verify_md(described).encode()
     entries[SUMS] = "".join(
@@ -165,6 +191,18 @@ def _description(
         "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "software": software,
     }
+
+
+def _stamp_entries(stamp: Stamp) -> dict[str, bytes]:
+    entries = {
+        "timestamp/manifest.txt": stamp.manifest.encode(),
+        "timestamp/token.tsr": stamp.reply,
+    }
+    for n, raw in enumerate(stamp.commits):
+        entries[f"timestamp/chain/{n}-{_object_id('commit', raw)}"] = raw
+    for name, pem in stamp.anchors.items():
+        entries[f"timestamp/tsa/{name}"] = pem
+    return entries
 
 
 def _zip(entries: dict[str, bytes], out: Path) -> int:
@@ -230,8 +268,36 @@ checked with standard tools, in this folder once the zip is unpacked (`unzip rec
    without it: for a record stored with `Transfer-Encoding: chunked` it may report the payload
    digest failed; `archiver verify --receipt` checks those payloads as the standard says.)
 
-What the receipt is of, and the sources' versions, are in `{RECEIPT_JSON}`.
+{_verify_stamp(described)}What the receipt is of, and the sources' versions, are in `{RECEIPT_JSON}`.
 """
+
+
+def _verify_stamp(described: dict[str, Any]) -> str:
+    stamp = described.get("timestamp")
+    if not stamp:
+        return (
+            "4. **No trusted timestamp** was kept for this version's commit or any later one when "
+            "the receipt was made.\n\n"
+        )
+    dated = stamp["commit"]
+    chained = (
+        ""
+        if not stamp["chain"]
+        else f"""   The token is of a later commit, `{dated}`, whose history holds this one: each file under
+   `timestamp/chain/` is a commit object named by its id (check each with
+   `git hash-object -t commit FILE`), the first is `{dated}`, and each names the next by its
+   `parent` line, the last naming `{described["commit"]}`.
+
+"""
+    )
+    return f"""4. **When: a trusted timestamp.** A time-stamp authority signed the SHA-256 of
+   `timestamp/manifest.txt`, whose `commit` and `tree` lines name `{dated}` and its tree:
+
+       openssl ts -verify -data timestamp/manifest.txt -in timestamp/token.tsr \\
+           -CAfile timestamp/tsa/CA.pem     # the TSA's certificate(s) under timestamp/tsa/
+       openssl ts -reply -in timestamp/token.tsr -text   # the time it states
+
+{chained}"""
 
 
 # -- checking ---------------------------------------------------------------------------------
@@ -255,6 +321,7 @@ def check(path: Path) -> ReceiptReport:
         return report
     report.checks += list(_git(entries, described))
     report.checks += list(_records(entries, described))
+    report.checks += list(_stamp(entries, described))
     return report
 
 
@@ -347,3 +414,55 @@ def _records(entries: dict[str, bytes], described: dict[str, Any]) -> Iterator[C
         bool(wanted) and not missing,
         f"missing: {', '.join(missing)}" if missing else ", ".join(wanted),
     )
+
+
+def _stamp(entries: dict[str, bytes], described: dict[str, Any]) -> Iterator[Check]:
+    stamp = described.get("timestamp")
+    if not stamp:
+        return
+    manifest = entries.get("timestamp/manifest.txt", b"")
+    lines = manifest.decode("utf-8", "replace").splitlines()
+    dated = stamp.get("commit")
+    names = sorted(
+        (n for n in entries if n.startswith("timestamp/chain/")),
+        key=lambda n: int(PurePosixPath(n).name.split("-", 1)[0]),
+    )
+    chain = [entries[n] for n in names]
+    expected = [dated, *(_parent(raw) for raw in chain)]
+    ids = [_object_id("commit", raw) for raw in chain]
+    linked = ids == expected[: len(ids)] and expected[-1] == described.get("commit")
+    if not chain:
+        linked = dated == described.get("commit")
+    yield Check(
+        "the timestamped commit is this version's or holds it in its history",
+        linked and f"commit {dated}" in lines,
+        "" if linked else "the chain of commits does not lead to the version's commit",
+    )
+    roots = [
+        cert
+        for name, pem in entries.items()
+        if name.startswith("timestamp/tsa/")
+        for cert in _certificates(pem)
+    ]
+    try:
+        when = tsa.check(entries.get("timestamp/token.tsr", b""), manifest, roots)
+    except tsa.TokenRefused as exc:
+        yield Check("the time-stamp authority signed the manifest", False, str(exc))
+    else:
+        yield Check("the time-stamp authority signed the manifest", True, when.isoformat())
+
+
+def _parent(raw: bytes) -> str | None:
+    for line in raw.split(b"\n"):
+        if line.startswith(b"parent "):
+            return line[7:].decode("ascii", "replace")
+        if not line:
+            break
+    return None
+
+
+def _certificates(pem: bytes) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        return []

@@ -342,6 +342,12 @@ class Store:
             contents = plumbing.cat(repo, [f"{commit}:{path}" for path in paths])
         return [c.decode("utf-8", "replace") if c is not None else None for c in contents]
 
+    def objects(self, names: list[str]) -> list[bytes | None]:
+        """The raw contents of git objects (ids, or `commit:path`), None where missing, in one
+        git call."""
+        with self._repo() as repo:
+            return plumbing.cat(repo, names)
+
     def proof(self, commit: str, paths: list[str]) -> Proof:
         """What ties `paths` to `commit` without the repository: the raw commit object, the raw
         tree objects from the commit's root down to each path's folder, and each file's content
