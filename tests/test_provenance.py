@@ -154,6 +154,18 @@ def test_show_provenance_describes_the_chain_of_the_version(served):
     ]
     assert [der(c["pem"].encode()) for c in tls["chain"]] == served.chain
     assert leaf["issuer"] == intermediate["subject"] and leaf["not_before"] < leaf["not_after"]
+    assert leaf["names"] == ["localhost"]
+
+    # where it says the record is, warcio finds it
+    extracted = subprocess.run(
+        [str(BIN / "warcio"), "extract", "--payload", data["file"], str(data["offset"])],
+        cwd=served.root,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert (
+        f"tls-certificate: {base64.b64encode(served.chain[1]).decode()}\r\n".encode() in extracted
+    )
 
     text = archiver(served.root, "show", served.url("/old"), "--provenance")
     assert text.code == 0

@@ -60,6 +60,7 @@ class Certificate:
 
     sha256: str  # fingerprint of the DER, as `openssl x509 -fingerprint -sha256` prints it
     subject: str | None = None  # RFC 4514
+    names: list[str] = field(default_factory=list)  # subjectAltName: DNS names and IP addresses
     issuer: str | None = None
     not_before: str | None = None  # ISO 8601, UTC
     not_after: str | None = None
@@ -86,6 +87,7 @@ class Certificate:
             return cls(
                 sha256=sha256,
                 subject=cert.subject.rfc4514_string(),
+                names=_names(cert),
                 issuer=cert.issuer.rfc4514_string(),
                 not_before=cert.not_valid_before_utc.isoformat(),
                 not_after=cert.not_valid_after_utc.isoformat(),
@@ -98,8 +100,9 @@ class Certificate:
     def line(self) -> str:
         if self.error:
             return f"{self.error}; SHA-256 {self.sha256}"
+        names = f"names {', '.join(self.names)}; " if self.names else ""
         return (
-            f"subject {self.subject}; issuer {self.issuer}; valid {self.not_before} to "
+            f"subject {self.subject}; {names}issuer {self.issuer}; valid {self.not_before} to "
             f"{self.not_after}; SHA-256 {self.sha256}"
         )
 
@@ -113,8 +116,10 @@ class Connection:
     target_uri: str  # the URL answered (the final hop)
     date: str  # WARC-Date of the answer
     ip: str | None  # WARC-IP-Address of the answer
+    file: str  # the WARC file of the answer and its connection record, relative to the archive
     port: int | None = None
     recorded: bool = False  # a connection record was found (never for plain HTTP)
+    offset: int | None = None  # of the connection record, for `warcio extract FILE OFFSET`
     tls: dict[str, Any] | None = None
     chain: list[Certificate] = field(default_factory=list)
 
@@ -122,13 +127,15 @@ class Connection:
     def read(
         cls, url: str, version: int | None, record: dict[str, Any], pairs: list[tuple[str, str]]
     ) -> Connection:
-        """From the answer's record headers (`record`) and its connection record's fields
-        (`pairs`, empty when it has none)."""
-        connection = cls(url, version, record["target_uri"], record["date"], record["ip"])
+        """From what `warc.read_connection` found: the answer's record headers and where its
+        connection record is (`record`), and that record's fields (`pairs`, empty without one)."""
+        connection = cls(
+            url, version, record["target_uri"], record["date"], record["ip"], record["file"]
+        )
         if not pairs:
             return connection
         found = dict(pairs)  # single-valued fields; certificates are read in order below
-        connection.recorded = True
+        connection.recorded, connection.offset = True, record["offset"]
         connection.ip = found.get("peer-ip", connection.ip)
         port = found.get("peer-port", "")
         connection.port = int(port) if port.isdigit() else None
@@ -173,7 +180,21 @@ class Connection:
         ]
         if tls["error"]:
             lines.append(f"  not read: {tls['error']}")
+        lines.append(f"  record: {self.file} at offset {self.offset}")
         return "\n".join(lines) + "\n"
+
+
+def _names(cert: Any) -> list[str]:
+    from cryptography import x509
+
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    except ValueError:  # a malformed extension: the rest of the certificate is still shown
+        return []
+    found = alt.get_values_for_type(x509.DNSName) + alt.get_values_for_type(x509.IPAddress)
+    return [str(name) for name in found]
 
 
 def _certificate(value: str) -> Certificate:

@@ -424,12 +424,12 @@ CONNECTION_WITHIN = 3
 def read_connection(
     root: Path, ref: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """The answer record `ref` (from meta.json): its target URI, date and WARC-IP-Address, and the
-    fields of its connection record (`provenance.py`), empty when it has none (plain HTTP, or
+    """The answer record `ref` (from meta.json): its target URI, date and WARC-IP-Address, the
+    offset of its connection record, and that record's fields (`provenance.py`), empty when it has none (plain HTTP, or
     written before connection records were)."""
     with (root / ref["file"]).open("rb") as f:
         f.seek(ref["offset"])
-        records = iter(Records(f))
+        records = Records(f)
         record = next(records)
         headers = record.rec_headers
         if headers.get_header("WARC-Record-ID") != ref["record_id"]:
@@ -440,6 +440,8 @@ def read_connection(
             "target_uri": headers.get_header("WARC-Target-URI"),
             "date": headers.get_header("WARC-Date"),
             "ip": headers.get_header("WARC-IP-Address"),
+            "file": ref["file"],
+            "offset": None,
         }
         for _, after in zip(range(CONNECTION_WITHIN), records, strict=False):
             if after.rec_type in ("response", "revisit"):
@@ -447,7 +449,10 @@ def read_connection(
             uri = after.rec_headers.get_header("WARC-Target-URI") or ""
             about = after.rec_headers.get_header("WARC-Concurrent-To")
             if uri.startswith(CONNECTION_URI) and about == ref["record_id"]:
-                return answer, provenance.parse(after.content_stream().read())
+                pairs = provenance.parse(after.content_stream().read())
+                # Only once the record is read: warcio reads it to its end to know its offset.
+                answer["offset"] = records.get_record_offset()
+                return answer, pairs
     return answer, []
 
 
