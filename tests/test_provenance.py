@@ -23,8 +23,10 @@ import pytest
 import trustme
 from support.archives import allow_loopback_sources, configure
 from support.hostile import Conn, Hostile, page, response
+from support.replay import Wayback
 from support.userview import STORY, archiver
 from support.warcs import Record, records
+from warcio.timeutils import iso_date_to_timestamp
 
 from archiver import Archive
 
@@ -198,6 +200,23 @@ def test_verify_index_and_export_take_the_connection_records(served, tmp_path):
     }
 
 
+def test_pywb_replays_the_https_capture_as_before(served, tmp_path):
+    """The connection records are beside the answers, never in their place."""
+    assert archiver(served.root, "index").code == 0
+    answers = {r.uri: r for r in records(served.root / "warcs") if r.type == "response"}
+    wayback = Wayback(served.root, tmp_path).start()
+    try:
+        for url, record in answers.items():
+            stamp = iso_date_to_timestamp(record.warc.get_header("WARC-Date"))
+            raw = wayback.get(stamp, "id_", url, follow=False)
+            assert raw.status_code == int(record.http_status) and raw.content == record.payload
+        followed = wayback.get(stamp, "mp_", served.url("/old"))
+        assert [hop.status_code for hop in followed.history] == [301]
+        assert followed.status_code == 200 and all(line in followed.text for line in STORY)
+    finally:
+        wayback.stop()
+
+
 def test_plain_http_keeps_the_ip_and_no_connection_record(root, server):
     server.answer("/story", page("Terminal approved", STORY).encode())
     assert archiver(root, "add", server.url("/story")).code == 0
@@ -222,13 +241,17 @@ def test_an_unchecked_host_records_its_chain_as_not_checked(root):
     names: list[str | None] = []
     context.sni_callback = lambda sock, name, ctx: names.append(name)
     server = Hostile(tls=context).start()
-    url = server.url("/story")
+    url, down = server.url("/story"), server.url("/down")
     try:
         server.answer("/story", page("Terminal approved", STORY).encode())
+        server.answer("/down", b"down for maintenance", status="500 Internal Server Error")
         configure(root, insecure_tls_hosts=["127.0.0.1"])
-        assert archiver(root, "add", url).code == 0
+        assert archiver(root, "add", url, down).code == 1  # the failed check
     finally:
         server.stop()
+    # the failed answer's connection is kept with what arrived, out of git
+    [failed] = connection_records(root / ".archiver" / "checks").values()
+    assert failed.uri == "urn:archiver:connection:" + down
     [record] = connection_records(root / "warcs").values()
     facts = dict(fields(record))
     assert facts["tls-certificate-verified"] == "no"

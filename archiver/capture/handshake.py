@@ -64,14 +64,16 @@ def handshake_of(sock: Any) -> Handshake | None:
     if not callable(getattr(sock, "cipher", None)):
         return None
     errors: list[str] = []
-    chain, source = _chain(sock, errors)
+    # urllib3's SSLTransport keeps its ssl.SSLObject as `sslobj`; an SSLSocket is its own.
+    tls = getattr(sock, "sslobj", sock)
+    chain, source = _chain(sock, tls, errors)
     cipher = _call(sock, "cipher", errors)
-    context = getattr(sock, "context", None)
+    context = getattr(tls, "context", None)
     return Handshake(
         version=_call(sock, "version", errors),
         cipher=str(cipher[0]) if cipher else None,
         alpn=_call(sock, "selected_alpn_protocol", errors),
-        sni=_sni(getattr(sock, "server_hostname", None)),
+        sni=_sni(getattr(tls, "server_hostname", None)),
         verified=getattr(context, "verify_mode", ssl.CERT_NONE) != ssl.CERT_NONE,
         chain=chain,
         chain_source=source,
@@ -99,11 +101,9 @@ def _call(sock: Any, name: str, errors: list[str]) -> Any:
         return None
 
 
-def _chain(sock: Any, errors: list[str]) -> tuple[tuple[bytes, ...], str]:
+def _chain(sock: Any, tls: Any, errors: list[str]) -> tuple[tuple[bytes, ...], str]:
     """The chain as presented, leaf first, and which call gave it."""
-    # urllib3's SSLTransport keeps its ssl.SSLObject as `sslobj`; an SSLSocket is its own.
-    obj = getattr(sock, "sslobj", sock)
-    for source, owner in ((PUBLIC_CHAIN, obj), (PRIVATE_CHAIN, getattr(obj, "_sslobj", None))):
+    for source, owner in ((PUBLIC_CHAIN, tls), (PRIVATE_CHAIN, getattr(tls, "_sslobj", None))):
         read = getattr(owner, "get_unverified_chain", None)
         if read is None:
             continue
