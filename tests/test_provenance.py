@@ -169,6 +169,9 @@ def test_show_provenance_describes_the_chain_of_the_version(served):
         f"tls-certificate: {base64.b64encode(served.chain[1]).decode()}\r\n".encode() in extracted
     )
 
+    both = archiver(served.root, "show", served.url("/old"), "--provenance", "--raw")
+    assert both.code == 2 and "--raw or --provenance" in both.stderr
+
     text = archiver(served.root, "show", served.url("/old"), "--provenance")
     assert text.code == 0
     assert f"served by 127.0.0.1:{served.port}" in text.stdout
