@@ -428,14 +428,8 @@ def read_connection(
     offset of its connection record, and that record's fields (`provenance.py`), empty when it has none (plain HTTP, or
     written before connection records were)."""
     with (root / ref["file"]).open("rb") as f:
-        f.seek(ref["offset"])
-        records = Records(f)
-        record = next(records)
+        records, record = _records_at(f, ref)
         headers = record.rec_headers
-        if headers.get_header("WARC-Record-ID") != ref["record_id"]:
-            raise ValueError(
-                f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}"
-            )
         answer = {
             "target_uri": headers.get_header("WARC-Target-URI"),
             "date": headers.get_header("WARC-Date"),
@@ -482,13 +476,19 @@ class Records(ArchiveIterator):
 
 
 def _record_at(f: BinaryIO, ref: Mapping[str, Any]) -> ArcWarcRecord:
+    return _records_at(f, ref)[1]
+
+
+def _records_at(f: BinaryIO, ref: Mapping[str, Any]) -> tuple[Records, ArcWarcRecord]:
+    """The records of `f` from `ref`'s offset on, and the first of them, which must be `ref`'s."""
     f.seek(ref["offset"])
-    record = next(iter(Records(f)))
+    records = Records(f)
+    record = next(records)
     if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
         raise ValueError(
             f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}"
         )
-    return record
+    return records, record
 
 
 def _warc_date(when: datetime) -> str:
