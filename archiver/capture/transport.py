@@ -8,6 +8,8 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
   body as read, framing included, so the WARC holds what the wire carried, not what was parsed from it;
 - each response knows whether its head arrived whole (`CheckedResponse`): http.client takes a connection closed
   inside the headers for their end, and the answer for a whole one;
+- each response carries the address its connection went to and, over TLS, that connection's handshake
+  (`handshake.py`: the certificate chain presented, version, cipher, ALPN, SNI), read once per connection;
 - under `addresses.pinned`, a connection goes to the addresses that were checked instead of resolving
   the name again (the Host header, SNI and the certificate check still use the name), a connection to
   any other host is refused, and a pooled connection to an address not checked now is dropped;
