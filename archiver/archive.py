@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import closing
@@ -32,6 +33,7 @@ from .urls import normalize_url
 
 if TYPE_CHECKING:
     from .evidence.cdxj import IndexUpdate
+    from .evidence.provenance import Connection
     from .evidence.receipt import ReceiptReport, ReceiptSummary, Stamp
     from .evidence.timestamps import StampSummary
     from .evidence.verify import Report
@@ -436,6 +438,26 @@ class Archive:
         from .evidence.warc import copy_payload
 
         copy_payload(self.root, version.meta["warc"], out)
+
+    def connection(self, url: str, version: Version) -> Connection:
+        """Who served `version`'s answer: the address, and for HTTPS the TLS facts and the
+        certificate chain of its connection record (evidence/provenance.py)."""
+        from warcio.exceptions import ArchiveLoadFailed
+
+        from .evidence.provenance import Connection
+        from .evidence.warc import read_connection
+
+        ref = version.meta.get("warc")
+        if not ref:
+            raise ArchiveDamaged(f"v{version.number} of {url} names no WARC record")
+        try:
+            answer, fields = read_connection(self.root, ref)
+        except (OSError, ValueError, EOFError, zlib.error, ArchiveLoadFailed) as exc:
+            raise ArchiveDamaged(
+                f"cannot read the record of v{version.number} of {url} in {ref.get('file')}: "
+                f"{' '.join(str(exc).split())[:200]} (run `archiver verify`)"
+            ) from None
+        return Connection.read(url, version.number, answer, fields)
 
     def report(self, url: str, old: str | None = None, new: str | None = None) -> str:
         """The HTML report of the page at `url`: its timeline and the changes from FROM to TO (as

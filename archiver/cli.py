@@ -561,13 +561,30 @@ def show(
     raw: Annotated[
         bool, typer.Option("--raw", help="Write the archived body (HTML, PDF...) from the WARC.")
     ] = False,
+    provenance: Annotated[
+        bool,
+        typer.Option(
+            "--provenance",
+            help="Who served the version: address, TLS and certificate chain of its connection.",
+        ),
+    ] = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
 ) -> None:
-    """The normalized text of a page as of a version or a moment; --raw for the archived bytes."""
+    """The normalized text of a page as of a version or a moment; --raw for the archived bytes,
+    --provenance for who served them."""
+    if raw and provenance:
+        raise UsageError("give --raw or --provenance, not both")
     arc = Archive.open(archive)
     history = arc.history(url)
     version = history.resolve(at)
+    if provenance:
+        connection = arc.connection(history.url, version)
+        if as_json:
+            _json(connection.as_dict())
+        else:
+            _say(connection.line(), nl=False)
+        return
     if raw:
         arc.copy_raw(version, sys.stdout.buffer)
         sys.stdout.buffer.flush()

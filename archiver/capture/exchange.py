@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .handshake import Handshake
+
 
 class NotCaptured(RuntimeError):
     """An answer or a body used where none was captured: a bug in the caller (exit 70), never bad
@@ -39,6 +41,8 @@ class Exchange:
     payload_digest: str = ""  # "sha1:<base32>", the WARC payload digest of `body`
     truncated: str | None = None  # WARC-Truncated reason: "length", "time" or "disconnect"
     peer_ip: str | None = None
+    peer_port: int | None = None
+    handshake: Handshake | None = None  # the TLS connection's facts (None: plain HTTP)
     unframed: str | None = (
         None  # an invalid Content-Length received: the body's end unknown, none read
     )

@@ -392,7 +392,9 @@ def _exchange_from(original: CheckedResponse, url: str, started: datetime) -> Ex
         status=original.status,
         reason=original.reason or "",
         headers=list(original.msg.raw_items()),
-        peer_ip=original.peer_ip,
+        peer_ip=original.peer.ip,
+        peer_port=original.peer.port,
+        handshake=original.handshake,
     )
 
 

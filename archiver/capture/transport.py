@@ -8,6 +8,8 @@ requests offers no hook to the socket, so urllib3 connection and pool classes of
   body as read, framing included, so the WARC holds what the wire carried, not what was parsed from it;
 - each response knows whether its head arrived whole (`CheckedResponse`): http.client takes a connection closed
   inside the headers for their end, and the answer for a whole one;
+- each response carries the address its connection went to and, over TLS, that connection's handshake
+  (`handshake.py`: the certificate chain presented, version, cipher, ALPN, SNI), read once per connection;
 - under `addresses.pinned`, a connection goes to the addresses that were checked instead of resolving
   the name again (the Host header, SNI and the certificate check still use the name), a connection to
   any other host is refused, and a pooled connection to an address not checked now is dropped;
@@ -37,6 +39,7 @@ from .addresses import Pin, current_pin
 from .chunked import size_of
 from .deadline import passed, register
 from .framing import content_length
+from .handshake import Handshake, Peer, handshake_of, peer_of
 
 # http.client's bounds on a head, which our messages name: private, so typeshed does not declare
 # them.
@@ -172,12 +175,13 @@ class CheckedResponse(http.client.HTTPResponse):
     """An HTTPResponse whose bytes are recorded as read (`tape`), that knows whether the blank line
     ending its headers arrived (`head_complete`), and whether its Content-Length is one
     (`bad_length`: the value, when it is not). The connection adds the request's bytes as written
-    (`request_bytes`) and the peer's address."""
+    (`request_bytes`), the peer's address, and the TLS handshake that carried it (`handshake`)."""
 
     head_complete = True
     bad_length: str | None = None
     request_bytes = b""
-    peer_ip: str | None = None
+    peer = Peer(None, None)
+    handshake: Handshake | None = None
 
     def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
         super().__init__(sock, *args, **kwargs)
@@ -230,6 +234,8 @@ class _Guarded(HTTPConnection):
 
     response_class: type[http.client.HTTPResponse] = CheckedResponse
     _answered = 0  # answers the current socket has carried
+    # The socket whose handshake was read last, and what it showed: read once per connection.
+    _shaken: tuple[object, Handshake | None] = (None, None)
 
     def _new_conn(self) -> socket.socket:
         self._answered = 0
@@ -270,8 +276,14 @@ class _Guarded(HTTPConnection):
             original, CheckedResponse
         ):  # always, by response_class; the fetch refuses any other
             original.request_bytes = bytes(self._sent)
-            original.peer_ip = _peer(sock)
+            original.peer = peer_of(sock)
+            original.handshake = self._handshake(sock)
         return response
+
+    def _handshake(self, sock: object) -> Handshake | None:
+        if self._shaken[0] is not sock:
+            self._shaken = (sock, handshake_of(sock))
+        return self._shaken[1]
 
 
 class _GuardedHTTPConnection(_Guarded, HTTPConnection):
@@ -280,13 +292,6 @@ class _GuardedHTTPConnection(_Guarded, HTTPConnection):
 
 class _GuardedHTTPSConnection(_Guarded, HTTPSConnection):
     pass
-
-
-def _peer(sock: socket.socket) -> str | None:
-    try:
-        return str(sock.getpeername()[0])
-    except (OSError, IndexError, TypeError):
-        return None
 
 
 def _checked(conn: Any) -> Any:

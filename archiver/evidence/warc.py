@@ -29,6 +29,7 @@ from ..storage.atomic import fsync_dir, naming
 from ..storage.meta import WarcRef
 from ..storage.state import PayloadRecord
 from ..storage.store import WARCS
+from . import provenance
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ OPEN_SUFFIX = ".open"
 # `urn:pageinfo:` records: replay tools look records up by URI, and would serve the metadata as the
 # page. Older archives wrote `metadata:` and the page's URL.
 METADATA_URIS = ("urn:archiver:metadata:", "metadata:")
+# The connection record beside an HTTPS response (`provenance.py`), named the same way.
+CONNECTION_URI = "urn:archiver:connection:"
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 # Ours (a tag: URI, RFC 4151; WARC 1.1 lets a reader skip a profile it does not know): other bytes,
@@ -190,7 +193,7 @@ class WarcFile:
                     else None
                 )
                 ref = self._write_exchange(
-                    exchange, (original, IDENTICAL_PAYLOAD) if original else None
+                    exchange, (original, IDENTICAL_PAYLOAD) if original else None, connection=True
                 )
             assert ref is not None, "a capture with no exchange has nothing to write"
             if metadata:
@@ -211,10 +214,15 @@ class WarcFile:
         return ref
 
     def _write_exchange(
-        self, exchange: Exchange, revisit: tuple[PayloadRecord, str] | None = None
+        self,
+        exchange: Exchange,
+        revisit: tuple[PayloadRecord, str] | None = None,
+        connection: bool = False,
     ) -> RecordRef:
         """The response (or, with `revisit`, a revisit of its record with its profile) and its
-        request, each block the bytes as they passed."""
+        request, each block the bytes as they passed; with `connection`, the connection record of
+        an HTTPS answer after them. A confirmation keeps none: its certificate chain would cost
+        some kilobytes of git at every check of every page."""
         out = self._open()
         writer = out.writer
         original = revisit[0] if revisit else None
@@ -268,6 +276,9 @@ class WarcFile:
             http_headers=RawHead(exchange.request),
         )
         writer.write_record(request)
+        facts = provenance.fields(exchange) if connection else None
+        if facts:
+            self._write_fields(CONNECTION_URI + exchange.url, response_id, date, facts)
         refers_to = None
         if original is not None:
             refers_to = {
@@ -291,20 +302,25 @@ class WarcFile:
 
     def _write_metadata(self, ref: RecordRef, fields: dict[str, list[str]]) -> None:
         # Its own URI: replay tools would otherwise index the metadata as the page itself.
-        body = "".join(f"{key}: {value}\r\n" for key, values in fields.items() for value in values)
-        data = body.encode("utf-8")
+        pairs = [(key, value) for key, values in fields.items() for value in values]
+        self._write_fields(METADATA_URIS[0] + ref.target_uri, ref.record_id, ref.date, pairs)
+
+    def _write_fields(self, uri: str, about: str, date: str, fields: list[tuple[str, str]]) -> None:
+        """A metadata record of WARC-fields about the record `about`, written at its date. As
+        application/warc-fields, CDXJ indexers (pywb's, cdxj-indexer) leave it out of the index."""
+        data = "".join(f"{key}: {value}\r\n" for key, value in fields).encode("utf-8")
         out = self._open()
         record = out.writer.create_warc_record(
-            METADATA_URIS[0] + ref.target_uri,
+            uri,
             "metadata",
             payload=io.BytesIO(data),
             length=len(data),
             warc_content_type="application/warc-fields",
             warc_headers_dict={
-                "WARC-Date": ref.date,
+                "WARC-Date": date,
                 "WARC-Warcinfo-ID": out.info_id,
-                "WARC-Refers-To": ref.record_id,
-                "WARC-Concurrent-To": ref.record_id,
+                "WARC-Refers-To": about,
+                "WARC-Concurrent-To": about,
             },
         )
         out.writer.write_record(record)
@@ -401,6 +417,39 @@ def read_response(root: Path, ref: Mapping[str, Any], body: Path) -> Exchange:
     )
 
 
+# Records a capture writes after an answer, before its connection record: its request.
+CONNECTION_WITHIN = 3
+
+
+def read_connection(
+    root: Path, ref: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The answer record `ref` (from meta.json): its target URI, date and WARC-IP-Address, the
+    offset of its connection record, and that record's fields (`provenance.py`), empty when it has none (plain HTTP, or
+    written before connection records were)."""
+    with (root / ref["file"]).open("rb") as f:
+        records, record = _records_at(f, ref)
+        headers = record.rec_headers
+        answer = {
+            "target_uri": headers.get_header("WARC-Target-URI"),
+            "date": headers.get_header("WARC-Date"),
+            "ip": headers.get_header("WARC-IP-Address"),
+            "file": ref["file"],
+            "offset": None,
+        }
+        for _, after in zip(range(CONNECTION_WITHIN), records, strict=False):
+            if after.rec_type in ("response", "revisit"):
+                break  # the next answer: this one has no connection record
+            uri = after.rec_headers.get_header("WARC-Target-URI") or ""
+            about = after.rec_headers.get_header("WARC-Concurrent-To")
+            if uri.startswith(CONNECTION_URI) and about == ref["record_id"]:
+                pairs = provenance.parse(after.content_stream().read())
+                # Only once the record is read: warcio reads it to its end to know its offset.
+                answer["offset"] = records.get_record_offset()
+                return answer, pairs
+    return answer, []
+
+
 def entity(record: ArcWarcRecord) -> Iterator[bytes]:
     """The payload of a record warcio parsed, a piece at a time: its body with the transfer coding
     removed (a chunked body is stored with its framing, as it came), the content coding kept."""
@@ -412,7 +461,7 @@ def entity(record: ArcWarcRecord) -> Iterator[bytes]:
 
 def page_of(uri: str) -> str:
     """The page a record is about: itself, or the page a metadata record describes."""
-    for prefix in METADATA_URIS:
+    for prefix in (*METADATA_URIS, CONNECTION_URI):
         if uri.startswith(prefix):
             return uri[len(prefix) :]
     return uri
@@ -427,13 +476,19 @@ class Records(ArchiveIterator):
 
 
 def _record_at(f: BinaryIO, ref: Mapping[str, Any]) -> ArcWarcRecord:
+    return _records_at(f, ref)[1]
+
+
+def _records_at(f: BinaryIO, ref: Mapping[str, Any]) -> tuple[Records, ArcWarcRecord]:
+    """The records of `f` from `ref`'s offset on, and the first of them, which must be `ref`'s."""
     f.seek(ref["offset"])
-    record = next(iter(Records(f)))
+    records = Records(f)
+    record = next(records)
     if record.rec_headers.get_header("WARC-Record-ID") != ref["record_id"]:
         raise ValueError(
             f"{ref['file']} has no record {ref['record_id']} at offset {ref['offset']}"
         )
-    return record
+    return records, record
 
 
 def _warc_date(when: datetime) -> str:
