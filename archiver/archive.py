@@ -477,12 +477,21 @@ class Archive:
 
         return cdxj.update(self.root)
 
-    def export(self, wacz_file: Path, urls: Iterable[str] = ()) -> ExportSummary:
+    def export(
+        self,
+        wacz_file: Path,
+        urls: Iterable[str] = (),
+        sign: bool = False,
+        key_file: Path | None = None,
+    ) -> ExportSummary:
         """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ
-        package."""
-        from .evidence import wacz
+        package; with `sign`, its datapackage signed with the key at `key_file` (default: the
+        one `archiver keys init` made; evidence/keys.py)."""
+        from .evidence import keys, wacz
 
-        return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
+        # The key is read first: a missing or loose key costs nothing.
+        key = keys.load_private(key_file) if sign or key_file else None
+        return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}", key=key)
 
     def _infos(
         self, urls: list[str], metas: dict[str, PageMeta], role: str = "article"
