@@ -27,6 +27,7 @@ from support.userview import in_process, run
 
 from archiver.evidence import keys, wacz
 
+ROOT = Path(__file__).resolve().parent.parent
 SPEC_FIELDS = {"hash", "created", "software", "version", "signature", "publicKey"}
 
 
@@ -274,6 +275,48 @@ def test_a_damaged_package_is_told_in_lines_and_exit_5(tmp_path, content):
 
 def test_a_package_that_is_not_there_is_a_usage_error(tmp_path):
     one_line_error(in_process(["verify", "--wacz", str(tmp_path / "none.wacz")]), 2, "no WACZ")
+
+
+def standard_tools_recipe() -> str:
+    """The shell recipe of docs/concepts.md 'Signed packages', as a reader would paste it."""
+    text = (ROOT / "docs" / "concepts.md").read_text(encoding="utf-8")
+    start = text.index("## Signed packages")
+    return text[text.index("```sh\n", start) + 6 : text.index("```\n", text.index("```sh", start))]
+
+
+def run_recipe(package: Path, folder: Path) -> list[str]:
+    folder.mkdir()
+    (folder / "harbour.wacz").write_bytes(package.read_bytes())
+    done = subprocess.run(
+        ["bash", "-c", standard_tools_recipe()], cwd=folder, capture_output=True, text=True
+    )
+    return (done.stdout + done.stderr).splitlines()
+
+
+def test_the_documented_openssl_recipe_checks_a_package_and_catches_a_forgery(signed, tmp_path):
+    """A third party with unzip, jq and openssl: the hashes agree, openssl verifies, and the
+    fingerprint is the signer's."""
+    fingerprint = independent_check(signed)
+    lines = run_recipe(signed, tmp_path / "good")
+    assert lines[0] == lines[1] == lines[2] and lines[0].startswith("sha256:")
+    assert lines[3] == "Verified OK" and lines[4] == fingerprint, lines
+
+    with zipfile.ZipFile(signed) as z:
+        datapackage = one_byte_changed(z.read("datapackage.json"))
+        digest = json.loads(z.read("datapackage-digest.json"))
+    digest["hash"] = digest["signedData"]["hash"] = (
+        "sha256:" + hashlib.sha256(datapackage).hexdigest()
+    )
+    forged = rewritten(
+        signed,
+        tmp_path / "forged.wacz",
+        {
+            "datapackage.json": datapackage,
+            "datapackage-digest.json": json.dumps(digest).encode(),
+        },
+    )
+    lines = run_recipe(forged, tmp_path / "bad")
+    assert "Verified OK" not in lines and "Verification failure" in lines, lines
 
 
 # -- bad keys --------------------------------------------------------------------------------------
