@@ -33,6 +33,7 @@ from support.replay import (
     replayed_once,
     replaywebpage,
 )
+from support.userview import in_process, run
 from warcio.timeutils import iso_date_to_datetime
 
 
@@ -58,6 +59,30 @@ def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
     assets = tmp_path_factory.mktemp("replaywebpage")
     replaywebpage(assets)
     with replay_site(assets, replayed.wacz) as site:
+        player = ReplayWebPage(site, browser).start()
+        yield player
+        player.stop()
+
+
+@pytest.fixture(scope="module")
+def signed_rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
+    """ReplayWeb.page serving the article exported with `--sign` (a package of chosen pages: the
+    shared archive's index is not rewritten)."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium binary found (install Debian's `chromium`)")
+    work = tmp_path_factory.mktemp("signed")
+    env = {"XDG_CONFIG_HOME": str(work / "config")}
+    wacz = work / "signed.wacz"
+    assert in_process(["keys", "init"], env).returncode == 0
+    exported = run(
+        replayed.root, "export", "--wacz", str(wacz), "--sign", replayed.article, env=env
+    )
+    assert exported.returncode == 0 and "signed by sha256:" in exported.stdout, exported.stderr
+    assets = work / "replaywebpage"
+    assets.mkdir()
+    replaywebpage(assets)
+    with replay_site(assets, wacz) as site:
         player = ReplayWebPage(site, browser).start()
         yield player
         player.stop()
@@ -121,6 +146,12 @@ def test_pywb_replays_each_version_by_its_timestamp(replayed, wayback):
 def test_replaywebpage_replays_each_version_by_its_timestamp(replayed, rwp):
     for record, edited in versions(replayed):
         shown = rwp.replay(replayed.article, record.stamp)
+        assert_article(shown.text, edited, record)
+
+
+def test_replaywebpage_replays_a_signed_package_as_an_unsigned_one(replayed, signed_rwp):
+    for record, edited in versions(replayed):
+        shown = signed_rwp.replay(replayed.article, record.stamp)
         assert_article(shown.text, edited, record)
 
 
