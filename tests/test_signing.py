@@ -21,6 +21,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from support.commands import git
 from support.replay import BIN
 from support.userview import in_process, run
@@ -417,3 +418,50 @@ def test_a_timestamper_stamps_the_signature_and_its_token_lies_beside_the_packag
     assert token.read_bytes() == b"token for " + hashlib.sha256(handed[0]).digest()
     assert summary.signed_by == keys.fingerprint(key.public_key())
     assert wacz_validate(out).returncode == 0
+
+    # The package replaced without a token: the old token, which stamps nothing now, goes.
+    again = wacz.export(history.archive.store, out, key=key)
+    assert again.timestamp_token is None and not token.exists()
+
+
+def test_a_second_file_of_the_same_name_fails_the_files_check(signed, tmp_path):
+    """Readers differ on which of two same-named members they take: a forger's way to show one
+    datapackage.json to the checker and another to the viewer."""
+    forged = tmp_path / "twice.wacz"
+    forged.write_bytes(signed.read_bytes())
+    with zipfile.ZipFile(forged, "a") as z, pytest.warns(UserWarning, match="Duplicate name"):
+        z.writestr("pages/pages.jsonl", b'{"format": "json-pages-1.0"}\n')
+    result = in_process(["verify", "--wacz", str(forged)])
+    assert result.returncode == 5
+    assert "FAIL files: the package holds two files named pages/pages.jsonl" in result.stdout
+
+
+def test_an_archiveweb_page_signature_p384_raw_r_s_is_checked_too(signed, tmp_path):
+    """ArchiveWeb.page signs with WebCrypto: a P-384 key and the raw r||s form of the signature."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    with zipfile.ZipFile(signed) as z:
+        digest = json.loads(z.read("datapackage-digest.json"))
+    der = key.sign(digest["hash"].encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    digest["signedData"]["signature"] = base64.b64encode(
+        r.to_bytes(48, "big") + s.to_bytes(48, "big")
+    ).decode()
+    digest["signedData"]["publicKey"] = base64.b64encode(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).decode()
+    good = rewritten(
+        signed, tmp_path / "awp.wacz", {"datapackage-digest.json": json.dumps(digest).encode()}
+    )
+    result = in_process(["verify", "--wacz", str(good)])
+    assert result.returncode == 0, result.stdout
+    assert f"signed by {keys.fingerprint(key.public_key())}" in result.stdout
+
+    raw = bytearray(base64.b64decode(digest["signedData"]["signature"]))
+    raw[-1] ^= 0x01
+    digest["signedData"]["signature"] = base64.b64encode(bytes(raw)).decode()
+    bad = rewritten(
+        signed, tmp_path / "awp-bad.wacz", {"datapackage-digest.json": json.dumps(digest).encode()}
+    )
+    assert in_process(["verify", "--wacz", str(bad)]).returncode == 5

@@ -136,11 +136,13 @@ def export(
                 signed = signing.sign(digest["hash"], created, key, software, timestamper)
                 digest["signedData"] = signed.signed_data
             _add_bytes(package, "datapackage-digest.json", json.dumps(digest, indent=2).encode())
-        token_path = None
+        sidecar = dest.with_name(dest.name + ".tsr")
+        token_path = sidecar if signed is not None and signed.token is not None else None
         if signed is not None and signed.token is not None:
             # Outside the zip: a file there would have to be listed in the datapackage it stamps.
-            token_path = dest.with_name(dest.name + ".tsr")
-            atomic.write_bytes(token_path, signed.token)
+            atomic.write_bytes(sidecar, signed.token)
+        else:
+            sidecar.unlink(missing_ok=True)  # a replaced package's token stamps nothing now
         tmp.replace(dest)
     log.info("exported %d versions to %s", len(versions), dest)
     return ExportSummary(

@@ -143,7 +143,11 @@ def _files(package: zipfile.ZipFile, listing: dict[str, Any]) -> PackageCheck:
     ):
         return PackageCheck("files", False, f"{DATAPACKAGE} has no list of resources with paths")
     listed = {r["path"]: r for r in resources}
-    unlisted = sorted(set(package.namelist()) - set(listed) - {DATAPACKAGE, DIGEST})
+    names = package.namelist()
+    if len(set(names)) != len(names):  # readers differ on which of two same-named files they take
+        twice = next(n for n in names if names.count(n) > 1)
+        return PackageCheck("files", False, f"the package holds two files named {_short(twice)}")
+    unlisted = sorted(set(names) - set(listed) - {DATAPACKAGE, DIGEST})
     if unlisted:
         return PackageCheck("files", False, f"{_short(unlisted[0])} is not in {DATAPACKAGE}")
     for name, resource in listed.items():
