@@ -96,6 +96,22 @@ def one_byte_changed(data: bytes) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
 
 
+def rehashed_forgery(package: Path, out: Path) -> Path:
+    """One byte of datapackage.json changed, and both hashes of datapackage-digest.json rewritten
+    to match it: all a forger without the private key can do."""
+    with zipfile.ZipFile(package) as z:
+        datapackage = one_byte_changed(z.read("datapackage.json"))
+        digest = json.loads(z.read("datapackage-digest.json"))
+    digest["hash"] = digest["signedData"]["hash"] = (
+        "sha256:" + hashlib.sha256(datapackage).hexdigest()
+    )
+    return rewritten(
+        package,
+        out,
+        {"datapackage.json": datapackage, "datapackage-digest.json": json.dumps(digest).encode()},
+    )
+
+
 @pytest.fixture
 def signed(history, config, tmp_path: Path) -> Path:
     assert cli("keys", "init", env=config).returncode == 0
@@ -223,20 +239,7 @@ def test_one_byte_changed_in_datapackage_json_fails_every_check(signed, tmp_path
 
 
 def test_a_forger_who_rewrites_the_digest_still_fails_the_signature(signed, tmp_path):
-    with zipfile.ZipFile(signed) as z:
-        datapackage = one_byte_changed(z.read("datapackage.json"))
-        digest = json.loads(z.read("datapackage-digest.json"))
-    digest["hash"] = digest["signedData"]["hash"] = (
-        "sha256:" + hashlib.sha256(datapackage).hexdigest()
-    )
-    forged = rewritten(
-        signed,
-        tmp_path / "forged.wacz",
-        {
-            "datapackage.json": datapackage,
-            "datapackage-digest.json": json.dumps(digest).encode(),
-        },
-    )
+    forged = rehashed_forgery(signed, tmp_path / "forged.wacz")
     with pytest.raises(InvalidSignature):
         independent_check(forged)
     result = in_process(["verify", "--wacz", str(forged)])
@@ -274,6 +277,33 @@ def test_a_damaged_package_is_told_in_lines_and_exit_5(tmp_path, content):
     assert len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("members", "told"),
+    [
+        ({"archive/a.warc.gz": b"x"}, "FAIL datapackage.json: missing from the package"),
+        ({"datapackage.json": b"[1, 2"}, "FAIL datapackage.json: is not a JSON object"),
+        ({"datapackage.json": b"[" * 100_000}, "FAIL datapackage.json: is not a JSON object"),
+        (
+            {"datapackage.json": b'{"resources": []}'},
+            "FAIL datapackage-digest.json: missing from the package",
+        ),
+        (
+            {"datapackage.json": b'{"resources": 7}', "datapackage-digest.json": b"{}"},
+            "FAIL files: datapackage.json has no list of resources with paths",
+        ),
+    ],
+    ids=["no-datapackage", "broken-json", "deep-json", "no-digest", "no-resources"],
+)
+def test_a_package_missing_its_metadata_is_told_in_a_line(tmp_path, members, told):
+    bad = tmp_path / "bad.wacz"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    result = in_process(["verify", "--wacz", str(bad)])
+    assert result.returncode == 5 and told in result.stdout.splitlines(), result.stdout
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_a_package_that_is_not_there_is_a_usage_error(tmp_path):
     one_line_error(in_process(["verify", "--wacz", str(tmp_path / "none.wacz")]), 2, "no WACZ")
 
@@ -302,20 +332,7 @@ def test_the_documented_openssl_recipe_checks_a_package_and_catches_a_forgery(si
     assert lines[0] == lines[1] == lines[2] and lines[0].startswith("sha256:")
     assert lines[3] == "Verified OK" and lines[4] == fingerprint, lines
 
-    with zipfile.ZipFile(signed) as z:
-        datapackage = one_byte_changed(z.read("datapackage.json"))
-        digest = json.loads(z.read("datapackage-digest.json"))
-    digest["hash"] = digest["signedData"]["hash"] = (
-        "sha256:" + hashlib.sha256(datapackage).hexdigest()
-    )
-    forged = rewritten(
-        signed,
-        tmp_path / "forged.wacz",
-        {
-            "datapackage.json": datapackage,
-            "datapackage-digest.json": json.dumps(digest).encode(),
-        },
-    )
+    forged = rehashed_forgery(signed, tmp_path / "forged.wacz")
     lines = run_recipe(forged, tmp_path / "bad")
     assert "Verified OK" not in lines and "Verification failure" in lines, lines
 

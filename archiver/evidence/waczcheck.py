@@ -82,20 +82,16 @@ def check_package(path: Path) -> PackageReport:
         report.checks.append(PackageCheck("zip", False, f"not a readable ZIP file ({exc})"))
         return report
     with package:
-        datapackage = _member(package, DATAPACKAGE, report)
+        datapackage = _json_member(package, DATAPACKAGE, report)
         if datapackage is None:
             return report
-        listing = _json(datapackage, DATAPACKAGE, report)
-        if listing is None:
-            return report
+        data, listing = datapackage
         report.checks.append(_files(package, listing))
-        digest = "sha256:" + hashlib.sha256(datapackage).hexdigest()
-        raw_digest = _member(package, DIGEST, report)
-        if raw_digest is None:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest_member = _json_member(package, DIGEST, report)
+        if digest_member is None:
             return report
-        digest_file = _json(raw_digest, DIGEST, report)
-        if digest_file is None:
-            return report
+        _, digest_file = digest_member
         stated = digest_file.get("hash")
         report.checks.append(
             PackageCheck("datapackage", True, f"{DATAPACKAGE} matches {DIGEST} ({digest})")
@@ -106,6 +102,23 @@ def check_package(path: Path) -> PackageReport:
         )
         report.checks.append(_signature(digest_file.get("signedData"), digest, listing, report))
     return report
+
+
+def _json_member(
+    package: zipfile.ZipFile, name: str, report: PackageReport
+) -> tuple[bytes, dict[str, Any]] | None:
+    """A metadata file's bytes and its JSON object, or None with the failed check reported."""
+    data = _member(package, name, report)
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        report.checks.append(PackageCheck(name, False, "is not a JSON object"))
+        return None
+    return data, value
 
 
 def _member(package: zipfile.ZipFile, name: str, report: PackageReport) -> bytes | None:
@@ -123,17 +136,6 @@ def _member(package: zipfile.ZipFile, name: str, report: PackageReport) -> bytes
     except ZIP_ERRORS as exc:
         report.checks.append(PackageCheck(name, False, f"cannot be read ({exc})"))
         return None
-
-
-def _json(data: bytes, name: str, report: PackageReport) -> dict[str, Any] | None:
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        report.checks.append(PackageCheck(name, False, "is not a JSON object"))
-        return None
-    return value
 
 
 def _files(package: zipfile.ZipFile, listing: dict[str, Any]) -> PackageCheck:
