@@ -719,6 +719,15 @@ def verify_(
             help="Check a WACZ package instead: its files, its datapackage and its signature.",
         ),
     ] = None,
+    signer: Annotated[
+        str | None,
+        typer.Option(
+            "--signer",
+            metavar="FINGERPRINT",
+            show_default=False,
+            help="With --wacz: also require the signature to be by this key (sha256:…).",
+        ),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -729,8 +738,10 @@ def verify_(
     anything is missing, cut or altered.
     """
     if wacz_file is not None:
-        _verify_package(ctx, wacz_file, as_json)
+        _verify_package(ctx, wacz_file, signer, as_json)
         return
+    if signer is not None:
+        raise UsageError("--signer goes with --wacz FILE")
     report = Archive.open(archive).verify()
     if as_json:
         _json([p.as_dict() for p in report.problems])
@@ -743,8 +754,8 @@ def verify_(
         raise ArchiveDamaged(report.summary())
 
 
-def _verify_package(ctx: typer.Context, wacz_file: Path, as_json: bool) -> None:
-    report = waczcheck.check_package(wacz_file)
+def _verify_package(ctx: typer.Context, wacz_file: Path, signer: str | None, as_json: bool) -> None:
+    report = waczcheck.check_package(wacz_file, signer)
     if as_json:
         _json(report.as_dict())
     else:

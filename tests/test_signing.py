@@ -221,6 +221,47 @@ def test_verify_wacz_prints_each_check_of_a_signed_package(signed):
     assert data["ok"] and data["signed_by"] == fingerprint and len(data["checks"]) == 3
 
 
+def test_verify_wacz_signer_requires_the_key_the_signer_gave(signed, tmp_path, config):
+    """A forger can sign a changed package with a key of their own: the signature is valid, and
+    only the fingerprint tells. `--signer` makes that a failed check."""
+    mine = independent_check(signed)
+    ok = in_process(["verify", "--wacz", str(signed), "--signer", mine])
+    assert ok.returncode == 0 and f"ok   signer: the signature is by {mine}" in ok.stdout
+
+    forger = ec.generate_private_key(ec.SECP256R1())
+    with zipfile.ZipFile(signed) as z:
+        datapackage = one_byte_changed(z.read("datapackage.json"))
+        digest = json.loads(z.read("datapackage-digest.json"))
+    digest["hash"] = signed_hash = "sha256:" + hashlib.sha256(datapackage).hexdigest()
+    digest["signedData"] |= {
+        "hash": signed_hash,
+        "signature": base64.b64encode(
+            forger.sign(signed_hash.encode(), ec.ECDSA(hashes.SHA256()))
+        ).decode(),
+        "publicKey": base64.b64encode(
+            forger.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        ).decode(),
+    }
+    forged = rewritten(
+        signed,
+        tmp_path / "resigned.wacz",
+        {"datapackage.json": datapackage, "datapackage-digest.json": json.dumps(digest).encode()},
+    )
+    assert independent_check(forged) != mine  # valid, by another key
+    plain = in_process(["verify", "--wacz", str(forged)])
+    assert plain.returncode == 0 and mine not in plain.stdout
+    result = in_process(["verify", "--wacz", str(forged), "--signer", mine])
+    assert result.returncode == 5
+    assert f"FAIL signer: the package is not signed by {mine}: its signer is unknown" in (
+        result.stdout
+    )
+    one_line_error(
+        in_process(["verify", "--wacz", str(signed), "--signer", "efa601"]), 2, "fingerprint"
+    )
+
+
 def test_one_byte_changed_in_datapackage_json_fails_every_check(signed, tmp_path):
     with zipfile.ZipFile(signed) as z:
         datapackage = z.read("datapackage.json")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ METADATA_LIMIT = 64 * 1024 * 1024  # datapackage.json of a 100,000-file package 
 CHUNK = 1024 * 1024
 DATAPACKAGE = "datapackage.json"
 DIGEST = "datapackage-digest.json"
+SIGNER = re.compile(r"sha256:[0-9a-fA-F]{64}")
 # What a damaged or hostile zip raises when read.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
 
@@ -72,7 +74,13 @@ class PackageReport:
         }
 
 
-def check_package(path: Path) -> PackageReport:
+def check_package(path: Path, signer: str | None = None) -> PackageReport:
+    """Every check of the package at `path`; with `signer` (a fingerprint, "sha256:<hex>"), also
+    that the signature is that key's."""
+    if signer is not None and not SIGNER.fullmatch(signer):
+        raise UsageError(
+            f"--signer takes a fingerprint as `archiver keys show` prints it: {signer}"
+        )
     if not path.is_file():
         raise UsageError(f"no WACZ file at {path}")
     report = PackageReport(path)
@@ -101,6 +109,14 @@ def check_package(path: Path) -> PackageReport:
             )
         )
         report.checks.append(_signature(digest_file.get("signedData"), digest, listing, report))
+    if signer is not None:
+        report.checks.append(
+            PackageCheck("signer", True, f"the signature is by {signer}")
+            if report.signed_by == signer.lower()
+            else PackageCheck(
+                "signer", False, f"the package is not signed by {signer}: its signer is unknown"
+            )
+        )
     return report
 
 
