@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -50,7 +51,7 @@ def wayback(replayed, tmp_path_factory) -> Iterator[Wayback]:
 
 
 @pytest.fixture(scope="module")
-def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
+def rwp(replayed, signed_wacz, tmp_path_factory) -> Iterator[ReplayWebPage]:
     browser = chromium()
     if browser is None:
         pytest.skip(
@@ -58,19 +59,20 @@ def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
         )
     assets = tmp_path_factory.mktemp("replaywebpage")
     replaywebpage(assets)
-    with replay_site(assets, replayed.wacz) as site:
+    with replay_site(assets, replayed.wacz, {SIGNED_PATH: signed_wacz}, SERVED) as site:
         player = ReplayWebPage(site, browser).start()
         yield player
         player.stop()
 
 
+SIGNED_PATH = "/signed.wacz"
+SERVED: set[str] = set()  # the packages ReplayWeb.page read, of this module's site
+
+
 @pytest.fixture(scope="module")
-def signed_rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
-    """ReplayWeb.page serving the article exported with `--sign` (a package of chosen pages: the
-    shared archive's index is not rewritten)."""
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no Chromium binary found (install Debian's `chromium`)")
+def signed_wacz(replayed, tmp_path_factory) -> Path:
+    """The article exported with `--sign` (a package of chosen pages: the shared archive's index is
+    not rewritten)."""
     work = tmp_path_factory.mktemp("signed")
     env = {"XDG_CONFIG_HOME": str(work / "config")}
     wacz = work / "signed.wacz"
@@ -79,13 +81,7 @@ def signed_rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
         replayed.root, "export", "--wacz", str(wacz), "--sign", replayed.article, env=env
     )
     assert exported.returncode == 0 and "signed by sha256:" in exported.stdout, exported.stderr
-    assets = work / "replaywebpage"
-    assets.mkdir()
-    replaywebpage(assets)
-    with replay_site(assets, wacz) as site:
-        player = ReplayWebPage(site, browser).start()
-        yield player
-        player.stop()
+    return wacz
 
 
 def versions(replayed: Replayed) -> list[tuple[Stored, bool]]:
@@ -149,10 +145,11 @@ def test_replaywebpage_replays_each_version_by_its_timestamp(replayed, rwp):
         assert_article(shown.text, edited, record)
 
 
-def test_replaywebpage_replays_a_signed_package_as_an_unsigned_one(replayed, signed_rwp):
+def test_replaywebpage_replays_a_signed_package_as_an_unsigned_one(replayed, rwp):
     for record, edited in versions(replayed):
-        shown = signed_rwp.replay(replayed.article, record.stamp)
+        shown = rwp.replay(replayed.article, record.stamp, source=SIGNED_PATH)
         assert_article(shown.text, edited, record)
+    assert SIGNED_PATH in SERVED  # what replayed is the signed package
 
 
 # -- the redirect chain ----------------------------------------------------------------------------
