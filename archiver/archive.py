@@ -26,12 +26,14 @@ from .storage.lock import ArchiveLock
 from .storage.meta import GONE_KINDS, Kind, PageMeta
 from .storage.meta import load as load_meta
 from .storage.state import Outcome, PageState, State, read_pages
-from .storage.store import META, WORK_DIR, Store
+from .storage.store import LINKS, META, WORK_DIR, Store
 from .storage.versions import Version
 from .urls import normalize_url
 
 if TYPE_CHECKING:
     from .evidence.cdxj import IndexUpdate
+    from .evidence.receipt import ReceiptReport, ReceiptSummary, Stamp
+    from .evidence.timestamps import StampSummary
     from .evidence.verify import Report
     from .evidence.wacz import ExportSummary
     from .notify.send import Attempt, Delivery
@@ -346,7 +348,12 @@ class Archive:
             summary = run.execute(
                 urls,
                 on_result,
-                extra_paths=(URLS_NAME, configmod.CONFIG_NAME, followsmod.FOLLOWS),
+                extra_paths=(
+                    URLS_NAME,
+                    configmod.CONFIG_NAME,
+                    followsmod.FOLLOWS,
+                    *self._anchors(),
+                ),
                 depth=depth,
                 sources=sources,
                 polls=polls,
@@ -356,6 +363,13 @@ class Archive:
         if waiting:
             summary.waiting, summary.next_check = len(waiting), waiting[0]
         return summary
+
+    def _anchors(self) -> list[str]:
+        """The TSA certificates the user put in evidence/tsa/: committed, so that a copy of the
+        archive checks its tokens offline."""
+        from .evidence.tsa import ANCHORS
+
+        return [f"{ANCHORS}/{path.name}" for path in sorted((self.root / ANCHORS).glob("*.pem"))]
 
     def _notify(self, summary: RunSummary, state: State) -> Delivery | None:
         """Tell the targets of `[notify]` what the committed run found; never fails the run."""
@@ -463,12 +477,39 @@ class Archive:
 
     # -- the evidence ---------------------------------------------------------------------------
 
-    def verify(self) -> Report:
-        """Check every version's WARC record and every WARC file to its end (reads only; see
-        verify.py)."""
+    def verify(self, tsa_certs: Iterable[Path] = ()) -> Report:
+        """Check every version's WARC record and every WARC file to its end, and every trusted
+        timestamp against its commit (reads only; see verify.py and timestamps.py).
+
+        `tsa_certs`: PEM files of trust anchors for the tokens, beside the archive's evidence/tsa/.
+        """
+        from .evidence import timestamps
         from .evidence.verify import verify
 
-        return verify(self.store)
+        report = verify(self.store)
+        problems, coverage = timestamps.check(self.store, list(tsa_certs))
+        report.problems += problems
+        if coverage.stamped or self.config.evidence.tsa_urls:  # else timestamps are not in use
+            report.timestamps = coverage.line()
+        return report
+
+    def timestamp(self) -> StampSummary:
+        """Timestamp the commits still without a token now (`[evidence] tsa_urls`), under the
+        lock."""
+        from .evidence.timestamps import stamp_pending
+
+        if not self.config.evidence.tsa_urls:
+            raise UsageError(
+                "no time-stamping authority: set `tsa_urls` under [evidence] in archiver.toml"
+            )
+        fetch = self.config.fetch
+        with self.lock():
+            return stamp_pending(
+                self.store,
+                self.config.evidence,
+                (fetch.connect_timeout, fetch.read_timeout),
+                (self.config.git_author_name, self.config.git_author_email),
+            )
 
     def index(self) -> IndexUpdate:
         """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads
@@ -492,6 +533,47 @@ class Archive:
         # The key is read first: a missing or loose key costs nothing.
         key = keys.load_private(key_file) if sign or key_file else None
         return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}", key=key)
+
+    def receipt(self, url: str, at: str | None, out: Path) -> ReceiptSummary:
+        """Write the receipt of a version of the page at `url` (`at`: a number, commit or date;
+        default the latest) to the zip `out`: its evidence, checkable without archiver."""
+        from .evidence import receipt
+
+        version = self.history(url).resolve(at)
+        links = self.store.read_at(version.commit, f"{PurePosixPath(version.path).parent}/{LINKS}")
+        cited = [source for source, _ in parse_links(links)]
+        stamp = self._stamp_of(version.commit)
+        return receipt.write(
+            self.store, version, cited, out, software=f"archiver {__version__}", stamp=stamp
+        )
+
+    def _stamp_of(self, commit: str) -> Stamp | None:
+        """The trusted timestamp that dates `commit`: its own, or the first later commit's that has
+        one, with the commits between; None if none does."""
+        from .evidence import receipt, timestamps, tsa
+
+        kept = self.store.timestamp_notes()
+        chain = [c.id for c in self.store.chain()]
+        if commit not in chain:
+            return None
+        later = chain[chain.index(commit) :]
+        dated = next((c for c in later if c in kept), None)
+        note = timestamps.read_note(kept[dated]) if dated else None
+        if dated is None or note is None:
+            return None
+        between = list(reversed(later[1 : later.index(dated) + 1]))  # the dated one first
+        anchors = {
+            path.name: path.read_bytes() for path in sorted((self.root / tsa.ANCHORS).glob("*.pem"))
+        }
+        raw = [r for r in self.store.objects(between) if r is not None]
+        return receipt.Stamp(dated, raw, note.manifest, note.reply, anchors)
+
+    @staticmethod
+    def check_receipt(path: Path) -> ReceiptReport:
+        """Check every claim of a receipt (no archive needed: it holds its own evidence)."""
+        from .evidence import receipt
+
+        return receipt.check(path)
 
     def _infos(
         self, urls: list[str], metas: dict[str, PageMeta], role: str = "article"

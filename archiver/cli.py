@@ -706,6 +706,24 @@ def notify(
         raise typer.Exit(int(ExitCode.SOME_FAILED))
 
 
+@app.command()
+@handles_errors
+def timestamp(
+    ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE, as_json: JsonOpt = False
+) -> None:
+    """Timestamp the commits still without a trusted timestamp, now ([evidence] tsa_urls).
+
+    Exit 1 if no TSA gave a token that holds (the commits wait for the next run or try).
+    """
+    summary = Archive.open(archive).timestamp()
+    if as_json:
+        _json(summary.as_dict())
+    elif summary.stamped or summary.failure or not ctx.obj["quiet"]:
+        _say(summary.line(), err=bool(summary.failure))
+    if summary.failure:
+        raise typer.Exit(int(ExitCode.SOME_FAILED))
+
+
 @app.command("verify")
 @handles_errors
 def verify_(
@@ -728,21 +746,47 @@ def verify_(
             help="With --wacz: also require the signature to be by this key (sha256:…).",
         ),
     ] = None,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipt",
+            metavar="FILE.zip",
+            show_default=False,
+            help="Check a receipt instead (no archive needed): every claim it makes, one a line.",
+        ),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
+    tsa_cert: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tsa-cert",
+            metavar="FILE",
+            show_default=False,
+            help="A PEM file of certificates the timestamps may chain to (repeatable), beside "
+            "the archive's evidence/tsa/.",
+        ),
+    ] = None,
 ) -> None:
-    """Check the evidence: the WARC record of every version in the git history, and every WARC file
-    to its end; or, with --wacz, a package that anyone sent you.
+    """Check the evidence: the WARC record of every version in the git history, every WARC file
+    to its end, and every trusted timestamp against its commit; or, with --wacz, a package that
+    anyone sent you.
 
-    One line per problem (file, page, version, what is wrong), or per check of a package; exit 5 if
-    anything is missing, cut or altered.
+    One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or
+    altered, or the history was rewritten after a timestamp. With --receipt, one line per claim of
+    the receipt, with --wacz per check of the package; exit 5 if one fails.
     """
+    if receipt is not None and wacz_file is not None:
+        raise UsageError("--receipt and --wacz each check one file: give one of them")
+    if receipt is not None:
+        _verify_receipt(receipt, as_json)
+        return
     if wacz_file is not None:
         _verify_package(ctx, wacz_file, signer, as_json)
         return
     if signer is not None:
         raise UsageError("--signer goes with --wacz FILE")
-    report = Archive.open(archive).verify()
+    report = Archive.open(archive).verify(tsa_cert or ())
     if as_json:
         _json([p.as_dict() for p in report.problems])
     else:
@@ -766,6 +810,48 @@ def _verify_package(ctx: typer.Context, wacz_file: Path, signer: str | None, as_
             _say(report.summary())
     if report.damaged:
         raise ArchiveDamaged(report.summary())
+
+
+def _verify_receipt(path: Path, as_json: bool) -> None:
+    checked = Archive.check_receipt(path)
+    if as_json:
+        _json(checked.as_dict())
+    else:
+        for check in checked.checks:
+            _say(check.line())
+    if not checked.passed:
+        raise ArchiveDamaged(checked.line())
+    if not as_json:
+        _say(checked.line())
+
+
+@app.command(context_settings=NUMBERS_AS_ARGS)
+@handles_errors
+def receipt(
+    url: Annotated[str, typer.Argument(help="A tracked article or an archived source.")],
+    at: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[VERSION]",
+            help="Version number, commit or date/time (default: latest).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option("-o", "--output", metavar="FILE.zip", help="Where to write the receipt."),
+    ] = Path("receipt.zip"),
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a receipt of one version: its WARC records, text and meta.json, the git objects that
+    tie them to their commit, the sources it cited then, and VERIFY.md (how to check it all with
+    standard tools)."""
+    summary = Archive.open(archive).receipt(url, at, out)
+    if as_json:
+        _json(summary.as_dict())
+    else:
+        _say(summary.line())
 
 
 @app.command()
@@ -978,6 +1064,8 @@ def _finish(
             _say(f"archiver: warning: {problem}", err=True)
         if ctx.obj["verbose"] and not as_json:
             _say(summary.notify.line(), err=True)
+    if summary.timestamps and summary.timestamps.failure:  # even with -q; the run is not failed
+        _say(f"archiver: warning: {summary.timestamps.line()}", err=True)
     if summary.push_error:
         _say(
             f"archiver: error: git push failed (the local commit is kept): {summary.push_error}",

@@ -79,6 +79,8 @@ RANGES = {
     "status.unreachable_after_days": Range(0, 3650, "days", above=True),
     "notify.min_changed_sentences": Range(1, 100_000),
     "notify.max_attempts": Range(1, 100),  # runs that try a message before it is dropped
+    # commits timestamped in one run: each is one request to a TSA
+    "evidence.max_timestamps": Range(1, 10_000),
 }
 _R = RANGES  # for the comments below
 
@@ -239,6 +241,15 @@ max_attempts = 5
 # and the change feed then link to a page's folder there; empty: they name the `archiver report` command.
 report_base_url = ""
 
+[evidence]
+# RFC 3161 time-stamping authorities, tried in turn: every commit is then timestamped by the first that
+# answers, e.g. ["https://freetsa.org/tsr", "http://timestamp.digicert.com"]. Empty: nothing leaves the
+# machine. The certificates a token must chain to go in the archive's evidence/tsa/ (PEM files).
+tsa_urls = []
+# Commits timestamped at most in one run (or one `archiver timestamp`), oldest first; the rest wait
+# for the next ({_R["evidence.max_timestamps"]}).
+max_timestamps = 20
+
 # Per-site rules that drop volatile fragments from the text before it is compared.
 # [[ignore]]
 # hosts = ["example.com", "www.example.com"]   # omit to apply everywhere
@@ -341,6 +352,12 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class EvidenceConfig:
+    tsa_urls: tuple[str, ...] = ()  # http(s) URLs of RFC 3161 time-stamping authorities
+    max_timestamps: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     fetch: FetchConfig
     sources: SourcesConfig
@@ -354,6 +371,7 @@ class Config:
     warc_operator: str = ""
     announce_notices: tuple[re.Pattern[str], ...] = ()  # the user's notice patterns
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    evidence: EvidenceConfig = field(default_factory=lambda: EvidenceConfig())
 
 
 def defaults() -> dict[str, Any]:
@@ -395,6 +413,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
             merged["announce"]["notices"], "announce.notices", source, re.IGNORECASE
         ),
         notify=_notify(merged["notify"], source),
+        evidence=_evidence(merged["evidence"], source),
     )
 
 
@@ -548,6 +567,17 @@ def _notify(raw: dict[str, Any], source: str) -> NotifyConfig:
         max_attempts=raw["max_attempts"],
         report_base_url=base.rstrip("/"),
     )
+
+
+def _evidence(raw: dict[str, Any], source: str) -> EvidenceConfig:
+    for url in raw["tsa_urls"]:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"{source}: 'evidence.tsa_urls' holds {url!r}, not an http(s) URL of a "
+                "time-stamping authority"
+            )
+    return EvidenceConfig(tuple(raw["tsa_urls"]), raw["max_timestamps"])
 
 
 def apprise_parses(url: str) -> bool:

@@ -11,7 +11,9 @@ listings fetched, read and archived as pages of 10,000 and 500 lines, and the ne
 tracked and captured), and a second with one URL added to each listing (read again, diffed against
 the last version and the tracked set; the new URL of each tracked and captured, the two articles of
 the first poll checked again). It prints the median wall time and CPU time of the whole process
-tree of each, the command's start included.
+tree of each, the command's start included; then the CPU time of reading both listings in this
+process (what a worker process does of a poll: parse, resolve and normalize every URL, and the
+listing as text) and of choosing the new articles against a tracked set of every URL listed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +33,8 @@ sys.path.insert(0, str(HERE))
 
 from support.newssite import Response, Site, article  # noqa: E402
 
+from archiver.discovery import poll  # noqa: E402
+from archiver.text.extract import Body  # noqa: E402
 from bench import run  # noqa: E402 - the process-tree sampler
 
 EXE = str(Path(sys.executable).with_name("archiver"))
@@ -88,6 +94,35 @@ def once(site: Site, urls: int, entries: int, work: Path) -> list[tuple[float, f
     return figures
 
 
+def reading(site: Site, urls: int, entries: int, repeat: int) -> tuple[float, float]:
+    """Median CPU seconds of reading both listings (warm), and of choosing their new articles."""
+    listings = [
+        (sitemap(site, [f"/map/{n}" for n in range(urls)]), "application/xml"),
+        (feed(site, [f"/feed/{n}" for n in range(entries)]), "application/rss+xml"),
+    ]
+    read, chosen = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = []
+        for n, (response, media) in enumerate(listings):
+            path = Path(tmp) / f"body-{n}"
+            path.write_bytes(response.body if isinstance(response.body, bytes) else b"")
+            now = datetime.now(UTC)
+            bodies.append(Body(path, site.url(f"/listing-{n}"), media, media, None, False, now))
+        spec = poll.Spec(None, None, None, 50 * 1024 * 1024)
+        for _ in range(repeat + 1):  # the first warms the imports
+            began = time.process_time()
+            found = [poll.listing(body, spec) for body in bodies]
+            for listing in found:
+                poll.document(listing, listing.entries[0].url).article_text()
+            middle = time.process_time()
+            for listing in found:
+                urls_listed = {e.url for e in listing.entries}
+                poll.new_articles(listing, urls_listed, urls_listed, None, 20, datetime.now(UTC))
+            read.append(middle - began)
+            chosen.append(time.process_time() - middle)
+    return statistics.median(read[1:]), statistics.median(chosen[1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--urls", type=int, default=10_000)
@@ -98,12 +133,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             runs = [once(site, args.urls, args.entries, Path(tmp)) for _ in range(args.repeat)]
+        read, chosen = reading(site, args.urls, args.entries, args.repeat)
     finally:
         site.stop()
     for step, name in enumerate(("first poll", "second poll, 1 new URL in each")):
         wall = statistics.median(r[step][0] for r in runs)
         cpu = statistics.median(r[step][1] for r in runs)
         print(f"{name}: {wall:.2f} s wall, {cpu:.2f} s CPU (median of {args.repeat})")
+    print(f"reading both listings: {read:.2f} s CPU; choosing the new articles: {chosen:.3f} s CPU")
 
 
 if __name__ == "__main__":

@@ -88,12 +88,14 @@ class Report:
     versions: int
     files: int
     problems: list[Problem] = field(default_factory=list)
+    timestamps: str = ""  # how much of the history has a trusted timestamp (timestamps.py)
 
     def summary(self) -> str:
         count = len(self.problems)
         found = "no problems" if not count else counted(count, "problem")
         versions, files = counted(self.versions, "version"), counted(self.files, "WARC file")
-        return f"verified {versions} in {files}: {found}"
+        stamps = f"; {self.timestamps}" if self.timestamps else ""
+        return f"verified {versions} in {files}{stamps}: {found}"
 
 
 @dataclass
@@ -472,3 +474,12 @@ def _encode(expected: str, hashes: dict[str, bytes]) -> str:
     algorithm = _algorithm(expected)
     raw = hashes.get(algorithm, b"")
     return f"{algorithm}:{base64.b32encode(raw).decode('ascii')}"
+
+
+def check_warc(path: Path) -> tuple[set[str], list[str]]:
+    """The record ids a WARC file holds and the damage found in it, every digest checked as `verify`
+    checks an archive's files (a standalone file: a receipt's records)."""
+    scanned = _scan(path, {})
+    ids = {found.record_id for found in scanned.values() if found.record_id}
+    problems = [f"offset {at}: {e}" for at, found in sorted(scanned.items()) for e in found.errors]
+    return ids, problems

@@ -391,3 +391,11 @@ def _datapackage(
 def _now() -> tuple[int, int, int, int, int, int]:
     now = datetime.now(UTC)
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
+
+
+def version_records(root: Path, version: Version, work: Path) -> dict[str, Path]:
+    """The WARC records that evidence `version` (its response or revisit and the record that holds
+    its payload, its request, its metadata, its redirect hops), as files of only those records in
+    `work`, by name."""
+    warcs, _lines = _selection(root, [version], [], work)
+    return warcs

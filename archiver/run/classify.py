@@ -157,8 +157,14 @@ def candidate(
         meta["truncated"] = final.truncated
     if document is not None:
         text = document.article_text()
-        reason = soft_404(
-            url, capture.final_url, [document.title, document.page_title], text, previous_text
+        # A followed listing is no article: its text is compared entry by entry, not for a
+        # "not found" page in disguise.
+        reason = (
+            soft_404(
+                url, capture.final_url, [document.title, document.page_title], text, previous_text
+            )
+            if role != "follow"
+            else None
         )
         if reason:
             # Only the stable facts: the front page it now leads to changes every hour.
@@ -174,9 +180,11 @@ def candidate(
     return PageFiles(folder, meta, None, None)
 
 
-def kind_of(previous: PageFiles | None, candidate: PageFiles, had_text: bool) -> Change:
+def kind_of(
+    previous: PageFiles | None, candidate: PageFiles, had_text: bool, listing: bool = False
+) -> Change:
     """What the new version is, relative to the archived one; `had_text`: the page had text before
-    it went."""
+    it went. A `listing`'s edit is told by its entries (`settle`), not by comparing sentences."""
     meta = candidate.meta
     if "soft_404" in meta:
         return Change(Kind.SOFT_404, meta["soft_404"])
@@ -188,6 +196,8 @@ def kind_of(previous: PageFiles | None, candidate: PageFiles, had_text: bool) ->
         )  # first seen with content
     if previous.meta.get("kind") in GONE_KINDS:
         return Change(Kind.RESTORED, "the page is back")
+    if listing:
+        return Change(Kind.EDITED, "")
     comparison = compare(previous.article, candidate.article, previous.links, candidate.links)
     summary = comparison.summary() if not comparison.empty else fact_change(previous.meta, meta)
     pm = previous.meta

@@ -12,6 +12,7 @@ from ..storage.state import Outcome
 from ..words import counted
 
 if TYPE_CHECKING:
+    from ..evidence.timestamps import StampSummary
     from ..notify.send import Delivery
     from .events import Event
 
@@ -86,6 +87,9 @@ class RunSummary:
     next_check: tuple[str, str] | None = None  # (when, URL) of the first of them to come due
     events: list[Event] = field(default_factory=list)  # what the run has to tell (events.py)
     notify: Delivery | None = None  # what its notifications came to, when any target is set
+    timestamps: StampSummary | None = (
+        None  # its trusted timestamps, when `evidence.tsa_urls` is set
+    )
 
     def counts(self) -> dict[str, int]:
         counts = {str(outcome): 0 for outcome in Outcome}
@@ -158,4 +162,5 @@ class RunSummary:
             "results": [asdict(r) for r in self.results],
             "events": [e.as_dict() for e in self.events],
             "notify": self.notify.as_dict() if self.notify else None,
+            "timestamps": self.timestamps.as_dict() if self.timestamps else None,
         }

@@ -34,6 +34,7 @@ from ..config import Config
 from ..discovery import poll
 from ..discovery.listing import Listing
 from ..errors import ArchiverError
+from ..evidence.timestamps import stamp_pending
 from ..evidence.warc import warcinfo
 from ..storage.follows import Follow
 from ..storage.meta import Kind
@@ -308,6 +309,15 @@ class Run:
         # versions. A run that dies before this point records nothing, and its pages are simply due
         # again.
         self.state.record(checks)
+        if self.config.evidence.tsa_urls:  # after the commit, before the push that carries it
+            began = time.monotonic()
+            summary.timestamps = stamp_pending(
+                self.store,
+                self.config.evidence,
+                (self.config.fetch.connect_timeout, self.config.fetch.read_timeout),
+                (self.config.git_author_name, self.config.git_author_email),
+            )
+            summary.timings["timestamp"] = round(time.monotonic() - began, 3)
         remote = self.config.git_push_remote
         # A push that failed is made again by the next run, whether or not that one commits.
         if remote and (summary.commit or self.store.unpushed(remote)):

@@ -248,7 +248,7 @@ class Settler:
         candidate = classify.candidate(
             folder, self._role(url), cited_by, capture, verdict, fetched.document, previous_text
         )
-        if classify.loses_text(
+        if url not in self.follows and classify.loses_text(
             previous_text, candidate
         ):  # an empty or script-built page, an unreadable PDF
             base.error = (
@@ -269,7 +269,9 @@ class Settler:
                 capture, previous, IDENTICAL_PAYLOAD if same_bytes else IDENTICAL_TEXT, base
             )
             return base, links
-        change = classify.kind_of(previous, candidate, had_text=previous_text is not None)
+        change = classify.kind_of(
+            previous, candidate, had_text=previous_text is not None, listing=url in self.follows
+        )
         self._write_version(capture, previous, candidate, change, links)
         base.outcome, base.version = KIND_OUTCOME[change.kind], candidate.meta["version"]
         base.kind, base.summary = change.kind, change.summary

@@ -13,9 +13,9 @@ from pathlib import Path, PurePosixPath
 
 import git
 
-from ..errors import FolderCollision, unwritable
+from ..errors import FolderCollision, UsageError, unwritable
 from ..urls import legacy_page_dir, page_dir
-from . import atomic, plumbing
+from . import atomic, notes, plumbing
 from .meta import PageMeta
 from .meta import dump as dump_meta
 from .meta import load as load_meta
@@ -69,6 +69,22 @@ class CommittedFile:
     date: str
     path: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Git objects as git stores them (uncompressed, without their header): a commit, the trees on
+    the way to some files (by folder path, "" the root), and those files."""
+
+    commit: bytes
+    trees: dict[str, bytes]
+    files: dict[str, bytes | None]
+
+
+def _parents(path: str) -> list[str]:
+    """The folders above `path`: "pages", "pages/h", "pages/h/f" for "pages/h/f/meta.json"."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: n + 1]) for n in range(len(parts))]
 
 
 class Store:
@@ -326,6 +342,30 @@ class Store:
             contents = plumbing.cat(repo, [f"{commit}:{path}" for path in paths])
         return [c.decode("utf-8", "replace") if c is not None else None for c in contents]
 
+    def objects(self, names: list[str]) -> list[bytes | None]:
+        """The raw contents of git objects (ids, or `commit:path`), None where missing, in one
+        git call."""
+        with self._repo() as repo:
+            return plumbing.cat(repo, names)
+
+    def proof(self, commit: str, paths: list[str]) -> Proof:
+        """What ties `paths` to `commit` without the repository: the raw commit object, the raw
+        tree objects from the commit's root down to each path's folder, and each file's content
+        (None where `commit` has none)."""
+        folders = sorted({"", *(p for path in paths for p in _parents(path))})
+        names = [commit, f"{commit}^{{tree}}", *(f"{commit}:{f}" for f in folders if f)]
+        names += [f"{commit}:{path}" for path in paths]
+        with self._repo() as repo:
+            found = plumbing.cat(repo, names)
+        raw_commit, trees, files = found[0], found[1 : 1 + len(folders)], found[1 + len(folders) :]
+        if raw_commit is None or any(tree is None for tree in trees):
+            raise UsageError(f"commit {commit} is not in the archive's history")
+        return Proof(
+            commit=raw_commit,
+            trees={folder: tree for folder, tree in zip(folders, trees, strict=True) if tree},
+            files=dict(zip(paths, files, strict=True)),
+        )
+
     def revisions(self, pattern: str) -> list[CommittedFile]:
         """Every content committed to a file matching the glob `pattern` (e.g.
         `pages/**/meta.json`), oldest commit first; deletions left out.
@@ -400,13 +440,45 @@ class Store:
         with self._repo() as repo:
             return set(repo.git.rev_list(commit).split())
 
+    # -- trusted timestamps (storage/notes.py) ---------------------------------------------------
+
+    def chain(self) -> list[notes.Commit]:
+        """Every commit of the history, oldest first."""
+        with self._repo() as repo:
+            return notes.chain(repo)
+
+    def commit_info(self, sha: str) -> notes.Commit | None:
+        with self._repo() as repo:
+            return notes.commit(repo, sha)
+
+    def warcs_added(self, sha: str) -> dict[str, str]:
+        with self._repo() as repo:
+            return notes.warcs_added(repo, sha)
+
+    def changed_pages(self, old_tree: str, new_tree: str) -> list[str]:
+        with self._repo() as repo:
+            return notes.changed_pages(repo, old_tree, new_tree)
+
+    def timestamp_notes(self) -> dict[str, bytes]:
+        with self._repo() as repo:
+            return notes.notes(repo)
+
+    def add_timestamp_note(self, sha: str, text: str, author: tuple[str, str]) -> None:
+        with self._repo() as repo:
+            notes.add_note(repo, sha, text, author)
+
     def push(self, remote: str) -> str | None:
         """Push the current branch to `remote`; git's whole reason, on one line, if it failed (the
         commit stays, and `unpushed` says so until a push succeeds)."""
         with self._repo() as repo:
             head = plumbing.head(repo)
+            # The timestamps' notes go along: a copy of the archive elsewhere keeps its tokens.
+            refs = [
+                "HEAD",
+                *([notes.NOTES_REF] if plumbing.ref_exists(repo, notes.NOTES_REF) else []),
+            ]
             try:
-                repo.git.push("--quiet", remote, "HEAD", env={"GIT_TERMINAL_PROMPT": "0"})
+                repo.git.push("--quiet", remote, *refs, env={"GIT_TERMINAL_PROMPT": "0"})
             except git.GitCommandError as exc:
                 reason = plumbing.reason(exc)
                 log.info("git push to %s failed: %s", remote, reason)
