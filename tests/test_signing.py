@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from support import tsa
 from support.commands import git
 from support.replay import BIN
 from support.userview import in_process, run
@@ -523,3 +525,68 @@ def test_an_archiveweb_page_signature_p384_raw_r_s_is_checked_too(signed, tmp_pa
         signed, tmp_path / "awp-bad.wacz", {"datapackage-digest.json": json.dumps(digest).encode()}
     )
     assert in_process(["verify", "--wacz", str(bad)]).returncode == 5
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> tsa.Pki:
+    return tsa.Pki.make(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def authority(pki):
+    server = tsa.Tsa(pki).start()
+    yield server
+    server.stop()
+
+
+def with_tsa(root: Path, pki: tsa.Pki, url: str) -> None:
+    toml = root / "archiver.toml"
+    toml.write_text(toml.read_text().replace("tsa_urls = []", f'tsa_urls = ["{url}"]'))
+    (root / "evidence" / "tsa").mkdir(parents=True)
+    shutil.copy(pki.ca, root / "evidence" / "tsa" / "test-ca.pem")
+
+
+def test_with_a_tsa_the_signature_is_time_stamped_beside_the_package(
+    history, config, pki, authority, tmp_path
+):
+    """The token stamps the `signature` text as datapackage-digest.json holds it, checked by
+    `openssl ts -verify` against the TSA's CA."""
+    with_tsa(history.root, pki, authority.url)
+    assert cli("keys", "init", env=config).returncode == 0
+    out = tmp_path / "stamped.wacz"
+    result = run(history.root, "export", "--wacz", str(out), "--sign", "--json", env=config)
+    assert result.returncode == 0, result.stderr
+    token = tmp_path / "stamped.wacz.tsr"
+    assert json.loads(result.stdout)["timestamp_token"] == str(token)
+    with zipfile.ZipFile(out) as z:
+        signature = json.loads(z.read("datapackage-digest.json"))["signedData"]["signature"]
+    (tmp_path / "signature.txt").write_text(signature)
+    assert tsa.openssl_verify(token, pki.ca, data=tmp_path / "signature.txt")
+    (tmp_path / "other.txt").write_text(signature[:-4] + "AAA=")
+    assert not tsa.openssl_verify(token, pki.ca, data=tmp_path / "other.txt")
+    assert independent_check(out)
+
+
+def test_with_the_tsa_down_the_package_is_signed_without_a_token(
+    history, config, pki, authority, tmp_path
+):
+    with_tsa(history.root, pki, authority.url)
+    authority.mode = tsa.DOWN
+    assert cli("keys", "init", env=config).returncode == 0
+    out = tmp_path / "signed.wacz"
+    result = run(history.root, "export", "--wacz", str(out), "--sign", env=config)
+    assert result.returncode == 0, result.stderr
+    assert "signed by sha256:" in result.stdout and "time-stamped" not in result.stdout
+    [warning] = result.stderr.splitlines()
+    assert "not time-stamped" in warning and "HTTP 503" in warning
+    assert not (tmp_path / "signed.wacz.tsr").exists()
+    assert independent_check(out)
+
+
+def test_verify_takes_one_package_at_a_time(signed, tmp_path):
+    one_line_error(
+        in_process(["verify", "--wacz", str(signed), "--receipt", str(tmp_path / "r.zip")]),
+        2,
+        "give one",
+    )
+    one_line_error(in_process(["verify", "--signer", "sha256:" + "0" * 64]), 2, "--wacz")

@@ -9,24 +9,29 @@ and `publicKey` the key's DER SubjectPublicKeyInfo in base64. That is what auths
 py-wacz, ReplayWeb.page and openssl (`openssl dgst -sha256 -verify`) read.
 
 A trusted timestamp over the signature (RFC 3161) has no place in an anonymous `signedData`: a
-`Timestamper` is handed the signature as it stands in the file and may return a token, which the
-export keeps beside the package.
+`Timestamper` (`authority`: the TSAs of `[evidence] tsa_urls`) is handed the signature as it stands
+in the file and may return a token, which the export keeps beside the package.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from . import tsa
 from .keys import fingerprint, public_b64
+
+log = logging.getLogger(__name__)
 
 SPEC_VERSION = "0.1.0"
 ANONYMOUS_FIELDS = frozenset({"hash", "created", "software", "version", "signature", "publicKey"})
@@ -34,6 +39,24 @@ ANONYMOUS_FIELDS = frozenset({"hash", "created", "software", "version", "signatu
 # Takes the bytes of `signedData.signature` (its base64 text, as the specification's `timeSignature`
 # stamps it) and returns an RFC 3161 time-stamp token, or None without a time-stamp authority.
 Timestamper = Callable[[bytes], bytes | None]
+
+
+def authority(
+    urls: Iterable[str], roots: list[x509.Certificate], timeout: tuple[float, float]
+) -> Timestamper:
+    """A `Timestamper` asking the time-stamping authorities of `[evidence] tsa_urls` (tsa.py), the
+    first that gives a token that holds. None when none does: the package is signed all the same,
+    and the warning says why it has no token."""
+    urls = list(urls)
+
+    def stamp(signature: bytes) -> bytes | None:
+        try:
+            return tsa.stamp(signature, urls, roots, timeout).reply
+        except tsa.TokenRefused as exc:
+            log.warning("the signature was not time-stamped: %s", exc)
+            return None
+
+    return stamp
 
 
 @dataclass(frozen=True)
