@@ -540,12 +540,29 @@ class Archive:
 
         return cdxj.update(self.root)
 
-    def export(self, wacz_file: Path, urls: Iterable[str] = ()) -> ExportSummary:
+    def export(
+        self,
+        wacz_file: Path,
+        urls: Iterable[str] = (),
+        sign: bool = False,
+        key_file: Path | None = None,
+    ) -> ExportSummary:
         """Write the archive, or the pages at `urls` and the sources they cite, as a WACZ
-        package."""
-        from .evidence import wacz
+        package; with `sign`, its datapackage signed with the key at `key_file` (default: the
+        one `archiver keys init` made; evidence/keys.py)."""
+        from .evidence import keys, signing, tsa, wacz
 
-        return wacz.export(self.store, wacz_file, urls, software=f"archiver {__version__}")
+        # The key is read first: a missing or loose key costs nothing.
+        key = keys.load_private(key_file) if sign or key_file else None
+        timestamper = None
+        if key is not None and self.config.evidence.tsa_urls:  # a token over the signature
+            fetch = self.config.fetch
+            timestamper = signing.authority(
+                self.config.evidence.tsa_urls,
+                tsa.anchors(self.root),
+                (fetch.connect_timeout, fetch.read_timeout),
+            )
+        return wacz.export(self.store, wacz_file, urls, f"archiver {__version__}", key, timestamper)
 
     def receipt(self, url: str, at: str | None, out: Path) -> ReceiptSummary:
         """Write the receipt of a version of the page at `url` (`at`: a number, commit or date;

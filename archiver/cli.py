@@ -27,6 +27,7 @@ from typer.core import TyperGroup
 from . import __version__, cron, untrusted
 from .archive import Archive
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, InvalidURL, UsageError, unwritable
+from .evidence import keys, waczcheck
 from .history import render
 from .run.results import OnResult, RunSummary
 from .storage import atomic
@@ -744,6 +745,24 @@ def timestamp(
 @handles_errors
 def verify_(
     ctx: typer.Context,
+    wacz_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--wacz",
+            metavar="FILE",
+            show_default=False,
+            help="Check a WACZ package instead: its files, its datapackage and its signature.",
+        ),
+    ] = None,
+    signer: Annotated[
+        str | None,
+        typer.Option(
+            "--signer",
+            metavar="FINGERPRINT",
+            show_default=False,
+            help="With --wacz: also require the signature to be by this key (sha256:…).",
+        ),
+    ] = None,
     receipt: Annotated[
         Path | None,
         typer.Option(
@@ -767,15 +786,23 @@ def verify_(
     ] = None,
 ) -> None:
     """Check the evidence: the WARC record of every version in the git history, every WARC file
-    to its end, and every trusted timestamp against its commit.
+    to its end, and every trusted timestamp against its commit; or, with --wacz, a package that
+    anyone sent you.
 
     One line per problem (file, page, version, what is wrong); exit 5 if anything is missing, cut or
     altered, or the history was rewritten after a timestamp. With --receipt, one line per claim of
-    the receipt; exit 5 if one fails.
+    the receipt, with --wacz per check of the package; exit 5 if one fails.
     """
+    if receipt is not None and wacz_file is not None:
+        raise UsageError("--receipt and --wacz each check one file: give one of them")
     if receipt is not None:
         _verify_receipt(receipt, as_json)
         return
+    if wacz_file is not None:
+        _verify_package(ctx, wacz_file, signer, as_json)
+        return
+    if signer is not None:
+        raise UsageError("--signer goes with --wacz FILE")
     report = Archive.open(archive).verify(tsa_cert or ())
     if as_json:
         _json([p.as_dict() for p in report.problems])
@@ -785,6 +812,20 @@ def verify_(
         if not report.problems and not ctx.obj["quiet"]:
             _say(report.summary())
     if report.problems:
+        raise ArchiveDamaged(report.summary())
+
+
+def _verify_package(ctx: typer.Context, wacz_file: Path, signer: str | None, as_json: bool) -> None:
+    report = waczcheck.check_package(wacz_file, signer)
+    if as_json:
+        _json(report.as_dict())
+    else:
+        for check in report.checks:
+            if not check.ok or not ctx.obj["quiet"]:
+                _say(check.line())
+        if not report.damaged and not ctx.obj["quiet"]:
+            _say(report.summary())
+    if report.damaged:
         raise ArchiveDamaged(report.summary())
 
 
@@ -868,16 +909,74 @@ def export(
             show_default=False,
         ),
     ] = None,
+    sign: Annotated[
+        bool,
+        typer.Option(
+            "--sign",
+            help="Sign the package (WACZ signing spec, anonymous ECDSA) with your key.",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            metavar="FILE",
+            show_default=False,
+            help="The private key to sign with (implies --sign; default: `archiver keys init`'s).",
+        ),
+    ] = None,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     as_json: JsonOpt = False,
 ) -> None:
     """Export the archive, or chosen articles and the sources they cite, as a WACZ file: WARCs,
-    index, page list."""
-    summary = Archive.open(archive).export(wacz_file, urls or [])
+    index, page list; signed with --sign."""
+    summary = Archive.open(archive).export(wacz_file, urls or [], sign=sign, key_file=key_file)
     if as_json:
         _json(summary.as_dict())
     else:
         _say(summary.line())
+
+
+keys_app = typer.Typer(
+    name="keys",
+    help="Your signing key pair (ECDSA P-256), kept outside every archive.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(keys_app)
+KeyDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        metavar="DIR",
+        show_default=False,
+        help="Where the keys are (default: $XDG_CONFIG_HOME/archiver/keys or ~/.config/archiver/keys).",
+    ),
+]
+
+
+@keys_app.command("init")
+@handles_errors
+def keys_init(directory: KeyDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Make a signing key pair (the private key mode 0600); never over an existing one."""
+    info = keys.create(directory)
+    if as_json:
+        _json(info.as_dict())
+    else:
+        _say(f"wrote {info.private_key} (private: keep it secret) and {info.public_key}")
+        _say(info.line())
+
+
+@keys_app.command("show")
+@handles_errors
+def keys_show(directory: KeyDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the public key (PEM) and its fingerprint, to give to whoever checks your packages."""
+    info = keys.show(directory)
+    if as_json:
+        _json(info.as_dict())
+    else:
+        _say(info.public_pem.rstrip("\n"))
+        _say(info.line())
 
 
 def _minute(stamp: str | None) -> str:

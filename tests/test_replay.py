@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -33,6 +34,7 @@ from support.replay import (
     replayed_once,
     replaywebpage,
 )
+from support.userview import in_process, run
 from warcio.timeutils import iso_date_to_datetime
 
 
@@ -49,7 +51,7 @@ def wayback(replayed, tmp_path_factory) -> Iterator[Wayback]:
 
 
 @pytest.fixture(scope="module")
-def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
+def rwp(replayed, signed_wacz, tmp_path_factory) -> Iterator[ReplayWebPage]:
     browser = chromium()
     if browser is None:
         pytest.skip(
@@ -57,10 +59,29 @@ def rwp(replayed, tmp_path_factory) -> Iterator[ReplayWebPage]:
         )
     assets = tmp_path_factory.mktemp("replaywebpage")
     replaywebpage(assets)
-    with replay_site(assets, replayed.wacz) as site:
+    with replay_site(assets, replayed.wacz, {SIGNED_PATH: signed_wacz}, SERVED) as site:
         player = ReplayWebPage(site, browser).start()
         yield player
         player.stop()
+
+
+SIGNED_PATH = "/signed.wacz"
+SERVED: set[str] = set()  # the packages ReplayWeb.page read, of this module's site
+
+
+@pytest.fixture(scope="module")
+def signed_wacz(replayed, tmp_path_factory) -> Path:
+    """The article exported with `--sign` (a package of chosen pages: the shared archive's index is
+    not rewritten)."""
+    work = tmp_path_factory.mktemp("signed")
+    env = {"XDG_CONFIG_HOME": str(work / "config")}
+    wacz = work / "signed.wacz"
+    assert in_process(["keys", "init"], env).returncode == 0
+    exported = run(
+        replayed.root, "export", "--wacz", str(wacz), "--sign", replayed.article, env=env
+    )
+    assert exported.returncode == 0 and "signed by sha256:" in exported.stdout, exported.stderr
+    return wacz
 
 
 def versions(replayed: Replayed) -> list[tuple[Stored, bool]]:
@@ -122,6 +143,13 @@ def test_replaywebpage_replays_each_version_by_its_timestamp(replayed, rwp):
     for record, edited in versions(replayed):
         shown = rwp.replay(replayed.article, record.stamp)
         assert_article(shown.text, edited, record)
+
+
+def test_replaywebpage_replays_a_signed_package_as_an_unsigned_one(replayed, rwp):
+    for record, edited in versions(replayed):
+        shown = rwp.replay(replayed.article, record.stamp, source=SIGNED_PATH)
+        assert_article(shown.text, edited, record)
+    assert SIGNED_PATH in SERVED  # what replayed is the signed package
 
 
 # -- the redirect chain ----------------------------------------------------------------------------

@@ -24,14 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from warcio.exceptions import ArchiveLoadFailed
 
 from ..errors import ArchiveDamaged, UsageError
+from ..storage import atomic
 from ..storage.store import WARCS, Store
 from ..storage.versions import Version, recorded_versions
 from ..urls import normalize_url
-from . import cdxj
+from . import cdxj, signing
 from .confirmations import Confirmation, confirmations
+from .keys import fingerprint
 from .warc import Records
 
 log = logging.getLogger(__name__)
@@ -50,15 +53,23 @@ class ExportSummary:
     warcs: int
     records: int  # lines of the CDXJ index
     size: int
+    signed_by: str | None = None  # fingerprint of the public key that signed it
+    timestamp_token: Path | None = None  # the RFC 3161 token over its signature, beside it
 
     def line(self) -> str:
-        return (
+        text = (
             f"wrote {self.path}: {self.pages} page versions, {self.records} indexed records in "
             f"{self.warcs} WARC files, {self.size} bytes"
         )
+        if self.signed_by:
+            text += f", signed by {self.signed_by}"
+        if self.timestamp_token:
+            text += f", time-stamped ({self.timestamp_token.name})"
+        return text
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "path": str(self.path)}
+        token = self.timestamp_token
+        return {**asdict(self), "path": str(self.path), "timestamp_token": token and str(token)}
 
 
 @dataclass(frozen=True)
@@ -73,9 +84,15 @@ class _Scanned:
 
 
 def export(
-    store: Store, dest: Path, urls: Iterable[str] = (), software: str = "archiver"
+    store: Store,
+    dest: Path,
+    urls: Iterable[str] = (),
+    software: str = "archiver",
+    key: ec.EllipticCurvePrivateKey | None = None,
+    timestamper: signing.Timestamper | None = None,
 ) -> ExportSummary:
-    """Write the package to `dest` (replaced whole, never left half-written)."""
+    """Write the package to `dest` (replaced whole, never left half-written), its
+    datapackage-digest.json signed with `key` if given (signing.py)."""
     if dest.suffix != ".wacz":
         raise UsageError(f"a WACZ file name must end in .wacz: {dest}")
     if not dest.parent.is_dir():
@@ -107,16 +124,36 @@ def export(
                 _add_bytes(package, INDEX_ENTRY, "".join(f"{line}\n" for line in lines).encode())
             )
             resources.append(_add_bytes(package, PAGES_ENTRY, _pages_jsonl(versions)))
-            datapackage = _datapackage(resources, store.root, software, list(urls))
+            created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            datapackage = _datapackage(resources, store.root, software, list(urls), created)
             _add_bytes(package, "datapackage.json", datapackage)
-            digest = {
+            digest: dict[str, Any] = {
                 "path": "datapackage.json",
                 "hash": "sha256:" + hashlib.sha256(datapackage).hexdigest(),
             }
+            signed = None
+            if key is not None:
+                signed = signing.sign(digest["hash"], created, key, software, timestamper)
+                digest["signedData"] = signed.signed_data
             _add_bytes(package, "datapackage-digest.json", json.dumps(digest, indent=2).encode())
+        sidecar = dest.with_name(dest.name + ".tsr")
+        token_path = sidecar if signed is not None and signed.token is not None else None
+        if signed is not None and signed.token is not None:
+            # Outside the zip: a file there would have to be listed in the datapackage it stamps.
+            atomic.write_bytes(sidecar, signed.token)
+        else:
+            sidecar.unlink(missing_ok=True)  # a replaced package's token stamps nothing now
         tmp.replace(dest)
     log.info("exported %d versions to %s", len(versions), dest)
-    return ExportSummary(dest, len(versions), len(warcs), len(lines), dest.stat().st_size)
+    return ExportSummary(
+        dest,
+        len(versions),
+        len(warcs),
+        len(lines),
+        dest.stat().st_size,
+        fingerprint(key.public_key()) if key is not None else None,
+        token_path,
+    )
 
 
 # -- what goes in ----------------------------------------------------------------------------------
@@ -333,7 +370,7 @@ def _resource(name: str, sha256: str, size: int) -> dict[str, Any]:
 
 
 def _datapackage(
-    resources: list[dict[str, Any]], root: Path, software: str, urls: list[str]
+    resources: list[dict[str, Any]], root: Path, software: str, urls: list[str], created: str
 ) -> bytes:
     title = (
         f"{root.resolve().name}: {', '.join(urls)}"
@@ -344,7 +381,7 @@ def _datapackage(
         "profile": "data-package",
         "wacz_version": WACZ_VERSION,
         "title": title,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": created,  # signedData.created repeats it: readers compare the two
         "software": software,
         "resources": resources,
     }

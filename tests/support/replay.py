@@ -364,10 +364,17 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def replay_site(assets: Path, wacz: Path) -> Iterator[str]:
+def replay_site(
+    assets: Path,
+    wacz: Path,
+    more: dict[str, Path] | None = None,
+    served: set[str] | None = None,
+) -> Iterator[str]:
     """ReplayWeb.page's files and the WACZ on 127.0.0.1 (with the Range requests ReplayWeb.page
     reads a WACZ by), and `/embed?url=...&ts=...`, the embedding page for that capture; yields the
-    site's address."""
+    site's address. `more` serves other packages at their paths (`/embed?...&source=PATH`);
+    `served` collects the paths of the packages read."""
+    packages = {WACZ_PATH: wacz, **(more or {})}
 
     def app(environ: dict, start_response):  # type: ignore[no-untyped-def]
         request = Request(environ)
@@ -382,8 +389,10 @@ def replay_site(assets: Path, wacz: Path) -> Iterator[str]:
                     **request.args,
                 }
                 answer = WsgiResponse(embed_page(attributes), mimetype="text/html")
-            elif request.path == WACZ_PATH:
-                answer = send_file(wacz, environ)
+            elif request.path in packages:
+                if served is not None:
+                    served.add(request.path)
+                answer = send_file(packages[request.path], environ)
             elif request.path.removeprefix(REPLAY_BASE) in RWP_FILES:
                 answer = send_file(assets / request.path.removeprefix(REPLAY_BASE), environ)
             else:
@@ -465,14 +474,16 @@ class ReplayWebPage:
         if self._playwright:
             self._playwright.stop()
 
-    def replay(self, url: str, ts: str, wait_for: str = "article h1") -> Replay:
+    def replay(
+        self, url: str, ts: str, wait_for: str = "article h1", source: str = WACZ_PATH
+    ) -> Replay:
         """Open the capture of `url` nearest `ts` and read back, once `wait_for` is in it, the text
         of the page ReplayWeb.page replays (its frame is inside the component's frame, itself in the
         component's shadow DOM: Playwright's locators cross both)."""
         assert self._context is not None
         page = self._context.new_page()
         try:
-            page.goto(f"{self.site}/embed?{urlencode({'url': url, 'ts': ts})}")
+            page.goto(f"{self.site}/embed?{urlencode({'url': url, 'ts': ts, 'source': source})}")
             replayed = page.frame_locator("replay-web-page iframe").frame_locator("iframe")
             try:
                 replayed.locator(wait_for).wait_for()
