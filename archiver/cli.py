@@ -153,8 +153,10 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # The extractor logs every page it finds thin as a warning; that is our business, not the
-    # user's.
-    for noisy in ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer", "pypdf"):
+    # user's. warcio warns of a damaged record in lines of its own, where our errors say what and
+    # where in one.
+    noisy_loggers = ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer", "pypdf")
+    for noisy in (*noisy_loggers, "warcio"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
