@@ -143,6 +143,17 @@ NoSourcesOpt = Annotated[
 DEFAULT_ARCHIVE = Path("archive")
 
 
+NOISY_LOGGERS = (
+    "trafilatura",
+    "htmldate",
+    "courlan",
+    "urllib3",
+    "charset_normalizer",
+    "pypdf",
+    "warcio",
+)
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = (
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
@@ -155,8 +166,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     # The extractor logs every page it finds thin as a warning; that is our business, not the
     # user's. warcio warns of a damaged record in lines of its own, where our errors say what and
     # where in one.
-    noisy_loggers = ("trafilatura", "htmldate", "courlan", "urllib3", "charset_normalizer", "pypdf")
-    for noisy in (*noisy_loggers, "warcio"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
 
 
