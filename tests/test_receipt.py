@@ -84,7 +84,7 @@ def test_a_receipt_is_checked_by_standard_tools_and_by_verify(history, tmp_path,
     checked = run_cli("verify", "--receipt", str(out), cwd=tmp_path)  # no archive needed
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.splitlines()
-    assert all(line.startswith("ok: ") for line in lines[:-1]) and len(lines) > 8
+    assert all(line.startswith("ok   ") for line in lines[:-1]) and len(lines) > 8
     assert lines[-1].endswith(f"every claim checked ({len(lines) - 1} checks)")
 
 
@@ -114,7 +114,7 @@ def test_one_flipped_byte_fails_the_receipt_naming_what(history, tmp_path):
         damaged = rewritten(out, name, lambda data, at=at: flip(data, at))
         result = run_cli("verify", "--receipt", str(damaged), cwd=tmp_path)
         assert result.returncode == ExitCode.DAMAGED, (name, result.stdout)
-        failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+        failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
         assert failed and any(name in line for line in failed), (name, failed)
         assert result.stderr.startswith("archiver: error: ") and "checks failed" in result.stderr
 
@@ -131,7 +131,7 @@ def test_one_flipped_byte_fails_the_receipt_naming_what(history, tmp_path):
     forged = rewritten(forged, "SHA256SUMS", lambda data: sums.encode())
     result = run(tmp_path, "verify", "--receipt", str(forged))
     assert result.returncode == ExitCode.DAMAGED
-    assert f"FAILED: {article[len('files/') :]} is the file the commit holds" in result.stdout
+    assert f"FAIL {article[len('files/') :]} is the file the commit holds" in result.stdout
 
 
 def test_a_receipt_of_something_not_archived_or_not_a_receipt_is_one_line(history, tmp_path):

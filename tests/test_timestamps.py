@@ -213,8 +213,8 @@ def test_a_receipt_carries_the_timestamp_that_dates_its_version(tmp_path, site, 
         )
         checked = archiver(tmp_path, "verify", "--receipt", str(out))
         assert checked.code == 0, checked.stdout
-        assert "ok: the time-stamp authority signed the manifest" in checked.stdout
-        assert "ok: the timestamped commit is this version's or holds it" in checked.stdout
+        assert "ok   the time-stamp authority signed the manifest" in checked.stdout
+        assert "ok   the timestamped commit is this version's or holds it" in checked.stdout
 
     # A token of another manifest: the receipt fails, naming the timestamp.
     forged = tmp_path / "forged.zip"
@@ -226,4 +226,4 @@ def test_a_receipt_carries_the_timestamp_that_dates_its_version(tmp_path, site, 
             new.writestr(name, data)
     result = archiver(tmp_path, "verify", "--receipt", str(forged))
     assert result.code == 5
-    assert "FAILED: the time-stamp authority signed the manifest" in result.stdout
+    assert "FAIL the time-stamp authority signed the manifest" in result.stdout

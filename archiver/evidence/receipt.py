@@ -27,6 +27,7 @@ from ..storage.meta import load as load_meta
 from ..storage.store import ARTICLE, LINKS, META, WORK_DIR, Proof, Store
 from ..storage.versions import Version
 from . import tsa
+from .claims import Check
 from .verify import check_warc
 from .wacz import version_records
 
@@ -78,23 +79,6 @@ class ReceiptSummary:
 
 
 @dataclass
-class Check:
-    """One claim of a receipt, checked."""
-
-    name: str
-    passed: bool
-    detail: str = ""
-
-    def line(self) -> str:
-        return f"{'ok' if self.passed else 'FAILED'}: {self.name}" + (
-            f": {self.detail}" if self.detail else ""
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "passed": self.passed, "detail": self.detail}
-
-
-@dataclass
 class ReceiptReport:
     """Every check of a receipt."""
 
@@ -103,10 +87,10 @@ class ReceiptReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
+        return bool(self.checks) and all(c.ok for c in self.checks)
 
     def line(self) -> str:
-        failed = sum(not c.passed for c in self.checks)
+        failed = sum(not c.ok for c in self.checks)
         if not failed:
             return f"{self.path}: every claim checked ({len(self.checks)} checks)"
         return f"{self.path}: {failed} of {len(self.checks)} checks failed"

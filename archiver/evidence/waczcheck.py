@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import UsageError
 from ..words import counted
 from . import signing
+from .claims import Check
 
 METADATA_LIMIT = 64 * 1024 * 1024  # datapackage.json of a 100,000-file package is ~20 MB
 CHUNK = 1024 * 1024
@@ -34,23 +35,10 @@ SIGNER = re.compile(r"sha256:[0-9a-fA-F]{64}")
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
 
 
-@dataclass(frozen=True)
-class PackageCheck:
-    name: str  # files, datapackage, signature
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
-
-
 @dataclass
 class PackageReport:
     path: Path
-    checks: list[PackageCheck] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
     signed_by: str | None = None  # fingerprint of the key whose signature holds
 
     @property
@@ -87,7 +75,7 @@ def check_package(path: Path, signer: str | None = None) -> PackageReport:
     try:
         package = zipfile.ZipFile(path)
     except ZIP_ERRORS as exc:
-        report.checks.append(PackageCheck("zip", False, f"not a readable ZIP file ({exc})"))
+        report.checks.append(Check("zip", False, f"not a readable ZIP file ({exc})"))
         return report
     with package:
         datapackage = _json_member(package, DATAPACKAGE, report)
@@ -102,18 +90,18 @@ def check_package(path: Path, signer: str | None = None) -> PackageReport:
         _, digest_file = digest_member
         stated = digest_file.get("hash")
         report.checks.append(
-            PackageCheck("datapackage", True, f"{DATAPACKAGE} matches {DIGEST} ({digest})")
+            Check("datapackage", True, f"{DATAPACKAGE} matches {DIGEST} ({digest})")
             if stated == digest
-            else PackageCheck(
+            else Check(
                 "datapackage", False, f"{DATAPACKAGE} is {digest}, {DIGEST} says {_short(stated)}"
             )
         )
         report.checks.append(_signature(digest_file.get("signedData"), digest, listing, report))
     if signer is not None:
         report.checks.append(
-            PackageCheck("signer", True, f"the signature is by {signer}")
+            Check("signer", True, f"the signature is by {signer}")
             if report.signed_by == signer.lower()
-            else PackageCheck(
+            else Check(
                 "signer", False, f"the package is not signed by {signer}: its signer is unknown"
             )
         )
@@ -132,7 +120,7 @@ def _json_member(
     except (ValueError, RecursionError):
         value = None
     if not isinstance(value, dict):
-        report.checks.append(PackageCheck(name, False, "is not a JSON object"))
+        report.checks.append(Check(name, False, "is not a JSON object"))
         return None
     return data, value
 
@@ -141,43 +129,41 @@ def _member(package: zipfile.ZipFile, name: str, report: PackageReport) -> bytes
     try:
         info = package.getinfo(name)
     except KeyError:
-        report.checks.append(PackageCheck(name, False, "missing from the package"))
+        report.checks.append(Check(name, False, "missing from the package"))
         return None
     if info.file_size > METADATA_LIMIT:
-        report.checks.append(PackageCheck(name, False, f"larger than {METADATA_LIMIT} bytes"))
+        report.checks.append(Check(name, False, f"larger than {METADATA_LIMIT} bytes"))
         return None
     try:
         with package.open(info) as f:
             return f.read(METADATA_LIMIT + 1)[:METADATA_LIMIT]
     except ZIP_ERRORS as exc:
-        report.checks.append(PackageCheck(name, False, f"cannot be read ({exc})"))
+        report.checks.append(Check(name, False, f"cannot be read ({exc})"))
         return None
 
 
-def _files(package: zipfile.ZipFile, listing: dict[str, Any]) -> PackageCheck:
+def _files(package: zipfile.ZipFile, listing: dict[str, Any]) -> Check:
     resources = listing.get("resources")
     if not isinstance(resources, list) or not all(
         isinstance(r, dict) and isinstance(r.get("path"), str) for r in resources
     ):
-        return PackageCheck("files", False, f"{DATAPACKAGE} has no list of resources with paths")
+        return Check("files", False, f"{DATAPACKAGE} has no list of resources with paths")
     listed = {r["path"]: r for r in resources}
     names = package.namelist()
     if len(set(names)) != len(names):  # readers differ on which of two same-named files they take
         twice = next(n for n in names if names.count(n) > 1)
-        return PackageCheck("files", False, f"the package holds two files named {_short(twice)}")
+        return Check("files", False, f"the package holds two files named {_short(twice)}")
     unlisted = sorted(set(names) - set(listed) - {DATAPACKAGE, DIGEST})
     if unlisted:
-        return PackageCheck("files", False, f"{_short(unlisted[0])} is not in {DATAPACKAGE}")
+        return Check("files", False, f"{_short(unlisted[0])} is not in {DATAPACKAGE}")
     for name, resource in listed.items():
         found = _hash_member(package, name)
         if isinstance(found, str):
-            return PackageCheck("files", False, f"{_short(name)} {found}")
+            return Check("files", False, f"{_short(name)} {found}")
         digest, size = found
         if resource.get("hash") != f"sha256:{digest}" or resource.get("bytes") != size:
-            return PackageCheck(
-                "files", False, f"{_short(name)} does not match its hash in {DATAPACKAGE}"
-            )
-    return PackageCheck("files", True, f"{len(listed)} files match {DATAPACKAGE}")
+            return Check("files", False, f"{_short(name)} does not match its hash in {DATAPACKAGE}")
+    return Check("files", True, f"{len(listed)} files match {DATAPACKAGE}")
 
 
 def _hash_member(package: zipfile.ZipFile, name: str) -> tuple[str, int] | str:
@@ -196,20 +182,18 @@ def _hash_member(package: zipfile.ZipFile, name: str) -> tuple[str, int] | str:
 
 def _signature(
     signed_data: Any, digest: str, listing: dict[str, Any], report: PackageReport
-) -> PackageCheck:
+) -> Check:
     if signed_data is None:
-        return PackageCheck("signature", True, "none: the package is not signed")
+        return Check("signature", True, "none: the package is not signed")
     result = signing.check(signed_data, digest)
     if result.problem:
-        return PackageCheck("signature", False, _short(result.problem, 300))
+        return Check("signature", False, _short(result.problem, 300))
     if signed_data.get("created") != listing.get("created"):
-        return PackageCheck(
+        return Check(
             "signature", False, f"signedData.created is not the created date of {DATAPACKAGE}"
         )
     report.signed_by = result.fingerprint
-    return PackageCheck(
-        "signature", True, f"valid, by the ECDSA public key {result.fingerprint} it names"
-    )
+    return Check("signature", True, f"valid, by the ECDSA public key {result.fingerprint} it names")
 
 
 def _short(value: object, limit: int = 80) -> str:
