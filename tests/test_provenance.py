@@ -265,3 +265,19 @@ def test_an_unchecked_host_records_its_chain_as_not_checked(root):
         der(p.bytes()) for p in issued.cert_chain_pems
     ]
     assert "not checked" in archiver(root, "show", url, "--provenance").stdout
+
+
+def test_a_receipt_holds_the_connection_record_of_each_hop(served, tmp_path):
+    """Who served the bytes travels with them: the receipt of the version keeps the chain."""
+    out = tmp_path / "receipt.zip"
+    assert archiver(served.root, "receipt", served.url("/old"), "-o", str(out)).code == 0
+    with zipfile.ZipFile(out) as package:
+        unpacked = tmp_path / "unpacked"
+        package.extractall(unpacked)
+    kept = connection_records(unpacked / "evidence")
+    assert set(kept) == {served.url("/old"), served.url("/story")}
+    chain = [
+        base64.b64decode(v) for k, v in fields(kept[served.url("/story")]) if k == "tls-certificate"
+    ]
+    assert chain == served.chain
+    assert archiver(tmp_path, "verify", "--receipt", str(out)).code == 0
