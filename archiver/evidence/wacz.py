@@ -205,6 +205,16 @@ def _selection(
 ) -> tuple[dict[str, Path], list[str]]:
     """Per WARC file involved, a file of only the records the chosen versions and their
     confirmations need, and their index."""
+    warcs = _copies(root, versions, confirmed, work)
+    lines = [line for name, out in warcs.items() for line in cdxj.warc_lines(out, name)]
+    return warcs, sorted(lines)
+
+
+def _copies(
+    root: Path, versions: list[Version], confirmed: list[Confirmation], work: Path
+) -> dict[str, Path]:
+    """Per WARC file involved, a file of only the records the chosen versions and their
+    confirmations need."""
     ids: dict[str, set[str]] = defaultdict(set)  # file -> record ids needed
     uris: dict[str, set[str]] = defaultdict(
         set
@@ -219,13 +229,12 @@ def _selection(
     for confirmation in confirmed:  # what each refers to is a version's record, taken above
         ids[confirmation.file].update(confirmation.records)
     names = _package_names(sorted(ids))
-    warcs, lines = {}, []
+    warcs = {}
     for rel in sorted(ids):
         out = work / names[rel]
         _copy_records(root / rel, out, ids[rel], uris[rel])
         warcs[names[rel]] = out
-        lines += cdxj.warc_lines(out, names[rel])
-    return warcs, sorted(lines)
+    return warcs
 
 
 def _copy_records(source: Path, out: Path, ids: set[str], uris: set[str]) -> None:
@@ -397,5 +406,4 @@ def version_records(root: Path, version: Version, work: Path) -> dict[str, Path]
     """The WARC records that evidence `version` (its response or revisit and the record that holds
     its payload, its request, its metadata, its redirect hops), as files of only those records in
     `work`, by name."""
-    warcs, _lines = _selection(root, [version], [], work)
-    return warcs
+    return _copies(root, [version], [], work)
