@@ -110,8 +110,9 @@ DEFAULT_TOML = f"""\
 # archiver settings. Every default is written out; edit and commit as you like.
 
 [fetch]
-# Parallel fetches in one run ({_R["fetch.workers"]}).
-workers = 8
+# The most fetches in flight in one run ({_R["fetch.workers"]}): a ceiling. A run fetches `per_host`
+# at a time from each site it has pages of, so the per-host limit is what governs below it.
+workers = 64
 # Seconds to wait for a connection ({_R["fetch.connect_timeout"]}), and for each read from it
 # ({_R["fetch.read_timeout"]}).
 connect_timeout = 10.0

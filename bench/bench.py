@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -203,7 +204,7 @@ def init_archive(root: Path, per_host: int | None = None, workers: int | None = 
     if per_host:
         text = text.replace("per_host = 2", f"per_host = {per_host}")
     if workers:
-        text = text.replace("workers = 8", f"workers = {workers}")
+        text = re.sub(r"(?m)^workers = \d+$", f"workers = {workers}", text)
     toml.write_text(text)
 
 

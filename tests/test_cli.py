@@ -57,7 +57,7 @@ def test_init_creates_the_archive_and_refuses_to_overwrite(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(git(root, "ls-files").split()) == [".gitignore", "archiver.toml", "urls.txt"]
     toml = (root / "archiver.toml").read_text()
-    assert "workers = 8" in toml and "user_agent" in toml and "# " in toml
+    assert "workers = 64" in toml and "user_agent" in toml and "# " in toml
     assert "/.archiver/" in (root / ".gitignore").read_text()
 
     again = run_cli("init", str(root))

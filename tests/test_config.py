@@ -19,7 +19,7 @@ from archiver.errors import ConfigError, ExitCode, UsageError
 def test_defaults() -> None:
     cfg = config.from_dict({})
     fetch = cfg.fetch
-    assert fetch.workers == 8
+    assert fetch.workers == 64
     assert fetch.connect_timeout == 10.0
     assert fetch.read_timeout == 30.0
     assert fetch.deadline == 120.0
@@ -283,7 +283,7 @@ def _leaf_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
 def test_default_toml_parses() -> None:
     parsed = tomllib.loads(config.DEFAULT_TOML)
     assert parsed == config.defaults()
-    assert parsed["fetch"]["workers"] == 8
+    assert parsed["fetch"]["workers"] == 64
 
 
 def test_default_toml_covers_every_setting() -> None:
@@ -415,7 +415,7 @@ def test_a_huge_workers_setting_stops_the_command_with_one_line(tmp_path: Path) 
     root = tmp_path / "arc"
     assert run_cli("init", str(root)).returncode == 0
     toml = root / "archiver.toml"
-    toml.write_text(toml.read_text().replace("workers = 8", "workers = 100000000"))
+    toml.write_text(toml.read_text().replace("workers = 64", "workers = 100000000"))
     result = run_cli("snapshot", "-a", str(root))
     assert result.returncode == ExitCode.USAGE and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("archiver: error: ")

@@ -150,3 +150,40 @@ def test_robots_txt_server_error_fails_the_page(tmp_path, site):
     )
     assert site.hits["/news/harbour"] == 0 and site.hits["/robots.txt"] == 1
     assert not (root / page_dir(url)).exists()
+
+
+def test_the_per_host_limit_governs_not_a_thread_count(archive, site, other):
+    """per_host = 8 over two sites is 16 fetches at once (a fixed pool of 8 threads capped it at
+    8). Each request waits, up to a bound far above what a slow machine needs, until 16 are in
+    flight: the peak is what the pool allows, not what the timing lets through."""
+    archive = reopen(archive, per_host=8)
+    gate = threading.Condition()
+    flight = Counter()
+    peak: list[int] = [0]
+    opened = threading.Event()  # once 16 were in flight together, every request goes on
+
+    def route(host: str, title: str):
+        def serve(handler) -> Response:
+            with gate:
+                flight[host] += 1
+                peak[0] = max(peak[0], sum(flight.values()))
+                if peak[0] >= 16:
+                    opened.set()
+                    gate.notify_all()
+                gate.wait_for(opened.is_set, timeout=10)
+            with gate:
+                flight[host] -= 1
+            return Response(body=article(title, STORY).encode())
+
+        return serve
+
+    urls = []
+    for i in range(8):
+        site.routes[f"/news/{i}"] = route("a", f"Harbour story number {i}")
+        other.routes[f"/world/{i}"] = route("b", f"World story number {i}")
+        urls += [site.url(f"/news/{i}"), other.url(f"/world/{i}")]
+
+    _, summary = archive.add(urls, depth=0)
+
+    assert summary.counts()["new"] == 16
+    assert peak[0] == 16

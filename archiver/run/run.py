@@ -81,6 +81,7 @@ class Frontier:
             run.config.fetch.per_host, run.config.fetch.per_host_delay
         )
         self.scheduled: set[str] = set()
+        self.sites: set[str] = set()  # the sites with jobs: each may take `per_host` fetches
 
     def schedule(self, url: str, hops: int, budget: str | None = None) -> None:
         if url in self.scheduled:  # a source cited by many pages is fetched once per run
@@ -89,7 +90,50 @@ class Frontier:
         if budget and not self.run.force and known is not None and not known.due(self.run.started):
             return  # a source is re-checked when it is due itself
         self.scheduled.add(url)
-        self.queues.put(site_of(url), Job(url, hops, self.run.validators(url), budget))
+        site = site_of(url)
+        self.queues.put(site, Job(url, hops, self.run.validators(url), budget))
+        if site not in self.sites:
+            self.sites.add(site)
+            self.run.fetchers.want(len(self.sites) * self.queues.per_host)
+
+
+class FetchPool:
+    """The fetch threads of a run, as many as the sites it has pages of allow (`per_host` each), at
+    most `ceiling`: fetching waits on the network, so the per-host limit, not a thread count, is
+    what bounds it. The pool grows as the run finds sites (the sources pages cite)."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.wanted = 0
+        self.threads: list[threading.Thread] = []
+        self._target: Callable[[], None] | None = None
+
+    def want(self, count: int) -> None:
+        """Have `count` threads (at most the ceiling); those missing start now if the pool runs."""
+        self.wanted = max(self.wanted, min(count, self.ceiling))
+        if self._target is not None:
+            self._fill()
+
+    def start(self, target: Callable[[], None]) -> None:
+        self._target = target
+        self._fill()
+
+    def join(self, timeout: float) -> None:
+        for thread in self.threads:
+            thread.join(timeout=timeout)
+
+    @property
+    def most(self) -> int:
+        return len(self.threads)
+
+    def _fill(self) -> None:
+        assert self._target is not None
+        while len(self.threads) < max(self.wanted, 1):
+            thread = threading.Thread(
+                target=self._target, name=f"fetch-{len(self.threads)}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
 
 
 class Run:
@@ -140,6 +184,7 @@ class Run:
         self.settler = Settler(
             root, config, store, state, self.states, tracked, self.started, info, self.follows
         )
+        self.fetchers = FetchPool(config.fetch.workers)
         self.extractor = Extractor(config.fetch, config.ignore)
 
     def execute(
@@ -191,16 +236,9 @@ class Run:
         """Run the workers until every scheduled job (those its results schedule too) has reported
         once."""
         results: queue.Queue[Reported] = queue.Queue()
-        workers = [
-            threading.Thread(
-                target=self._worker, args=(frontier.queues, results), name=f"fetch-{i}", daemon=True
-            )
-            for i in range(self.config.fetch.workers)
-        ]
         finished = False
         try:
-            for worker in workers:
-                worker.start()
+            self.fetchers.start(functools.partial(self._worker, frontier.queues, results))
             self.extractor.start(
                 len(frontier.scheduled)
             )  # the extraction processes start while the first fetches run
@@ -219,8 +257,8 @@ class Run:
             # stopped, and fetches still in flight are left to die with this process rather than
             # waited for.
             self.extractor.close(interrupted=not finished)
-            for worker in workers if finished else ():
-                worker.join(timeout=self.config.fetch.deadline)
+            if finished:
+                self.fetchers.join(timeout=self.config.fetch.deadline)
             self.fetcher.close()
             shutil.rmtree(self.spool, ignore_errors=True)
 
