@@ -59,6 +59,21 @@ def versions(root: Path, url: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def forge_v2(history, words: bytes) -> tuple[dict, dict, Path]:
+    """The article's second version, its WARC reference and file, with "court challenge" in its
+    record replaced by `words` and the record gzipped again (still a valid gzip file)."""
+    v2 = versions(history.root, history.article)[1]
+    ref = meta_at(history.root, history.article, v2["commit"])["warc"]
+    path = history.root / ref["file"]
+    start, length = span(path, ref["offset"])
+    data = path.read_bytes()
+    record = gzip.decompress(data[start : start + length])
+    forged = record.replace(b"court challenge", words)
+    assert forged != record
+    path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
+    return v2, ref, path
+
+
 def lines_for(
     result: subprocess.CompletedProcess[str], file: str, url: str, version: int
 ) -> list[str]:
@@ -103,17 +118,7 @@ def test_a_flipped_byte_is_reported_for_every_version_relying_on_the_record(hist
 
 
 def test_a_payload_altered_and_gzipped_again_is_caught_by_its_digest(history):
-    v2 = versions(history.root, history.article)[1]
-    ref = meta_at(history.root, history.article, v2["commit"])["warc"]
-    path = history.root / ref["file"]
-    start, length = span(path, ref["offset"])
-    data = path.read_bytes()
-    record = gzip.decompress(data[start : start + length])
-    forged = record.replace(
-        b"court challenge", b"court judgement"
-    )  # same length: headers stay consistent
-    assert forged != record
-    path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
+    v2, ref, path = forge_v2(history, b"court judgement")  # same length: headers stay consistent
     assert subprocess.run(["gzip", "-t", str(path)]).returncode == 0  # still a valid gzip file
 
     result = verify(history.root, "--json")
@@ -227,15 +232,7 @@ def test_the_checks_warcs_are_verified_too(site, archive):
 def test_a_payload_lengthened_past_its_content_length_is_one_problem_without_warcio_noise(history):
     """warcio writes three lines to stderr quoting the bytes after a record that does not end where
     its Content-Length says; verify's own report names the file, the page and the offset."""
-    v2 = versions(history.root, history.article)[1]
-    ref = meta_at(history.root, history.article, v2["commit"])["warc"]
-    path = history.root / ref["file"]
-    start, length = span(path, ref["offset"])
-    data = path.read_bytes()
-    record = gzip.decompress(data[start : start + length])
-    forged = record.replace(b"court challenge", b"court challenge, which the minister lost")
-    assert forged != record
-    path.write_bytes(data[:start] + gzip.compress(forged) + data[start + length :])
+    _, ref, _ = forge_v2(history, b"court challenge, which the minister lost")
 
     result = verify(history.root)
     assert result.returncode == ExitCode.DAMAGED
