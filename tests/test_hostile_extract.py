@@ -22,13 +22,12 @@ import pytest
 from support.archives import article, configure, folder, meta
 from support.commands import git
 from support.hostile import endless, page
-from support.userview import STORY, Sampled, archiver, run_sampled
+from support.userview import STORY, Sampled, archiver, cpu_seconds, run_sampled
 from support.warcs import responses
 
 from archiver.text.pool import Limits, Pool, Stopped
 
 TREE_MB = 300  # peak resident memory of the whole process tree
-TICKS = 100  # clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
 
 def story(title: str) -> bytes:
@@ -290,14 +289,6 @@ def test_a_normal_run_stays_within_memory(server, root):
     assert run.peak_mb < TREE_MB, f"peak RSS of the process tree {run.peak_mb:.0f} MB"
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 def _signal_masks(pid: int) -> str:
     """The signals each thread of `pid` blocks, ignores and catches (/proc), for a failure's message."""
     lines = []
@@ -327,7 +318,7 @@ def test_a_run_busy_extracting_stops_at_once_on_a_signal(server, root, signum, c
     def interrupt(proc: subprocess.Popen, workers: set[int]) -> None:
         # Once a worker has spent a second on the PDF (whose limit is 30 s), the run is busy
         # extracting.
-        if not sent and any(_cpu_seconds(pid) > 1 for pid in workers):
+        if not sent and any(cpu_seconds(pid) > 1 for pid in workers):
             masks.append(
                 _signal_masks(proc.pid)
             )  # what the command did with the signal, if not stop

@@ -138,6 +138,15 @@ def redirect(to: str, status: str = "302 Found"):
 # --- processes ------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process `pid` has used (user and system, /proc), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_processes(pid: int) -> list[int]:
     """The extraction worker processes among the descendants of `pid`."""
     return [p for p in _tree(pid)[1:] if b"archiver.text.worker" in _resident_kb(p)[1]]
