@@ -526,12 +526,16 @@ class Archive:
             )
         fetch = self.config.fetch
         with self.lock():
-            return stamp_pending(
+            summary = stamp_pending(
                 self.store,
                 self.config.evidence,
                 (fetch.connect_timeout, fetch.read_timeout),
                 (self.config.git_author_name, self.config.git_author_email),
             )
+            remote = self.config.git_push_remote
+            if remote and summary.stamped:  # the copy elsewhere gets the tokens as they come
+                summary.push_error = self.store.push(remote)
+            return summary
 
     def index(self) -> IndexUpdate:
         """Bring the CDXJ index of the WARC files (.archiver/indexes/index.cdxj) up to date; reads

@@ -740,17 +740,26 @@ def notify(
 def timestamp(
     ctx: typer.Context, archive: ArchiveOpt = DEFAULT_ARCHIVE, as_json: JsonOpt = False
 ) -> None:
-    """Timestamp the commits still without a trusted timestamp, now ([evidence] tsa_urls).
+    """Timestamp the commits still without a trusted timestamp, now ([evidence] tsa_urls), and push
+    the tokens to git.push_remote.
 
-    Exit 1 if no TSA gave a token that holds (the commits wait for the next run or try).
+    Exit 1 if no TSA gave a token that holds (the commits wait for the next run or try); exit 4 if
+    the push failed (the tokens are kept; the next run that commits pushes them).
     """
     summary = Archive.open(archive).timestamp()
     if as_json:
         _json(summary.as_dict())
     elif summary.stamped or summary.failure or not ctx.obj["quiet"]:
         _say(summary.line(), err=bool(summary.failure))
+    if summary.push_error:
+        _say(
+            f"archiver: error: git push failed (the tokens are kept): {summary.push_error}",
+            err=True,
+        )
     if summary.failure:
         raise typer.Exit(int(ExitCode.SOME_FAILED))
+    if summary.push_error:
+        raise typer.Exit(int(ExitCode.PUSH_FAILED))
 
 
 @app.command("verify")

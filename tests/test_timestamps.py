@@ -227,3 +227,25 @@ def test_a_receipt_carries_the_timestamp_that_dates_its_version(tmp_path, site, 
     result = archiver(tmp_path, "verify", "--receipt", str(forged))
     assert result.code == 5
     assert "FAIL the time-stamp authority signed the manifest" in result.stdout
+
+
+def test_tokens_added_on_demand_reach_the_remote(tmp_path, site, pki, authority):
+    """The run pushes its tokens with its commit; `archiver timestamp` pushes those it adds later,
+    so the copy elsewhere is never older in tokens than the archive."""
+    site.page("/news/harbour", lambda: article("Harbour dredging plan approved", STORY))
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    root = new_archive(tmp_path, tsa_urls=[authority.url], push_remote="origin")
+    (root / "evidence" / "tsa").mkdir(parents=True)
+    shutil.copy(pki.ca, root / "evidence" / "tsa" / "test-ca.pem")
+    git(root, "remote", "add", "origin", str(remote))
+    authority.mode = tsa.DOWN
+    assert archiver(root, "add", site.url("/news/harbour")).code == 0
+    assert git(remote, "rev-parse", "HEAD") == git(root, "rev-parse", "HEAD")
+
+    authority.mode = tsa.GOOD
+    filled = archiver(root, "timestamp", "--json")
+
+    assert filled.code == 0 and filled.data["push_error"] is None, filled.stderr
+    pushed = git(remote, "notes", "--ref", NOTES, "list").split()
+    assert git(root, "rev-parse", "HEAD").strip() in pushed

@@ -91,6 +91,7 @@ class StampSummary:
     stamped: list[tuple[str, str, str]] = field(default_factory=list)  # commit, time, TSA
     failure: str | None = None
     pending: int = 0
+    push_error: str | None = None  # `archiver timestamp` pushes the tokens it adds
 
     def line(self) -> str:
         done = f"timestamped {counted(len(self.stamped), 'commit')}"
@@ -105,6 +106,7 @@ class StampSummary:
             "stamped": [{"commit": c, "time": t, "tsa": u} for c, t, u in self.stamped],
             "failure": self.failure,
             "pending": self.pending,
+            "push_error": self.push_error,
         }
 
 
