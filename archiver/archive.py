@@ -203,10 +203,11 @@ class Archive:
     def follow_status(self) -> list[FollowStatus]:
         """Each follow with its last poll and what its polls brought (reads only)."""
         states = read_pages(self.root / WORK_DIR / STATE_NAME)
-        metas = self._metas([f.url for f in self.follows()])
+        follows = self.follows()
+        metas = self._metas([f.url for f in follows])
         brought = Counter(self.found().values())
         statuses = []
-        for follow in self.follows():
+        for follow in follows:
             state, meta = states.get(follow.url), metas.get(follow.url, {})
             statuses.append(
                 FollowStatus(

@@ -24,6 +24,7 @@ from cryptography import x509
 
 from ..errors import ArchiveDamaged, UsageError
 from ..storage.meta import load as load_meta
+from ..storage.plumbing import object_id
 from ..storage.store import ARTICLE, LINKS, META, WORK_DIR, Proof, Store
 from ..storage.versions import Version
 from . import tsa
@@ -127,7 +128,7 @@ def write(
             entries[f"files/{name}"] = content
     entries["git/commit"] = proof.commit
     for tree in proof.trees.values():
-        entries[f"git/trees/{_object_id('tree', tree)}"] = tree
+        entries[f"git/trees/{object_id('tree', tree)}"] = tree
     (store.root / WORK_DIR).mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=store.root / WORK_DIR) as work:
         for name, warc in version_records(store.root, version, Path(work)).items():
@@ -141,7 +142,7 @@ def write(
     entries[RECEIPT_JSON] = (json.dumps(described, indent=2, ensure_ascii=False) + "\n").encode()
     entries[VERIFY_MD] = _verify_md(described).encode()
     entries[SUMS] = "".join(
-        f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(entries.items())
+        f"{_sha256(data)}  {name}\n" for name, data in sorted(entries.items())
     ).encode()
     size = _zip(entries, out)
     return ReceiptSummary(str(out), version.url, version.number, version.commit, len(entries), size)
@@ -183,7 +184,7 @@ def _stamp_entries(stamp: Stamp) -> dict[str, bytes]:
         "timestamp/token.tsr": stamp.reply,
     }
     for n, raw in enumerate(stamp.commits):
-        entries[f"timestamp/chain/{n}-{_object_id('commit', raw)}"] = raw
+        entries[f"timestamp/chain/{n}-{object_id('commit', raw)}"] = raw
     for name, pem in stamp.anchors.items():
         entries[f"timestamp/tsa/{name}"] = pem
     return entries
@@ -200,11 +201,6 @@ def _zip(entries: dict[str, bytes], out: Path) -> int:
         temporary.unlink(missing_ok=True)
         raise
     return out.stat().st_size
-
-
-def _object_id(kind: str, data: bytes) -> str:
-    """The id git gives an object: SHA-1 over its type, size and content."""
-    return hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).hexdigest()
 
 
 def _verify_md(described: dict[str, Any]) -> str:
@@ -328,7 +324,7 @@ def _sha256(data: bytes) -> str:
 
 def _git(entries: dict[str, bytes], described: dict[str, Any]) -> Iterator[Check]:
     commit = entries.get("git/commit", b"")
-    commit_id = _object_id("commit", commit)
+    commit_id = object_id("commit", commit)
     yield Check(
         "the commit object is the commit named",
         commit_id == described.get("commit"),
@@ -338,7 +334,7 @@ def _git(entries: dict[str, bytes], described: dict[str, Any]) -> Iterator[Check
     files = sorted(n.removeprefix("files/") for n in entries if n.startswith("files/"))
     for name in files:
         found = _walk(entries, root, name)
-        expected = _object_id("blob", entries[f"files/{name}"])
+        expected = object_id("blob", entries[f"files/{name}"])
         yield Check(
             f"{name} is the file the commit holds",
             found == expected,
@@ -356,7 +352,7 @@ def _walk(entries: dict[str, bytes], tree_id: str | None, path: str) -> str | No
     is not what its name says, or lacks the entry."""
     for part in path.split("/"):
         tree = entries.get(f"git/trees/{tree_id}") if tree_id else None
-        if tree is None or _object_id("tree", tree) != tree_id:
+        if tree is None or object_id("tree", tree) != tree_id:
             return None
         tree_id = _entries(tree).get(part)
     return tree_id
@@ -413,7 +409,7 @@ def _stamp(entries: dict[str, bytes], described: dict[str, Any]) -> Iterator[Che
     )
     chain = [entries[n] for n in names]
     expected = [dated, *(_parent(raw) for raw in chain)]
-    ids = [_object_id("commit", raw) for raw in chain]
+    ids = [object_id("commit", raw) for raw in chain]
     linked = ids == expected[: len(ids)] and expected[-1] == described.get("commit")
     if not chain:
         linked = dated == described.get("commit")

@@ -133,8 +133,13 @@ def rebuild_index(repo: git.Repo, why: str) -> None:
     repo.git.reset("-q")
 
 
+def object_id(kind: str, data: bytes) -> str:
+    """The name git gives an object: SHA-1 over its type, size and content."""
+    return hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).hexdigest()
+
+
 def blob_id(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's object name
+    return object_id("blob", data)
 
 
 def committed_blobs(repo: git.Repo, commit: str, files: list[str]) -> dict[str, str]:
