@@ -19,13 +19,14 @@ import logging
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from warcio.exceptions import ArchiveLoadFailed
 
 from ..storage import atomic
 from ..storage.store import WARCS, WORK_DIR
 from ..words import counted
+from .warc import Records
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,19 @@ def warc_lines(path: Path, filename: str) -> list[str]:
     # Imported here: it costs 0.2 s, which every other command (cron's snapshot first) would pay.
     from cdxj_indexer.main import CDXJIndexer
 
+    class Indexer(CDXJIndexer):
+        """cdxj-indexer reading with our `Records`: no warcio warning of its own on stderr."""
+
+        def _create_record_iter(self, input_: BinaryIO) -> Records:
+            return Records(
+                input_,
+                no_record_parse=not self.record_parse,
+                arc2warc=True,
+                verify_http=self.verify_http,
+            )
+
     out = io.StringIO()
-    CDXJIndexer(output=out, inputs=[str(path)], filename=filename).process_all()
+    Indexer(output=out, inputs=[str(path)], filename=filename).process_all()
     return out.getvalue().splitlines()
 
 
