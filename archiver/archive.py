@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -81,14 +82,18 @@ class Archive:
     """
 
     def __init__(
-        self, root: Path, config: configmod.Config, extract_processes: int | None = None
+        self,
+        root: Path,
+        config: configmod.Config,
+        extract_processes: int | None = None,
+        broker: str | None = None,
     ) -> None:
         self.root = root
-        self.config = (
-            config
-            if extract_processes is None
-            else configmod.with_extract_processes(config, extract_processes)
-        )
+        if extract_processes is not None:
+            config = configmod.with_extract_processes(config, extract_processes)
+        if broker:  # a distributed run, whatever the settings say
+            config = configmod.with_broker(config, broker)
+        self.config = config
         self.store = Store(root)
 
     # -- opening -----------------------------------------------------------------------------
@@ -116,7 +121,11 @@ class Archive:
 
     @classmethod
     def open(
-        cls, root: Path, create: bool = False, extract_processes: int | None = None
+        cls,
+        root: Path,
+        create: bool = False,
+        extract_processes: int | None = None,
+        broker: str | None = None,
     ) -> Archive:
         root = Path(root)
         config, repository = (root / configmod.CONFIG_NAME).is_file(), (root / ".git").exists()
@@ -131,7 +140,7 @@ class Archive:
             if create and (not root.exists() or not any(root.iterdir())):
                 return cls.init(root, extract_processes)
             raise ArchiveMissing(f"no archive at {root} (create one with `archiver init {root}`)")
-        return cls(root, configmod.load(root / configmod.CONFIG_NAME), extract_processes)
+        return cls(root, configmod.load(root / configmod.CONFIG_NAME), extract_processes, broker)
 
     def lock(self) -> ArchiveLock:
         return ArchiveLock(self.root / WORK_DIR / "lock")
@@ -677,3 +686,21 @@ def _status(
         return Kind.SOFT_404
     # 304: the server's word that the archived version stands, as `snapshot` counts it.
     return Outcome.UNCHANGED if state.last_status == 304 else str(state.last_status)
+
+
+def serve_jobs(root: Path, broker: str | None, threads: int, stop: threading.Event) -> None:
+    """Be a worker of a cluster (`archiver worker`) until `stop` is set, with the settings of the
+    archive at `root` (its archiver.toml is all a worker reads of it)."""
+    path = Path(root) / configmod.CONFIG_NAME
+    if not path.is_file():
+        raise ArchiveMissing(
+            f"no {configmod.CONFIG_NAME} at {root}: a worker takes the archive's settings"
+        )
+    config = configmod.load(path)
+    if broker:
+        config = configmod.with_broker(config, broker)
+    if not config.cluster.broker:
+        raise UsageError("no broker: give --broker redis://HOST:PORT/DB or set [cluster] broker")
+    from .cluster.worker import Worker
+
+    Worker(config, threads).serve(stop)

@@ -25,7 +25,7 @@ from typer._click.exceptions import ClickException  # typer ships its own click
 from typer.core import TyperGroup
 
 from . import __version__, cron, untrusted
-from .archive import Archive
+from .archive import Archive, serve_jobs
 from .errors import ArchiveDamaged, ArchiverError, ExitCode, InvalidURL, UsageError, unwritable
 from .evidence import keys, waczcheck
 from .history import render
@@ -141,6 +141,15 @@ NoSourcesOpt = Annotated[
     bool, typer.Option("--no-sources", help="Do not archive cited sources this run.")
 ]
 DEFAULT_ARCHIVE = Path("archive")
+BrokerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        metavar="redis://HOST:PORT/DB",
+        show_default=False,
+        help="A cluster's Redis (default: [cluster] broker in archiver.toml).",
+    ),
+]
 
 
 NOISY_LOGGERS = (
@@ -319,13 +328,16 @@ def snapshot(
     ] = False,
     depth: DepthOpt = None,
     no_sources: NoSourcesOpt = False,
+    broker: BrokerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Capture what is due (tracked URLs and their sources) and commit what changed.
 
-    One commit per run, none if nothing changed. Given URLs are captured now, due or not.
+    One commit per run, none if nothing changed. Given URLs are captured now, due or not. With a
+    broker, `archiver worker` processes fetch, and this run settles and commits (exit 69 if the
+    broker or its workers fail it: nothing is committed).
     """
-    arc = Archive.open(archive)
+    arc = Archive.open(archive, broker=broker)
     count = len(urls) if urls else len(arc.tracked())
     with _progress(count, ctx, as_json) as on_result:
         summary = arc.snapshot(
@@ -760,6 +772,29 @@ def timestamp(
         raise typer.Exit(int(ExitCode.SOME_FAILED))
     if summary.push_error:
         raise typer.Exit(int(ExitCode.PUSH_FAILED))
+
+
+@app.command()
+@handles_errors
+def worker(
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    broker: BrokerOpt = None,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, max=256, help="Jobs captured at once.")
+    ] = 8,
+) -> None:
+    """Capture the jobs of distributed runs, taken from a cluster's broker, until stopped.
+
+    Reads the archive's archiver.toml (the archive folder, mounted from shared storage, or a folder
+    holding a copy of it): the settings must be the run's, or the worker refuses its jobs. Stop it
+    with SIGTERM or Ctrl-C: the jobs in hand are finished first.
+    """
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    serve_jobs(archive, broker, threads, stop)
 
 
 @app.command("verify")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ RANGES = {
     "notify.max_attempts": Range(1, 100),  # runs that try a message before it is dropped
     # commits timestamped in one run: each is one request to a TSA
     "evidence.max_timestamps": Range(1, 10_000),
+    "cluster.redeliver_after": Range(5, 86_400, "seconds"),
 }
 _R = RANGES  # for the comments below
 
@@ -251,6 +252,19 @@ tsa_urls = []
 # for the next ({_R["evidence.max_timestamps"]}).
 max_timestamps = 20
 
+[cluster]
+# A distributed run: the Redis of a cluster of `archiver worker` processes, e.g.
+# "redis://10.0.0.5:6379/0". Every snapshot is then fetched by those workers and committed here.
+# Empty: this machine fetches (nothing else is needed).
+broker = ""
+# Where workers write the WARC segments of their captures: a folder every machine mounts at the same
+# path, or an fsspec URL such as "s3://bucket/segments" (with s3fs installed). Empty: the archive's
+# .archiver/segments (the workers then mount the archive at the same path).
+segments = ""
+# A job whose worker has been silent this many seconds is handed to another worker: more than the
+# longest job takes (fetch.deadline, then extraction) ({_R["cluster.redeliver_after"]} s).
+redeliver_after = 120.0
+
 # Per-site rules that drop volatile fragments from the text before it is compared.
 # [[ignore]]
 # hosts = ["example.com", "www.example.com"]   # omit to apply everywhere
@@ -359,6 +373,13 @@ class EvidenceConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    broker: str = ""  # redis:// URL; empty: a run fetches in this process
+    segments: str = ""  # a shared folder or fsspec URL; empty: the archive's .archiver/segments
+    redeliver_after: float = 120.0  # seconds
+
+
+@dataclass(frozen=True)
 class Config:
     fetch: FetchConfig
     sources: SourcesConfig
@@ -373,6 +394,7 @@ class Config:
     announce_notices: tuple[re.Pattern[str], ...] = ()  # the user's notice patterns
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     evidence: EvidenceConfig = field(default_factory=lambda: EvidenceConfig())
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 def defaults() -> dict[str, Any]:
@@ -415,6 +437,7 @@ def from_dict(user: dict[str, Any], source: str = CONFIG_NAME) -> Config:
         ),
         notify=_notify(merged["notify"], source),
         evidence=_evidence(merged["evidence"], source),
+        cluster=_cluster(merged["cluster"], source),
     )
 
 
@@ -579,6 +602,23 @@ def _evidence(raw: dict[str, Any], source: str) -> EvidenceConfig:
                 "time-stamping authority"
             )
     return EvidenceConfig(tuple(raw["tsa_urls"]), raw["max_timestamps"])
+
+
+def _cluster(raw: dict[str, Any], source: str) -> ClusterConfig:
+    broker = raw["broker"]
+    if broker and urlsplit(broker).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"{source}: 'cluster.broker' holds {broker!r}, not a Redis URL "
+            "(redis://HOST:PORT/DB, rediss:// or unix://)"
+        )
+    return ClusterConfig(broker, raw["segments"], raw["redeliver_after"])
+
+
+def with_broker(config: Config, broker: str) -> Config:
+    """`config` with the run's broker named on the command line, checked like the setting."""
+    return replace(
+        config, cluster=_cluster({**asdict(config.cluster), "broker": broker}, "--broker")
+    )
 
 
 def apprise_parses(url: str) -> bool:

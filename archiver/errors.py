@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     NO_ARCHIVE = 3  # the archive does not exist or is not an archiver archive
     PUSH_FAILED = 4  # the run committed, but `git push` to the configured remote failed
     DAMAGED = 5  # `verify` found missing, truncated or altered evidence
+    CLUSTER = 69  # a distributed run's broker or workers failed it; nothing of it was committed
     INTERNAL = 70  # a bug: the traceback is logged (EX_SOFTWARE)
     UNWRITABLE = 74  # the archive cannot be written: read-only, permissions, disk full (EX_IOERR)
     LOCKED = 75  # another run holds the archive lock (EX_TEMPFAIL: cron retries later)
@@ -26,6 +27,13 @@ class ArchiverError(Exception):
     """An error with a one-line message for the user and an exit code."""
 
     exit_code = ExitCode.INTERNAL
+
+
+class ClusterError(ArchiverError):
+    """The broker of a distributed run is unreachable or went away, or its workers cannot take the
+    run (EX_UNAVAILABLE)."""
+
+    exit_code = ExitCode.CLUSTER
 
 
 class UsageError(ArchiverError):

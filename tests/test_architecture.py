@@ -24,7 +24,7 @@ LAYERS = [
     {"storage"},
     {"evidence"},
     {"history"},
-    {"run", "notify"},
+    {"run", "notify", "cluster"},
     {"archive", "cron"},
     {"cli", "__main__", "__init__"},  # the package exports `Archive`
 ]

@@ -54,11 +54,8 @@ class CapturePolicy:
     ) -> Captured:
         """Capture `url` (with conditional `headers`), drawing on the time `budget` named, if any;
         `release` frees its site's slot as soon as the network is done."""
-        if budget is not None and not self.budget.allows(budget):
-            seconds = self.config.sources.seconds_per_article
-            return _not_fetched(
-                url, Verdict.DEFERRED, f"not checked this run: {budget} took their {seconds:g} s"
-            )
+        if (deferred := deferral(self.budget, url, budget)) is not None:
+            return deferred
         begun = time.monotonic()
         with Deadline(self.config.fetch.deadline) as deadline:  # robots.txt and the page share it
             captured = self._fetch(url, headers, deadline)
@@ -75,7 +72,7 @@ class CapturePolicy:
             try:
                 pin = self.fetcher.check(url)
             except PrivateAddress as exc:  # checked before robots.txt, which would be a request too
-                return _not_fetched(url, Verdict.SKIPPED, str(exc))
+                return not_fetched(url, Verdict.SKIPPED, str(exc))
             # No address (or no valid host): the fetch reports it, as for any page.
             except FetchError:
                 pin = None
@@ -84,9 +81,9 @@ class CapturePolicy:
             if self.robots is not None and not self.robots.allowed(
                 url, self._host_pause, self.addresses, deadline, pin
             ):
-                return _not_fetched(url, Verdict.SKIPPED, "disallowed by robots.txt")
+                return not_fetched(url, Verdict.SKIPPED, "disallowed by robots.txt")
         except RobotsUnavailable as exc:  # the site is failing: a failed check, not a policy skip
-            return _not_fetched(url, Verdict.FAILED, str(exc))
+            return not_fetched(url, Verdict.FAILED, str(exc))
         capture = self.fetcher.fetch(url, dict(headers), self.addresses, deadline=deadline, pin=pin)
         verdict, error = answer.verdict(capture, conditional=bool(headers))
         return Captured(capture, verdict, error)
@@ -95,5 +92,13 @@ class CapturePolicy:
         time.sleep(self.config.fetch.per_host_delay)
 
 
-def _not_fetched(url: str, verdict: Verdict, error: str) -> Captured:
+def deferral(budget: Budget, url: str, group: str | None) -> Captured | None:
+    """`url` deferred to the next run if the time budget of its `group` is spent; else None."""
+    if group is None or budget.allows(group):
+        return None
+    why = f"not checked this run: {group} took their {budget.seconds:g} s"
+    return not_fetched(url, Verdict.DEFERRED, why)
+
+
+def not_fetched(url: str, verdict: Verdict, error: str) -> Captured:
     return Captured(Capture(url=url, started=datetime.now(UTC)), verdict, error)

@@ -6,6 +6,8 @@ A run writes one gzipped WARC/1.1 file, named `.open` until it is closed and ren
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import logging
 import os
@@ -199,6 +201,16 @@ class WarcFile:
             if metadata:
                 self._write_metadata(ref, metadata)
         return ref
+
+    def write_exchanges(self, capture: Capture) -> list[RecordRef]:
+        """Every exchange of `capture` as it came, each response with its request and connection
+        record, nothing deduplicated: a worker's segment, from which a distributed run writes what
+        it keeps."""
+        self._open()
+        with naming(self.open_path):
+            return [
+                self._write_exchange(exchange, connection=True) for exchange in capture.exchanges
+            ]
 
     def write_revisit(self, capture: Capture, original: PayloadRecord, profile: str) -> RecordRef:
         """A check that found the version `original` holds: redirect hops as they came, then the
@@ -448,6 +460,23 @@ def read_connection(
                 answer["offset"] = records.get_record_offset()
                 return answer, pairs
     return answer, []
+
+
+def copy_block(f: BinaryIO, offset: int, skip: int, out: BinaryIO) -> None:
+    """Copy the block of the record at `offset` of `f`, less its first `skip` bytes (an answer's
+    head), to `out`; ValueError if the block is not what its WARC-Block-Digest says."""
+    f.seek(offset)
+    record = next(Records(f, no_record_parse=True))
+    said = record.rec_headers.get_header("WARC-Block-Digest") or ""
+    digest = hashlib.sha1()
+    seen = 0
+    for piece in iter(lambda: record.raw_stream.read(chunked.PIECE), b""):
+        digest.update(piece)
+        if seen + len(piece) > skip:
+            out.write(piece[max(0, skip - seen) :])
+        seen += len(piece)
+    if said != "sha1:" + base64.b32encode(digest.digest()).decode("ascii"):
+        raise ValueError(f"the record at offset {offset} does not match its WARC-Block-Digest")
 
 
 def entity(record: ArcWarcRecord) -> Iterator[bytes]:

@@ -1,39 +1,33 @@
-"""One run: the pool and the schedule. Jobs are fetched by threads and extracted by processes,
-settled one by one in the calling thread, and committed together.
+"""One run: the schedule and the one commit. Jobs are captured by a stage (`stage.py`: fetch
+threads and extraction processes of this process, or the workers of a cluster), settled one by one
+in the calling thread, and committed together.
 
 A job goes down once: the run schedules it (`Frontier`), the capture stage fetches it under the
-fetch policy (`capture/policy.py`), a worker process extracts its text (`text/extract.py`), and the
-calling thread settles it (`settle.py`: classification, evidence, page files). The run then makes
-its one commit. Workers fetch and extract in parallel; the calling thread alone writes WARC and page
-files and touches git, so no file is ever written from two threads.
+fetch policy (`capture/policy.py`) and has its text extracted (`text/extract.py`), and the calling
+thread settles it (`settle.py`: classification, evidence, page files). The run then makes its one
+commit. The stage fetches and extracts in parallel; the calling thread alone writes WARC and page
+files and touches git, so no file is ever written from two threads, or two machines.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import queue
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
 from ..capture.addresses import AddressPolicy, origin
-from ..capture.answer import Verdict
 from ..capture.fetch import Fetcher
-from ..capture.policy import Captured, CapturePolicy
-from ..capture.politeness import HostQueues, site_of
+from ..capture.policy import CapturePolicy
+from ..capture.politeness import site_of
 from ..config import Config
 from ..discovery import poll
 from ..discovery.listing import Listing
-from ..errors import ArchiverError
 from ..evidence.timestamps import stamp_pending
 from ..evidence.warc import warcinfo
 from ..storage.follows import Follow
@@ -45,43 +39,30 @@ from ..storage.store import (
     Store,
     commit_message,
 )
-from ..text.extract import Extractor, Unextractable, body_of
+from ..text.extract import Extractor
 from ..text.links import Link
 from ..text.normalize import extractor_versions
 from ..words import counted
 from . import events, feed
+from .job import Capturing, Job
 from .results import VERSION_OUTCOMES, OnResult, PageResult, RunSummary
 from .settle import Fetched, Settler
+from .stage import LocalStage, Stage
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Job:
-    url: str
-    depth: int  # link hops from a tracked article
-    headers: tuple[tuple[str, str], ...] = ()  # conditional request validators
-    # The time budget it draws on, named: the sources of the article whose citations led here (or,
-    # for a source checked on its own, of its site); None for a tracked article.
-    budget: str | None = None
-
-
-Reported = tuple[Job, Fetched | Exception]
 # Adds articles to urls.txt, noting the follow that brought them; returns those it added.
 Track = Callable[[list[str], str], list[str]]
 
 
 class Frontier:
-    """The jobs of a run, by site: each URL scheduled once, a cited source only when it is due (or
+    """The jobs of a run, by URL: each scheduled once, a cited source only when it is due (or
     forced)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.queues: HostQueues[Job] = HostQueues(
-            run.config.fetch.per_host, run.config.fetch.per_host_delay
-        )
         self.scheduled: set[str] = set()
-        self.sites: set[str] = set()  # the sites with jobs: each may take `per_host` fetches
 
     def schedule(self, url: str, hops: int, budget: str | None = None) -> None:
         if url in self.scheduled:  # a source cited by many pages is fetched once per run
@@ -90,50 +71,7 @@ class Frontier:
         if budget and not self.run.force and known is not None and not known.due(self.run.started):
             return  # a source is re-checked when it is due itself
         self.scheduled.add(url)
-        site = site_of(url)
-        self.queues.put(site, Job(url, hops, self.run.validators(url), budget))
-        if site not in self.sites:
-            self.sites.add(site)
-            self.run.fetchers.want(len(self.sites) * self.queues.per_host)
-
-
-class FetchPool:
-    """The fetch threads of a run, as many as the sites it has pages of allow (`per_host` each), at
-    most `ceiling`: fetching waits on the network, so the per-host limit, not a thread count, is
-    what bounds it. The pool grows as the run finds sites (the sources pages cite)."""
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = ceiling
-        self.wanted = 0
-        self.threads: list[threading.Thread] = []
-        self._target: Callable[[], None] | None = None
-
-    def want(self, count: int) -> None:
-        """Have `count` threads (at most the ceiling); those missing start now if the pool runs."""
-        self.wanted = max(self.wanted, min(count, self.ceiling))
-        if self._target is not None:
-            self._fill()
-
-    def start(self, target: Callable[[], None]) -> None:
-        self._target = target
-        self._fill()
-
-    def join(self, timeout: float) -> None:
-        for thread in self.threads:
-            thread.join(timeout=timeout)
-
-    @property
-    def most(self) -> int:
-        return len(self.threads)
-
-    def _fill(self) -> None:
-        assert self._target is not None
-        while len(self.threads) < max(self.wanted, 1):
-            thread = threading.Thread(
-                target=self._target, name=f"fetch-{len(self.threads)}", daemon=True
-            )
-            thread.start()
-            self.threads.append(thread)
+        self.run.stage.submit(Job(url, hops, self.run.validators(url), budget, self.run.spec(url)))
 
 
 class Run:
@@ -161,7 +99,6 @@ class Run:
         self.force = force  # check every cited source, due or not
         self.started = datetime.now(UTC)
         self.spool = root / WORK_DIR / "spool"  # bodies in flight; nothing in it outlives a run
-        self.fetcher = Fetcher(config.fetch, self.spool)
         self.follows = {follow.url: follow for follow in follows}
         self.roots: dict[str, str] = {}  # an index's sitemap polled this run: the follow it is of
         self.listings: dict[str, Listing] = {}  # read by the workers, taken as each poll settles
@@ -170,10 +107,9 @@ class Run:
         # every other request, an article a listing brought included, is held to public addresses
         # unless the settings allow private ones.
         named_urls = {*(tracked if named is None else named), *self.follows}
-        addresses = AddressPolicy(
+        self.addresses = AddressPolicy(
             config.sources.allow_private, frozenset(origin(url) for url in named_urls)
         )
-        self.capturer = CapturePolicy(config, self.fetcher, addresses)
         info = warcinfo(
             f"archiver/{__version__}",
             extractor_versions(),
@@ -184,8 +120,7 @@ class Run:
         self.settler = Settler(
             root, config, store, state, self.states, tracked, self.started, info, self.follows
         )
-        self.fetchers = FetchPool(config.fetch.workers)
-        self.extractor = Extractor(config.fetch, config.ignore)
+        self.stage = self._stage(info)
 
     def execute(
         self,
@@ -212,6 +147,8 @@ class Run:
             frontier.schedule(url, 0)
 
         def report(job: Job, fetched: Fetched | Exception) -> None:
+            if isinstance(fetched, Fetched) and fetched.listing is not None:
+                self.listings[job.url] = fetched.listing
             result, check, links = self.settler.settle(job.url, job.depth, fetched)
             summary.results.append(result)
             if check is not None:
@@ -227,24 +164,42 @@ class Run:
         self._finish(summary, urls, checks, extra_paths)
         return summary
 
+    def _stage(self, info: dict[str, str]) -> Stage:
+        """Fetch threads of this process, or with `cluster.broker` set, the workers of a cluster."""
+        if self.config.cluster.broker:
+            from ..cluster.coordinator import RemoteStage  # only a distributed run needs a broker
+
+            return RemoteStage(self.root, self.config, self.addresses, self.spool, info)
+        fetcher = Fetcher(self.config.fetch, self.spool)
+        capturing = Capturing(
+            CapturePolicy(self.config, fetcher, self.addresses),
+            Extractor(self.config.fetch, self.config.ignore),
+        )
+        return LocalStage(self.config, capturing)
+
+    def spec(self, url: str) -> poll.Spec | None:
+        """How to read `url` if it is a followed listing."""
+        follow = self.follows.get(url)
+        if follow is None:
+            return None
+        return poll.Spec(
+            follow.kind, follow.include, follow.exclude, self.config.fetch.max_decoded_bytes
+        )
+
     def _capture_all(
         self,
         frontier: Frontier,
         report: Callable[[Job, Fetched | Exception], None],
         summary: RunSummary,
     ) -> None:
-        """Run the workers until every scheduled job (those its results schedule too) has reported
+        """Run the stage until every scheduled job (those its results schedule too) has reported
         once."""
-        results: queue.Queue[Reported] = queue.Queue()
         finished = False
         try:
-            self.fetchers.start(functools.partial(self._worker, frontier.queues, results))
-            self.extractor.start(
-                len(frontier.scheduled)
-            )  # the extraction processes start while the first fetches run
+            self.stage.start(len(frontier.scheduled))
             reported = 0
             while len(frontier.scheduled) > reported:  # every scheduled job reports exactly once
-                report(*results.get())
+                report(*self.stage.next())
                 reported += 1
             summary.warc, summary.checks = self.settler.close()
             finished = True
@@ -252,14 +207,7 @@ class Run:
             self.settler.abort()
             raise
         finally:
-            frontier.queues.close()
-            # Interrupted (SIGTERM, Ctrl-C, a bug), the run ends now: extractions still running are
-            # stopped, and fetches still in flight are left to die with this process rather than
-            # waited for.
-            self.extractor.close(interrupted=not finished)
-            if finished:
-                self.fetchers.join(timeout=self.config.fetch.deadline)
-            self.fetcher.close()
+            self.stage.close(finished)
             shutil.rmtree(self.spool, ignore_errors=True)
 
     def _follow(self, frontier: Frontier, job: Job, result: PageResult, links: list[Link]) -> None:
@@ -360,7 +308,7 @@ class Run:
         # A push that failed is made again by the next run, whether or not that one commits.
         if remote and (summary.commit or self.store.unpushed(remote)):
             summary.push_error = self.store.push(remote)
-        summary.extract_processes = self.extractor.processes
+        summary.extract_processes = self.stage.processes
         summary.finished = datetime.now(UTC)
         summary.timings["total"] = round((summary.finished - self.started).total_seconds(), 3)
 
@@ -378,83 +326,6 @@ class Run:
         if known.last_modified:
             headers.append(("If-Modified-Since", known.last_modified))
         return tuple(headers)
-
-    # -- in the workers ----------------------------------------------------------------------
-
-    def _worker(self, queues: HostQueues[Job], results: queue.Queue[Reported]) -> None:
-        while (item := queues.take()) is not None:
-            host, job = item
-            released = threading.Event()
-
-            def release(host: str = host, released: threading.Event = released) -> None:
-                if not released.is_set():
-                    released.set()
-                    queues.done(host)
-
-            try:
-                fetched = self._work(job, release)
-            # The archive refuses (a full disk): the calling thread stops the run.
-            except ArchiverError as exc:
-                results.put((job, exc))
-                continue
-            except Exception as exc:  # a bug in one page's handling must not lose the run
-                log.exception("internal error while fetching %s", job.url)
-                results.put((job, exc))
-                continue
-            finally:
-                release()
-            if fetched.extraction is None:
-                results.put((job, fetched))
-            else:  # reported when the worker process is done; this thread goes on fetching
-                fetched.extraction.add_done_callback(
-                    functools.partial(self._report_extracted, results, job, fetched)
-                )
-
-    def _work(self, job: Job, release: Callable[[], None] = lambda: None) -> Fetched:
-        """Capture one page, then hand its body to extraction; `release` frees its site's slot as
-        soon as the network is done."""
-        captured = self.capturer.capture(job.url, job.headers, job.budget, release)
-        fetched = Fetched(captured, job.depth)
-        body = captured.capture.answer.body if captured.verdict == Verdict.OK else None
-        if body is None:
-            return fetched
-        follow = self.follows.get(job.url)
-        if follow is None:
-            fetched.extraction = self.extractor(body_of(captured.capture))
-        else:  # a listing: read in the same processes, under the same limits
-            spec = poll.Spec(
-                follow.kind, follow.include, follow.exclude, self.config.fetch.max_decoded_bytes
-            )
-            fetched.extraction = self.extractor.submit(
-                poll.listing, body_of(captured.capture), spec
-            )
-        return fetched
-
-    def _report_extracted(
-        self,
-        results: queue.Queue[Reported],
-        job: Job,
-        fetched: Fetched,
-        future: Future[Any],
-    ) -> None:
-        results.put((job, self._extracted(fetched, future)))
-
-    def _extracted(self, fetched: Fetched, future: Future[Any]) -> Fetched | Exception:
-        """`fetched` with the document a worker process extracted (a listing's, as text); failed if
-        the page gives none."""
-        try:
-            extracted = self.extractor.result(future)
-            if isinstance(extracted, Listing):
-                self.listings[fetched.capture.url] = extracted
-                extracted = poll.document(extracted, fetched.capture.url)
-            fetched.document = extracted
-        # Over a limit: the capture stays, as evidence of what was served.
-        except Unextractable as exc:
-            return Fetched(Captured(fetched.capture, Verdict.FAILED, str(exc)), fetched.depth)
-        except Exception as exc:
-            log.exception("extraction failed for %s", fetched.capture.url)
-            return exc
-        return fetched
 
     # -- in the calling thread ---------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from ..capture.answer import Verdict
 from ..capture.exchange import Capture
 from ..capture.policy import Captured
 from ..config import Config
+from ..discovery.listing import Listing
 from ..errors import ArchiverError, FolderCollision
 from ..evidence.warc import (
     IDENTICAL_PAYLOAD,
@@ -65,6 +66,7 @@ class Fetched:
     document: Document | None = None
     # While a worker process extracts it: the document, or for a follow its `Listing`.
     extraction: Future[Any] | None = None
+    listing: Listing | None = None  # a followed listing's entries, read (its document: as text)
 
     @property
     def capture(self) -> Capture:
