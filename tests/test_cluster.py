@@ -10,7 +10,6 @@ of other settings stops the run in one line, with nothing committed.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+
 from support.newssite import Response, Site
 from support.receivers import WAIT, free_port
 
