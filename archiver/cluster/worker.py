@@ -110,6 +110,7 @@ class Worker:
             log.error("refused the jobs of run %s: %s", order.run, refusal)
             self._send(wire.Brought(order.run, order.job, self.name, refused=refusal))
             return
+        log.info("capturing %s (run %s)", order.url, order.run)
         try:
             self._send_capture(order, run)
         except Exception as exc:  # a bug in one page's handling must not lose the run's page
@@ -195,7 +196,7 @@ class _Slot:
             worker.limits,
             f"{broker.NAMESPACE}:site:{site}",
             limit=fetch.per_host,
-            ttl=int((fetch.deadline + 30) * 1000),
+            ttl=int((fetch.deadline + 5) * 1000),
         )
         self.held = False
 
