@@ -99,7 +99,9 @@ class Archive:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def init(cls, root: Path, extract_processes: int | None = None) -> Archive:
+    def init(
+        cls, root: Path, extract_processes: int | None = None, broker: str | None = None
+    ) -> Archive:
         root = Path(root)
         if (root / configmod.CONFIG_NAME).exists() or (root / ".git").exists():
             raise UsageError(
@@ -117,7 +119,7 @@ class Archive:
             root, files, datetime.now(UTC), (config.git_author_name, config.git_author_email)
         )
         log.info("created archive at %s", root)
-        return cls(root, config, extract_processes)
+        return cls(root, config, extract_processes, broker)
 
     @classmethod
     def open(
@@ -138,7 +140,7 @@ class Archive:
             )
         if not config or not repository:
             if create and (not root.exists() or not any(root.iterdir())):
-                return cls.init(root, extract_processes)
+                return cls.init(root, extract_processes, broker)
             raise ArchiveMissing(f"no archive at {root} (create one with `archiver init {root}`)")
         return cls(root, configmod.load(root / configmod.CONFIG_NAME), extract_processes, broker)
 

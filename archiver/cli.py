@@ -295,16 +295,17 @@ def add(
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     depth: DepthOpt = None,
     no_sources: NoSourcesOpt = False,
+    broker: BrokerOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Track URLs (added to urls.txt) and snapshot them and their cited sources now.
 
-    Creates the archive if absent.
+    Creates the archive if absent. With a broker, the snapshot is a distributed run (as `snapshot`).
     """
     wanted = list(urls or []) + _read_url_file(file)
     if not wanted:
         raise UsageError("give at least one URL, or --file")
-    arc = Archive.open(archive, create=True)
+    arc = Archive.open(archive, create=True, broker=broker)
     with _progress(len(wanted), ctx, as_json) as on_result:
         added, summary = arc.add(wanted, on_result, depth=0 if no_sources else depth)
     if not as_json and not ctx.obj["quiet"]:

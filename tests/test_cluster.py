@@ -21,15 +21,13 @@ from pathlib import Path
 
 import pytest
 from support.archives import allow_loopback_sources, configure
-from support.cluster import InFlight, Redis, Workers, needs_redis
+from support.cluster import InFlight, Redis, Workers
 from support.commands import git, run_cli
 from support.newssite import Response, Site, article
 from support.receivers import WAIT, free_port
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver import Archive
-
-pytestmark = needs_redis
 
 ARTICLES = 6
 SOURCES = 4
