@@ -120,6 +120,10 @@ def withdraw(client: redis.Redis, run: str) -> None:
     client.delete(_run_key(run))
 
 
+def is_alive(client: redis.Redis, run: str) -> bool:
+    return bool(client.exists(_run_key(run)))
+
+
 def run_info(client: redis.Redis, run: str) -> RunInfo | None:
     """The run's info, or None once it is over (finished, or its coordinator gone)."""
     raw = client.get(_run_key(run))

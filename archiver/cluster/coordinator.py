@@ -138,6 +138,9 @@ class RemoteStage:
         except wire.Malformed as exc:
             log.warning("a result that is not this archiver's was dropped: %s", exc)
             return None
+        if brought.segment is not None and not self.segments.names(brought.run, brought.segment):
+            log.warning("a result naming %r, not a segment, was dropped", brought.segment)
+            return None
         job = self.pending.pop(brought.job, None)
         if job is None or brought.run != self.run:
             log.info("dropped a second result for a job already settled (from %s)", brought.worker)

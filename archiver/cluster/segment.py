@@ -12,6 +12,7 @@ committed; those of a run that did not finish are set aside by the next one.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import uuid
@@ -91,6 +92,14 @@ class Segments:
         except (OSError, ValueError, StopIteration) as exc:
             capture.discard()
             raise SegmentError(f"the segment {path} cannot be read back: {exc}") from exc
+
+    def names(self, run: str, name: str) -> bool:
+        """Whether `name` is a segment of `run` as workers name them: a result read from the broker
+        never makes the run read or delete a file elsewhere."""
+        return (
+            re.fullmatch(rf"{re.escape(run)}/[0-9a-f]{{32}}-[0-9a-f]{{12}}\.warc\.gz", name)
+            is not None
+        )
 
     def remove(self, name: str) -> None:
         self.fs.rm(f"{self.base}/{name}")

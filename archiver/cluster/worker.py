@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.message import Message
 from dramatiq.rate_limits import ConcurrentRateLimiter
 from dramatiq.rate_limits.backends import RedisBackend
@@ -89,7 +90,10 @@ class Worker:
         )
         try:
             while not stop.is_set():
-                broker.beat(self.broker.client, self.name, self.threads, self.settings)
+                try:
+                    broker.beat(self.broker.client, self.name, self.threads, self.settings)
+                except redis.RedisError as exc:  # Dramatiq's consumers reconnect; so does the beat
+                    log.warning("the broker %s is unreachable: %s", self.config.cluster.broker, exc)
                 stop.wait(broker.WORKER_TTL / 3)
         finally:
             worker.stop(timeout=int(self.config.fetch.deadline * 1000))
@@ -163,6 +167,8 @@ class Worker:
         self.broker.enqueue(message)
 
     def _run(self, run: str) -> _RunAtHand | None:
+        if not broker.is_alive(self.broker.client, run):  # over, or its coordinator gone
+            return None
         with self._runs_lock:
             if run in self.runs:
                 self.runs.move_to_end(run)
