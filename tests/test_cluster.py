@@ -113,6 +113,56 @@ def test_a_distributed_run_commits_what_a_local_run_does_and_holds_per_host(
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def records(root: Path) -> Counter[tuple[str, str]]:
+    """The committed WARC records by type and target URI (the run's and its confirmations')."""
+    found: Counter[tuple[str, str]] = Counter()
+    for name in git(root, "ls-files", "warcs").split():
+        with (root / name).open("rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type != "warcinfo":
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    found[(record.rec_type, uri)] += 1
+    return found
+
+
+def test_redirects_chunked_gzip_gone_duplicates_and_rechecks_settle_as_in_a_local_run(
+    tmp_path: Path, site: Site, broker: Redis
+) -> None:
+    same = article("A statement", ["The ministry said nothing more."], noise=False)
+    site.page("/same-1", same)
+    site.page("/same-2", same)  # the same bytes: stored once, the other a revisit of it
+    site.page("/target", article("Moved here", ["The document now lives here."], noise=False))
+    site.redirect("/moved", site.url("/target"))
+    text = ["Paragraph one of the story."]
+
+    def story() -> str:
+        links = [(site.url(p), p) for p in ("/same-1", "/same-2", "/moved", "/missing")]
+        return article("The story", text, links)
+
+    site.page("/story", story, chunked=True, encoding="gzip")
+    cluster = new_archive(tmp_path / "cluster" / "archive", broker.url)
+    local = new_archive(tmp_path / "local" / "archive", "")
+    workers = Workers(cluster, broker.url, threads=2).start(1)
+    try:
+        workers.wait_ready(broker.client(), 1)
+        for root in (cluster, local):
+            assert run_cli("add", site.url("/story"), "-a", str(root)).returncode == 0
+        text.append("A paragraph added later.")
+        for root in (cluster, local):
+            done = run_cli("snapshot", "--all", "-a", str(root))
+            assert done.returncode == 0, done.stderr + workers.output()
+    finally:
+        workers.stop()
+    assert pages(cluster) == pages(local)
+    assert records(cluster) == records(local)
+    assert ("revisit", site.url("/same-2")) in records(cluster) or (
+        "revisit",
+        site.url("/same-1"),
+    ) in records(cluster)
+    for root in (cluster, local):
+        assert run_cli("verify", "-a", str(root)).returncode == 0
+
+
 class Held:
     """A page whose answer waits until the test lets it go."""
 
