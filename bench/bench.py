@@ -281,6 +281,11 @@ def phase(name: str, args: list[str], root: Path, pages: int) -> dict[str, objec
         "git_bytes_added": git_size(root) - size,
         "counts": summary["counts"],
         "commit_s": summary.get("timings", {}).get("commit"),
+        # the calling thread: wall time settling checks, and its CPU time doing so
+        "settling_s": summary.get("timings", {}).get("settling"),
+        "settling_cpu_ms_per_page": round(
+            summary.get("timings", {}).get("settling_cpu", 0) * 1000 / max(checked, 1), 2
+        ),
     }
 
 
@@ -530,6 +535,12 @@ def report(results: dict) -> None:
         f"{fast['cpu_ms_per_page']} ms/page ({fast['cpu_ms_per_page'] / alone['ms_per_page']:.2f}x)"
         " (target <= 1.2x)"
     )
+    if fast["settling_s"] is not None:
+        print(
+            f"per_host = 8, the calling thread: settling {fast['settling_s']} s of the run's "
+            f"{fast['wall_s']} s ({fast['settling_s'] / fast['wall_s']:.0%}), its own CPU "
+            f"{fast['settling_cpu_ms_per_page']} ms/page; the rest of the time it waits for pages"
+        )
     bound8 = results["latency_bound_per_host_8_s"]
     print(
         f"per_host = 8: {fast['wall_s']} s, {fast['wall_s'] / bound8:.2f}x of its latency bound "

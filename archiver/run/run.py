@@ -243,9 +243,18 @@ class Run:
                 len(frontier.scheduled)
             )  # the extraction processes start while the first fetches run
             reported = 0
+            # What settling takes of this thread, against the run's wall time: the benchmark tells
+            # from it whether this thread or the workers bound the run.
+            settling = settling_cpu = 0.0
             while len(frontier.scheduled) > reported:  # every scheduled job reports exactly once
-                report(*results.get())
+                job, fetched = results.get()
+                began, began_cpu = time.perf_counter(), time.thread_time()
+                report(job, fetched)
+                settling += time.perf_counter() - began
+                settling_cpu += time.thread_time() - began_cpu
                 reported += 1
+            summary.timings["settling"] = round(settling, 3)
+            summary.timings["settling_cpu"] = round(settling_cpu, 3)
             summary.warc, summary.checks = self.settler.close()
             finished = True
         except BaseException:
