@@ -182,7 +182,16 @@ class Run:
             config.warc_operator,
         )
         self.settler = Settler(
-            root, config, store, state, self.states, tracked, self.started, info, self.follows
+            root,
+            config,
+            store,
+            state,
+            self.states,
+            tracked,
+            self.started,
+            info,
+            self.follows,
+            release=self.fetcher.release,
         )
         self.fetchers = FetchPool(config.fetch.workers)
         self.extractor = Extractor(config.fetch, config.ignore)
