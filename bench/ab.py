@@ -31,12 +31,16 @@ sys.path.insert(0, str(HERE))
 from bench import NewsSite, run  # noqa: E402 - the benchmark site and the process-tree sampler
 
 
-def first_snapshot(exe: str, articles: Path, work: Path) -> tuple[float, float, int]:
+def first_snapshot(exe: str, articles: Path, work: Path, per_host: int) -> tuple[float, float, int]:
     """Wall seconds, CPU ms per page, and pages of `exe add --file ARTICLES` on a new archive."""
     root = Path(tempfile.mkdtemp(prefix="ab-", dir=work)) / "archive"
     subprocess.run([exe, "init", str(root)], check=True, capture_output=True, cwd=work)
     toml = root / "archiver.toml"
-    toml.write_text(toml.read_text().replace("allow_private = false", "allow_private = true"))
+    toml.write_text(
+        toml.read_text()
+        .replace("allow_private = false", "allow_private = true")
+        .replace("per_host = 2", f"per_host = {per_host}")
+    )
     wall, cpu, _rss, done = run(
         [exe, "add", "--file", str(articles), "--json", "--archive", str(root)], work
     )
@@ -57,9 +61,15 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--chunked", action="store_true", help="serve every answer chunked")
+    parser.add_argument(
+        "--chrome", type=int, default=22_000, help="bytes of boilerplate around each page's text"
+    )
+    parser.add_argument("--per-host", type=int, default=2, help="fetch.per_host of the archives")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="archiver-ab-"))
-    site = NewsSite(options.articles, options.latency, chunked=options.chunked)
+    site = NewsSite(
+        options.articles, options.latency, chunked=options.chunked, chrome_bytes=options.chrome
+    )
     articles = work / "articles.txt"
     articles.write_text("\n".join(site.article_urls) + "\n")
     walls: dict[str, list[float]] = {exe: [] for exe in options.exe}
@@ -67,7 +77,7 @@ def main() -> None:
     try:
         for _ in range(options.repeat):
             for exe in options.exe:
-                wall, cpu, pages = first_snapshot(exe, articles, work)
+                wall, cpu, pages = first_snapshot(exe, articles, work, options.per_host)
                 walls[exe].append(wall)
                 cpus[exe].append(cpu)
     finally:
@@ -81,7 +91,8 @@ def main() -> None:
         runs = ", ".join(f"{w:.2f}" for w in walls[exe])
         print(
             f"  {exe}: wall {statistics.median(walls[exe]):.2f} s (runs {runs}); "
-            f"CPU {statistics.median(cpus[exe]):.1f} ms/page"
+            f"CPU {statistics.median(cpus[exe]):.1f} ms/page "
+            f"({min(cpus[exe]):.1f}-{max(cpus[exe]):.1f})"
         )
 
 

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,14 +58,58 @@ def paragraphs(rng: random.Random, count: int) -> list[str]:
     return [" ".join(sentence(rng) for _ in range(rng.randint(2, 4))) for _ in range(count)]
 
 
+def chrome(rng: random.Random, size: int) -> tuple[str, str]:
+    """A news site's boilerplate around an article, about `size` bytes of it: a menu, a most-read
+    box, a cookie banner and scripts before; related stories, a newsletter form and a footer of
+    links after. Real news pages are mostly this (25 KB pages of which 3 KB are the article)."""
+
+    def teaser(i: int) -> str:
+        return (
+            f'<li class="teaser"><a href="/news/2026/10/related-{i}"><img src="/img/{i}.jpg" '
+            f'alt=""><span class="kicker">{rng.choice(WORDS).title()}</span> '
+            f"{sentence(rng)}</a><time>{rng.randint(1, 23)} hours ago</time></li>"
+        )
+
+    menu = "".join(f'<li><a href="/section/{word}">{word.title()}</a></li>' for word in WORDS[:24])
+    before = [
+        '<div class="cookie-banner"><p>We use cookies to improve your experience. '
+        '<a href="/privacy#cookies">Learn more</a></p><button>Accept</button></div>',
+        "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}"
+        "gtag('js',new Date());gtag('config','UA-000000-1');</script>",
+        f'<nav class="mega-menu"><ul>{menu}</ul></nav>',
+        '<aside class="most-read"><h2>Most read</h2><ol>',
+    ]
+    after = ['<section class="related"><h2>More on this story</h2><ul>']
+    i = 0
+    while sum(map(len, before)) + sum(map(len, after)) < size:
+        (before if i % 3 == 0 else after).append(teaser(i))
+        i += 1
+    before.append("</ol></aside>")
+    after.append(
+        '</ul></section><form class="newsletter"><label>Get the morning briefing</label>'
+        '<input type="email" name="email"><button>Sign up</button></form>'
+    )
+    return "".join(before), "".join(after)
+
+
 class NewsSite:
     """Articles on host A citing sources on hosts A and B; edits applied on demand."""
 
-    def __init__(self, articles: int, latency: float, seed: int = 7, chunked: bool = False) -> None:
+    def __init__(
+        self,
+        articles: int,
+        latency: float,
+        seed: int = 7,
+        chunked: bool = False,
+        chrome_bytes: int = 0,
+    ) -> None:
+        """`chrome_bytes`: the boilerplate around each page's text (0: the bare test page)."""
         self.latency = latency
         self.chunked = (
             chunked  # every answer with Transfer-Encoding: chunked, as many news sites send them
         )
+        self.chrome_bytes = chrome_bytes
+        self.chrome: dict[str, tuple[str, str]] = {}
         self.a, self.b = Site("127.0.0.1").start(), Site("127.0.0.2").start()
         rng = random.Random(seed)
         pool = [
@@ -89,13 +134,23 @@ class NewsSite:
     def _serve(
         self, host: Site, path: str, title: str, key: str, links: list[tuple[str, str]]
     ) -> None:
+        # The same boilerplate on every request: a re-check finds the page unchanged.
+        self.chrome[key] = (
+            chrome(random.Random(key), self.chrome_bytes) if self.chrome_bytes else ("", "")
+        )
+
         def respond(handler: object) -> Response:
             time.sleep(self.latency)
-            return Response(
-                body=article(title, self.texts[key], links=links).encode(), chunked=self.chunked
-            )
+            return Response(body=self.page(key, title, links).encode(), chunked=self.chunked)
 
         host.routes[path] = respond
+
+    def page(self, key: str, title: str, links: list[tuple[str, str]]) -> str:
+        before, after = self.chrome[key]
+        markup = article(title, self.texts[key], links=links)
+        return markup.replace("<main>", before + "<main>", 1).replace(
+            "</main>", "</main>" + after, 1
+        )
 
     def edit(self, count: int) -> None:
         for path in list(self.texts)[:count]:
@@ -226,6 +281,11 @@ def phase(name: str, args: list[str], root: Path, pages: int) -> dict[str, objec
         "git_bytes_added": git_size(root) - size,
         "counts": summary["counts"],
         "commit_s": summary.get("timings", {}).get("commit"),
+        # the calling thread: wall time settling checks, and its CPU time doing so
+        "settling_s": summary.get("timings", {}).get("settling"),
+        "settling_cpu_ms_per_page": round(
+            summary.get("timings", {}).get("settling_cpu", 0) * 1000 / max(checked, 1), 2
+        ),
     }
 
 
@@ -256,6 +316,34 @@ def wget_reference(urls: list[str], work: Path) -> float | None:
         work,
     )
     return round(wall, 2)
+
+
+def trafilatura_alone(urls: list[str], repeat: int = 3) -> dict[str, float]:
+    """trafilatura's own extraction, CPU ms per page: every served page's HTML fetched once, then
+    extracted `repeat` times over in this process with the settings archiver gives it (median and
+    range of the passes; its imports and the first pass's warm-up excluded)."""
+    import trafilatura
+
+    from archiver.text.normalize import trafilatura_options
+
+    pages = []
+    for url in urls:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            pages.append((url, answer.read().decode("utf-8")))
+    options = trafilatura_options(datetime.now(UTC))
+    trafilatura.bare_extraction(pages[0][1], url=pages[0][0], **options)  # its lazy imports
+    passes = []
+    for _ in range(repeat):
+        began = time.process_time()
+        for url, markup in pages:
+            trafilatura.bare_extraction(markup, url=url, **options)
+        passes.append((time.process_time() - began) * 1000 / len(pages))
+    return {
+        "ms_per_page": round(statistics.median(passes), 2),
+        "min": round(min(passes), 2),
+        "max": round(max(passes), 2),
+        "page_bytes": round(sum(len(markup.encode()) for _, markup in pages) / len(pages)),
+    }
 
 
 def scale_checks(scale: int, work: Path) -> dict[str, object]:
@@ -352,10 +440,16 @@ def main() -> None:
         default=10_000,
         help="tracked pages for the nothing-due check (0: skip)",
     )
+    parser.add_argument(
+        "--chrome",
+        type=int,
+        default=22_000,
+        help="bytes of boilerplate around each page's text (22,000: 25 KB pages; 0: 2.7 KB)",
+    )
     parser.add_argument("--no-wget", action="store_true")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="archiver-bench-"))
-    site = NewsSite(options.articles, options.latency)
+    site = NewsSite(options.articles, options.latency, chrome_bytes=options.chrome)
     urls = [*site.article_urls, *site.source_urls]
     (work / "articles.txt").write_text("\n".join(site.article_urls) + "\n")
     results: dict[str, object] = {
@@ -399,6 +493,7 @@ def main() -> None:
         results["latency_bound_per_host_8_s"] = round(latency_bound(site, options.latency, 8), 2)
         if not options.no_wget:
             results["wget_sequential_s"] = wget_reference(urls, work)
+        results["trafilatura_alone"] = trafilatura_alone(urls)
     finally:
         site.stop()
     if options.scale:
@@ -431,12 +526,33 @@ def report(results: dict) -> None:
         f"latency bound (largest host's URLs x latency / per-host limit 2): {bound} s; "
         f"first snapshot is {first['wall_s'] / bound:.2f}x of it (target <= 1.3x)"
     )
+    alone = results["trafilatura_alone"]
+    print(
+        f"trafilatura alone (same settings, one process, the {alone['page_bytes']:,}-byte pages "
+        f"served): {alone['ms_per_page']} ms CPU/page ({alone['min']}-{alone['max']}); whole run, "
+        f"first snapshot: {first['cpu_ms_per_page']} ms/page "
+        f"({first['cpu_ms_per_page'] / alone['ms_per_page']:.2f}x), per_host = 8: "
+        f"{fast['cpu_ms_per_page']} ms/page ({fast['cpu_ms_per_page'] / alone['ms_per_page']:.2f}x)"
+        " (target <= 1.2x)"
+    )
+    if fast["settling_s"] is not None:
+        print(
+            f"per_host = 8, the calling thread: settling {fast['settling_s']} s of the run's "
+            f"{fast['wall_s']} s ({fast['settling_s'] / fast['wall_s']:.0%}), its own CPU "
+            f"{fast['settling_cpu_ms_per_page']} ms/page; the rest of the time it waits for pages"
+        )
+    bound8 = results["latency_bound_per_host_8_s"]
+    print(
+        f"per_host = 8: {fast['wall_s']} s, {fast['wall_s'] / bound8:.2f}x of its latency bound "
+        f"{bound8} s (target <= 1.3x)"
+    )
     if results.get("wget_sequential_s"):
         wget, wide = results["wget_sequential_s"], results["phases"][4]
         print(
             f"wget --warc-file, sequential: {wget} s; per_host = 8 is {wget / fast['wall_s']:.1f}x "
             f"faster (target >= 8x); with 16 workers {wget / wide['wall_s']:.1f}x"
         )
+        print(cores_arithmetic(fast, wget, os.cpu_count() or 1))
     if "scale" in results:
         scale = results["scale"]
         print(
@@ -444,6 +560,25 @@ def report(results: dict) -> None:
             f"{scale['nothing_due']['wall_s']} s (target < 2 s); 1 % changed: commit step "
             f"{scale['one_percent_changed']['commit_s']} s (target < 1 s)"
         )
+
+
+def cores_arithmetic(fast: dict, wget: float, cores: int) -> str:
+    """Whether 8x wget is within what the machine's cores allow at the CPU a page costs. The commit
+    runs alone after the last page (one process, then git): half the cores' time idles meanwhile."""
+    needed = fast["cpu_ms_per_page"] * fast["pages"] / 1000
+    commit = fast["commit_s"] or 0.0
+    floor, goal = needed / cores + commit * (cores - 1) / cores, wget / 8
+    verdict = (
+        "bound by the cores, not the code"
+        if floor >= goal
+        else f"{goal - floor:.2f} s ({(goal - floor) / goal:.0%}) left for the first fetch's wait,"
+        " the last extraction and any other work on the machine"
+    )
+    return (
+        f"8x wget on {cores} cores: {fast['pages']} pages x {fast['cpu_ms_per_page']} ms = "
+        f"{needed:.2f} s of CPU; with the {commit:.2f} s commit on one core, at least {floor:.2f} s "
+        f"of wall, against {goal:.2f} s for 8x wget: {verdict}"
+    )
 
 
 if __name__ == "__main__":

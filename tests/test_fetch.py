@@ -163,6 +163,25 @@ def test_plain_200(site: Site, fetcher: Fetcher) -> None:
     assert ex.body is not None and ex.body.parent == fetcher.spool_dir
 
 
+def test_a_released_body_is_deleted_by_the_fetch_that_spools_the_next(
+    site: Site, fetcher: Fetcher
+) -> None:
+    # The thread settling pages hands bodies back without deleting them itself; the fetch threads
+    # delete them as they go, so the spool holds no more than the pages in flight.
+    site.routes["/first"] = Response(body=b"<p>first</p>")
+    site.routes["/second"] = Response(body=b"<p>second</p>")
+    first = fetcher.fetch(site.url("/first"))
+    spooled = first.final.body if first.final else None
+    assert spooled is not None and spooled.exists()
+    fetcher.release(first)
+    assert first.final is not None and first.final.body is None  # the capture lets go of it
+    assert spooled.exists()  # not deleted by the releasing thread
+    second = fetcher.fetch(site.url("/second"))
+    assert not spooled.exists()
+    assert second.final is not None and body_of(second) == b"<p>second</p>"
+    assert list(fetcher.spool_dir.iterdir()) == [second.final.body]
+
+
 def test_request_headers(site: Site, fetcher: Fetcher) -> None:
     site.page("/", "<p>hi</p>")
     capture = fetcher.fetch(site.url("/"))

@@ -296,3 +296,12 @@ def test_a_folder_is_named_by_128_bits_of_the_url_hash_and_older_archives_by_32(
     assert not names_folder(other, page_dir(url).as_posix()) and not names_folder(
         other, legacy_page_dir(url).name
     )
+
+
+def test_a_remembered_normalization_answers_as_the_first() -> None:
+    # normalize_url remembers its answers (pages repeat their links): a refusal is never remembered
+    # as an answer, and a URL asked again gets the same identity.
+    for _ in range(2):
+        with pytest.raises(InvalidURL):
+            normalize_url("http://exa mple.com:99999/")
+        assert normalize_url("HTTP://Example.COM/a/../b?utm_source=x") == "http://example.com/b"

@@ -48,10 +48,14 @@ class Exchange:
     )
 
     def discard(self) -> None:
-        for path in (self.body, self.framed):
-            if path is not None:
-                path.unlink(missing_ok=True)
+        for path in self.let_go():
+            path.unlink(missing_ok=True)
+
+    def let_go(self) -> list[Path]:
+        """The spooled files, forgotten here: whoever takes them deletes them."""
+        paths = [path for path in (self.body, self.framed) if path is not None]
         self.body = self.framed = None
+        return paths
 
     @property
     def spooled_body(self) -> Path:
@@ -108,3 +112,7 @@ class Capture:
         """Delete the spooled bodies once they are written (or not needed)."""
         for exchange in self.exchanges:
             exchange.discard()
+
+    def let_go(self) -> list[Path]:
+        """Every exchange's spooled files, forgotten here: whoever takes them deletes them."""
+        return [path for exchange in self.exchanges for path in exchange.let_go()]

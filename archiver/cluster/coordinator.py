@@ -21,6 +21,7 @@ from dramatiq.message import Message
 
 from .. import __version__
 from ..capture.addresses import AddressPolicy
+from ..capture.exchange import Capture
 from ..capture.policy import deferral
 from ..capture.politeness import Budget
 from ..config import Config
@@ -126,6 +127,9 @@ class RemoteStage:
         if finished:
             self.segments.discard(self.run)
         self.broker.close()
+
+    def release(self, capture: Capture) -> None:
+        capture.discard()  # read back from a segment by this thread: no fetch thread sweeps here
 
     @property
     def processes(self) -> int:

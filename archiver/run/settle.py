@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Container
+from collections.abc import Callable, Container
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,8 +92,11 @@ class Settler:
         started: datetime,
         info: dict[str, str],
         follows: Container[str] = (),
+        release: Callable[[Capture], None] = Capture.discard,
     ) -> None:
+        """`release`: lets go of a settled capture's spooled bodies (deletes them, by default)."""
         self.config = config
+        self.release = release
         self.follows = follows  # the followed listings' URLs (the run adds an index's sitemaps)
         self.found_by: dict[str, str] = {}  # articles a poll brought in this run: the follow's URL
         self.store = store
@@ -162,7 +165,7 @@ class Settler:
                 [],
             )
         finally:
-            capture.discard()
+            self.release(capture)
         if result.outcome == Outcome.DEFERRED:
             return result, None, []
         if url in self.follows:  # a listing cites nothing: its links are the entries new since

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from ..capture.exchange import Capture
 from ..capture.politeness import HostQueues, site_of
 from ..config import Config
 from ..errors import ArchiverError
@@ -32,6 +33,10 @@ class Stage(Protocol):
     def next(self) -> Reported: ...
 
     def close(self, finished: bool) -> None: ...
+
+    def release(self, capture: Capture) -> None:
+        """Let go of a settled capture's spooled bodies."""
+        ...
 
     @property
     def processes(self) -> int: ...
@@ -113,6 +118,9 @@ class LocalStage:
         if finished:
             self.fetchers.join(timeout=self.config.fetch.deadline)
         self.capturing.capturer.fetcher.close()
+
+    def release(self, capture: Capture) -> None:
+        self.capturing.capturer.fetcher.release(capture)
 
     @property
     def processes(self) -> int:
