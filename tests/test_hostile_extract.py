@@ -377,3 +377,12 @@ def test_a_worker_that_dies_twice_fails_its_task_and_the_queue_goes_on():
         assert [f.result(timeout=60) for f in queued] == [0, 1, 2]
     finally:
         pool.close()
+
+
+def test_a_task_given_after_an_interrupted_close_stops_as_the_tasks_the_close_stopped():
+    """A fetch still in flight when a terminated run closes the pool hands its page over late: it is
+    stopped like the rest, not an error with a traceback on the terminal."""
+    pool = Pool(1, Limits(cpu_seconds=30, memory_mb=1000))
+    pool.close()
+    with pytest.raises(Stopped, match=r"^extraction stopped: the run was interrupted$"):
+        pool.submit(json.loads, "[1]").result(timeout=5)

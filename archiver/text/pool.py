@@ -133,8 +133,11 @@ class Pool:
         no result."""
         job = _Job(f"{function.__module__}:{function.__qualname__}", args)
         with self._lock:
+            # A fetch still in flight when an interrupted run closed the pool stops like the
+            # tasks the close stopped, rather than raising in its thread.
             if self._closing:
-                raise RuntimeError("the extraction pool is closed")
+                _resolve(job.future, error=Stopped(INTERRUPTED))
+                return job.future
             self._queue.append(job)
             self._run_manager()
         self._wake()
